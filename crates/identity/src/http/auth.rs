@@ -1,0 +1,248 @@
+//! Login, token refresh, logout, public registration and `/me`.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use peken_kernel::auth::{AnyRole, Auth, Role};
+use peken_kernel::error::{
+    Problem, Validation, check_email, check_password, check_phone, check_text,
+};
+use peken_kernel::ids::{Nik, mask_nik_str};
+use peken_kernel::{ApiError, ApiResult, AppState};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::service::{self, NewUser};
+use crate::store::user;
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(register)
+        .service(me);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// NIP (ASN), NIK (public buyer) or e-mail address.
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: u64,
+}
+
+impl From<service::Session> for TokenResponse {
+    fn from(s: service::Session) -> Self {
+        Self {
+            access_token: s.access_token,
+            refresh_token: s.refresh_token,
+            token_type: "Bearer".into(),
+            expires_in: s.expires_in,
+        }
+    }
+}
+
+/// The client's address for rate limiting: the peer, not a forwarded header a client can forge.
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+}
+
+/// Log in with NIP, NIK or e-mail and a password.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 401, description = "Wrong login or password, or account locked", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<web::Json<TokenResponse>> {
+    if body.login.len() > 254 || body.password.len() > 1024 {
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "login or password is wrong",
+        ));
+    }
+    let session =
+        service::login(&state, &body.login, &body.password, &client_address(&req)).await?;
+    Ok(web::Json(session.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Spend a refresh token for a new token pair. Reusing a spent token ends the session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenResponse),
+        (status = 401, description = "Invalid, expired or reused token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<web::Json<TokenResponse>> {
+    if body.refresh_token.len() > 256 {
+        return Err(ApiError::unauthorized(
+            "invalid_refresh_token",
+            "the refresh token is invalid",
+        ));
+    }
+    Ok(web::Json(
+        service::refresh(&state, &body.refresh_token).await?.into(),
+    ))
+}
+
+/// End the current session: its refresh tokens and access tokens stop working.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/logout")]
+async fn logout(state: web::Data<AppState>, auth: Auth<AnyRole>) -> ApiResult<HttpResponse> {
+    service::logout(&state, &auth).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// 16-digit NIK.
+    pub nik: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub password: String,
+    /// Official kelurahan code of the domicile, e.g. `35.78.01.1001`.
+    pub kelurahan_code: String,
+}
+
+/// Who the caller is.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeResponse {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opd_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nip: Option<String>,
+    /// The NIK with its middle digits hidden, e.g. `3578********0001`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nik_masked: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_class: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domicile_kelurahan_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_kelurahan_code: Option<String>,
+}
+
+impl MeResponse {
+    pub fn from_model(u: user::Model) -> ApiResult<Self> {
+        let role = Role::parse(&u.role)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {}", u.role)))?;
+        Ok(Self {
+            id: u.id,
+            role,
+            name: u.name,
+            email: u.email,
+            merchant_id: u.merchant_id,
+            opd_id: u.opd_id,
+            nip: u.nip,
+            nik_masked: u.nik.as_deref().map(mask_nik_str),
+            position_class: u.position_class,
+            domicile_kelurahan_code: u.domicile_kelurahan_code,
+            work_kelurahan_code: u.work_kelurahan_code,
+        })
+    }
+}
+
+/// Register as a public buyer with NIK.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = MeResponse),
+        (status = 409, description = "NIK or e-mail already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validation::new();
+    let nik = v.check("nik", Nik::parse(&body.nik));
+    let name = check_text(&mut v, "name", &body.name, 120);
+    let email = check_email(&mut v, "email", &body.email);
+    let phone = check_phone(&mut v, "phone", &body.phone);
+    let password = check_password(&mut v, "password", &body.password);
+    let kelurahan = state.regions.kelurahan(body.kelurahan_code.trim());
+    v.require(
+        kelurahan.is_some(),
+        "kelurahan_code",
+        "unknown_region",
+        "not an official kelurahan code",
+    );
+    v.finish()?;
+    let (Some(nik), Some(name), Some(password), Some(kelurahan)) = (nik, name, password, kelurahan)
+    else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validation passed with missing fields"
+        )));
+    };
+    let hash = state.passwords.hash(&password).await?;
+    let mut new = NewUser::new(Role::Public, name, hash);
+    new.nik = Some(nik.expose().to_owned());
+    new.email = email;
+    new.phone = phone;
+    new.domicile_kelurahan_code = Some(kelurahan.as_str().to_owned());
+    let created = service::insert_user(&state.db, new, state.now()).await?;
+    Ok(HttpResponse::Created().json(MeResponse::from_model(created)?))
+}
+
+/// The caller's own profile.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = MeResponse),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me")]
+async fn me(state: web::Data<AppState>, auth: Auth<AnyRole>) -> ApiResult<web::Json<MeResponse>> {
+    let found = service::find_user(&state.db, &auth.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the user no longer exists"))?;
+    Ok(web::Json(MeResponse::from_model(found)?))
+}

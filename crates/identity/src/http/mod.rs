@@ -1,0 +1,16 @@
+//! HTTP routes of identity: auth, users, OPDs, regions.
+
+mod auth;
+mod regions;
+mod users;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use auth::TokenResponse;
+
+/// Registers the routes under the API scope.
+pub fn configure(cfg: &mut ServiceConfig) {
+    auth::configure(cfg);
+    users::configure(cfg);
+    regions::configure(cfg);
+}

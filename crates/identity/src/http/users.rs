@@ -1,0 +1,322 @@
+//! Admin management of staff users, OPDs and ASN.
+
+use actix_web::{HttpResponse, get, post, web};
+use peken_kernel::auth::{AdminOnly, Auth, Role};
+use peken_kernel::error::{Problem, Validation, check_email, check_password, check_text};
+use peken_kernel::ids::{AsnKind, AsnNumber};
+use peken_kernel::pagination::Page;
+use peken_kernel::{ApiError, ApiResult, AppState};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::auth::MeResponse;
+use crate::service::{self, NewUser};
+use crate::store::opd;
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_user)
+        .service(create_opd)
+        .service(list_opds)
+        .service(create_asn);
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Admin,
+    Treasury,
+    OpdAdmin,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    pub role: StaffRole,
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    /// Required for `opd_admin`: the OPD whose ASN it oversees.
+    pub opd_id: Option<String>,
+}
+
+/// Create an admin, treasury or OPD admin user.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = MeResponse),
+        (status = 409, description = "E-mail taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/users")]
+async fn create_user(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    body: web::Json<CreateUserRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validation::new();
+    let email = check_email(&mut v, "email", &body.email);
+    let name = check_text(&mut v, "name", &body.name, 120);
+    let password = check_password(&mut v, "password", &body.password);
+    let role = match body.role {
+        StaffRole::Admin => Role::Admin,
+        StaffRole::Treasury => Role::Treasury,
+        StaffRole::OpdAdmin => Role::OpdAdmin,
+    };
+    let opd_id = match (&body.opd_id, role) {
+        (Some(id), Role::OpdAdmin) => {
+            let found = service::find_opd(&state.db, id).await?;
+            v.require(
+                found.is_some(),
+                "opd_id",
+                "unknown_opd",
+                "no OPD with this id",
+            );
+            found.map(|o| o.id)
+        }
+        (None, Role::OpdAdmin) => {
+            v.push("opd_id", "required", "an OPD admin needs an opd_id".into());
+            None
+        }
+        (Some(_), _) => {
+            v.push(
+                "opd_id",
+                "not_allowed",
+                "only an OPD admin has an opd_id".into(),
+            );
+            None
+        }
+        (None, _) => None,
+    };
+    v.finish()?;
+    let (Some(name), Some(password)) = (name, password) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let hash = state.passwords.hash(&password).await?;
+    let mut new = NewUser::new(role, name, hash);
+    new.email = email;
+    new.opd_id = opd_id;
+    let created = service::insert_user(&state.db, new, state.now()).await?;
+    Ok(HttpResponse::Created().json(MeResponse::from_model(created)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateOpdRequest {
+    /// Short code of the department, e.g. `DINKOPUMDAG`.
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OpdResponse {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+impl From<opd::Model> for OpdResponse {
+    fn from(o: opd::Model) -> Self {
+        Self {
+            id: o.id,
+            code: o.code,
+            name: o.name,
+        }
+    }
+}
+
+fn check_code(v: &mut Validation, field: &str, value: &str) -> Option<String> {
+    let code = value.trim().to_ascii_uppercase();
+    let ok = (1..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    v.require(
+        ok,
+        field,
+        "invalid_code",
+        "1 to 32 letters, digits, '_', '-' or '.'",
+    );
+    ok.then_some(code)
+}
+
+/// Create an OPD (city department).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateOpdRequest,
+    responses(
+        (status = 201, description = "Created", body = OpdResponse),
+        (status = 409, description = "Code taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/opds")]
+async fn create_opd(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    body: web::Json<CreateOpdRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validation::new();
+    let code = check_code(&mut v, "code", &body.code);
+    let name = check_text(&mut v, "name", &body.name, 200);
+    v.finish()?;
+    let (Some(code), Some(name)) = (code, name) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let created = service::create_opd(&state, code, name).await?;
+    Ok(HttpResponse::Created().json(OpdResponse::from(created)))
+}
+
+/// List every OPD.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, description = "All OPDs", body = Page<OpdResponse>))
+)]
+#[get("/admin/opds")]
+async fn list_opds(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+) -> ApiResult<web::Json<Page<OpdResponse>>> {
+    let items = service::list_opds(&state)
+        .await?
+        .into_iter()
+        .map(OpdResponse::from)
+        .collect();
+    Ok(web::Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateAsnRequest {
+    /// 18-digit NIP (PNS) or NI PPPK.
+    pub nip: String,
+    /// `pns` or `pppk`; when absent the layout of the number decides, PNS first.
+    pub asn_kind: Option<AsnKind>,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub opd_id: String,
+    /// Position class that decides the monthly minimum, e.g. `camat` or `staf`.
+    pub position_class: String,
+    /// Kelurahan of the KTP domicile; absent when the ASN lives outside Surabaya.
+    pub domicile_kelurahan_code: Option<String>,
+    /// Kelurahan of the work location; required when there is no domicile in Surabaya.
+    pub work_kelurahan_code: Option<String>,
+}
+
+/// Checks a position class: a lowercase slug.
+pub fn check_position_class(v: &mut Validation, field: &str, value: &str) -> Option<String> {
+    let class = value.trim().to_ascii_lowercase();
+    let ok = (1..=50).contains(&class.len())
+        && class
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    v.require(
+        ok,
+        field,
+        "invalid_position_class",
+        "1 to 50 of a-z, 0-9 and '_'",
+    );
+    ok.then_some(class)
+}
+
+/// Create one ASN.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateAsnRequest,
+    responses(
+        (status = 201, description = "Created", body = MeResponse),
+        (status = 409, description = "NIP or e-mail taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/asn")]
+async fn create_asn(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    body: web::Json<CreateAsnRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validation::new();
+    let nip = v.check(
+        "nip",
+        match body.asn_kind {
+            Some(kind) => AsnNumber::parse_as(&body.nip, kind),
+            None => AsnNumber::parse(&body.nip),
+        },
+    );
+    let name = check_text(&mut v, "name", &body.name, 120);
+    let email = check_email(&mut v, "email", &body.email);
+    let password = check_password(&mut v, "password", &body.password);
+    let class = check_position_class(&mut v, "position_class", &body.position_class);
+    let opd = service::find_opd(&state.db, &body.opd_id).await?;
+    v.require(
+        opd.is_some(),
+        "opd_id",
+        "unknown_opd",
+        "no OPD with this id",
+    );
+    let domicile = check_kelurahan(
+        &state,
+        &mut v,
+        "domicile_kelurahan_code",
+        body.domicile_kelurahan_code.as_deref(),
+    );
+    let work = check_kelurahan(
+        &state,
+        &mut v,
+        "work_kelurahan_code",
+        body.work_kelurahan_code.as_deref(),
+    );
+    v.require(
+        domicile.is_some() || work.is_some() || !v.is_empty(),
+        "work_kelurahan_code",
+        "required",
+        "an ASN living outside Surabaya needs a work kelurahan",
+    );
+    v.finish()?;
+    let (Some(nip), Some(name), Some(password), Some(class), Some(opd)) =
+        (nip, name, password, class, opd)
+    else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let hash = state.passwords.hash(&password).await?;
+    let mut new = NewUser::new(Role::Asn, name, hash);
+    new.nip = Some((nip.as_str().to_owned(), nip.kind()));
+    new.email = email;
+    new.opd_id = Some(opd.id);
+    new.position_class = Some(class);
+    new.domicile_kelurahan_code = domicile;
+    new.work_kelurahan_code = work;
+    let created = service::insert_user(&state.db, new, state.now()).await?;
+    Ok(HttpResponse::Created().json(MeResponse::from_model(created)?))
+}
+
+/// Checks an optional kelurahan code against the official table.
+pub fn check_kelurahan(
+    state: &AppState,
+    v: &mut Validation,
+    field: &str,
+    code: Option<&str>,
+) -> Option<String> {
+    let code = code.map(str::trim).filter(|c| !c.is_empty())?;
+    let found = state.regions.kelurahan(code);
+    v.require(
+        found.is_some(),
+        field,
+        "unknown_region",
+        "not an official kelurahan code",
+    );
+    found.map(|c| c.as_str().to_owned())
+}

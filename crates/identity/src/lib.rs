@@ -1,0 +1,5 @@
+//! Identity: users of every role, OPDs (city departments), sessions, and the region table.
+
+pub mod http;
+pub mod service;
+pub mod store;

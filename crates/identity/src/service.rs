@@ -1,0 +1,434 @@
+//! Operations on users, sessions, OPDs and regions that handlers and other crates call.
+
+use chrono::{DateTime, Utc};
+use peken_kernel::auth::{Caller, JwtKeys, Role, random_token, token_digest};
+use peken_kernel::db::new_id;
+use peken_kernel::error::unique_violation;
+use peken_kernel::ids::{AsnKind, RegionLevel};
+use peken_kernel::regions::{Region, Regions};
+use peken_kernel::{ApiError, ApiResult, AppState};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
+
+use crate::store::{opd, refresh_token, region, user};
+
+/// An access token and its refresh token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+/// What a new user is; every field but the role-specific ones is common.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub role: Role,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub nip: Option<(String, AsnKind)>,
+    pub nik: Option<String>,
+    pub password_hash: String,
+    pub opd_id: Option<String>,
+    pub position_class: Option<String>,
+    pub domicile_kelurahan_code: Option<String>,
+    pub work_kelurahan_code: Option<String>,
+    pub merchant_id: Option<String>,
+    pub merchant_role: Option<String>,
+}
+
+impl NewUser {
+    pub fn new(role: Role, name: String, password_hash: String) -> Self {
+        Self {
+            role,
+            name,
+            email: None,
+            phone: None,
+            nip: None,
+            nik: None,
+            password_hash,
+            opd_id: None,
+            position_class: None,
+            domicile_kelurahan_code: None,
+            work_kelurahan_code: None,
+            merchant_id: None,
+            merchant_role: None,
+        }
+    }
+}
+
+/// Inserts a user inside the caller's transaction, mapping a taken e-mail, NIP or NIK to 409.
+pub async fn insert_user<C: ConnectionTrait>(
+    conn: &C,
+    new: NewUser,
+    now: DateTime<Utc>,
+) -> ApiResult<user::Model> {
+    let model = user::ActiveModel {
+        id: Set(new_id()),
+        role: Set(new.role.as_str().to_owned()),
+        name: Set(new.name),
+        email: Set(new.email),
+        phone: Set(new.phone),
+        asn_kind: Set(new.nip.as_ref().map(|(_, k)| asn_kind_str(*k).to_owned())),
+        nip: Set(new.nip.map(|(n, _)| n)),
+        nik: Set(new.nik),
+        password_hash: Set(new.password_hash),
+        opd_id: Set(new.opd_id),
+        position_class: Set(new.position_class),
+        domicile_kelurahan_code: Set(new.domicile_kelurahan_code),
+        work_kelurahan_code: Set(new.work_kelurahan_code),
+        merchant_id: Set(new.merchant_id),
+        merchant_role: Set(new.merchant_role),
+        active: Set(true),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    model.insert(conn).await.map_err(map_user_conflict)
+}
+
+pub fn asn_kind_str(kind: AsnKind) -> &'static str {
+    match kind {
+        AsnKind::Pns => "pns",
+        AsnKind::Pppk => "pppk",
+    }
+}
+
+/// Maps unique violations on `users` to the field that is taken.
+pub fn map_user_conflict(err: DbErr) -> ApiError {
+    match unique_violation(&err) {
+        Some(msg) if msg.contains("email") => {
+            ApiError::conflict("email_taken", "a user with this e-mail already exists")
+        }
+        Some(msg) if msg.contains("nip") => {
+            ApiError::conflict("nip_taken", "a user with this NIP already exists")
+        }
+        Some(msg) if msg.contains("nik") => {
+            ApiError::conflict("nik_taken", "a user with this NIK already exists")
+        }
+        _ => err.into(),
+    }
+}
+
+pub async fn find_user<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(id.to_owned()).one(conn).await?)
+}
+
+/// How a login string is read: 18 digits are a NIP, 16 digits a NIK, anything with `@` an
+/// e-mail address.
+fn login_column(login: &str) -> Option<(user::Column, String)> {
+    let login = login.trim();
+    let digits = login.bytes().all(|b| b.is_ascii_digit());
+    if digits && login.len() == 18 {
+        Some((user::Column::Nip, login.to_owned()))
+    } else if digits && login.len() == 16 {
+        Some((user::Column::Nik, login.to_owned()))
+    } else if login.contains('@') {
+        Some((user::Column::Email, login.to_ascii_lowercase()))
+    } else {
+        None
+    }
+}
+
+/// Logs in with NIP, NIK or e-mail. Wrong password, unknown login, inactive and locked
+/// accounts all get the same 401, and all spend the same time hashing.
+pub async fn login(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    client: &str,
+) -> ApiResult<Session> {
+    let window = std::time::Duration::from_secs(60);
+    let limiter = &state.stores.limiter;
+    if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = limiter
+        .hit(
+            &format!("login:ip:{client}"),
+            state.settings.login_ip_per_minute,
+            window,
+        )
+        .await
+    {
+        state.metrics.event("login", "rate_limited");
+        return Err(ApiError::too_many_requests(retry_after_secs));
+    }
+    let column = login_column(login);
+    if let Some((_, key)) = &column {
+        // Per account, generous enough for typing mistakes; the lockout below is the real bound.
+        let account_limit = state.settings.login_max_failures.saturating_mul(4).max(10);
+        if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = limiter
+            .hit(
+                &format!("login:acct:{}", token_digest(key)),
+                account_limit,
+                window,
+            )
+            .await
+        {
+            state.metrics.event("login", "rate_limited");
+            return Err(ApiError::too_many_requests(retry_after_secs));
+        }
+    }
+    let found = match &column {
+        Some((col, key)) => {
+            user::Entity::find()
+                .filter(col.eq(key.clone()))
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    let now = state.now();
+    let ok = state
+        .passwords
+        .verify(password, found.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
+    let invalid = || ApiError::unauthorized("invalid_credentials", "login or password is wrong");
+    let Some(found) = found else {
+        state.metrics.event("login", "failed");
+        return Err(invalid());
+    };
+    let locked = found.locked_until.is_some_and(|until| until > now);
+    if !ok || !found.active || locked {
+        if !ok && !locked {
+            record_failure(state, &found, now).await?;
+        }
+        state
+            .metrics
+            .event("login", if locked { "locked" } else { "failed" });
+        return Err(invalid());
+    }
+    if found.failed_logins != 0 || found.locked_until.is_some() {
+        user::Entity::update_many()
+            .col_expr(user::Column::FailedLogins, Expr::value(0))
+            .col_expr(
+                user::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(user::Column::Id.eq(found.id.clone()))
+            .exec(&state.db)
+            .await?;
+    }
+    state.metrics.event("login", "ok");
+    start_session(state, &found, new_id()).await
+}
+
+/// Counts a failed password; at the limit the account is locked for the lockout period.
+async fn record_failure(
+    state: &AppState,
+    found: &user::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let failures = found.failed_logins + 1;
+    let max = i32::try_from(state.settings.login_max_failures).unwrap_or(i32::MAX);
+    let mut update = user::Entity::update_many().filter(user::Column::Id.eq(found.id.clone()));
+    if failures >= max {
+        let lockout = chrono::Duration::from_std(state.settings.login_lockout)
+            .unwrap_or_else(|_| chrono::Duration::minutes(15));
+        tracing::warn!(user_id = %found.id, "account locked after repeated failed logins");
+        update = update
+            .col_expr(user::Column::FailedLogins, Expr::value(0))
+            .col_expr(user::Column::LockedUntil, Expr::value(Some(now + lockout)));
+    } else {
+        update = update.col_expr(
+            user::Column::FailedLogins,
+            sea_orm::ExprTrait::add(Expr::col(user::Column::FailedLogins), 1),
+        );
+    }
+    update.exec(&state.db).await?;
+    Ok(())
+}
+
+/// Issues a refresh token in `family_id` and an access token for the session.
+async fn start_session(
+    state: &AppState,
+    found: &user::Model,
+    family_id: String,
+) -> ApiResult<Session> {
+    let now = state.now();
+    let refresh = random_token();
+    let ttl = chrono::Duration::from_std(state.settings.refresh_token_ttl)
+        .unwrap_or_else(|_| chrono::Duration::days(30));
+    refresh_token::ActiveModel {
+        id: Set(new_id()),
+        user_id: Set(found.id.clone()),
+        family_id: Set(family_id.clone()),
+        token_hash: Set(token_digest(&refresh)),
+        expires_at: Set(now + ttl),
+        spent_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?;
+    let role = Role::parse(&found.role)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user {} has unknown role", found.id)))?;
+    let claims = JwtKeys::claims(
+        &found.id,
+        role,
+        &family_id,
+        found.merchant_id.clone(),
+        found.opd_id.clone(),
+        now,
+        state.settings.access_token_ttl,
+    );
+    Ok(Session {
+        access_token: state.jwt.issue(&claims)?,
+        refresh_token: refresh,
+        expires_in: state.settings.access_token_ttl.as_secs(),
+    })
+}
+
+/// Spends a refresh token for a new pair. A token that was already spent (or revoked) means it
+/// was copied: the whole family is revoked and the caller must log in again.
+pub async fn refresh(state: &AppState, token: &str) -> ApiResult<Session> {
+    let invalid =
+        || ApiError::unauthorized("invalid_refresh_token", "the refresh token is invalid");
+    let now = state.now();
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_digest(token)))
+        .one(&state.db)
+        .await?
+    else {
+        return Err(invalid());
+    };
+    if row.revoked_at.is_some() || row.expires_at <= now {
+        return Err(invalid());
+    }
+    // Spending is a conditional update, so two concurrent uses of one token cannot both win.
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::SpentAt, Expr::value(Some(now)))
+        .filter(refresh_token::Column::Id.eq(row.id.clone()))
+        .filter(refresh_token::Column::SpentAt.is_null())
+        .exec(&state.db)
+        .await?;
+    if spent.rows_affected == 0 {
+        tracing::warn!(user_id = %row.user_id, "refresh token reused; revoking its family");
+        revoke_family(state, &row.family_id).await?;
+        state.metrics.event("refresh", "reused");
+        return Err(ApiError::unauthorized(
+            "refresh_token_reused",
+            "this refresh token was already used; the session has been ended",
+        ));
+    }
+    let Some(found) = find_user(&state.db, &row.user_id).await? else {
+        return Err(invalid());
+    };
+    if !found.active {
+        return Err(invalid());
+    }
+    state.metrics.event("refresh", "ok");
+    start_session(state, &found, row.family_id).await
+}
+
+/// Ends a session: its refresh tokens stop working and its access tokens are refused.
+pub async fn revoke_family(state: &AppState, family_id: &str) -> ApiResult<()> {
+    let now = state.now();
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(refresh_token::Column::FamilyId.eq(family_id.to_owned()))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    state
+        .stores
+        .revocations
+        .revoke(family_id, state.settings.access_token_ttl)
+        .await;
+    Ok(())
+}
+
+pub async fn logout(state: &AppState, caller: &Caller) -> ApiResult<()> {
+    revoke_family(state, &caller.session_id).await
+}
+
+/// Creates the first admin from the environment when no admin exists yet.
+pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<bool> {
+    let (Some(email), Some(password)) = (
+        state.settings.bootstrap_admin_email.clone(),
+        state.settings.bootstrap_admin_password.clone(),
+    ) else {
+        return Ok(false);
+    };
+    let admins = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .count(&state.db)
+        .await?;
+    if admins > 0 {
+        return Ok(false);
+    }
+    let hash = state
+        .passwords
+        .hash(password.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut new = NewUser::new(Role::Admin, "Administrator".into(), hash);
+    new.email = Some(email.trim().to_ascii_lowercase());
+    insert_user(&state.db, new, state.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    tracing::info!("bootstrap admin created");
+    Ok(true)
+}
+
+pub async fn create_opd(state: &AppState, code: String, name: String) -> ApiResult<opd::Model> {
+    let model = opd::ActiveModel {
+        id: Set(new_id()),
+        code: Set(code),
+        name: Set(name),
+        created_at: Set(state.now()),
+    };
+    model
+        .insert(&state.db)
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            Some(_) => ApiError::conflict("opd_code_taken", "an OPD with this code already exists"),
+            None => e.into(),
+        })
+}
+
+pub async fn find_opd<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<opd::Model>> {
+    Ok(opd::Entity::find_by_id(id.to_owned()).one(conn).await?)
+}
+
+pub async fn find_opd_by_code<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+) -> ApiResult<Option<opd::Model>> {
+    Ok(opd::Entity::find()
+        .filter(opd::Column::Code.eq(code))
+        .one(conn)
+        .await?)
+}
+
+pub async fn list_opds(state: &AppState) -> ApiResult<Vec<opd::Model>> {
+    Ok(opd::Entity::find()
+        .order_by_asc(opd::Column::Code)
+        .all(&state.db)
+        .await?)
+}
+
+/// Loads the official region table into memory.
+pub async fn load_regions<C: ConnectionTrait>(conn: &C) -> Result<Regions, DbErr> {
+    let rows = region::Entity::find()
+        .order_by_asc(region::Column::Code)
+        .all(conn)
+        .await?;
+    Ok(Regions::new(rows.into_iter().filter_map(|r| {
+        let level = match r.level.as_str() {
+            "kota" => RegionLevel::Kota,
+            "kecamatan" => RegionLevel::Kecamatan,
+            "kelurahan" => RegionLevel::Kelurahan,
+            _ => return None,
+        };
+        Some(Region {
+            code: r.code,
+            level,
+            name: r.name,
+            parent_code: r.parent_code,
+        })
+    })))
+}

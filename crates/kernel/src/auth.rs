@@ -1,0 +1,467 @@
+//! Authentication and roles: password hashing, JWT access tokens, and the one extractor that
+//! decides who the caller is and whether its role may call a handler.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm as ArgonAlgorithm, Argon2, Params, Version};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::settings::Secret;
+use crate::state::AppState;
+
+/// Who a user is to the system. The role lives in the token and is checked by [`Auth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Asn,
+    Public,
+    Merchant,
+    Admin,
+    Treasury,
+    OpdAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Asn,
+        Role::Public,
+        Role::Merchant,
+        Role::Admin,
+        Role::Treasury,
+        Role::OpdAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Asn => "asn",
+            Role::Public => "public",
+            Role::Merchant => "merchant",
+            Role::Admin => "admin",
+            Role::Treasury => "treasury",
+            Role::OpdAdmin => "opd_admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Buyers are the roles that may check out.
+    pub fn is_buyer(self) -> bool {
+        matches!(self, Role::Asn | Role::Public)
+    }
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    pub role: Role,
+    /// The session (refresh-token family); logging out revokes it.
+    pub sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opd: Option<String>,
+    pub iss: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+const ISSUER: &str = "peken";
+/// Tolerance for clock differences between processes.
+const CLOCK_LEEWAY_SECS: i64 = 5;
+
+/// Signing and verification keys. Tokens carry the id of the key that signed them (`kid`), so
+/// a new key can sign while the previous ones still verify until their tokens expire.
+pub struct JwtKeys {
+    current_kid: String,
+    encoding: EncodingKey,
+    decoding: HashMap<String, DecodingKey>,
+}
+
+impl JwtKeys {
+    pub fn new(current: &Secret, previous: &[Secret]) -> Self {
+        let mut decoding = HashMap::new();
+        for secret in std::iter::once(current).chain(previous) {
+            decoding.insert(
+                key_id(secret),
+                DecodingKey::from_secret(secret.expose().as_bytes()),
+            );
+        }
+        Self {
+            current_kid: key_id(current),
+            encoding: EncodingKey::from_secret(current.expose().as_bytes()),
+            decoding,
+        }
+    }
+
+    pub fn issue(&self, claims: &Claims) -> Result<String, ApiError> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current_kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(ApiError::internal)
+    }
+
+    /// Verifies signature, algorithm, issuer, expiry and not-before (against `now`, the
+    /// application's clock). Any failure is the same 401 to the caller.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, ApiError> {
+        let invalid = || ApiError::unauthorized("invalid_token", "the access token is invalid");
+        let header = decode_header(token).map_err(|_| invalid())?;
+        if header.alg != Algorithm::HS256 {
+            return Err(invalid());
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.decoding.get(kid))
+            .ok_or_else(invalid)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        // Times are checked below against the application's clock, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub"]);
+        let data = decode::<Claims>(token, key, &validation).map_err(|e| {
+            tracing::debug!(error = %e, "access token refused");
+            invalid()
+        })?;
+        let now = now.timestamp();
+        if data.claims.exp + CLOCK_LEEWAY_SECS <= now || data.claims.nbf - CLOCK_LEEWAY_SECS > now {
+            return Err(invalid());
+        }
+        Ok(data.claims)
+    }
+
+    pub fn claims(
+        user_id: &str,
+        role: Role,
+        session_id: &str,
+        merchant_id: Option<String>,
+        opd_id: Option<String>,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> Claims {
+        let iat = now.timestamp();
+        Claims {
+            sub: user_id.to_owned(),
+            role,
+            sid: session_id.to_owned(),
+            mid: merchant_id,
+            opd: opd_id,
+            iss: ISSUER.to_owned(),
+            iat,
+            nbf: iat,
+            exp: iat + ttl.as_secs() as i64,
+        }
+    }
+}
+
+/// A short, non-secret id for a key: the first 8 bytes of its SHA-256, in hex.
+fn key_id(secret: &Secret) -> String {
+    let digest = Sha256::digest(secret.expose().as_bytes());
+    hex::encode(&digest[..8])
+}
+
+/// Argon2id password hashing with a configurable memory cost.
+#[derive(Clone)]
+pub struct PasswordHasherConfig {
+    memory_kib: u32,
+}
+
+impl PasswordHasherConfig {
+    pub fn new(memory_kib: u32) -> Self {
+        Self { memory_kib }
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        let params = Params::new(self.memory_kib, 2, 1, None).unwrap_or_default();
+        Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params)
+    }
+
+    /// Hashes on a blocking thread, because a hash takes tens of milliseconds of CPU.
+    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        let argon = self.argon2();
+        let password = password.to_owned();
+        web::block(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}")))
+    }
+
+    /// Checks a password against a stored hash. With no stored hash it still spends the time of
+    /// a real check, so the response time does not tell whether an account exists.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, ApiError> {
+        let argon = self.argon2();
+        let password = password.to_owned();
+        let stored = stored.map(str::to_owned);
+        let dummy = self.hash("timing-equaliser-password").await;
+        web::block(move || {
+            let (hash, real) = match stored {
+                Some(h) => (h, true),
+                None => (dummy.unwrap_or_default(), false),
+            };
+            let Ok(parsed) = PasswordHash::new(&hash) else {
+                return false;
+            };
+            argon.verify_password(password.as_bytes(), &parsed).is_ok() && real
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+}
+
+/// The authenticated caller, as its token says.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub role: Role,
+    pub session_id: String,
+    pub merchant_id: Option<String>,
+    pub opd_id: Option<String>,
+}
+
+impl Caller {
+    /// True when the caller is the merchant (owner or staff) of `merchant_id`.
+    pub fn is_merchant_of(&self, merchant_id: &str) -> bool {
+        self.role == Role::Merchant && self.merchant_id.as_deref() == Some(merchant_id)
+    }
+}
+
+/// A set of roles allowed to call a handler. Declared with [`role_set!`].
+pub trait RoleSet {
+    const ROLES: &'static [Role];
+}
+
+/// Declares a marker type naming the roles allowed on a handler:
+/// `role_set!(pub TreasuryOnly = [Treasury]);` then `auth: Auth<TreasuryOnly>`.
+#[macro_export]
+macro_rules! role_set {
+    ($vis:vis $name:ident = [$($role:ident),* $(,)?]) => {
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::auth::RoleSet for $name {
+            const ROLES: &'static [$crate::auth::Role] = &[$($crate::auth::Role::$role),*];
+        }
+    };
+}
+
+role_set!(pub AnyRole = [Asn, Public, Merchant, Admin, Treasury, OpdAdmin]);
+role_set!(pub AdminOnly = [Admin]);
+role_set!(pub TreasuryOnly = [Treasury]);
+role_set!(pub MerchantOnly = [Merchant]);
+role_set!(pub BuyerOnly = [Asn, Public]);
+role_set!(pub AsnOnly = [Asn]);
+
+/// The extractor every protected handler takes: it verifies the bearer token, checks that the
+/// session is not revoked and that the role is in `R`, else 401 or 403. Roles are checked here
+/// and nowhere else; ownership of a resource is the service's business (404 for others').
+#[derive(Debug, Clone)]
+pub struct Auth<R: RoleSet> {
+    pub caller: Caller,
+    _roles: PhantomData<R>,
+}
+
+impl<R: RoleSet> std::ops::Deref for Auth<R> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<R: RoleSet> FromRequest for Auth<R> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
+            let caller = authenticate(&state, token.as_deref()).await?;
+            if !R::ROLES.contains(&caller.role) {
+                return Err(ApiError::forbidden());
+            }
+            Ok(Auth {
+                caller,
+                _roles: PhantomData,
+            })
+        })
+    }
+}
+
+/// The caller if a valid token was sent, `None` for an anonymous request. A request that sends
+/// an invalid token is refused rather than treated as anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeAuth(pub Option<Caller>);
+
+impl FromRequest for MaybeAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let Some(token) = token else {
+                return Ok(MaybeAuth(None));
+            };
+            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
+            Ok(MaybeAuth(Some(authenticate(&state, Some(&token)).await?)))
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?;
+    let value = value.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Caller, ApiError> {
+    let token = token
+        .ok_or_else(|| ApiError::unauthorized("unauthenticated", "an access token is required"))?;
+    let claims = state.jwt.verify(token, state.clock.now())?;
+    if state.stores.revocations.is_revoked(&claims.sid).await {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "the session has ended",
+        ));
+    }
+    Ok(Caller {
+        user_id: claims.sub,
+        role: claims.role,
+        session_id: claims.sid,
+        merchant_id: claims.mid,
+        opd_id: claims.opd,
+    })
+}
+
+/// A random token for refresh tokens and similar: 32 bytes, URL-safe base64.
+pub fn random_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The SHA-256 of a token in hex: what is stored instead of the token itself.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(&Secret::new("k".repeat(40)), &[])
+    }
+
+    fn claims(now: DateTime<Utc>) -> Claims {
+        JwtKeys::claims(
+            "u1",
+            Role::Asn,
+            "s1",
+            None,
+            None,
+            now,
+            std::time::Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn a_token_round_trips() {
+        let keys = keys();
+        let token = keys.issue(&claims(Utc::now())).expect("signs");
+        let back = keys.verify(&token, Utc::now()).expect("verifies");
+        assert_eq!(back.sub, "u1");
+        assert_eq!(back.role, Role::Asn);
+    }
+
+    #[test]
+    fn expired_and_future_tokens_are_refused() {
+        let keys = keys();
+        let old = keys
+            .issue(&claims(Utc::now() - chrono::Duration::hours(1)))
+            .expect("signs");
+        assert!(keys.verify(&old, Utc::now()).is_err());
+        let future = keys
+            .issue(&claims(Utc::now() + chrono::Duration::hours(1)))
+            .expect("signs");
+        assert!(keys.verify(&future, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn a_rotated_key_still_verifies_and_an_unknown_key_does_not() {
+        let old_secret = Secret::new("o".repeat(40));
+        let old = JwtKeys::new(&old_secret, &[]);
+        let token = old.issue(&claims(Utc::now())).expect("signs");
+        let rotated = JwtKeys::new(&Secret::new("n".repeat(40)), &[old_secret]);
+        assert!(rotated.verify(&token, Utc::now()).is_ok());
+        let stranger = JwtKeys::new(&Secret::new("x".repeat(40)), &[]);
+        assert!(stranger.verify(&token, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let keys = keys();
+        let real = keys.issue(&claims(Utc::now())).expect("signs");
+        let payload = real.split('.').nth(1).expect("payload");
+        let header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(
+            keys.verify(&format!("{header}.{payload}."), Utc::now())
+                .is_err()
+        );
+    }
+
+    #[actix_web::test]
+    async fn passwords_verify_only_with_the_right_password() {
+        let hasher = PasswordHasherConfig::new(1024);
+        let hash = hasher.hash("correct horse battery").await.expect("hashes");
+        assert!(
+            hasher
+                .verify("correct horse battery", Some(&hash))
+                .await
+                .expect("ok")
+        );
+        assert!(
+            !hasher
+                .verify("wrong horse battery", Some(&hash))
+                .await
+                .expect("ok")
+        );
+        assert!(
+            !hasher
+                .verify("correct horse battery", None)
+                .await
+                .expect("ok")
+        );
+    }
+}

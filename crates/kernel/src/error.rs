@@ -1,0 +1,465 @@
+//! `ApiError`: every failure a client can see, rendered as RFC 9457 problem+json with a stable
+//! machine `code`. Unexpected failures keep their cause chain for the log and show the client
+//! nothing but an opaque message.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::ids::IdError;
+use crate::money::MoneyError;
+use crate::period::PeriodError;
+
+/// One bad field in a request, as listed in a validation problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the request, e.g. `owner.email` or `items[2].quantity`.
+    pub field: String,
+    /// A stable machine code such as `invalid_nik`.
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+/// The body of every error response (RFC 9457 problem details).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:peken:problem:{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable machine code, e.g. `out_of_stock`.
+    pub code: String,
+    /// For validation failures: each bad field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Extra machine-readable facts about this problem (e.g. which listing is short).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Value>,
+}
+
+/// An error that becomes an HTTP problem response. Boxed, so `Result<T, ApiError>` stays small
+/// on the happy path.
+pub struct ApiError(Box<Inner>);
+
+struct Inner {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+    context: Option<serde_json::Value>,
+    retry_after: Option<u64>,
+    /// The cause of an unexpected failure; logged, never shown to the client.
+    source: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>) -> Self {
+        Self(Box::new(Inner {
+            status,
+            code: code.into(),
+            detail: None,
+            errors: Vec::new(),
+            context: None,
+            retry_after: None,
+            source: None,
+        }))
+    }
+
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.detail = Some(detail.into());
+        self
+    }
+
+    #[must_use]
+    pub fn with_context(mut self, context: serde_json::Value) -> Self {
+        self.0.context = Some(context);
+        self
+    }
+
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.0.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code).with_detail(detail)
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code).with_detail(detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code).with_detail(detail)
+    }
+
+    /// A resource that does not exist, or that the caller may not know exists.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found").with_detail(format!("{what} not found"))
+    }
+
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code).with_detail(detail)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden")
+            .with_detail("your role may not perform this action")
+    }
+
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            .with_detail("too many attempts; try again later")
+            .with_retry_after(retry_after)
+    }
+
+    pub fn unavailable(code: &'static str) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code)
+            .with_detail("a dependency is unavailable; try again shortly")
+            .with_retry_after(2)
+    }
+
+    /// A validation failure listing each bad field.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .with_detail("one or more fields are invalid");
+        err.0.errors = errors;
+        err
+    }
+
+    /// One bad field, with the field's own code.
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    /// An unexpected failure: the client sees an opaque 500, the log sees the cause chain.
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            .with_detail("an unexpected error occurred; it has been logged");
+        err.0.source = Some(source.into());
+        err
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:peken:problem:{}", self.0.code),
+            title: self
+                .0
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_owned(),
+            status: self.0.status.as_u16(),
+            detail: self.0.detail.clone(),
+            code: self.0.code.to_string(),
+            errors: self.0.errors.clone(),
+            context: self.0.context.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.0.status.as_u16(), self.0.code)?;
+        if let Some(source) = &self.0.source {
+            write!(f, ": {source:#}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.detail {
+            Some(detail) => write!(f, "{}: {detail}", self.0.code),
+            None => f.write_str(&self.0.code),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(source) = &self.0.source {
+            tracing::error!(error = format!("{source:#}"), code = %self.0.code, "request failed");
+        }
+        let mut builder = HttpResponse::build(self.0.status);
+        builder.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        if let Some(seconds) = self.0.retry_after {
+            builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        builder.json(self.problem())
+    }
+}
+
+/// Database failures: lost connections become 503 so clients retry, constraint violations that
+/// no call site mapped become 409, everything else an opaque 500.
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        if is_connection_error(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return Self::unavailable("database_unavailable");
+        }
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Self::conflict("conflict", "the resource already exists")
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::unprocessable("invalid_reference", "a referenced resource does not exist")
+            }
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        match err.downcast::<DbErr>() {
+            Ok(db) => db.into(),
+            Err(other) => Self::internal(other),
+        }
+    }
+}
+
+/// True when the database could not be reached at all (as opposed to a query failing).
+pub fn is_connection_error(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(e) | DbErr::Query(e) => {
+            let text = e.to_string().to_ascii_lowercase();
+            text.contains("connection") && !text.contains("violates")
+                || text.contains("pool timed out")
+                || text.contains("broken pipe")
+                || text.contains("the database system is")
+        }
+        _ => false,
+    }
+}
+
+/// The message of a unique-constraint violation, if this is one. Call sites match the index or
+/// column name in it (PostgreSQL names the index, SQLite names `table.column`).
+pub fn unique_violation(err: &DbErr) -> Option<String> {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
+        _ => None,
+    }
+}
+
+/// Anything with a stable machine code, so parse failures of value types map to field errors.
+pub trait Coded: fmt::Display {
+    fn code(&self) -> &'static str;
+}
+
+impl Coded for IdError {
+    fn code(&self) -> &'static str {
+        IdError::code(self)
+    }
+}
+
+impl Coded for MoneyError {
+    fn code(&self) -> &'static str {
+        MoneyError::code(self)
+    }
+}
+
+impl Coded for PeriodError {
+    fn code(&self) -> &'static str {
+        PeriodError::code(self)
+    }
+}
+
+/// Collects field errors while a request is checked, so the client learns every bad field at
+/// once instead of one per round trip.
+#[derive(Debug, Default)]
+pub struct Validation {
+    errors: Vec<FieldError>,
+}
+
+impl Validation {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the error of a failed parse under `field` and returns the value when it parsed.
+    pub fn check<T, E: Coded>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.push(field, err.code(), err.to_string());
+                None
+            }
+        }
+    }
+
+    /// Like `check` for an optional input: `None` stays `None` without an error.
+    pub fn check_opt<T, E: Coded>(
+        &mut self,
+        field: &str,
+        result: Option<Result<T, E>>,
+    ) -> Option<T> {
+        result.and_then(|r| self.check(field, r))
+    }
+
+    /// Records an error when `ok` is false.
+    pub fn require(&mut self, ok: bool, field: &str, code: &str, message: &str) {
+        if !ok {
+            self.push(field, code, message.to_owned());
+        }
+    }
+
+    pub fn push(&mut self, field: &str, code: &str, message: String) {
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message,
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// `Ok(())` when nothing was recorded, else the 422 listing every bad field.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
+    }
+}
+
+/// Checks a free-text field: trimmed, non-empty, at most `max` characters.
+pub fn check_text(v: &mut Validation, field: &str, value: &str, max: usize) -> Option<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        v.push(field, "required", format!("{field} must not be empty"));
+        None
+    } else if trimmed.chars().count() > max {
+        v.push(
+            field,
+            "too_long",
+            format!("{field} must be at most {max} characters"),
+        );
+        None
+    } else {
+        Some(trimmed.to_owned())
+    }
+}
+
+/// Checks an e-mail address loosely (one `@`, a dot in the domain, no spaces) and lowercases it;
+/// the real check is that mail arrives.
+pub fn check_email(v: &mut Validation, field: &str, value: &str) -> Option<String> {
+    let email = value.trim().to_ascii_lowercase();
+    let valid = email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Some(email)
+    } else {
+        v.push(
+            field,
+            "invalid_email",
+            "not a valid e-mail address".to_owned(),
+        );
+        None
+    }
+}
+
+/// Checks an Indonesian phone number: digits with an optional leading `+`, 9 to 15 digits.
+pub fn check_phone(v: &mut Validation, field: &str, value: &str) -> Option<String> {
+    let phone: String = value.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let digits = phone.strip_prefix('+').unwrap_or(&phone);
+    if (9..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Some(phone)
+    } else {
+        v.push(
+            field,
+            "invalid_phone",
+            "a phone number has 9 to 15 digits".to_owned(),
+        );
+        None
+    }
+}
+
+/// Checks a new password: 10 to 128 characters.
+pub fn check_password(v: &mut Validation, field: &str, value: &str) -> Option<String> {
+    let len = value.chars().count();
+    if (10..=128).contains(&len) {
+        Some(value.to_owned())
+    } else {
+        v.push(
+            field,
+            "weak_password",
+            "a password has 10 to 128 characters".to_owned(),
+        );
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_collects_every_field() {
+        let mut v = Validation::new();
+        check_email(&mut v, "email", "not-an-email");
+        check_phone(&mut v, "phone", "12");
+        check_text(&mut v, "name", "   ", 10);
+        let ok = check_email(&mut v, "other", " Ani@Example.ID ");
+        assert_eq!(ok.as_deref(), Some("ani@example.id"));
+        let err = v.finish().expect_err("three errors");
+        let problem = err.problem();
+        assert_eq!(problem.status, 422);
+        let codes: Vec<_> = problem.errors.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(codes, ["invalid_email", "invalid_phone", "required"]);
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err = ApiError::internal(anyhow::anyhow!("secret table name"));
+        let body = serde_json::to_string(&err.problem()).expect("serialises");
+        assert!(!body.contains("secret"));
+        assert!(body.contains("internal_error"));
+    }
+}

@@ -1,0 +1,24 @@
+//! The shared vocabulary of peken: money, identifiers, periods, errors, settings, auth, and the
+//! state every handler shares. Domain crates build on it; it knows no domain tables.
+
+pub mod auth;
+pub mod cache;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod metrics;
+pub mod money;
+pub mod pagination;
+pub mod period;
+pub mod regions;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+
+pub use error::{ApiError, FieldError, Validation};
+pub use money::Rupiah;
+pub use state::AppState;
+
+/// The result type of handlers and services.
+pub type ApiResult<T> = Result<T, ApiError>;

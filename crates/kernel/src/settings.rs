@@ -1,0 +1,404 @@
+//! Settings from `PEKEN_*` environment variables (a file named by `PEKEN_CONFIG_FILE` may add to
+//! them). Every value is checked at start and every wrong one is reported, not only the first.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+
+use crate::period::parse_holidays;
+
+/// A secret string whose `Debug` and `Display` never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The only way to read the value; call it where the secret is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the process is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    /// `None` means the embedded default: a SQLite file in the data directory.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
+    pub redis_prefix: String,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    pub jwt_secret: Option<Secret>,
+    /// Older signing keys still accepted for verification while tokens signed with them live.
+    pub jwt_previous_secrets: Vec<Secret>,
+    pub payment_webhook_secret: Option<Secret>,
+    pub bootstrap_admin_email: Option<String>,
+    pub bootstrap_admin_password: Option<Secret>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Consecutive failed logins before an account is locked.
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    /// Login attempts allowed per client address per minute.
+    pub login_ip_per_minute: u32,
+    pub password_hash_memory_kib: u32,
+    pub holidays: Vec<NaiveDate>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub http_workers: usize,
+    pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
+    pub request_timeout: Duration,
+    pub db_max_connections: u32,
+    /// Whether this process runs the background workers (expiry, completion, mail, reminders).
+    pub run_workers: bool,
+    /// Whether `serve` applies pending migrations at start (default: only in the embedded mode).
+    pub auto_migrate: bool,
+    pub worker_interval: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+/// Every bad value, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .problems.join("\n  "))]
+pub struct SettingsError {
+    pub problems: Vec<String>,
+}
+
+impl Settings {
+    /// Reads the process environment, after loading `PEKEN_CONFIG_FILE` if set (the file never
+    /// overrides a variable that is already set).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        if let Ok(file) = std::env::var("PEKEN_CONFIG_FILE") {
+            dotenvy::from_filename(&file).map_err(|e| SettingsError {
+                problems: vec![format!("PEKEN_CONFIG_FILE: cannot read {file}: {e}")],
+            })?;
+        }
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads settings from explicit `(name, value)` pairs; tests use this directly.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("PEKEN_"))
+            .collect();
+        let mut r = Reader {
+            vars: &vars,
+            problems: Vec::new(),
+        };
+        let default_workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let embedded = vars
+            .get("PEKEN_DATABASE_URL")
+            .is_none_or(|url| url.trim().is_empty() || url.trim().starts_with("sqlite:"));
+        let settings = Settings {
+            listen: r
+                .string("PEKEN_LISTEN")
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url: r.database_url(),
+            data_dir: r
+                .string("PEKEN_DATA_DIR")
+                .map_or_else(|| PathBuf::from("./data"), PathBuf::from),
+            redis_url: r.url("PEKEN_REDIS_URL", &["redis://", "rediss://"]),
+            redis_prefix: r
+                .string("PEKEN_REDIS_PREFIX")
+                .unwrap_or_else(|| "peken:".into()),
+            smtp_url: r.url("PEKEN_SMTP_URL", &["smtp://", "smtps://"]),
+            mail_from: r
+                .string("PEKEN_MAIL_FROM")
+                .unwrap_or_else(|| "Peken Surabaya <noreply@peken.surabaya.go.id>".into()),
+            jwt_secret: r.secret_min("PEKEN_JWT_SECRET", 32),
+            jwt_previous_secrets: r
+                .string("PEKEN_JWT_PREVIOUS_SECRETS")
+                .map(|s| {
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(Secret::new)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            payment_webhook_secret: r.secret_min("PEKEN_PAYMENT_WEBHOOK_SECRET", 16),
+            bootstrap_admin_email: r.string("PEKEN_BOOTSTRAP_ADMIN_EMAIL"),
+            bootstrap_admin_password: r.secret_min("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", 10),
+            access_token_ttl: r.seconds("PEKEN_ACCESS_TOKEN_TTL_SECONDS", 900, 30, 86_400),
+            refresh_token_ttl: r.seconds(
+                "PEKEN_REFRESH_TOKEN_TTL_SECONDS",
+                30 * 86_400,
+                60,
+                365 * 86_400,
+            ),
+            login_max_failures: r.number("PEKEN_LOGIN_MAX_FAILURES", 5, 1, 100),
+            login_lockout: r.seconds("PEKEN_LOGIN_LOCKOUT_SECONDS", 900, 1, 86_400),
+            login_ip_per_minute: r.number("PEKEN_LOGIN_IP_PER_MINUTE", 30, 1, 100_000),
+            password_hash_memory_kib: r.number(
+                "PEKEN_PASSWORD_HASH_MEMORY_KIB",
+                19_456,
+                1_024,
+                1_048_576,
+            ),
+            holidays: r.holidays(),
+            log_filter: r.string("PEKEN_LOG").unwrap_or_else(|| "info".into()),
+            log_format: r.log_format(),
+            http_workers: r.number("PEKEN_HTTP_WORKERS", default_workers as u32, 1, 256) as usize,
+            max_body_bytes: r.number("PEKEN_MAX_BODY_BYTES", 1_048_576, 1_024, 1_073_741_824)
+                as usize,
+            max_upload_bytes: r.number("PEKEN_MAX_UPLOAD_BYTES", 16_777_216, 1_024, 1_073_741_824)
+                as usize,
+            request_timeout: r.seconds("PEKEN_REQUEST_TIMEOUT_SECONDS", 30, 1, 3_600),
+            db_max_connections: r.number("PEKEN_DB_MAX_CONNECTIONS", 20, 1, 1_000),
+            run_workers: r.boolean("PEKEN_RUN_WORKERS", true),
+            auto_migrate: r.boolean("PEKEN_AUTO_MIGRATE", embedded),
+            worker_interval: Duration::from_millis(u64::from(r.number(
+                "PEKEN_WORKER_INTERVAL_MS",
+                2_000,
+                10,
+                3_600_000,
+            ))),
+            shutdown_timeout: r.seconds("PEKEN_SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600),
+        };
+        if settings.bootstrap_admin_email.is_some() != settings.bootstrap_admin_password.is_some() {
+            r.problems.push(
+                "PEKEN_BOOTSTRAP_ADMIN_EMAIL and PEKEN_BOOTSTRAP_ADMIN_PASSWORD must be set together"
+                    .into(),
+            );
+        }
+        if !settings.is_embedded() {
+            if settings.jwt_secret.is_none() {
+                r.problems.push(
+                    "PEKEN_JWT_SECRET is required when PEKEN_DATABASE_URL is not SQLite".into(),
+                );
+            }
+            if settings.payment_webhook_secret.is_none() {
+                r.problems.push(
+                    "PEKEN_PAYMENT_WEBHOOK_SECRET is required when PEKEN_DATABASE_URL is not SQLite"
+                        .into(),
+                );
+            }
+        }
+        if r.problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(SettingsError {
+                problems: r.problems,
+            })
+        }
+    }
+
+    /// The embedded mode: SQLite, secrets generated and kept in the data directory.
+    pub fn is_embedded(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_none_or(|url| url.starts_with("sqlite:"))
+    }
+
+    /// The database URL to connect to, with the embedded default filled in.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}/peken.db?mode=rwc", self.data_dir.display()),
+        }
+    }
+}
+
+struct Reader<'a> {
+    vars: &'a HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn string(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn database_url(&mut self) -> Option<String> {
+        let url = self.string("PEKEN_DATABASE_URL")?;
+        if url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:")
+        {
+            Some(url)
+        } else {
+            self.problems.push(
+                "PEKEN_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:".into(),
+            );
+            None
+        }
+    }
+
+    fn url(&mut self, name: &str, schemes: &[&str]) -> Option<Secret> {
+        let url = self.string(name)?;
+        if schemes.iter().any(|s| url.starts_with(s)) {
+            Some(Secret::new(url))
+        } else {
+            // The value may hold a password, so it is not echoed.
+            self.problems.push(format!(
+                "{name}: must start with one of {}",
+                schemes.join(", ")
+            ));
+            None
+        }
+    }
+
+    fn secret_min(&mut self, name: &str, min_len: usize) -> Option<Secret> {
+        let value = self.string(name)?;
+        if value.len() < min_len {
+            self.problems.push(format!(
+                "{name}: must be at least {min_len} characters long"
+            ));
+            None
+        } else {
+            Some(Secret::new(value))
+        }
+    }
+
+    fn number(&mut self, name: &str, default: u32, min: u32, max: u32) -> u32 {
+        let Some(raw) = self.string(name) else {
+            return default;
+        };
+        match raw.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => n,
+            _ => {
+                self.problems.push(format!(
+                    "{name}: expected a whole number from {min} to {max}, got {raw:?}"
+                ));
+                default
+            }
+        }
+    }
+
+    fn seconds(&mut self, name: &str, default: u32, min: u32, max: u32) -> Duration {
+        Duration::from_secs(u64::from(self.number(name, default, min, max)))
+    }
+
+    fn boolean(&mut self, name: &str, default: bool) -> bool {
+        match self.string(name).as_deref() {
+            None => default,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => {
+                self.problems
+                    .push(format!("{name}: expected true or false, got {other:?}"));
+                default
+            }
+        }
+    }
+
+    fn holidays(&mut self) -> Vec<NaiveDate> {
+        let raw = self.string("PEKEN_HOLIDAYS").unwrap_or_default();
+        match parse_holidays(&raw) {
+            Ok(days) => days,
+            Err(e) => {
+                self.problems.push(format!(
+                    "PEKEN_HOLIDAYS: expected comma-separated YYYY-MM-DD dates: {e}"
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    fn log_format(&mut self) -> LogFormat {
+        match self.string("PEKEN_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                self.problems.push(format!(
+                    "PEKEN_LOG_FORMAT: expected text or json, got {other:?}"
+                ));
+                LogFormat::Text
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert!(s.is_embedded());
+        assert_eq!(
+            s.effective_database_url(),
+            "sqlite://./data/peken.db?mode=rwc"
+        );
+        assert!(s.redis_url.is_none());
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let err = Settings::from_vars(vars(&[
+            ("PEKEN_DATABASE_URL", "postgres://db/peken"),
+            ("PEKEN_ACCESS_TOKEN_TTL_SECONDS", "soon"),
+            ("PEKEN_REDIS_URL", "http://redis"),
+            ("PEKEN_HOLIDAYS", "2026-13-01"),
+        ]))
+        .expect_err("invalid");
+        let text = err.to_string();
+        for name in [
+            "PEKEN_ACCESS_TOKEN_TTL_SECONDS",
+            "PEKEN_REDIS_URL",
+            "PEKEN_HOLIDAYS",
+            "PEKEN_JWT_SECRET is required",
+            "PEKEN_PAYMENT_WEBHOOK_SECRET is required",
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = Settings::from_vars(vars(&[
+            (
+                "PEKEN_JWT_SECRET",
+                "a-very-long-signing-key-of-32-characters!",
+            ),
+            ("PEKEN_SMTP_URL", "smtps://user:hunter2hunter2@mail.example"),
+        ]))
+        .expect("valid");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("a-very-long-signing-key"));
+        assert!(!debug.contains("hunter2"));
+    }
+}

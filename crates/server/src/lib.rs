@@ -1,0 +1,11 @@
+//! The `peken` server: wires the domain crates into one actix-web application, runs
+//! migrations, workers and the command line.
+
+pub mod cli;
+pub mod middleware;
+pub mod routes;
+pub mod secrets;
+pub mod seed;
+pub mod startup;
+
+pub use startup::{Application, build_state};

@@ -1,0 +1,123 @@
+//! Per-request plumbing: a request id, a tracing span, metrics, and a time limit.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use peken_kernel::{ApiError, AppState};
+use tracing::Instrument;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, for the audit log and error reports.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Wraps every request: assigns an id (or keeps a sane one sent by a proxy), times it, records
+/// it in the metrics and the log, and answers 503 when it runs past the configured limit.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map_or_else(peken_kernel::db::new_id, str::to_owned);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    // Only the path is logged: query strings may carry personal data.
+    let span = tracing::info_span!("request", id = %request_id, %method, path = %req.path());
+    let timeout = state
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(30), |s| {
+            s.settings.request_timeout
+        });
+    let result = tokio::time::timeout(timeout, next.call(req).instrument(span.clone())).await;
+    let Ok(response) = result else {
+        span.in_scope(|| tracing::warn!("request timed out"));
+        return Err(ApiError::unavailable("request_timeout").into());
+    };
+    let mut response = response?;
+    let status = response.status();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let elapsed = started.elapsed();
+    if let Some(state) = &state {
+        state
+            .metrics
+            .http_requests
+            .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+            .inc();
+        state
+            .metrics
+            .http_duration
+            .with_label_values(&[method.as_str(), route.as_str()])
+            .observe(elapsed.as_secs_f64());
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            ms = elapsed.as_millis() as u64,
+            "handled"
+        );
+    });
+    Ok(response)
+}
+
+/// Turns an extractor failure (bad JSON, wrong content type, oversized body, bad query or path)
+/// into a problem response with a stable code.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the signature actix requires"
+)]
+pub fn json_error(err: actix_web::error::JsonPayloadError, _: &actix_web::HttpRequest) -> Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api = match &err {
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        )
+        .with_detail("the request body is too large"),
+        E::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .with_detail("expected Content-Type: application/json"),
+        E::Deserialize(e) if e.is_data() => {
+            ApiError::unprocessable("invalid_body", format!("the body does not match: {e}"))
+        }
+        _ => ApiError::bad_request("malformed_json", "the body is not valid JSON"),
+    };
+    api.into()
+}
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the signature actix requires"
+)]
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> Error {
+    ApiError::bad_request("invalid_query", format!("invalid query parameters: {err}")).into()
+}
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the signature actix requires"
+)]
+pub fn path_error(err: actix_web::error::PathError, _: &actix_web::HttpRequest) -> Error {
+    ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found")
+        .with_detail(format!("no such resource: {err}"))
+        .into()
+}

@@ -1,0 +1,124 @@
+//! The route table and the OpenAPI document, built from the same registrations so they cannot
+//! disagree.
+
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, Error, HttpResponse, get, web};
+use peken_kernel::{ApiError, AppState};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::middleware;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "peken",
+        description = "The city marketplace for civil servants' staples: catalog, checkout, \
+                       payments, ledger, payouts and reconciliation.",
+        version = "1"
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "ops", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Login, sessions and registration"),
+        (name = "users", description = "Staff users, OPDs and ASN"),
+        (name = "regions", description = "Official region codes"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The application's routes and the OpenAPI document they describe.
+pub fn app() -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = Error,
+            InitError = (),
+        >,
+    >,
+    utoipa::openapi::OpenApi,
+) {
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(healthz)
+        .service(readyz)
+        .service(metrics)
+        .service(scope::scope("/api/v1").configure(peken_identity::http::configure))
+        .split_for_parts()
+}
+
+/// The OpenAPI document as served and committed.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    app().1
+}
+
+pub fn openapi_json() -> String {
+    openapi().to_pretty_json().unwrap_or_default()
+}
+
+/// Liveness: the process answers. Depends on nothing.
+#[utoipa::path(tag = "ops", responses((status = 200, description = "Alive", body = String)))]
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// Readiness: 200 only when the database (and Redis, if configured) answer.
+#[utoipa::path(
+    tag = "ops",
+    responses(
+        (status = 200, description = "Ready", body = String),
+        (status = 503, description = "A dependency is down", body = peken_kernel::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !peken_kernel::db::ping(&state.db).await {
+        return Err(ApiError::unavailable("database_unavailable"));
+    }
+    if let Some(redis) = &state.stores.redis
+        && !redis.ping().await
+    {
+        return Err(ApiError::unavailable("redis_unavailable"));
+    }
+    Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(tag = "ops", responses((status = 200, description = "Metrics", body = String)))]
+#[get("/metrics")]
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// Answer for any path that matches no route.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(
+        ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found")
+            .with_detail("no such route"),
+    )
+}
+
+pub(crate) fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(middleware::json_error)
+}

@@ -1,0 +1,168 @@
+//! Building the application: settings → state → HTTP server (+ workers), bound to a port that
+//! tests can ask for as 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpServer, web};
+use anyhow::Context;
+use peken_kernel::AppState;
+use peken_kernel::auth::{JwtKeys, PasswordHasherConfig};
+use peken_kernel::cache::Stores;
+use peken_kernel::clock::Clock;
+use peken_kernel::metrics::Metrics;
+use peken_kernel::period::WorkingCalendar;
+use peken_kernel::settings::Settings;
+use peken_migrations::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{middleware, routes, secrets};
+
+/// Connects to the database and applies pending migrations.
+pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<DatabaseConnection> {
+    if settings.is_embedded() && settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    }
+    let db = peken_kernel::db::connect(
+        &settings.effective_database_url(),
+        settings.db_max_connections,
+    )
+    .await
+    .context("connecting to the database")?;
+    if migrate {
+        Migrator::up(&db, None)
+            .await
+            .context("applying migrations")?;
+    }
+    Ok(db)
+}
+
+/// Everything the handlers share, from settings.
+pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let db = connect(&settings, settings.auto_migrate).await?;
+    let jwt_secret = match &settings.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => secrets::load_or_create(&settings.data_dir, "jwt_secret")?,
+    };
+    let webhook_secret = match &settings.payment_webhook_secret {
+        Some(secret) => secret.clone(),
+        None => secrets::load_or_create(&settings.data_dir, "payment_webhook_secret")?,
+    };
+    let stores = match &settings.redis_url {
+        Some(url) => Stores::redis(url.expose(), &settings.redis_prefix)
+            .context("PEKEN_REDIS_URL is not a valid Redis URL")?,
+        None => Stores::memory(),
+    };
+    let regions = peken_identity::service::load_regions(&db)
+        .await
+        .context("loading regions")?;
+    let state = AppState {
+        db,
+        jwt: Arc::new(JwtKeys::new(&jwt_secret, &settings.jwt_previous_secrets)),
+        passwords: PasswordHasherConfig::new(settings.password_hash_memory_kib),
+        calendar: Arc::new(WorkingCalendar::new(settings.holidays.iter().copied())),
+        regions: Arc::new(regions),
+        metrics: Arc::new(Metrics::new().context("registering metrics")?),
+        settings: Arc::new(settings),
+        clock,
+        stores,
+        webhook_secret,
+    };
+    peken_identity::service::bootstrap_admin(&state).await?;
+    Ok(state)
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let state = build_state(settings, clock).await?;
+        Self::with_state(listener, state)
+    }
+
+    pub fn with_state(listener: TcpListener, state: AppState) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let spec = routes::openapi();
+        let data = web::Data::new(state.clone());
+        let settings = state.settings.clone();
+        let server = HttpServer::new(move || {
+            let (app, _) = routes::app();
+            app.app_data(data.clone())
+                .app_data(routes::json_config(settings.max_body_bytes))
+                .app_data(web::PayloadConfig::new(settings.max_upload_bytes))
+                .app_data(web::QueryConfig::default().error_handler(middleware::query_error))
+                .app_data(web::PathConfig::default().error_handler(middleware::path_error))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .default_service(web::to(routes::not_found))
+                .wrap(from_fn(middleware::observe))
+        })
+        .listen(listener)?
+        .workers(state.settings.http_workers)
+        .shutdown_timeout(state.settings.shutdown_timeout.as_secs())
+        .disable_signals()
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs until SIGTERM or Ctrl-C: then stops accepting, lets in-flight requests finish within
+    /// the shutdown timeout, and stops the workers.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.stop(true).await;
+        server.await.context("server task")?.context("server")?;
+        Ok(())
+    }
+
+    /// Runs until the process ends; for tests, which drop the runtime instead of signalling.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

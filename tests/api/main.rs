@@ -1,0 +1,11 @@
+//! Black-box tests of the HTTP API. Each test starts its own server and database.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failed expectation is a failed test"
+)]
+
+mod auth;
+mod ops;
+mod users;

@@ -1,0 +1,110 @@
+//! Health, readiness, metrics, docs, the OpenAPI document and error shapes.
+
+use peken_tests::spawn_app;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_ready_metrics_and_docs_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz", None).await.expect(200).text, "ok");
+    assert_eq!(app.get("/readyz", None).await.expect(200).text, "ready");
+    app.get("/api/v1/regions", None).await.expect(200);
+    let metrics = app.get("/metrics", None).await.expect(200).text;
+    assert!(metrics.contains("peken_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/api/v1/regions\""), "{metrics}");
+    let docs = app.get("/docs/", None).await.expect(200);
+    assert!(docs.text.contains("swagger"), "swagger ui served");
+    let spec = app.get("/api-docs/openapi.json", None).await.expect(200);
+    assert_eq!(spec.body["info"]["title"], "peken");
+    assert!(spec.body["paths"]["/api/v1/auth/login"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn the_committed_openapi_document_is_current() {
+    let generated = peken_server::routes::openapi_json();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
+    if std::env::var("PEKEN_UPDATE_OPENAPI").is_ok() {
+        std::fs::write(path, format!("{generated}\n")).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed.trim_end() == generated.trim_end(),
+        "openapi/openapi.json is stale: run `PEKEN_UPDATE_OPENAPI=1 cargo test -p peken-tests \
+         --test api ops::the_committed_openapi_document_is_current` and commit the result"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_problem_json_never_500() {
+    let app = spawn_app().await;
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            None,
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.text);
+    let r = app
+        .post_raw("/api/v1/auth/login", None, "application/json", "{not json")
+        .await;
+    r.expect_problem(400, "malformed_json");
+    let r = app
+        .post_raw("/api/v1/auth/login", None, "text/plain", "hello")
+        .await;
+    r.expect_problem(415, "unsupported_media_type");
+    let r = app
+        .post("/api/v1/auth/login", None, &json!({"login": 5}))
+        .await;
+    r.expect_problem(422, "invalid_body");
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": huge, "password": "p"}),
+        )
+        .await;
+    r.expect_problem(413, "payload_too_large");
+    app.get("/api/v1/no-such-route", None)
+        .await
+        .expect_problem(404, "not_found");
+    app.get("/api/v1/regions?level=planet", None)
+        .await
+        .expect_problem(400, "invalid_query");
+}
+
+#[tokio::test]
+async fn regions_come_from_the_official_table() {
+    let app = spawn_app().await;
+    let kec = app
+        .get("/api/v1/regions?level=kecamatan", None)
+        .await
+        .expect(200);
+    assert_eq!(kec.body["items"].as_array().unwrap().len(), 31);
+    let kel = app
+        .get("/api/v1/regions?level=kelurahan", None)
+        .await
+        .expect(200);
+    assert_eq!(kel.body["items"].as_array().unwrap().len(), 153);
+    let rungkut = app
+        .get("/api/v1/regions?level=kelurahan&parent=35.78.03", None)
+        .await
+        .expect(200);
+    let names: Vec<_> = rungkut.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"Kalirungkut".to_owned()), "{names:?}");
+    assert!(
+        rungkut.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["parent_code"] == "35.78.03")
+    );
+}

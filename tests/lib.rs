@@ -1,0 +1,383 @@
+//! Black-box test harness: starts the real server on port 0 against a fresh database (a new
+//! PostgreSQL database when `PEKEN_TEST_DATABASE_URL` is set, else a new SQLite file) and a
+//! fresh Redis key prefix when `PEKEN_TEST_REDIS_URL` is set, and talks to it over HTTP.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::missing_panics_doc,
+    clippy::return_self_not_must_use,
+    reason = "test support code: a failed expectation is a failed test"
+)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use peken_kernel::AppState;
+use peken_kernel::clock::ManualClock;
+use peken_kernel::settings::Settings;
+use peken_server::Application;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const PASSWORD: &str = "correct-horse-battery";
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub state: AppState,
+    data_dir: PathBuf,
+}
+
+/// Options for starting a test server.
+#[derive(Default, Clone)]
+pub struct Options {
+    /// Extra `PEKEN_*` settings.
+    pub vars: Vec<(String, String)>,
+    /// Start the clock here instead of now.
+    pub start: Option<DateTime<Utc>>,
+}
+
+/// Whether the suite runs against PostgreSQL (and Redis) this time.
+pub fn on_postgres() -> bool {
+    std::env::var("PEKEN_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let data_dir = std::env::temp_dir().join(format!("peken-test-{id}"));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let database_url = match std::env::var("PEKEN_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => fresh_postgres(&base, &id).await,
+        _ => format!("sqlite://{}/peken.db?mode=rwc", data_dir.display()),
+    };
+    let mut vars: Vec<(String, String)> = vec![
+        ("PEKEN_LISTEN".into(), "127.0.0.1:0".into()),
+        ("PEKEN_DATA_DIR".into(), data_dir.display().to_string()),
+        ("PEKEN_DATABASE_URL".into(), database_url),
+        ("PEKEN_AUTO_MIGRATE".into(), "true".into()),
+        (
+            "PEKEN_JWT_SECRET".into(),
+            "test-signing-key-that-is-long-enough-0123".into(),
+        ),
+        ("PEKEN_PAYMENT_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into()),
+        ("PEKEN_BOOTSTRAP_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+        ("PEKEN_BOOTSTRAP_ADMIN_PASSWORD".into(), PASSWORD.into()),
+        // Cheap hashes keep the suite fast; production uses the default cost.
+        ("PEKEN_PASSWORD_HASH_MEMORY_KIB".into(), "1024".into()),
+        ("PEKEN_HTTP_WORKERS".into(), "2".into()),
+        ("PEKEN_RUN_WORKERS".into(), "false".into()),
+        ("PEKEN_DB_MAX_CONNECTIONS".into(), "30".into()),
+        (
+            "PEKEN_LOG".into(),
+            std::env::var("PEKEN_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
+    ];
+    if let Ok(redis) = std::env::var("PEKEN_TEST_REDIS_URL")
+        && !redis.is_empty()
+    {
+        vars.push(("PEKEN_REDIS_URL".into(), redis));
+        vars.push(("PEKEN_REDIS_PREFIX".into(), format!("test:{id}:")));
+    }
+    vars.extend(options.vars);
+    let settings = Settings::from_vars(vars).expect("test settings are valid");
+    peken_kernel::telemetry::init(&settings.log_filter, settings.log_format, std::io::stderr);
+    let clock = ManualClock::new(options.start.unwrap_or_else(Utc::now));
+    let listener = TcpListener::bind(&settings.listen).unwrap();
+    let state = peken_server::build_state(settings, Arc::new(clock.clone()))
+        .await
+        .expect("state builds");
+    let app = Application::with_state(listener, state.clone()).expect("server builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run());
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        clock,
+        state,
+        data_dir,
+    }
+}
+
+/// Creates `peken_t_<id>` on the server of `base` and returns its URL.
+async fn fresh_postgres(base: &str, id: &str) -> String {
+    let admin = Database::connect(base).await.expect("PostgreSQL reachable");
+    let name = format!("peken_t_{id}");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
+    format!("{prefix}/{name}")
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A response: status, body as JSON (or `Value::Null`), and headers.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The problem `code` of an error response.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status and returns self, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts a problem response with this status and code.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.text);
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(ct, "application/problem+json", "problem content type");
+        self
+    }
+
+    /// The field codes of a validation problem.
+    pub fn field_codes(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|errs| {
+                errs.iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or("").to_owned(),
+                            e["code"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A logged-in user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request sent");
+        Self::reply(res).await
+    }
+
+    pub async fn reply(res: reqwest::Response) -> Reply {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(Method::POST, path, token, Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(Method::PATCH, path, token, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(Method::PUT, path, token, Some(body), &[]).await
+    }
+
+    /// Sends a raw body with a content type (CSV uploads, statement files).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &str,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        Self::reply(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> User {
+        let reply = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"login": login, "password": password}),
+            )
+            .await
+            .expect(200);
+        let token = reply.body["access_token"].as_str().unwrap().to_owned();
+        let me = self.get("/api/v1/me", Some(&token)).await.expect(200);
+        User {
+            id: me.body["id"].as_str().unwrap().to_owned(),
+            token,
+            refresh: reply.body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn admin(&self) -> User {
+        self.login(ADMIN_EMAIL, PASSWORD).await
+    }
+
+    /// Creates a staff user (`admin`, `treasury`, `opd_admin`) and logs in as it.
+    pub async fn staff(&self, role: &str, opd_id: Option<&str>) -> User {
+        let admin = self.admin().await;
+        let email = format!("{role}-{}@test.local", uuid::Uuid::new_v4().simple());
+        self.post(
+            "/api/v1/admin/users",
+            Some(&admin.token),
+            &json!({"role": role, "email": email, "password": PASSWORD, "name": format!("Test {role}"), "opd_id": opd_id}),
+        )
+        .await
+        .expect(201);
+        self.login(&email, PASSWORD).await
+    }
+
+    pub async fn create_opd(&self, code: &str) -> String {
+        let admin = self.admin().await;
+        let reply = self
+            .post(
+                "/api/v1/admin/opds",
+                Some(&admin.token),
+                &json!({"code": code, "name": format!("Dinas {code}")}),
+            )
+            .await
+            .expect(201);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an ASN with a generated valid NIP in `opd_id` and logs in as it.
+    pub async fn asn(&self, opd_id: &str, position_class: &str, kelurahan: &str) -> (User, String) {
+        let admin = self.admin().await;
+        let nip = next_nip();
+        self.post(
+            "/api/v1/admin/asn",
+            Some(&admin.token),
+            &json!({
+                "nip": nip, "name": "Test ASN", "email": format!("{nip}@asn.test"),
+                "password": PASSWORD, "opd_id": opd_id, "position_class": position_class,
+                "domicile_kelurahan_code": kelurahan,
+            }),
+        )
+        .await
+        .expect(201);
+        (self.login(&nip, PASSWORD).await, nip)
+    }
+
+    /// Registers a public buyer with a generated valid NIK and logs in as it.
+    pub async fn public_buyer(&self, kelurahan: &str) -> User {
+        let nik = next_nik();
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            &json!({
+                "nik": nik, "name": "Warga Uji", "email": format!("{nik}@warga.test"),
+                "phone": "081234567890", "password": PASSWORD, "kelurahan_code": kelurahan,
+            }),
+        )
+        .await
+        .expect(201);
+        self.login(&nik, PASSWORD).await
+    }
+}
+
+static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// A valid, unique PNS NIP: born 1 Jan 1990, appointed Jan 2015, male, a running sequence.
+pub fn next_nip() -> String {
+    let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Spread the sequence over day of birth and sequence digits to keep numbers unique.
+    let day = 1 + (n / 999) % 28;
+    let seq = 1 + n % 999;
+    format!("199001{day:02}201501 1{seq:03}").replace(' ', "")
+}
+
+/// A valid, unique Surabaya NIK.
+pub fn next_nik() -> String {
+    let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let day = 1 + (n / 9999) % 28;
+    let seq = 1 + n % 9999;
+    format!("357801{day:02}0190{seq:04}")
+}
