@@ -3,12 +3,22 @@
 
 pub use sea_orm_migration::prelude::*;
 
-mod m0001_identity;
+pub mod m0001_identity;
+mod m0002_merchants;
+mod m0003_mail;
+mod m0004_ledger;
+mod m0005_orders;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_identity::Migration)]
+        vec![
+            Box::new(m0001_identity::Migration),
+            Box::new(m0002_merchants::Migration),
+            Box::new(m0003_mail::Migration),
+            Box::new(m0004_ledger::Migration),
+            Box::new(m0005_orders::Migration),
+        ]
     }
 }

@@ -166,7 +166,7 @@ async fn load_regions(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     m.exec_stmt(insert).await
 }
 
-pub(crate) async fn unique(
+pub async fn unique(
     m: &SchemaManager<'_>,
     name: &str,
     table: &'static str,
@@ -179,7 +179,7 @@ pub(crate) async fn unique(
     m.create_index(idx).await
 }
 
-pub(crate) async fn index(
+pub async fn index(
     m: &SchemaManager<'_>,
     name: &str,
     table: &'static str,

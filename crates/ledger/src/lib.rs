@@ -1,0 +1,1 @@
+//! The double-entry journal: the posting API every money movement goes through.
