@@ -8,4 +8,5 @@
 
 mod auth;
 mod ops;
+mod policies;
 mod users;

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod money;
 pub mod pagination;
 pub mod period;
+pub mod policy;
 pub mod regions;
 pub mod settings;
 pub mod state;

@@ -9,6 +9,7 @@ use crate::cache::Stores;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::period::WorkingCalendar;
+use crate::policy::PolicyStore;
 use crate::regions::Regions;
 use crate::settings::{Secret, Settings};
 
@@ -24,6 +25,7 @@ pub struct AppState {
     pub regions: Arc<Regions>,
     pub metrics: Arc<Metrics>,
     pub webhook_secret: Secret,
+    pub policies: Arc<PolicyStore>,
 }
 
 impl AppState {

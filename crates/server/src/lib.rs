@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod middleware;
+pub mod policies;
 pub mod routes;
 pub mod secrets;
 pub mod seed;

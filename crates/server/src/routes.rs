@@ -24,6 +24,7 @@ use crate::middleware;
         (name = "auth", description = "Login, sessions and registration"),
         (name = "users", description = "Staff users, OPDs and ASN"),
         (name = "regions", description = "Official region codes"),
+        (name = "policies", description = "City policies changed at run time"),
     )
 )]
 struct ApiDoc;
@@ -59,7 +60,11 @@ pub fn app() -> (
         .service(healthz)
         .service(readyz)
         .service(metrics)
-        .service(scope::scope("/api/v1").configure(peken_identity::http::configure))
+        .service(
+            scope::scope("/api/v1")
+                .configure(peken_identity::http::configure)
+                .configure(crate::policies::configure),
+        )
         .split_for_parts()
 }
 

@@ -14,6 +14,7 @@ use peken_kernel::cache::Stores;
 use peken_kernel::clock::Clock;
 use peken_kernel::metrics::Metrics;
 use peken_kernel::period::WorkingCalendar;
+use peken_kernel::policy::PolicyStore;
 use peken_kernel::settings::Settings;
 use peken_migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
@@ -71,6 +72,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         clock,
         stores,
         webhook_secret,
+        policies: Arc::new(PolicyStore::new()),
     };
     peken_identity::service::bootstrap_admin(&state).await?;
     Ok(state)
