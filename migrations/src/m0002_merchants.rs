@@ -2,8 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_integer, big_integer_null, boolean, integer_null, text, text_null, timestamp_with_time_zone,
-    timestamp_with_time_zone_null,
+    big_integer, big_integer_null, boolean, integer_null, text, text_null,
+    timestamp_with_time_zone, timestamp_with_time_zone_null,
 };
 
 use crate::m0001_identity::{index, unique};
@@ -132,7 +132,13 @@ impl MigrationTrait for Migration {
         .await?;
         unique(m, "ux_merchants_nib", "merchants", &["nib"]).await?;
         index(m, "ix_merchants_status", "merchants", &["status"]).await?;
-        index(m, "ix_merchants_kecamatan", "merchants", &["kecamatan_code"]).await?;
+        index(
+            m,
+            "ix_merchants_kecamatan",
+            "merchants",
+            &["kecamatan_code"],
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -169,11 +175,21 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        unique(m, "ux_listings_merchant_commodity", "listings", &["merchant_id", "commodity_id"])
-            .await?;
+        unique(
+            m,
+            "ux_listings_merchant_commodity",
+            "listings",
+            &["merchant_id", "commodity_id"],
+        )
+        .await?;
         index(m, "ix_listings_commodity", "listings", &["commodity_id"]).await?;
-        index(m, "ix_listings_kecamatan_category", "listings", &["kecamatan_code", "category"])
-            .await?;
+        index(
+            m,
+            "ix_listings_kecamatan_category",
+            "listings",
+            &["kecamatan_code", "category"],
+        )
+        .await?;
         index(m, "ix_listings_kelurahan", "listings", &["kelurahan_code"]).await?;
         index(m, "ix_listings_category", "listings", &["category"]).await?;
 
@@ -203,9 +219,20 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_stock_movements_listing", "stock_movements", &["listing_id", "created_at"])
-            .await?;
-        index(m, "ix_stock_movements_reference", "stock_movements", &["reference_id"]).await?;
+        index(
+            m,
+            "ix_stock_movements_listing",
+            "stock_movements",
+            &["listing_id", "created_at"],
+        )
+        .await?;
+        index(
+            m,
+            "ix_stock_movements_reference",
+            "stock_movements",
+            &["reference_id"],
+        )
+        .await?;
 
         // Month-to-date turnover per merchant and WIB month, kept in the payment transaction;
         // the cap and fair browse ordering read it.
@@ -220,8 +247,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_merchant_turnover_period", "merchant_turnover", &["period", "gross_amount"])
-            .await?;
+        index(
+            m,
+            "ix_merchant_turnover_period",
+            "merchant_turnover",
+            &["period", "gross_amount"],
+        )
+        .await?;
         Ok(())
     }
 

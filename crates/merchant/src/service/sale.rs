@@ -1,0 +1,235 @@
+//! What other crates (checkout, payouts, mail) need to know about merchants and listings.
+
+use peken_kernel::Rupiah;
+use peken_kernel::period::Period;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Statement};
+
+use crate::store::merchant;
+
+/// Everything checkout needs about listings, in one query (no N+1).
+#[derive(Debug, Clone)]
+pub struct ListingForSale {
+    pub listing_id: String,
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub merchant_kind: String,
+    pub merchant_status: String,
+    pub merchant_kelurahan_code: String,
+    pub merchant_kecamatan_code: String,
+    pub commodity_id: String,
+    pub commodity_name: String,
+    pub category: String,
+    pub unit: String,
+    pub price: Rupiah,
+    pub het_price: Option<Rupiah>,
+    pub max_qty_per_buyer_per_day: Option<i64>,
+    pub active: bool,
+    pub taken_down: bool,
+    pub stock: i64,
+    /// Whether the merchant's kind may still sell the commodity's category (admins can
+    /// withdraw a permission after listings exist).
+    pub category_allowed: bool,
+}
+
+impl ListingForSale {
+    /// Active, not taken down, merchant active, category still allowed, and priced at or
+    /// below the HET when there is one.
+    pub fn sellable(&self) -> bool {
+        self.active
+            && !self.taken_down
+            && self.merchant_status == "active"
+            && self.category_allowed
+            && self.het_price.is_none_or(|het| self.price <= het)
+    }
+
+    /// Why the listing cannot be sold, as a stable code; `None` when it can.
+    pub fn unsellable_reason(&self) -> Option<&'static str> {
+        if self.taken_down {
+            Some("taken_down")
+        } else if self.merchant_status != "active" {
+            Some("merchant_not_active")
+        } else if !self.active {
+            Some("inactive")
+        } else if !self.category_allowed {
+            Some("category_not_allowed")
+        } else if self.het_price.is_some_and(|het| self.price > het) {
+            Some("price_above_het")
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one row of a query: each flag is a column"
+)]
+struct SaleRow {
+    listing_id: String,
+    merchant_id: String,
+    merchant_name: String,
+    merchant_kind: String,
+    merchant_status: String,
+    merchant_kelurahan_code: String,
+    merchant_kecamatan_code: String,
+    commodity_id: String,
+    commodity_name: String,
+    category: String,
+    unit: String,
+    price: i64,
+    het_price: Option<i64>,
+    max_qty_per_buyer_per_day: Option<i32>,
+    active: bool,
+    commodity_active: bool,
+    taken_down: bool,
+    stock: i64,
+    category_allowed: bool,
+}
+
+/// The listings with these ids that exist, with their merchant and commodity, in listing-id
+/// order. Unknown ids are simply absent.
+pub async fn listings_for_sale<C: ConnectionTrait>(
+    conn: &C,
+    listing_ids: &[String],
+) -> Result<Vec<ListingForSale>, DbErr> {
+    if listing_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=listing_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT l.id AS listing_id, l.merchant_id, m.name AS merchant_name, \
+         m.kind AS merchant_kind, m.status AS merchant_status, \
+         m.kelurahan_code AS merchant_kelurahan_code, \
+         m.kecamatan_code AS merchant_kecamatan_code, \
+         c.id AS commodity_id, c.name AS commodity_name, c.category, c.unit, l.price, \
+         c.het_price, c.max_qty_per_buyer_per_day, l.active, c.active AS commodity_active, \
+         CASE WHEN l.taken_down_at IS NULL THEN FALSE ELSE TRUE END AS taken_down, l.stock, \
+         CASE WHEN EXISTS (SELECT 1 FROM category_permissions p \
+           WHERE p.merchant_kind = m.kind AND p.category = c.category) \
+           THEN TRUE ELSE FALSE END AS category_allowed \
+         FROM listings l \
+         JOIN merchants m ON m.id = l.merchant_id \
+         JOIN commodities c ON c.id = l.commodity_id \
+         WHERE l.id IN ({}) ORDER BY l.id",
+        placeholders.join(", ")
+    );
+    let values = listing_ids.iter().map(|id| id.as_str().into());
+    let rows = SaleRow::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ListingForSale {
+            listing_id: r.listing_id,
+            merchant_id: r.merchant_id,
+            merchant_name: r.merchant_name,
+            merchant_kind: r.merchant_kind,
+            merchant_status: r.merchant_status,
+            merchant_kelurahan_code: r.merchant_kelurahan_code,
+            merchant_kecamatan_code: r.merchant_kecamatan_code,
+            commodity_id: r.commodity_id,
+            commodity_name: r.commodity_name,
+            category: r.category,
+            unit: r.unit,
+            price: Rupiah::new(r.price),
+            het_price: r.het_price.map(Rupiah::new),
+            max_qty_per_buyer_per_day: r.max_qty_per_buyer_per_day.map(i64::from),
+            // A withdrawn commodity stops selling everywhere, like a deactivated listing.
+            active: r.active && r.commodity_active,
+            taken_down: r.taken_down,
+            stock: r.stock,
+            category_allowed: r.category_allowed,
+        })
+        .collect())
+}
+
+/// Month-to-date turnover (WIB month `period`), kept in the payment transaction by checkout's
+/// payment confirmation: adds `amount` and `orders` to the merchant's row for the period.
+/// Refunds pass negative values.
+pub async fn add_turnover<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+    period: Period,
+    amount: Rupiah,
+    orders: i64,
+) -> Result<(), DbErr> {
+    conn.execute_raw(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "INSERT INTO merchant_turnover (merchant_id, period, gross_amount, order_count) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (merchant_id, period) DO UPDATE SET \
+         gross_amount = merchant_turnover.gross_amount + excluded.gross_amount, \
+         order_count = merchant_turnover.order_count + excluded.order_count",
+        [
+            merchant_id.into(),
+            period.to_string().into(),
+            amount.get().into(),
+            orders.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The merchant's gross turnover in the WIB month `period` (zero when it sold nothing).
+pub async fn turnover<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+    period: Period,
+) -> Result<Rupiah, DbErr> {
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT gross_amount FROM merchant_turnover WHERE merchant_id = $1 AND period = $2",
+            [merchant_id.into(), period.to_string().into()],
+        ))
+        .await?;
+    match row {
+        Some(row) => Ok(Rupiah::new(row.try_get_by_index::<i64>(0)?)),
+        None => Ok(Rupiah::ZERO),
+    }
+}
+
+/// Contact of a merchant's owner for notifications: (owner name, owner e-mail).
+pub async fn owner_contact<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+) -> Result<Option<(String, String)>, DbErr> {
+    let Some(found) = merchant::Entity::find_by_id(merchant_id.to_owned())
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let owner = peken_identity::service::find_user(conn, &found.owner_user_id)
+        .await
+        .map_err(|e| DbErr::Custom(format!("loading owner of {merchant_id}: {e:?}")))?;
+    Ok(owner.and_then(|u| u.email.map(|email| (u.name, email))))
+}
+
+/// Bank details for payouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankAccount {
+    pub bank_code: String,
+    pub account_number: String,
+    pub account_name: String,
+}
+
+pub async fn bank_account<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+) -> Result<Option<BankAccount>, DbErr> {
+    Ok(merchant::Entity::find_by_id(merchant_id.to_owned())
+        .one(conn)
+        .await?
+        .map(|m| BankAccount {
+            bank_code: m.bank_code,
+            account_number: m.account_number,
+            account_name: m.account_name,
+        }))
+}

@@ -1,0 +1,164 @@
+//! Stock and its movements. Every change of a listing's stock is one conditional UPDATE of the
+//! listing plus one movement row, inside the caller's transaction, so the stock always equals
+//! the sum of the listing's movements and never goes below zero.
+//!
+//! Callers that change several listings in one transaction (checkout, releases) apply the
+//! changes sorted by listing id, so two transactions lock rows in the same order and cannot
+//! deadlock.
+
+use chrono::{DateTime, Utc};
+use peken_kernel::ApiError;
+use peken_kernel::db::new_id;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, Statement};
+
+use crate::store::{listing, stock_movement};
+
+/// Why the stock of a listing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovementKind {
+    /// New goods arrived (and a listing's initial stock).
+    Restock,
+    /// A correction by the merchant: counted stock, damage, loss.
+    Adjustment,
+    /// Units held for an unpaid order.
+    Reservation,
+    /// Reserved units given back (order expired, cancelled or rejected).
+    Release,
+    /// Reserved units sold: the available stock does not change.
+    Sale,
+}
+
+impl MovementKind {
+    pub const ALL: [MovementKind; 5] = [
+        MovementKind::Restock,
+        MovementKind::Adjustment,
+        MovementKind::Reservation,
+        MovementKind::Release,
+        MovementKind::Sale,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovementKind::Restock => "restock",
+            MovementKind::Adjustment => "adjustment",
+            MovementKind::Reservation => "reservation",
+            MovementKind::Release => "release",
+            MovementKind::Sale => "sale",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MovementKind> {
+        MovementKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One change of one listing's stock.
+#[derive(Debug, Clone, Copy)]
+pub struct StockChange<'a> {
+    pub listing_id: &'a str,
+    pub kind: MovementKind,
+    /// Effect on available stock (negative for reservation; 0 for sale, which converts reserved
+    /// units).
+    pub quantity_delta: i64,
+    /// Units the movement concerns (always > 0).
+    pub units: i64,
+    /// What caused it, e.g. `Some(("order", order_id))`.
+    pub reference: Option<(&'a str, &'a str)>,
+    pub note: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StockError {
+    #[error("listing {listing_id} has only {available} units available")]
+    Insufficient { listing_id: String, available: i64 },
+    #[error("listing {listing_id} not found")]
+    NotFound { listing_id: String },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl From<StockError> for ApiError {
+    fn from(err: StockError) -> Self {
+        match err {
+            StockError::Insufficient {
+                listing_id,
+                available,
+            } => ApiError::conflict(
+                "out_of_stock",
+                "the stock of this listing is too low for this change",
+            )
+            .with_context(serde_json::json!({
+                "listing_id": listing_id,
+                "available": available,
+            })),
+            StockError::NotFound { .. } => ApiError::not_found("listing"),
+            StockError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Applies one change inside the caller's transaction: a conditional UPDATE
+/// (`stock = stock + delta WHERE id = … AND stock + delta >= 0`), then the movement row with the
+/// stock after it. Returns the stock after the change. It never starts a transaction itself.
+pub async fn apply<C: ConnectionTrait>(
+    conn: &C,
+    change: StockChange<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64, StockError> {
+    // Callers validate quantities before they get here; a bad one is a bug, not bad input.
+    if change.units <= 0 || change.quantity_delta == i64::MIN {
+        return Err(StockError::Db(DbErr::Custom(format!(
+            "invalid stock change on {}: units {}, delta {}",
+            change.listing_id, change.units, change.quantity_delta
+        ))));
+    }
+    let backend = conn.get_database_backend();
+    // `stock >= -delta` is `stock + delta >= 0` without an overflow in the database. The row
+    // stays locked until the caller commits, so the stock_after values of one listing form an
+    // unbroken sequence.
+    let updated = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE listings SET stock = stock + $1, updated_at = $2 \
+             WHERE id = $3 AND stock >= $4 RETURNING stock",
+            [
+                change.quantity_delta.into(),
+                now.into(),
+                change.listing_id.into(),
+                (-change.quantity_delta).into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = updated else {
+        let found = listing::Entity::find_by_id(change.listing_id.to_owned())
+            .one(conn)
+            .await?;
+        return Err(match found {
+            Some(l) => StockError::Insufficient {
+                listing_id: l.id,
+                available: l.stock,
+            },
+            None => StockError::NotFound {
+                listing_id: change.listing_id.to_owned(),
+            },
+        });
+    };
+    let stock_after: i64 = row.try_get_by_index(0)?;
+    stock_movement::ActiveModel {
+        id: Set(new_id()),
+        listing_id: Set(change.listing_id.to_owned()),
+        kind: Set(change.kind.as_str().to_owned()),
+        quantity_delta: Set(change.quantity_delta),
+        units: Set(change.units),
+        stock_after: Set(stock_after),
+        reference_type: Set(change.reference.map(|(t, _)| t.to_owned())),
+        reference_id: Set(change.reference.map(|(_, id)| id.to_owned())),
+        note: Set(change.note.map(str::to_owned)),
+        actor_id: Set(change.actor_id.map(str::to_owned)),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(stock_after)
+}

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "listings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub merchant_id: String,
+    pub commodity_id: String,
+    pub price: i64,
+    /// Units available for sale (on hand minus reserved); the sum of the listing's movements.
+    pub stock: i64,
+    pub active: bool,
+    pub taken_down_at: Option<DateTimeUtc>,
+    pub takedown_reason: Option<String>,
+    pub taken_down_by: Option<String>,
+    pub category: String,
+    pub kecamatan_code: String,
+    pub kelurahan_code: String,
+    /// Lowercased commodity and merchant names, for browse search.
+    pub search_text: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

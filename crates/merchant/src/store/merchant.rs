@@ -1,0 +1,35 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "merchants")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: String,
+    /// `toko_kelontong`, `umkm`, `koperasi` or `padat_karya`.
+    pub kind: String,
+    pub nib: String,
+    /// Raw NIK digits of the owner; masked in every response and never logged.
+    pub owner_nik: String,
+    pub npwp: Option<String>,
+    pub mbr: bool,
+    pub kelurahan_code: String,
+    pub kecamatan_code: String,
+    pub address: String,
+    pub bank_code: String,
+    pub account_number: String,
+    pub account_name: String,
+    /// `pending`, `active`, `rejected` or `suspended`.
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub verified_at: Option<DateTimeUtc>,
+    pub verified_by: Option<String>,
+    pub owner_user_id: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
