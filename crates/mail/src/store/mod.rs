@@ -1,0 +1,3 @@
+//! Storage of the mail crate: the outbox table.
+
+pub mod outbox;

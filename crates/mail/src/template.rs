@@ -1,0 +1,702 @@
+//! The messages peken sends and their rendering. The wording lives in `templates/` (plain text
+//! with a `Subject:` line, and an HTML fragment); this module only fills in `{{name}}` values.
+//! Values are escaped in the HTML part; the lists of items are built here, escaped cell by cell.
+
+use std::fmt::Write as _;
+
+use chrono::{Datelike, NaiveDate};
+use peken_kernel::Rupiah;
+
+/// A message to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The recipient's address.
+    pub to: String,
+    pub to_name: Option<String>,
+    pub template: Template,
+    /// The event's natural key, e.g. `order:{id}:paid:buyer`. It is unique: an event enqueued
+    /// twice is stored once and sent once.
+    pub dedupe_key: String,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailItem {
+    pub name: String,
+    pub quantity: i64,
+    pub unit: String,
+    pub price: Rupiah,
+    pub line_total: Rupiah,
+}
+
+/// One completed order paid out in a remittance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemittanceLine {
+    pub order_id: String,
+    /// The WIB date on which the order completed.
+    pub completed_on: NaiveDate,
+    pub amount: Rupiah,
+}
+
+/// Every kind of message, with what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Template {
+    /// To the buyer: payment confirmed.
+    OrderPaid {
+        order_id: String,
+        buyer_name: String,
+        merchant_name: String,
+        items: Vec<MailItem>,
+        total: Rupiah,
+    },
+    /// To the buyer: the merchant accepted the order.
+    OrderAccepted {
+        order_id: String,
+        buyer_name: String,
+        merchant_name: String,
+    },
+    /// To the buyer: the merchant rejected the order; the money goes back.
+    OrderRejected {
+        order_id: String,
+        buyer_name: String,
+        merchant_name: String,
+        reason: String,
+        refund: Rupiah,
+    },
+    /// To the buyer: shipped (`method` = `delivery`) or ready for pickup (`pickup`).
+    OrderShipped {
+        order_id: String,
+        buyer_name: String,
+        merchant_name: String,
+        method: String,
+    },
+    /// To the buyer: receipt confirmed or the confirmation window passed.
+    OrderCompleted {
+        order_id: String,
+        buyer_name: String,
+        merchant_name: String,
+        total: Rupiah,
+    },
+    /// To the buyer: money returned (e.g. a dispute resolved in the buyer's favour).
+    OrderRefunded {
+        order_id: String,
+        buyer_name: String,
+        amount: Rupiah,
+        reason: String,
+    },
+    /// To the merchant: a new paid order to accept or reject.
+    MerchantNewOrder {
+        order_id: String,
+        merchant_name: String,
+        items: Vec<MailItem>,
+        total: Rupiah,
+    },
+    /// To the merchant: the result of its verification.
+    MerchantVerification {
+        merchant_name: String,
+        approved: bool,
+        reason: Option<String>,
+    },
+    /// To the merchant: a payout was approved; what it pays for and the transfer reference.
+    RemittanceAdvice {
+        merchant_name: String,
+        batch_id: String,
+        reference: String,
+        items: Vec<RemittanceLine>,
+        total: Rupiah,
+    },
+    /// To an ASN: how much of the monthly minimum is still to spend.
+    MandateReminder {
+        asn_name: String,
+        /// `YYYY-MM`.
+        period: String,
+        required: Rupiah,
+        spent: Rupiah,
+        remaining: Rupiah,
+        deadline: NaiveDate,
+    },
+    /// To treasury: the bank returned a payout.
+    PayoutFailed {
+        merchant_name: String,
+        reference: String,
+        amount: Rupiah,
+        reason: String,
+    },
+}
+
+/// A message ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The template's file name, stored with the message so admins see what kind it is.
+    pub template: &'static str,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// A value put into a template.
+enum Var {
+    /// Plain text: escaped in the HTML part.
+    Text(String),
+    /// A block built here in both forms; its HTML is already escaped.
+    Block { text: String, html: String },
+}
+
+fn text(value: impl Into<String>) -> Var {
+    Var::Text(value.into())
+}
+
+fn money(value: Rupiah) -> Var {
+    Var::Text(value.format_idr())
+}
+
+const LAYOUT_TXT: &str = include_str!("../templates/layout.txt");
+const LAYOUT_HTML: &str = include_str!("../templates/layout.html");
+
+/// The text and HTML files of a template, by name.
+fn files(name: &str) -> (&'static str, &'static str) {
+    macro_rules! pick {
+        ($($name:literal),* $(,)?) => {
+            match name {
+                $($name => (
+                    include_str!(concat!("../templates/", $name, ".txt")),
+                    include_str!(concat!("../templates/", $name, ".html")),
+                ),)*
+                _ => ("", ""),
+            }
+        };
+    }
+    pick!(
+        "order_paid",
+        "order_accepted",
+        "order_rejected",
+        "order_shipped",
+        "order_ready_for_pickup",
+        "order_completed",
+        "order_refunded",
+        "merchant_new_order",
+        "merchant_approved",
+        "merchant_rejected",
+        "remittance_advice",
+        "mandate_reminder",
+        "payout_failed",
+    )
+}
+
+impl Template {
+    /// The template's name and its values.
+    fn parts(&self) -> (&'static str, Vec<(&'static str, Var)>) {
+        match self {
+            Template::OrderPaid {
+                order_id,
+                buyer_name,
+                merchant_name,
+                items,
+                total,
+            } => (
+                "order_paid",
+                vec![
+                    ("order_id", text(order_id)),
+                    ("buyer_name", text(buyer_name)),
+                    ("merchant_name", text(merchant_name)),
+                    ("items", items_block(items)),
+                    ("total", money(*total)),
+                ],
+            ),
+            Template::OrderAccepted {
+                order_id,
+                buyer_name,
+                merchant_name,
+            } => (
+                "order_accepted",
+                vec![
+                    ("order_id", text(order_id)),
+                    ("buyer_name", text(buyer_name)),
+                    ("merchant_name", text(merchant_name)),
+                ],
+            ),
+            Template::OrderRejected {
+                order_id,
+                buyer_name,
+                merchant_name,
+                reason,
+                refund,
+            } => (
+                "order_rejected",
+                vec![
+                    ("order_id", text(order_id)),
+                    ("buyer_name", text(buyer_name)),
+                    ("merchant_name", text(merchant_name)),
+                    ("reason", text(reason)),
+                    ("refund", money(*refund)),
+                ],
+            ),
+            Template::OrderShipped {
+                order_id,
+                buyer_name,
+                merchant_name,
+                method,
+            } => (
+                if method == "pickup" {
+                    "order_ready_for_pickup"
+                } else {
+                    "order_shipped"
+                },
+                vec![
+                    ("order_id", text(order_id)),
+                    ("buyer_name", text(buyer_name)),
+                    ("merchant_name", text(merchant_name)),
+                ],
+            ),
+            Template::OrderCompleted {
+                order_id,
+                buyer_name,
+                merchant_name,
+                total,
+            } => (
+                "order_completed",
+                vec![
+                    ("order_id", text(order_id)),
+                    ("buyer_name", text(buyer_name)),
+                    ("merchant_name", text(merchant_name)),
+                    ("total", money(*total)),
+                ],
+            ),
+            Template::OrderRefunded {
+                order_id,
+                buyer_name,
+                amount,
+                reason,
+            } => (
+                "order_refunded",
+                vec![
+                    ("order_id", text(order_id)),
+                    ("buyer_name", text(buyer_name)),
+                    ("amount", money(*amount)),
+                    ("reason", text(reason)),
+                ],
+            ),
+            Template::MerchantNewOrder {
+                order_id,
+                merchant_name,
+                items,
+                total,
+            } => (
+                "merchant_new_order",
+                vec![
+                    ("order_id", text(order_id)),
+                    ("merchant_name", text(merchant_name)),
+                    ("items", items_block(items)),
+                    ("total", money(*total)),
+                ],
+            ),
+            Template::MerchantVerification {
+                merchant_name,
+                approved,
+                reason,
+            } => (
+                if *approved {
+                    "merchant_approved"
+                } else {
+                    "merchant_rejected"
+                },
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    (
+                        "reason",
+                        text(reason.as_deref().unwrap_or("tidak disebutkan")),
+                    ),
+                ],
+            ),
+            Template::RemittanceAdvice {
+                merchant_name,
+                batch_id,
+                reference,
+                items,
+                total,
+            } => (
+                "remittance_advice",
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    ("batch_id", text(batch_id)),
+                    ("reference", text(reference)),
+                    ("lines", remittance_block(items)),
+                    ("total", money(*total)),
+                ],
+            ),
+            Template::MandateReminder {
+                asn_name,
+                period,
+                required,
+                spent,
+                remaining,
+                deadline,
+            } => (
+                "mandate_reminder",
+                vec![
+                    ("asn_name", text(asn_name)),
+                    ("period", text(period_label(period))),
+                    ("required", money(*required)),
+                    ("spent", money(*spent)),
+                    ("remaining", money(*remaining)),
+                    ("deadline", text(date_label(*deadline))),
+                ],
+            ),
+            Template::PayoutFailed {
+                merchant_name,
+                reference,
+                amount,
+                reason,
+            } => (
+                "payout_failed",
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    ("reference", text(reference)),
+                    ("amount", money(*amount)),
+                    ("reason", text(reason)),
+                ],
+            ),
+        }
+    }
+
+    /// Renders the subject, the plain text and the HTML.
+    pub fn render(&self) -> Rendered {
+        let (name, vars) = self.parts();
+        let (text_file, html_file) = files(name);
+        let (subject_line, body) = text_file.split_once('\n').unwrap_or((text_file, ""));
+        let subject_template = subject_line
+            .strip_prefix("Subject:")
+            .unwrap_or(subject_line);
+        // A subject is one line: a value with a line break must not start a new header.
+        let subject = fill(subject_template.trim(), &vars, false).replace(['\r', '\n'], " ");
+        let content = fill(body.trim(), &vars, false);
+        let text = fill(
+            LAYOUT_TXT.trim_end(),
+            &[("content", Var::Text(content))],
+            false,
+        ) + "\n";
+        let content_html = fill(html_file.trim(), &vars, true);
+        let html = fill(
+            LAYOUT_HTML,
+            &[
+                ("subject", Var::Text(subject.clone())),
+                (
+                    "content",
+                    Var::Block {
+                        text: String::new(),
+                        html: content_html,
+                    },
+                ),
+            ],
+            true,
+        );
+        Rendered {
+            template: name,
+            subject,
+            text,
+            html,
+        }
+    }
+}
+
+/// Replaces each `{{name}}` with its value; unknown names stay as they are, which the tests
+/// catch.
+fn fill(template: &str, vars: &[(&str, Var)], html: bool) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = after[..end].trim();
+        match vars.iter().find(|(n, _)| *n == name) {
+            Some((_, Var::Text(value))) if html => out.push_str(&escape_html(value)),
+            Some((_, Var::Block { html: value, .. })) if html => out.push_str(value),
+            Some((_, Var::Text(value) | Var::Block { text: value, .. })) => out.push_str(value),
+            None => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub(crate) fn escape_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const TABLE: &str = "<table style=\"border-collapse:collapse;width:100%;margin:8px 0;\">";
+const TH: &str = "<th style=\"text-align:left;border-bottom:1px solid #ccc;padding:4px;\">";
+const TH_RIGHT: &str = "<th style=\"text-align:right;border-bottom:1px solid #ccc;padding:4px;\">";
+const TD: &str = "<td style=\"padding:4px;\">";
+const TD_RIGHT: &str = "<td style=\"padding:4px;text-align:right;\">";
+
+fn items_block(items: &[MailItem]) -> Var {
+    let text = items
+        .iter()
+        .map(|i| {
+            format!(
+                "- {}: {} {} x {} = {}",
+                i.name,
+                i.quantity,
+                i.unit,
+                i.price.format_idr(),
+                i.line_total.format_idr()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut html = format!(
+        "{TABLE}<tr>{TH}Barang</th>{TH_RIGHT}Jumlah</th>{TH_RIGHT}Harga</th>{TH_RIGHT}Subtotal</th></tr>"
+    );
+    for i in items {
+        let _ = write!(
+            html,
+            "<tr>{TD}{}</td>{TD_RIGHT}{} {}</td>{TD_RIGHT}{}</td>{TD_RIGHT}{}</td></tr>",
+            escape_html(&i.name),
+            i.quantity,
+            escape_html(&i.unit),
+            i.price.format_idr(),
+            i.line_total.format_idr()
+        );
+    }
+    html.push_str("</table>");
+    Var::Block { text, html }
+}
+
+fn remittance_block(lines: &[RemittanceLine]) -> Var {
+    let text = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "- Pesanan {}, selesai {}: {}",
+                l.order_id,
+                date_label(l.completed_on),
+                l.amount.format_idr()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut html = format!("{TABLE}<tr>{TH}Pesanan</th>{TH}Selesai</th>{TH_RIGHT}Jumlah</th></tr>");
+    for l in lines {
+        let _ = write!(
+            html,
+            "<tr>{TD}{}</td>{TD}{}</td>{TD_RIGHT}{}</td></tr>",
+            escape_html(&l.order_id),
+            date_label(l.completed_on),
+            l.amount.format_idr()
+        );
+    }
+    html.push_str("</table>");
+    Var::Block { text, html }
+}
+
+const MONTHS: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+
+fn month_name(month: u32) -> &'static str {
+    MONTHS
+        .get(month.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("")
+}
+
+/// `31 Oktober 2026`.
+pub fn date_label(date: NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        date.day(),
+        month_name(date.month()),
+        date.year()
+    )
+}
+
+/// `2026-10` → `Oktober 2026`; anything else is shown as given.
+pub fn period_label(period: &str) -> String {
+    match peken_kernel::period::Period::parse(period) {
+        Ok(p) => format!("{} {}", month_name(p.month()), p.year()),
+        Err(_) => period.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> MailItem {
+        MailItem {
+            name: "Beras <Premium>".into(),
+            quantity: 2,
+            unit: "karung".into(),
+            price: Rupiah::new(75_000),
+            line_total: Rupiah::new(150_000),
+        }
+    }
+
+    fn every_template() -> Vec<Template> {
+        let date = NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date");
+        vec![
+            Template::OrderPaid {
+                order_id: "o1".into(),
+                buyer_name: "Ani".into(),
+                merchant_name: "Toko Sri".into(),
+                items: vec![item()],
+                total: Rupiah::new(150_000),
+            },
+            Template::OrderAccepted {
+                order_id: "o1".into(),
+                buyer_name: "Ani".into(),
+                merchant_name: "Toko Sri".into(),
+            },
+            Template::OrderRejected {
+                order_id: "o1".into(),
+                buyer_name: "Ani".into(),
+                merchant_name: "Toko Sri".into(),
+                reason: "stok habis".into(),
+                refund: Rupiah::new(150_000),
+            },
+            Template::OrderShipped {
+                order_id: "o1".into(),
+                buyer_name: "Ani".into(),
+                merchant_name: "Toko Sri".into(),
+                method: "delivery".into(),
+            },
+            Template::OrderShipped {
+                order_id: "o1".into(),
+                buyer_name: "Ani".into(),
+                merchant_name: "Toko Sri".into(),
+                method: "pickup".into(),
+            },
+            Template::OrderCompleted {
+                order_id: "o1".into(),
+                buyer_name: "Ani".into(),
+                merchant_name: "Toko Sri".into(),
+                total: Rupiah::new(150_000),
+            },
+            Template::OrderRefunded {
+                order_id: "o1".into(),
+                buyer_name: "Ani".into(),
+                amount: Rupiah::new(150_000),
+                reason: "barang rusak".into(),
+            },
+            Template::MerchantNewOrder {
+                order_id: "o1".into(),
+                merchant_name: "Toko Sri".into(),
+                items: vec![item()],
+                total: Rupiah::new(150_000),
+            },
+            Template::MerchantVerification {
+                merchant_name: "Toko Sri".into(),
+                approved: true,
+                reason: None,
+            },
+            Template::MerchantVerification {
+                merchant_name: "Toko Sri".into(),
+                approved: false,
+                reason: Some("NIB tidak cocok".into()),
+            },
+            Template::RemittanceAdvice {
+                merchant_name: "Toko Sri".into(),
+                batch_id: "b1".into(),
+                reference: "PKN-0001".into(),
+                items: vec![RemittanceLine {
+                    order_id: "o1".into(),
+                    completed_on: date,
+                    amount: Rupiah::new(150_000),
+                }],
+                total: Rupiah::new(150_000),
+            },
+            Template::MandateReminder {
+                asn_name: "Budi".into(),
+                period: "2026-10".into(),
+                required: Rupiah::new(2_000_000),
+                spent: Rupiah::new(1_250_000),
+                remaining: Rupiah::new(750_000),
+                deadline: date,
+            },
+            Template::PayoutFailed {
+                merchant_name: "Toko Sri".into(),
+                reference: "PKN-0001".into(),
+                amount: Rupiah::new(150_000),
+                reason: "rekening ditutup".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_template_fills_every_placeholder() {
+        for template in every_template() {
+            let r = template.render();
+            for part in [&r.subject, &r.text, &r.html] {
+                assert!(!part.contains("{{"), "{}: unfilled in {part}", r.template);
+                assert!(!part.is_empty(), "{}: empty part", r.template);
+            }
+            assert!(!r.subject.contains('\n'));
+            assert!(r.html.starts_with("<!DOCTYPE html>"));
+        }
+    }
+
+    #[test]
+    fn amounts_are_rupiah_and_values_are_escaped_in_html() {
+        let r = every_template()[0].render();
+        assert_eq!(r.template, "order_paid");
+        assert!(r.subject.contains("o1"));
+        assert!(
+            r.text
+                .contains("- Beras <Premium>: 2 karung x Rp75.000 = Rp150.000")
+        );
+        assert!(r.text.contains("Total dibayar: Rp150.000"));
+        assert!(r.html.contains("Beras &lt;Premium&gt;"));
+        assert!(!r.html.contains("<Premium>"));
+    }
+
+    #[test]
+    fn dates_and_periods_are_in_indonesian() {
+        let r = every_template()[11].render();
+        assert!(r.subject.contains("Oktober 2026"), "{}", r.subject);
+        assert!(r.text.contains("Batas waktu: 31 Oktober 2026"));
+        assert!(r.text.contains("Sisa: Rp750.000"));
+        let r = every_template()[10].render();
+        assert!(
+            r.text
+                .contains("- Pesanan o1, selesai 31 Oktober 2026: Rp150.000")
+        );
+    }
+
+    #[test]
+    fn a_line_break_in_a_value_cannot_add_a_header() {
+        let r = Template::OrderAccepted {
+            order_id: "o1\r\nBcc: x@example.com".into(),
+            buyer_name: "Ani".into(),
+            merchant_name: "Toko".into(),
+        }
+        .render();
+        assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
+    }
+}
