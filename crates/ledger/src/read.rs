@@ -1,0 +1,462 @@
+//! Reading the journal: balances, an account's entries, turnover, and the payable movements that
+//! payout batches claim.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use peken_kernel::period::Period;
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+use crate::sql;
+
+/// One account's balance (signed: debits positive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountBalance {
+    pub code: String,
+    pub kind: String,
+    pub merchant_id: Option<String>,
+    pub balance: i64,
+}
+
+/// Every account with its balance, ordered by code.
+pub async fn balances<C: ConnectionTrait>(conn: &C) -> Result<Vec<AccountBalance>, DbErr> {
+    let rows = sql::query(
+        conn,
+        "SELECT code, kind, merchant_id, balance FROM ledger_accounts ORDER BY code",
+        vec![],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(AccountBalance {
+                code: r.try_get("", "code")?,
+                kind: r.try_get("", "kind")?,
+                merchant_id: r.try_get("", "merchant_id")?,
+                balance: r.try_get("", "balance")?,
+            })
+        })
+        .collect()
+}
+
+/// One account's balance; zero for an account that never had an entry.
+pub async fn balance_of<C: ConnectionTrait>(conn: &C, code: &str) -> Result<i64, DbErr> {
+    Ok(sql::query_one(
+        conn,
+        "SELECT balance FROM ledger_accounts WHERE code = $1",
+        vec![code.into()],
+    )
+    .await?
+    .map(|r| r.try_get::<i64>("", "balance"))
+    .transpose()?
+    .unwrap_or(0))
+}
+
+/// Totals that prove the journal balances: the sum of all entries, the sum of all stored
+/// balances, the ids of any transaction whose entries do not sum to zero, and accounts whose
+/// stored balance differs from the sum of their entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalCheck {
+    pub entries_total: i64,
+    pub balances_total: i64,
+    pub unbalanced_transactions: Vec<String>,
+    pub drifted_accounts: Vec<String>,
+    pub transactions: i64,
+}
+
+impl JournalCheck {
+    pub fn is_sound(&self) -> bool {
+        self.entries_total == 0
+            && self.balances_total == 0
+            && self.unbalanced_transactions.is_empty()
+            && self.drifted_accounts.is_empty()
+    }
+}
+
+pub async fn check<C: ConnectionTrait>(conn: &C) -> Result<JournalCheck, DbErr> {
+    let total = |sql_text: &'static str| async move {
+        sql::query_one(conn, sql_text, vec![])
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let entries_total =
+        total("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_entries").await?;
+    let balances_total =
+        total("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts").await?;
+    let transactions = total("SELECT COUNT(*) FROM ledger_transactions").await?;
+    let unbalanced_transactions = sql::query(
+        conn,
+        "SELECT txn_id FROM ledger_entries GROUP BY txn_id HAVING SUM(amount) <> 0 \
+         UNION SELECT t.id FROM ledger_transactions t WHERE NOT EXISTS \
+         (SELECT 1 FROM ledger_entries e WHERE e.txn_id = t.id)",
+        vec![],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.try_get_by_index::<String>(0))
+    .collect::<Result<Vec<_>, _>>()?;
+    let drifted_accounts = sql::query(
+        conn,
+        "SELECT a.code FROM ledger_accounts a LEFT JOIN (SELECT account, SUM(amount) AS total \
+         FROM ledger_entries GROUP BY account) e ON e.account = a.code \
+         WHERE a.balance <> COALESCE(e.total, 0)",
+        vec![],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.try_get_by_index::<String>(0))
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(JournalCheck {
+        entries_total,
+        balances_total,
+        unbalanced_transactions,
+        drifted_accounts,
+        transactions,
+    })
+}
+
+/// One entry of an account, with the account's balance after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryLine {
+    pub txn_id: String,
+    pub line_no: i32,
+    pub kind: String,
+    pub natural_key: String,
+    pub occurred_at: DateTime<Utc>,
+    pub amount: i64,
+    pub running_balance: i64,
+    pub order_id: Option<String>,
+    pub payout_item_id: Option<String>,
+    pub memo: Option<String>,
+}
+
+/// An account's entries in posting order, after the cursor `(txn id, line)`, at most `limit`.
+pub async fn entries<C: ConnectionTrait>(
+    conn: &C,
+    account: &str,
+    after: Option<(String, i32)>,
+    limit: u64,
+) -> Result<Vec<EntryLine>, DbErr> {
+    let (after_txn, after_line) = after.unwrap_or_default();
+    let rows = sql::query(
+        conn,
+        "SELECT x.* FROM (SELECT e.txn_id, e.line_no, e.amount, e.occurred_at, t.kind, \
+         t.natural_key, t.order_id, t.payout_item_id, t.memo, \
+         CAST(SUM(e.amount) OVER (ORDER BY e.txn_id, e.line_no ROWS UNBOUNDED PRECEDING) \
+         AS BIGINT) AS running_balance \
+         FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id \
+         WHERE e.account = $1) x \
+         WHERE x.txn_id > $2 OR (x.txn_id = $2 AND x.line_no > $3) \
+         ORDER BY x.txn_id, x.line_no LIMIT $4",
+        vec![
+            account.into(),
+            after_txn.into(),
+            after_line.into(),
+            (limit as i64).into(),
+        ],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(EntryLine {
+                txn_id: r.try_get("", "txn_id")?,
+                line_no: r.try_get("", "line_no")?,
+                kind: r.try_get("", "kind")?,
+                natural_key: r.try_get("", "natural_key")?,
+                occurred_at: r.try_get("", "occurred_at")?,
+                amount: r.try_get("", "amount")?,
+                running_balance: r.try_get("", "running_balance")?,
+                order_id: r.try_get("", "order_id")?,
+                payout_item_id: r.try_get("", "payout_item_id")?,
+                memo: r.try_get("", "memo")?,
+            })
+        })
+        .collect()
+}
+
+/// The balance of an account from its entries dated before `before`.
+pub async fn balance_before<C: ConnectionTrait>(
+    conn: &C,
+    account: &str,
+    before: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    Ok(sql::query_one(
+        conn,
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_entries \
+         WHERE account = $1 AND occurred_at < $2",
+        vec![account.into(), before.into()],
+    )
+    .await?
+    .map(|r| r.try_get_by_index::<i64>(0))
+    .transpose()?
+    .unwrap_or(0))
+}
+
+/// A merchant's turnover in one WIB month.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonthTurnover {
+    pub merchant_id: String,
+    pub period: String,
+    /// Gross at completion.
+    pub gross: i64,
+    /// Refunds (and reversals) of completed orders.
+    pub refunds: i64,
+    pub completed_orders: i64,
+}
+
+const TURNOVER_SELECT: &str = "SELECT merchant_id, period, \
+     CAST(COALESCE(SUM(CASE WHEN turnover_amount > 0 THEN turnover_amount ELSE 0 END), 0) AS BIGINT) AS gross, \
+     CAST(COALESCE(SUM(CASE WHEN turnover_amount < 0 THEN -turnover_amount ELSE 0 END), 0) AS BIGINT) AS refunds, \
+     COUNT(CASE WHEN kind = 'order_completed' THEN 1 END) AS completed_orders \
+     FROM ledger_transactions";
+
+fn month_row(r: &sea_orm::QueryResult) -> Result<MonthTurnover, DbErr> {
+    Ok(MonthTurnover {
+        merchant_id: r.try_get("", "merchant_id")?,
+        period: r.try_get("", "period")?,
+        gross: r.try_get("", "gross")?,
+        refunds: r.try_get("", "refunds")?,
+        completed_orders: r.try_get("", "completed_orders")?,
+    })
+}
+
+/// One merchant's turnover per month from `from` to `to` inclusive; months without any are
+/// absent.
+pub async fn merchant_turnover<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+    from: Period,
+    to: Period,
+) -> Result<Vec<MonthTurnover>, DbErr> {
+    let rows = sql::query(
+        conn,
+        format!(
+            "{TURNOVER_SELECT} WHERE merchant_id = $1 AND period >= $2 AND period <= $3 \
+             AND turnover_amount <> 0 GROUP BY merchant_id, period ORDER BY period"
+        ),
+        vec![
+            merchant_id.into(),
+            from.to_string().into(),
+            to.to_string().into(),
+        ],
+    )
+    .await?;
+    rows.iter().map(month_row).collect()
+}
+
+/// Every merchant's turnover over the months `from` to `to`, one row per merchant (the period
+/// field holds `from`).
+pub async fn turnover_by_merchant<C: ConnectionTrait>(
+    conn: &C,
+    from: Period,
+    to: Period,
+) -> Result<Vec<MonthTurnover>, DbErr> {
+    let rows = sql::query(
+        conn,
+        "SELECT merchant_id, $1 AS period, \
+             CAST(COALESCE(SUM(CASE WHEN turnover_amount > 0 THEN turnover_amount ELSE 0 END), 0) AS BIGINT) AS gross, \
+             CAST(COALESCE(SUM(CASE WHEN turnover_amount < 0 THEN -turnover_amount ELSE 0 END), 0) AS BIGINT) AS refunds, \
+             COUNT(CASE WHEN kind = 'order_completed' THEN 1 END) AS completed_orders \
+             FROM ledger_transactions WHERE period >= $1 AND period <= $2 \
+             AND turnover_amount <> 0 AND merchant_id IS NOT NULL \
+             GROUP BY merchant_id ORDER BY merchant_id",
+        vec![from.to_string().into(), to.to_string().into()],
+    )
+    .await?;
+    rows.iter().map(month_row).collect()
+}
+
+/// A merchant's cumulative turnover in a WIB year, as kept with each posting.
+pub async fn year_turnover<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+    year: i32,
+) -> Result<i64, DbErr> {
+    Ok(sql::query_one(
+        conn,
+        "SELECT amount FROM turnover_years WHERE merchant_id = $1 AND year = $2",
+        vec![merchant_id.into(), year.into()],
+    )
+    .await?
+    .map(|r| r.try_get::<i64>("", "amount"))
+    .transpose()?
+    .unwrap_or(0))
+}
+
+/// A cumulative yearly turnover threshold crossed by a merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnoverAlert {
+    pub merchant_id: String,
+    pub year: i32,
+    pub threshold: i64,
+    pub turnover: i64,
+    pub txn_id: String,
+    pub crossed_at: DateTime<Utc>,
+}
+
+/// Alerts, newest first, optionally of one merchant or one year.
+pub async fn turnover_alerts<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: Option<&str>,
+    year: Option<i32>,
+) -> Result<Vec<TurnoverAlert>, DbErr> {
+    let mut sql_text = String::from(
+        "SELECT merchant_id, year, threshold_amount, turnover_amount, txn_id, crossed_at \
+         FROM turnover_alerts WHERE 1 = 1",
+    );
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(m) = merchant_id {
+        values.push(m.into());
+        let _ = write!(sql_text, " AND merchant_id = ${}", values.len());
+    }
+    if let Some(y) = year {
+        values.push(y.into());
+        let _ = write!(sql_text, " AND year = ${}", values.len());
+    }
+    sql_text.push_str(" ORDER BY crossed_at DESC, merchant_id, threshold_amount");
+    sql::query(conn, sql_text, values)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(TurnoverAlert {
+                merchant_id: r.try_get("", "merchant_id")?,
+                year: r.try_get("", "year")?,
+                threshold: r.try_get("", "threshold_amount")?,
+                turnover: r.try_get("", "turnover_amount")?,
+                txn_id: r.try_get("", "txn_id")?,
+                crossed_at: r.try_get("", "crossed_at")?,
+            })
+        })
+        .collect()
+}
+
+/// What one merchant's claimed payable movements add up to in a payout batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub merchant_id: String,
+    pub amount: i64,
+    pub movements: i64,
+    pub oldest_receipt_at: Option<DateTime<Utc>>,
+}
+
+/// Claims for `batch_id` every unclaimed payable movement that occurred up to `cutoff`, except
+/// those of the merchants in `excluded`, and returns the positive total per merchant. Merchants
+/// whose movements add up to nothing or less (refunds exceeding sales) are released again and
+/// wait for a later batch.
+///
+/// Claiming is one conditional UPDATE (`… WHERE payout_batch_id IS NULL`), so two batches built
+/// at the same time can never claim the same movement: the second waits for the first's row
+/// locks and then finds the rows claimed.
+pub async fn claim_payables<C: ConnectionTrait>(
+    conn: &C,
+    batch_id: &str,
+    cutoff: DateTime<Utc>,
+    excluded: &[String],
+) -> Result<Vec<Claim>, DbErr> {
+    let mut values: Vec<Value> = vec![batch_id.into(), cutoff.into()];
+    let mut sql_text = String::from(
+        "UPDATE ledger_payable_movements SET payout_batch_id = $1 \
+         WHERE payout_batch_id IS NULL AND occurred_at <= $2",
+    );
+    if !excluded.is_empty() {
+        let _ = write!(
+            sql_text,
+            " AND merchant_id NOT IN ({})",
+            sql::list(excluded.len(), 3)
+        );
+        values.extend(excluded.iter().map(|m| Value::from(m.clone())));
+    }
+    sql::exec(conn, sql_text, values).await?;
+    let rows = sql::query(
+        conn,
+        "SELECT merchant_id, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS movements, \
+         MIN(receipt_at) AS oldest_receipt_at FROM ledger_payable_movements \
+         WHERE payout_batch_id = $1 GROUP BY merchant_id ORDER BY merchant_id",
+        vec![batch_id.into()],
+    )
+    .await?;
+    let mut claims = Vec::with_capacity(rows.len());
+    let mut release = Vec::new();
+    for r in rows {
+        let claim = Claim {
+            merchant_id: r.try_get("", "merchant_id")?,
+            amount: r.try_get("", "amount")?,
+            movements: r.try_get("", "movements")?,
+            oldest_receipt_at: r.try_get("", "oldest_receipt_at")?,
+        };
+        if claim.amount > 0 {
+            claims.push(claim);
+        } else {
+            release.push(claim.merchant_id);
+        }
+    }
+    release_claims(conn, batch_id, Some(&release)).await?;
+    Ok(claims)
+}
+
+/// Gives back the movements claimed by `batch_id` (of the given merchants only, or all), as
+/// when a draft batch is cancelled.
+pub async fn release_claims<C: ConnectionTrait>(
+    conn: &C,
+    batch_id: &str,
+    merchants: Option<&[String]>,
+) -> Result<u64, DbErr> {
+    match merchants {
+        Some([]) => Ok(0),
+        Some(list) => {
+            let mut released = 0;
+            for chunk in list.chunks(sql::CHUNK_ROWS * 4) {
+                let mut values: Vec<Value> = vec![batch_id.into()];
+                values.extend(chunk.iter().map(|m| Value::from(m.clone())));
+                released += sql::exec(
+                    conn,
+                    format!(
+                        "UPDATE ledger_payable_movements SET payout_batch_id = NULL \
+                         WHERE payout_batch_id = $1 AND merchant_id IN ({})",
+                        sql::list(chunk.len(), 2)
+                    ),
+                    values,
+                )
+                .await?;
+            }
+            Ok(released)
+        }
+        None => {
+            sql::exec(
+                conn,
+                "UPDATE ledger_payable_movements SET payout_batch_id = NULL \
+                 WHERE payout_batch_id = $1",
+                vec![batch_id.into()],
+            )
+            .await
+        }
+    }
+}
+
+/// The total of unclaimed payable movements per merchant that occurred up to `until`, with the
+/// oldest receipt among them: money owed but not yet in any batch.
+pub async fn unclaimed<C: ConnectionTrait>(
+    conn: &C,
+    until: DateTime<Utc>,
+) -> Result<Vec<Claim>, DbErr> {
+    let rows = sql::query(
+        conn,
+        "SELECT merchant_id, CAST(SUM(amount) AS BIGINT) AS amount, COUNT(*) AS movements, \
+         MIN(receipt_at) AS oldest_receipt_at FROM ledger_payable_movements \
+         WHERE payout_batch_id IS NULL AND occurred_at <= $1 GROUP BY merchant_id \
+         ORDER BY merchant_id",
+        vec![until.into()],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Claim {
+                merchant_id: r.try_get("", "merchant_id")?,
+                amount: r.try_get("", "amount")?,
+                movements: r.try_get("", "movements")?,
+                oldest_receipt_at: r.try_get("", "oldest_receipt_at")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,340 @@
+//! Posting tests against an in-memory SQLite database with the real migrations.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use chrono::{DateTime, TimeZone, Utc};
+use peken_kernel::Rupiah;
+use peken_migrations::{Migrator, MigratorTrait};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::read;
+use crate::*;
+
+/// A fresh database: a new PostgreSQL database when `PEKEN_TEST_DATABASE_URL` is set, else an
+/// in-memory SQLite one.
+pub async fn db() -> DatabaseConnection {
+    let url = match std::env::var("PEKEN_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let admin = sea_orm::Database::connect(&base).await.unwrap();
+            let name = format!("peken_l_{}", uuid::Uuid::new_v4().simple());
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &admin,
+                &format!("CREATE DATABASE {name}"),
+            )
+            .await
+            .unwrap();
+            admin.close().await.unwrap();
+            let (prefix, _) = base.rsplit_once('/').unwrap();
+            format!("{prefix}/{name}")
+        }
+        _ => "sqlite::memory:".to_owned(),
+    };
+    let db = peken_kernel::db::connect(&url, 5).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    db
+}
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, 3, 0, 0).unwrap()
+}
+
+fn rp(n: i64) -> Rupiah {
+    Rupiah::new(n)
+}
+
+async fn balance(db: &DatabaseConnection, account: Account) -> i64 {
+    read::balance_of(db, &account.code()).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_marketplace_postings_balance_and_replays_post_nothing() {
+    let db = db().await;
+    let txn = db.begin().await.unwrap();
+    let first = post_payment_confirmed(&txn, "p1", rp(100_000), at(2))
+        .await
+        .unwrap();
+    assert!(first.is_new());
+    let again = post_payment_confirmed(&txn, "p1", rp(100_000), at(2))
+        .await
+        .unwrap();
+    assert_eq!(again, Posted::AlreadyPosted);
+    let (net, fee, tax) = split_completed(rp(60_000), 100, 50).unwrap();
+    post_order_completed(&txn, "o1", "m1", rp(60_000), fee, tax, at(3))
+        .await
+        .unwrap();
+    post_refund(
+        &txn,
+        "order:o2:refunded",
+        Some("o2"),
+        Some("m2"),
+        rp(40_000),
+        at(3),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+
+    assert_eq!(balance(&db, Account::Collection).await, 100_000);
+    assert_eq!(balance(&db, Account::BuyerFundsHeld).await, 0);
+    assert_eq!(
+        balance(&db, Account::MerchantPayable("m1".into())).await,
+        -net.get()
+    );
+    assert_eq!(balance(&db, Account::PlatformFee).await, -600);
+    assert_eq!(balance(&db, Account::TaxWithheld).await, -300);
+    assert_eq!(balance(&db, Account::RefundsPayable).await, -40_000);
+    let check = read::check(&db).await.unwrap();
+    assert!(check.is_sound(), "{check:?}");
+    assert_eq!(check.transactions, 3);
+}
+
+#[tokio::test]
+async fn an_unbalanced_or_empty_transaction_is_refused() {
+    let db = db().await;
+    let bad = NewTransaction {
+        key: "x".into(),
+        kind: TxnKind::Adjustment,
+        occurred_at: at(1),
+        memo: None,
+        entries: vec![(Account::Collection, 10), (Account::Suspense, -9)],
+        refs: Refs::default(),
+    };
+    assert!(matches!(
+        post(&db, bad.clone()).await,
+        Err(LedgerError::Unbalanced { sum: 1, .. })
+    ));
+    let empty = NewTransaction {
+        entries: vec![],
+        ..bad.clone()
+    };
+    assert!(post(&db, empty).await.is_err());
+    let zero = NewTransaction {
+        entries: vec![(Account::Collection, 0)],
+        ..bad
+    };
+    assert!(matches!(
+        post(&db, zero).await,
+        Err(LedgerError::ZeroEntry { .. })
+    ));
+    assert_eq!(read::check(&db).await.unwrap().transactions, 0);
+}
+
+#[tokio::test]
+async fn a_guard_failure_writes_nothing_once_the_caller_rolls_back() {
+    let db = db().await;
+    // Completing an order without any buyer funds held would take buyer funds below zero.
+    let txn = db.begin().await.unwrap();
+    let err = post_order_completed(&txn, "o1", "m1", rp(1_000), rp(0), rp(0), at(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::InsufficientBalance { account } if account == "buyer_funds_held"),
+        "{err:?}"
+    );
+    drop(txn);
+    let check = read::check(&db).await.unwrap();
+    assert_eq!(check.transactions, 0);
+    assert!(check.is_sound());
+
+    // A payout larger than what is owed is refused too.
+    let txn = db.begin().await.unwrap();
+    post_payment_confirmed(&txn, "p1", rp(1_000), at(1))
+        .await
+        .unwrap();
+    post_order_completed(&txn, "o1", "m1", rp(1_000), rp(0), rp(0), at(1))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let txn = db.begin().await.unwrap();
+    let err = post(&txn, payout_approved("i1", "m1", 1_001, at(2)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::InsufficientBalance { .. }));
+    drop(txn);
+    assert_eq!(
+        balance(&db, Account::MerchantPayable("m1".into())).await,
+        -1_000
+    );
+}
+
+#[tokio::test]
+async fn refunds_after_completion_come_back_from_the_merchant_in_proportion() {
+    let db = db().await;
+    let txn = db.begin().await.unwrap();
+    post_payment_confirmed(&txn, "p1", rp(10_001), at(1))
+        .await
+        .unwrap();
+    let (_, fee, tax) = split_completed(rp(10_001), 150, 50).unwrap();
+    post_order_completed(&txn, "o1", "m1", rp(10_001), fee, tax, at(2))
+        .await
+        .unwrap();
+    post_refund(
+        &txn,
+        "order:o1:refund:1",
+        Some("o1"),
+        None,
+        rp(3_333),
+        at(3),
+    )
+    .await
+    .unwrap();
+    post_refund(
+        &txn,
+        "order:o1:refund:2",
+        Some("o1"),
+        None,
+        rp(6_668),
+        at(4),
+    )
+    .await
+    .unwrap();
+    // Nothing is left to refund.
+    let err = post_refund(&txn, "order:o1:refund:3", Some("o1"), None, rp(1), at(4))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::InvalidAmount(_)));
+    txn.commit().await.unwrap();
+    // Fully refunded: the merchant, the fee and the tax are back to exactly zero.
+    assert_eq!(balance(&db, Account::MerchantPayable("m1".into())).await, 0);
+    assert_eq!(balance(&db, Account::PlatformFee).await, 0);
+    assert_eq!(balance(&db, Account::TaxWithheld).await, 0);
+    assert_eq!(balance(&db, Account::RefundsPayable).await, -10_001);
+    let months = read::merchant_turnover(
+        &db,
+        "m1",
+        "2026-03".parse().unwrap(),
+        "2026-03".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(months.len(), 1);
+    assert_eq!(
+        (
+            months[0].gross,
+            months[0].refunds,
+            months[0].completed_orders
+        ),
+        (10_001, 10_001, 1)
+    );
+    assert_eq!(read::year_turnover(&db, "m1", 2026).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_reversal_negates_once_and_turnover_follows() {
+    let db = db().await;
+    let txn = db.begin().await.unwrap();
+    post_payment_confirmed(&txn, "p1", rp(5_000), at(1))
+        .await
+        .unwrap();
+    let Posted::New(id) = post_order_completed(&txn, "o1", "m1", rp(5_000), rp(0), rp(0), at(2))
+        .await
+        .unwrap()
+    else {
+        panic!("new")
+    };
+    assert!(
+        reverse(&txn, &id, at(3), Some("wrong order".into()))
+            .await
+            .unwrap()
+            .is_new()
+    );
+    assert_eq!(
+        reverse(&txn, &id, at(3), None).await.unwrap_err().code(),
+        "already_reversed"
+    );
+    // After the reversal the refund takes the money from buyer funds again.
+    post_refund(
+        &txn,
+        "order:o1:refunded",
+        Some("o1"),
+        Some("m1"),
+        rp(5_000),
+        at(4),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(balance(&db, Account::BuyerFundsHeld).await, 0);
+    assert_eq!(balance(&db, Account::MerchantPayable("m1".into())).await, 0);
+    assert_eq!(read::year_turnover(&db, "m1", 2026).await.unwrap(), 0);
+    assert!(read::check(&db).await.unwrap().is_sound());
+}
+
+#[tokio::test]
+async fn crossing_a_yearly_threshold_raises_one_alert() {
+    let db = db().await;
+    let txn = db.begin().await.unwrap();
+    post_payment_confirmed(&txn, "p1", rp(2_000_000_000), at(1))
+        .await
+        .unwrap();
+    for (n, amount) in [(1, 400_000_000), (2, 150_000_000), (3, 10_000_000)] {
+        post_order_completed(
+            &txn,
+            &format!("o{n}"),
+            "m1",
+            rp(amount),
+            rp(0),
+            rp(0),
+            at(n),
+        )
+        .await
+        .unwrap();
+    }
+    txn.commit().await.unwrap();
+    let alerts = read::turnover_alerts(&db, Some("m1"), None).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].threshold, 500_000_000);
+    assert_eq!(alerts[0].turnover, 550_000_000);
+    assert_eq!(alerts[0].year, 2026);
+}
+
+#[tokio::test]
+async fn claims_take_each_movement_once_and_failures_come_back_once() {
+    let db = db().await;
+    let txn = db.begin().await.unwrap();
+    post_payment_confirmed(&txn, "p1", rp(30_000), at(1))
+        .await
+        .unwrap();
+    post_order_completed(&txn, "o1", "m1", rp(10_000), rp(0), rp(0), at(2))
+        .await
+        .unwrap();
+    post_order_completed(&txn, "o2", "m2", rp(20_000), rp(0), rp(0), at(2))
+        .await
+        .unwrap();
+    let claims = read::claim_payables(&txn, "b1", at(5), &["m2".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(
+        (claims[0].merchant_id.as_str(), claims[0].amount),
+        ("m1", 10_000)
+    );
+    // A second batch finds nothing more for m1.
+    let again = read::claim_payables(&txn, "b2", at(5), &["m2".to_owned()])
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    post(&txn, payout_approved("i1", "m1", 10_000, at(5)))
+        .await
+        .unwrap();
+    post(
+        &txn,
+        payout_failed("i1", "m1", 10_000, at(6), claims[0].oldest_receipt_at),
+    )
+    .await
+    .unwrap();
+    let retry = read::claim_payables(&txn, "b3", at(7), &[]).await.unwrap();
+    let amounts: Vec<_> = retry
+        .iter()
+        .map(|c| (c.merchant_id.as_str(), c.amount))
+        .collect();
+    assert_eq!(amounts, [("m1", 10_000), ("m2", 20_000)]);
+    assert_eq!(retry[0].oldest_receipt_at, Some(at(2)));
+    assert!(
+        read::claim_payables(&txn, "b4", at(7), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    txn.commit().await.unwrap();
+}
