@@ -10,6 +10,8 @@
     reason = "test support code: a failed expectation is a failed test"
 )]
 
+pub mod smtp;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -7,6 +7,7 @@
 )]
 
 mod auth;
+mod mail;
 mod ops;
 mod policies;
 mod users;

@@ -55,6 +55,8 @@ pub struct Settings {
     pub redis_prefix: String,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
+    /// Delivery attempts of one message before it is marked failed for an admin to see.
+    pub mail_max_attempts: u32,
     pub jwt_secret: Option<Secret>,
     /// Older signing keys still accepted for verification while tokens signed with them live.
     pub jwt_previous_secrets: Vec<Secret>,
@@ -136,6 +138,7 @@ impl Settings {
             mail_from: r
                 .string("PEKEN_MAIL_FROM")
                 .unwrap_or_else(|| "Peken Surabaya <noreply@peken.surabaya.go.id>".into()),
+            mail_max_attempts: r.number("PEKEN_MAIL_MAX_ATTEMPTS", 8, 1, 100),
             jwt_secret: r.secret_min("PEKEN_JWT_SECRET", 32),
             jwt_previous_secrets: r
                 .string("PEKEN_JWT_PREVIOUS_SECRETS")

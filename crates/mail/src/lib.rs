@@ -6,9 +6,14 @@
 //! SMTP server is configured), and marks them sent; failures are retried with backoff and, once
 //! the attempts are used up, stay visible to admins as `failed`.
 
+pub mod http;
 pub mod outbox;
+pub mod service;
 pub mod store;
 pub mod template;
+pub mod transport;
+pub mod worker;
 
 pub use outbox::{enqueue, message_id};
 pub use template::{Mail, MailItem, RemittanceLine, Rendered, Template};
+pub use transport::Mailer;

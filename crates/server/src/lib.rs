@@ -8,5 +8,6 @@ pub mod routes;
 pub mod secrets;
 pub mod seed;
 pub mod startup;
+pub mod workers;
 
 pub use startup::{Application, build_state};

@@ -20,6 +20,7 @@ use peken_migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::workers::Workers;
 use crate::{middleware, routes, secrets};
 
 /// Connects to the database and applies pending migrations.
@@ -132,11 +133,15 @@ impl Application {
     /// Runs until SIGTERM or Ctrl-C: then stops accepting, lets in-flight requests finish within
     /// the shutdown timeout, and stops the workers.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let workers = Workers::start(&self.state)?;
         let handle = self.server.handle();
         let server = tokio::spawn(self.server);
         shutdown_signal().await;
         tracing::info!("shutting down");
-        handle.stop(true).await;
+        let ((), ()) = tokio::join!(
+            handle.stop(true),
+            workers.stop(self.state.settings.shutdown_timeout)
+        );
         server.await.context("server task")?.context("server")?;
         Ok(())
     }

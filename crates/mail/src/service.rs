@@ -1,0 +1,63 @@
+//! What admins do with the outbox: look at it, and send a failed message again.
+
+use peken_kernel::{ApiError, ApiResult, AppState};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::outbox::{FAILED, PENDING, SENT};
+use crate::store::outbox::{self, Column, Entity};
+
+/// Up to `limit + 1` messages with this status, newest first, after the `before` id.
+pub async fn list(
+    state: &AppState,
+    status: &str,
+    before: Option<String>,
+    limit: u64,
+) -> ApiResult<Vec<outbox::Model>> {
+    let mut query = Entity::find().filter(Column::Status.eq(status));
+    if let Some(before) = before {
+        query = query.filter(Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(Column::Id)
+        .limit(limit + 1)
+        .all(&state.db)
+        .await?)
+}
+
+/// Makes a message due now. A failed one gets a fresh set of attempts; a pending one is just
+/// moved forward (a worker holding it keeps its claim, so it is never sent twice at once); a
+/// sent one is refused.
+pub async fn retry(state: &AppState, id: &str) -> ApiResult<outbox::Model> {
+    let now = state.now();
+    let failed = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(PENDING))
+        .col_expr(Column::Attempts, Expr::value(0))
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(FAILED))
+        .exec(&state.db)
+        .await?;
+    if failed.rows_affected == 0 {
+        Entity::update_many()
+            .col_expr(Column::NextAttemptAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(PENDING))
+            .filter(Column::NextAttemptAt.gt(now))
+            .exec(&state.db)
+            .await?;
+    }
+    let row = Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    if row.status == SENT {
+        return Err(ApiError::conflict(
+            "mail_already_sent",
+            "this message has already been sent",
+        ));
+    }
+    Ok(row)
+}

@@ -1,0 +1,48 @@
+//! Background workers of `peken serve`. Each runs as a task that watches one shared stop signal;
+//! on SIGTERM they are told to stop, finish the item in hand, and are awaited within the
+//! shutdown timeout.
+
+use std::time::Duration;
+
+use peken_kernel::AppState;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Workers {
+    /// Starts every worker, unless `PEKEN_RUN_WORKERS` is false. Configuration a worker needs
+    /// (e.g. `PEKEN_SMTP_URL`) is checked here, so a bad value stops the start.
+    pub fn start(state: &AppState) -> anyhow::Result<Workers> {
+        let (stop, signal) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if state.settings.run_workers {
+            let mailer = peken_mail::Mailer::from_settings(&state.settings)?;
+            tasks.push((
+                "mail",
+                tokio::spawn(peken_mail::worker::run(
+                    state.clone(),
+                    mailer,
+                    signal.clone(),
+                )),
+            ));
+        }
+        Ok(Workers { stop, tasks })
+    }
+
+    /// Tells every worker to stop and waits for them, at most `timeout` in all.
+    pub async fn stop(self, timeout: Duration) {
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + timeout;
+        for (name, task) in self.tasks {
+            match tokio::time::timeout_at(deadline, task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::error!(worker = name, error = %err, "worker panicked"),
+                Err(_) => tracing::warn!(worker = name, "worker did not stop in time"),
+            }
+        }
+    }
+}
