@@ -25,9 +25,6 @@ use crate::middleware;
         (name = "users", description = "Staff users, OPDs and ASN"),
         (name = "regions", description = "Official region codes"),
         (name = "policies", description = "City policies changed at run time"),
-        (name = "checkout", description = "Placing a cart"),
-        (name = "orders", description = "The order lifecycle"),
-        (name = "payments", description = "Provider callbacks, transfer proofs and their verification"),
         (name = "mail", description = "The outbox of outgoing mail"),
     )
 )]
@@ -68,7 +65,6 @@ pub fn app() -> (
             scope::scope("/api/v1")
                 .configure(peken_identity::http::configure)
                 .configure(crate::policies::configure)
-                .configure(peken_order::http::configure)
                 .configure(peken_mail::http::configure),
         )
         .split_for_parts()
