@@ -209,3 +209,22 @@ pub async fn release<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_a_minute_up_to_an_hour() {
+        let minutes: Vec<i64> = (1..=9).map(|a| backoff(a).num_minutes()).collect();
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff(0), FIRST_BACKOFF);
+        assert_eq!(backoff(i32::MAX), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn the_message_id_depends_only_on_the_row() {
+        assert_eq!(message_id("abc"), "<abc@peken.mail>");
+        assert_eq!(message_id("abc"), message_id("abc"));
+    }
+}
