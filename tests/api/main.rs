@@ -8,6 +8,8 @@
 
 mod auth;
 mod mail;
+mod merchants;
 mod ops;
 mod policies;
+mod shops;
 mod users;

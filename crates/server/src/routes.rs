@@ -25,6 +25,8 @@ use crate::middleware;
         (name = "users", description = "Staff users, OPDs and ASN"),
         (name = "regions", description = "Official region codes"),
         (name = "policies", description = "City policies changed at run time"),
+        (name = "merchants", description = "Merchant registration, verification, staff, listings and stock"),
+        (name = "catalog", description = "Commodities, categories, HET ceilings, browse and search"),
         (name = "mail", description = "The outbox of outgoing mail"),
     )
 )]
@@ -65,6 +67,8 @@ pub fn app() -> (
             scope::scope("/api/v1")
                 .configure(peken_identity::http::configure)
                 .configure(crate::policies::configure)
+                .configure(peken_catalog::http::configure)
+                .configure(peken_merchant::http::configure)
                 .configure(peken_mail::http::configure),
         )
         .split_for_parts()

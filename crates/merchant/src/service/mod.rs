@@ -1,8 +1,10 @@
 //! Operations on merchants and listings that handlers and other crates call.
 
+pub mod listings;
+pub mod merchants;
 mod sale;
 
 pub use sale::{
-    BankAccount, ListingForSale, add_turnover, bank_account, listings_for_sale, owner_contact,
-    turnover,
+    BankAccount, ListingDetail, ListingForSale, add_turnover, bank_account, listings_for_sale,
+    merchant_name, owner_contact, turnover,
 };

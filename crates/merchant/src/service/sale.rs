@@ -1,8 +1,9 @@
 //! What other crates (checkout, payouts, mail) need to know about merchants and listings.
 
+use chrono::{DateTime, Utc};
 use peken_kernel::Rupiah;
 use peken_kernel::period::Period;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Statement, Value};
 
 use crate::store::merchant;
 
@@ -60,12 +61,22 @@ impl ListingForSale {
     }
 }
 
+/// A listing with the facts around it, for the merchant's and admin's views.
+#[derive(Debug, Clone)]
+pub struct ListingDetail {
+    pub sale: ListingForSale,
+    pub takedown_reason: Option<String>,
+    pub taken_down_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, FromQueryResult)]
 #[expect(
     clippy::struct_excessive_bools,
     reason = "one row of a query: each flag is a column"
 )]
-struct SaleRow {
+struct ListingRow {
     listing_id: String,
     merchant_id: String,
     merchant_name: String,
@@ -85,6 +96,78 @@ struct SaleRow {
     taken_down: bool,
     stock: i64,
     category_allowed: bool,
+    takedown_reason: Option<String>,
+    taken_down_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ListingRow> for ListingDetail {
+    fn from(r: ListingRow) -> Self {
+        ListingDetail {
+            sale: ListingForSale {
+                listing_id: r.listing_id,
+                merchant_id: r.merchant_id,
+                merchant_name: r.merchant_name,
+                merchant_kind: r.merchant_kind,
+                merchant_status: r.merchant_status,
+                merchant_kelurahan_code: r.merchant_kelurahan_code,
+                merchant_kecamatan_code: r.merchant_kecamatan_code,
+                commodity_id: r.commodity_id,
+                commodity_name: r.commodity_name,
+                category: r.category,
+                unit: r.unit,
+                price: Rupiah::new(r.price),
+                het_price: r.het_price.map(Rupiah::new),
+                max_qty_per_buyer_per_day: r.max_qty_per_buyer_per_day.map(i64::from),
+                // A withdrawn commodity stops selling everywhere, like a deactivated listing.
+                active: r.active && r.commodity_active,
+                taken_down: r.taken_down,
+                stock: r.stock,
+                category_allowed: r.category_allowed,
+            },
+            takedown_reason: r.takedown_reason,
+            taken_down_at: r.taken_down_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Listings with their merchant and commodity. `condition` is SQL over `l` (listings), `m`
+/// (merchants) and `c` (commodities) with placeholders `$1…` for `values`; `tail` follows the
+/// WHERE clause (order and limit).
+pub(crate) async fn select_listings<C: ConnectionTrait>(
+    conn: &C,
+    condition: &str,
+    values: Vec<Value>,
+    tail: &str,
+) -> Result<Vec<ListingDetail>, DbErr> {
+    let sql = format!(
+        "SELECT l.id AS listing_id, l.merchant_id, m.name AS merchant_name, \
+         m.kind AS merchant_kind, m.status AS merchant_status, \
+         m.kelurahan_code AS merchant_kelurahan_code, \
+         m.kecamatan_code AS merchant_kecamatan_code, \
+         c.id AS commodity_id, c.name AS commodity_name, c.category, c.unit, l.price, \
+         c.het_price, c.max_qty_per_buyer_per_day, l.active, c.active AS commodity_active, \
+         CASE WHEN l.taken_down_at IS NULL THEN FALSE ELSE TRUE END AS taken_down, l.stock, \
+         CASE WHEN EXISTS (SELECT 1 FROM category_permissions p \
+           WHERE p.merchant_kind = m.kind AND p.category = c.category) \
+           THEN TRUE ELSE FALSE END AS category_allowed, \
+         l.takedown_reason, l.taken_down_at, l.created_at, l.updated_at \
+         FROM listings l \
+         JOIN merchants m ON m.id = l.merchant_id \
+         JOIN commodities c ON c.id = l.commodity_id \
+         WHERE {condition} {tail}"
+    );
+    let rows = ListingRow::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(ListingDetail::from).collect())
 }
 
 /// The listings with these ids that exist, with their merchant and commodity, in listing-id
@@ -97,54 +180,12 @@ pub async fn listings_for_sale<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (1..=listing_ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT l.id AS listing_id, l.merchant_id, m.name AS merchant_name, \
-         m.kind AS merchant_kind, m.status AS merchant_status, \
-         m.kelurahan_code AS merchant_kelurahan_code, \
-         m.kecamatan_code AS merchant_kecamatan_code, \
-         c.id AS commodity_id, c.name AS commodity_name, c.category, c.unit, l.price, \
-         c.het_price, c.max_qty_per_buyer_per_day, l.active, c.active AS commodity_active, \
-         CASE WHEN l.taken_down_at IS NULL THEN FALSE ELSE TRUE END AS taken_down, l.stock, \
-         CASE WHEN EXISTS (SELECT 1 FROM category_permissions p \
-           WHERE p.merchant_kind = m.kind AND p.category = c.category) \
-           THEN TRUE ELSE FALSE END AS category_allowed \
-         FROM listings l \
-         JOIN merchants m ON m.id = l.merchant_id \
-         JOIN commodities c ON c.id = l.commodity_id \
-         WHERE l.id IN ({}) ORDER BY l.id",
-        placeholders.join(", ")
-    );
-    let values = listing_ids.iter().map(|id| id.as_str().into());
-    let rows = SaleRow::find_by_statement(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        sql,
-        values,
-    ))
-    .all(conn)
-    .await?;
-    Ok(rows
+    let condition = format!("l.id IN ({})", placeholders.join(", "));
+    let values = listing_ids.iter().map(|id| id.as_str().into()).collect();
+    Ok(select_listings(conn, &condition, values, "ORDER BY l.id")
+        .await?
         .into_iter()
-        .map(|r| ListingForSale {
-            listing_id: r.listing_id,
-            merchant_id: r.merchant_id,
-            merchant_name: r.merchant_name,
-            merchant_kind: r.merchant_kind,
-            merchant_status: r.merchant_status,
-            merchant_kelurahan_code: r.merchant_kelurahan_code,
-            merchant_kecamatan_code: r.merchant_kecamatan_code,
-            commodity_id: r.commodity_id,
-            commodity_name: r.commodity_name,
-            category: r.category,
-            unit: r.unit,
-            price: Rupiah::new(r.price),
-            het_price: r.het_price.map(Rupiah::new),
-            max_qty_per_buyer_per_day: r.max_qty_per_buyer_per_day.map(i64::from),
-            // A withdrawn commodity stops selling everywhere, like a deactivated listing.
-            active: r.active && r.commodity_active,
-            taken_down: r.taken_down,
-            stock: r.stock,
-            category_allowed: r.category_allowed,
-        })
+        .map(|d| d.sale)
         .collect())
 }
 
@@ -232,4 +273,15 @@ pub async fn bank_account<C: ConnectionTrait>(
             account_number: m.account_number,
             account_name: m.account_name,
         }))
+}
+
+/// A merchant's shop name, for messages to buyers.
+pub async fn merchant_name<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+) -> Result<Option<String>, DbErr> {
+    Ok(merchant::Entity::find_by_id(merchant_id.to_owned())
+        .one(conn)
+        .await?
+        .map(|m| m.name))
 }

@@ -1,0 +1,53 @@
+//! Cached catalog reads: the commodity list and browse pages, in `state.stores.cache` (Redis
+//! when configured, in-process otherwise).
+//!
+//! Invalidation is by generation: every change that affects what a reader sees bumps the
+//! namespace's generation, and readers put the generation into their keys, so the next read
+//! after a change misses the cache. The one input that is not bumped is month-to-date
+//! turnover (it changes with every paid order, and bumping there would empty the cache under
+//! exactly the load it exists for): browse entries therefore live only [`BROWSE_TTL`], which is
+//! how long fairness ordering and the turnover cap may lag behind payments. Checkout checks the
+//! cap itself, so the lag never lets a capped merchant take an order.
+
+use std::time::Duration;
+
+use peken_kernel::AppState;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Browse results (listings, merchants' status, prices, stock, commodities).
+pub const LISTINGS: &str = "catalog:listings";
+/// The commodity and category lists.
+pub const COMMODITIES: &str = "catalog:commodities";
+
+pub const BROWSE_TTL: Duration = Duration::from_secs(10);
+pub const COMMODITIES_TTL: Duration = Duration::from_secs(300);
+
+/// Call after any change that a browse page shows: a listing created or changed, a stock
+/// change, a takedown, a merchant's status change.
+pub async fn listings_changed(state: &AppState) {
+    state.stores.cache.bump(LISTINGS).await;
+}
+
+/// Call after a commodity, category or category-permission change; it affects browse too.
+pub async fn commodities_changed(state: &AppState) {
+    state.stores.cache.bump(COMMODITIES).await;
+    state.stores.cache.bump(LISTINGS).await;
+}
+
+/// The key of an entry of `namespace` at its current generation.
+pub async fn key(state: &AppState, namespace: &str, rest: &str) -> String {
+    let generation = state.stores.cache.generation(namespace).await;
+    format!("{namespace}:{generation}:{rest}")
+}
+
+pub async fn get<T: DeserializeOwned>(state: &AppState, key: &str) -> Option<T> {
+    let bytes = state.stores.cache.get(key).await?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub async fn put<T: Serialize>(state: &AppState, key: &str, value: &T, ttl: Duration) {
+    if let Ok(bytes) = serde_json::to_vec(value) {
+        state.stores.cache.set(key, &bytes, ttl).await;
+    }
+}

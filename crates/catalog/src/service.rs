@@ -1,0 +1,332 @@
+//! Commodities, categories and category permissions: the admin-managed master data that
+//! listings are checked against.
+
+use chrono::{DateTime, Utc};
+use peken_kernel::db::new_id;
+use peken_kernel::error::unique_violation;
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+};
+
+use crate::cache;
+use crate::input::listing_search_text;
+use crate::store::{category, category_permission, commodity};
+
+/// The kinds of merchant the city registers.
+pub const MERCHANT_KINDS: [&str; 4] = ["toko_kelontong", "umkm", "koperasi", "padat_karya"];
+
+/// The month-to-date turnover at which a merchant is hidden from browsing and takes no new
+/// orders (a city policy).
+pub async fn turnover_cap<C: ConnectionTrait>(state: &AppState, conn: &C) -> ApiResult<Rupiah> {
+    Ok(state.policies.get(conn).await?.turnover_cap_amount)
+}
+
+pub async fn find_commodity<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> Result<Option<commodity::Model>, DbErr> {
+    commodity::Entity::find_by_id(id.to_owned()).one(conn).await
+}
+
+/// Active commodities (or all, for admins), optionally of one category, by name.
+pub async fn list_commodities<C: ConnectionTrait>(
+    conn: &C,
+    category: Option<&str>,
+    include_inactive: bool,
+) -> Result<Vec<commodity::Model>, DbErr> {
+    let mut query = commodity::Entity::find().order_by_asc(commodity::Column::Name);
+    if let Some(category) = category {
+        query = query.filter(commodity::Column::Category.eq(category));
+    }
+    if !include_inactive {
+        query = query.filter(commodity::Column::Active.eq(true));
+    }
+    query.all(conn).await
+}
+
+/// A validated new commodity.
+#[derive(Debug, Clone)]
+pub struct NewCommodity {
+    pub name: String,
+    pub category: String,
+    pub unit: String,
+    pub het_price: Option<Rupiah>,
+    pub max_qty_per_buyer_per_day: Option<i32>,
+}
+
+fn map_commodity_conflict(err: DbErr) -> ApiError {
+    match unique_violation(&err) {
+        Some(_) => ApiError::conflict("commodity_exists", "a commodity with this name exists"),
+        None => err.into(),
+    }
+}
+
+pub async fn create_commodity(state: &AppState, new: NewCommodity) -> ApiResult<commodity::Model> {
+    require_category(&state.db, &new.category).await?;
+    let now = state.now();
+    let created = commodity::ActiveModel {
+        id: Set(new_id()),
+        name: Set(new.name),
+        category: Set(new.category),
+        unit: Set(new.unit),
+        het_price: Set(new.het_price.map(Rupiah::get)),
+        max_qty_per_buyer_per_day: Set(new.max_qty_per_buyer_per_day),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&state.db)
+    .await
+    .map_err(map_commodity_conflict)?;
+    cache::commodities_changed(state).await;
+    Ok(created)
+}
+
+pub async fn category_exists<C: ConnectionTrait>(conn: &C, code: &str) -> Result<bool, DbErr> {
+    Ok(category::Entity::find_by_id(code.to_owned())
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+async fn require_category<C: ConnectionTrait>(conn: &C, code: &str) -> ApiResult<()> {
+    if !category_exists(conn, code).await? {
+        return Err(ApiError::field(
+            "category",
+            "unknown_category",
+            "no category with this code",
+        ));
+    }
+    Ok(())
+}
+
+/// A validated change of a commodity; `None` leaves a field as it is, and for the nullable
+/// fields `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct CommodityPatch {
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub unit: Option<String>,
+    pub het_price: Option<Option<Rupiah>>,
+    pub max_qty_per_buyer_per_day: Option<Option<i32>>,
+    pub active: Option<bool>,
+}
+
+/// Changes a commodity. A lower HET takes effect at once: listings priced above it stop
+/// selling (browse hides them, checkout refuses them) until their merchants reprice. Returns
+/// the commodity and how many of its listings are now above its HET.
+pub async fn patch_commodity(
+    state: &AppState,
+    id: &str,
+    patch: CommodityPatch,
+) -> ApiResult<(commodity::Model, u64)> {
+    let txn = state.db.begin().await?;
+    let found = find_commodity(&txn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("commodity"))?;
+    if let Some(category) = &patch.category {
+        require_category(&txn, category).await?;
+    }
+    let renamed = patch.name.as_ref().is_some_and(|n| *n != found.name);
+    let recategorised = patch
+        .category
+        .as_ref()
+        .is_some_and(|c| *c != found.category);
+    let mut model: commodity::ActiveModel = found.into();
+    if let Some(name) = patch.name {
+        model.name = Set(name);
+    }
+    if let Some(category) = patch.category {
+        model.category = Set(category);
+    }
+    if let Some(unit) = patch.unit {
+        model.unit = Set(unit);
+    }
+    if let Some(het) = patch.het_price {
+        model.het_price = Set(het.map(Rupiah::get));
+    }
+    if let Some(max) = patch.max_qty_per_buyer_per_day {
+        model.max_qty_per_buyer_per_day = Set(max);
+    }
+    if let Some(active) = patch.active {
+        model.active = Set(active);
+    }
+    model.updated_at = Set(state.now());
+    let updated = model.update(&txn).await.map_err(map_commodity_conflict)?;
+    if renamed || recategorised {
+        refresh_listing_copies(&txn, &updated, state.now()).await?;
+    }
+    let above = listings_above_het(&txn, &updated).await?;
+    txn.commit().await?;
+    cache::commodities_changed(state).await;
+    Ok((updated, above))
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ListingName {
+    id: String,
+    merchant_name: String,
+}
+
+/// Listings keep copies of their commodity's category and name for browsing; this rewrites
+/// them after the commodity changed.
+async fn refresh_listing_copies<C: ConnectionTrait>(
+    conn: &C,
+    updated: &commodity::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let rows = ListingName::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        "SELECT l.id, m.name AS merchant_name FROM listings l \
+         JOIN merchants m ON m.id = l.merchant_id WHERE l.commodity_id = $1 ORDER BY l.id",
+        [updated.id.as_str().into()],
+    ))
+    .all(conn)
+    .await?;
+    for row in rows {
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE listings SET category = $1, search_text = $2, updated_at = $3 WHERE id = $4",
+            [
+                updated.category.as_str().into(),
+                listing_search_text(&updated.name, &row.merchant_name).into(),
+                now.into(),
+                row.id.into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+async fn listings_above_het<C: ConnectionTrait>(
+    conn: &C,
+    c: &commodity::Model,
+) -> Result<u64, DbErr> {
+    let Some(het) = c.het_price else {
+        return Ok(0);
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) FROM listings WHERE commodity_id = $1 AND price > $2",
+            [c.id.as_str().into(), het.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0),
+        None => 0,
+    })
+}
+
+/// A category and the merchant kinds allowed to list it.
+#[derive(Debug, Clone)]
+pub struct CategoryWithKinds {
+    pub code: String,
+    pub name: String,
+    pub merchant_kinds: Vec<String>,
+}
+
+pub async fn list_categories<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<CategoryWithKinds>, DbErr> {
+    let categories = category::Entity::find()
+        .order_by_asc(category::Column::Code)
+        .all(conn)
+        .await?;
+    let permissions = category_permission::Entity::find()
+        .order_by_asc(category_permission::Column::MerchantKind)
+        .all(conn)
+        .await?;
+    Ok(categories
+        .into_iter()
+        .map(|c| CategoryWithKinds {
+            merchant_kinds: permissions
+                .iter()
+                .filter(|p| p.category == c.code)
+                .map(|p| p.merchant_kind.clone())
+                .collect(),
+            code: c.code,
+            name: c.name,
+        })
+        .collect())
+}
+
+/// The categories a kind of merchant may list.
+pub async fn allowed_categories<C: ConnectionTrait>(
+    conn: &C,
+    merchant_kind: &str,
+) -> Result<Vec<String>, DbErr> {
+    Ok(category_permission::Entity::find()
+        .filter(category_permission::Column::MerchantKind.eq(merchant_kind))
+        .order_by_asc(category_permission::Column::Category)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| p.category)
+        .collect())
+}
+
+pub async fn is_category_allowed<C: ConnectionTrait>(
+    conn: &C,
+    merchant_kind: &str,
+    category: &str,
+) -> Result<bool, DbErr> {
+    Ok(
+        category_permission::Entity::find_by_id((merchant_kind.to_owned(), category.to_owned()))
+            .one(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Replaces the categories a kind of merchant may list. Listings in a withdrawn category stop
+/// selling and disappear from browsing; they come back if the category is allowed again.
+pub async fn set_permissions(
+    state: &AppState,
+    merchant_kind: &str,
+    categories: &[String],
+) -> ApiResult<Vec<String>> {
+    let txn = state.db.begin().await?;
+    let known: Vec<String> = category::Entity::find()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    let unknown: Vec<_> = categories.iter().filter(|c| !known.contains(c)).collect();
+    if !unknown.is_empty() {
+        let mut v = peken_kernel::Validation::new();
+        for (i, c) in categories.iter().enumerate() {
+            if !known.contains(c) {
+                v.push(
+                    &format!("categories[{i}]"),
+                    "unknown_category",
+                    "no category with this code".to_owned(),
+                );
+            }
+        }
+        v.finish()?;
+    }
+    category_permission::Entity::delete_many()
+        .filter(category_permission::Column::MerchantKind.eq(merchant_kind))
+        .exec(&txn)
+        .await?;
+    let mut sorted = categories.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    for category in &sorted {
+        category_permission::ActiveModel {
+            merchant_kind: Set(merchant_kind.to_owned()),
+            category: Set(category.clone()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    cache::commodities_changed(state).await;
+    Ok(sorted)
+}

@@ -1,0 +1,345 @@
+//! Registration, the merchant profile, staff users and bank details.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use peken_kernel::auth::{Auth, MaybeAuth, MerchantOnly};
+use peken_kernel::error::{
+    Problem, Validation, check_email, check_password, check_phone, check_text,
+};
+use peken_kernel::ids::{Nib, Nik, Npwp, mask_nik_str};
+use peken_kernel::{ApiError, ApiResult, AppState};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::service::BankAccount;
+use crate::service::merchants::{self, Access, NewMerchant, NewPerson};
+use crate::store::merchant;
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(register)
+        .service(get_merchant)
+        .service(add_staff)
+        .service(set_bank_account);
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct BankAccountBody {
+    /// The bank's 3-digit clearing code, e.g. `014` (BCA), `008` (Mandiri), `114` (Bank Jatim).
+    pub bank_code: String,
+    /// 5 to 20 digits.
+    pub account_number: String,
+    /// The name on the account, as the bank has it.
+    pub account_name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PersonBody {
+    pub name: String,
+    /// Used to log in.
+    pub email: String,
+    pub phone: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterMerchantRequest {
+    /// The shop's name, e.g. `Toko Berkah Jaya`.
+    pub name: String,
+    /// `toko_kelontong`, `umkm`, `koperasi` or `padat_karya`.
+    pub kind: String,
+    /// 13-digit NIB from OSS; one merchant per NIB.
+    pub nib: String,
+    /// The owner's 16-digit NIK; stored, and shown only masked.
+    pub owner_nik: String,
+    /// 16-digit NPWP (15-digit old form accepted and normalised).
+    pub npwp: Option<String>,
+    /// The owner belongs to a low-income household (MBR).
+    #[serde(default)]
+    pub mbr: bool,
+    /// Official kelurahan code of the shop, e.g. `35.78.05.1001`.
+    pub kelurahan_code: String,
+    pub address: String,
+    pub bank: BankAccountBody,
+    /// The owner's user account.
+    pub owner: PersonBody,
+}
+
+/// A merchant as the caller may see it: everyone sees the public profile; the merchant's staff
+/// also its registration fields; its owner, admins and treasury also its tax and bank details.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MerchantResponse {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    /// `pending`, `active`, `rejected` or `suspended`.
+    pub status: String,
+    pub kelurahan_code: String,
+    pub kecamatan_code: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nib: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mbr: Option<bool>,
+    /// The owner's NIK with its middle digits hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_nik_masked: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub npwp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank: Option<BankAccountBody>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl MerchantResponse {
+    pub fn new(m: merchant::Model, access: Access) -> Self {
+        let staff = access >= Access::Staff;
+        let full = access == Access::Full;
+        Self {
+            status_reason: m.status_reason.filter(|_| staff),
+            verified_at: m.verified_at.filter(|_| staff),
+            nib: staff.then(|| m.nib.clone()),
+            mbr: staff.then_some(m.mbr),
+            owner_nik_masked: full.then(|| mask_nik_str(&m.owner_nik)),
+            npwp: m.npwp.filter(|_| full),
+            bank: full.then_some(BankAccountBody {
+                bank_code: m.bank_code,
+                account_number: m.account_number,
+                account_name: m.account_name,
+            }),
+            id: m.id,
+            name: m.name,
+            kind: m.kind,
+            status: m.status,
+            kelurahan_code: m.kelurahan_code,
+            kecamatan_code: m.kecamatan_code,
+            address: m.address,
+            created_at: m.created_at,
+        }
+    }
+}
+
+fn check_kind(v: &mut Validation, kind: &str) -> Option<String> {
+    let kind = kind.trim();
+    let ok = peken_catalog::service::MERCHANT_KINDS.contains(&kind);
+    v.require(
+        ok,
+        "kind",
+        "unknown_merchant_kind",
+        "one of toko_kelontong, umkm, koperasi, padat_karya",
+    );
+    ok.then(|| kind.to_owned())
+}
+
+/// Checks bank details: a 3-digit bank code, a 5-to-20-digit account number, a holder name.
+pub fn check_bank(v: &mut Validation, prefix: &str, bank: &BankAccountBody) -> Option<BankAccount> {
+    let digits = |s: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let code = bank.bank_code.trim();
+    v.require(
+        digits(code, 3..=3),
+        &format!("{prefix}bank_code"),
+        "invalid_bank_code",
+        "a bank code has 3 digits",
+    );
+    let number: String = bank
+        .account_number
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.'))
+        .collect();
+    v.require(
+        digits(&number, 5..=20),
+        &format!("{prefix}account_number"),
+        "invalid_account_number",
+        "an account number has 5 to 20 digits",
+    );
+    let name = check_text(v, &format!("{prefix}account_name"), &bank.account_name, 100);
+    (digits(code, 3..=3) && digits(&number, 5..=20)).then_some(())?;
+    Some(BankAccount {
+        bank_code: code.to_owned(),
+        account_number: number,
+        account_name: name?,
+    })
+}
+
+fn check_person(v: &mut Validation, prefix: &str, p: &PersonBody) -> Option<NewPerson> {
+    let name = check_text(v, &format!("{prefix}name"), &p.name, 120);
+    let email = check_email(v, &format!("{prefix}email"), &p.email);
+    let phone = check_phone(v, &format!("{prefix}phone"), &p.phone);
+    let password = check_password(v, &format!("{prefix}password"), &p.password);
+    Some(NewPerson {
+        name: name?,
+        email: email?,
+        phone: phone?,
+        password: password?,
+    })
+}
+
+/// Register a merchant and its owner's account. The merchant is `pending` until an admin
+/// approves it; the owner can log in at once with the e-mail and password.
+#[utoipa::path(
+    tag = "merchants",
+    request_body = RegisterMerchantRequest,
+    responses(
+        (status = 201, description = "Registered, pending verification", body = MerchantResponse),
+        (status = 409, description = "NIB or e-mail already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/merchants")]
+async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterMerchantRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validation::new();
+    let name = check_text(&mut v, "name", &body.name, 120);
+    let kind = check_kind(&mut v, &body.kind);
+    let nib = v.check("nib", Nib::parse(&body.nib));
+    let owner_nik = v.check("owner_nik", Nik::parse(&body.owner_nik));
+    let npwp = v.check_opt(
+        "npwp",
+        body.npwp
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(Npwp::parse),
+    );
+    let kelurahan = state.regions.kelurahan(body.kelurahan_code.trim());
+    v.require(
+        kelurahan.is_some(),
+        "kelurahan_code",
+        "unknown_region",
+        "not an official kelurahan code",
+    );
+    let address = check_text(&mut v, "address", &body.address, 300);
+    let bank = check_bank(&mut v, "bank.", &body.bank);
+    let owner = check_person(&mut v, "owner.", &body.owner);
+    v.finish()?;
+    let (Some(name), Some(kind), Some(nib), Some(owner_nik), Some(kelurahan), Some(address)) =
+        (name, kind, nib, owner_nik, kelurahan, address)
+    else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let (Some(bank), Some(owner)) = (bank, owner) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let created = merchants::register(
+        &state,
+        NewMerchant {
+            name,
+            kind,
+            nib,
+            owner_nik,
+            npwp,
+            mbr: body.mbr,
+            kelurahan,
+            address,
+            bank,
+            owner,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(MerchantResponse::new(created, Access::Full)))
+}
+
+/// A merchant's profile. Everyone sees active merchants' public profile; the merchant's own
+/// people, admins and treasury see more (the owner's NIK always masked).
+#[utoipa::path(
+    tag = "merchants",
+    params(("id" = String, Path, description = "Merchant id")),
+    responses(
+        (status = 200, description = "The merchant", body = MerchantResponse),
+        (status = 404, description = "No such merchant (or not visible to the caller)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/merchants/{id}")]
+async fn get_merchant(
+    state: web::Data<AppState>,
+    auth: MaybeAuth,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<MerchantResponse>> {
+    let (found, access) = merchants::profile(&state, auth.0.as_ref(), &id).await?;
+    Ok(web::Json(MerchantResponse::new(found, access)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffResponse {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub merchant_id: String,
+    /// Always `staff`.
+    pub merchant_role: String,
+}
+
+/// Add a staff user (owner only). Staff manage listings, stock and orders, but not the bank
+/// account.
+#[utoipa::path(
+    tag = "merchants",
+    security(("bearer" = [])),
+    request_body = PersonBody,
+    params(("id" = String, Path, description = "Merchant id")),
+    responses(
+        (status = 201, description = "Created", body = StaffResponse),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not your merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "E-mail taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/merchants/{id}/staff")]
+async fn add_staff(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOnly>,
+    id: web::Path<String>,
+    body: web::Json<PersonBody>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validation::new();
+    let person = check_person(&mut v, "", &body);
+    v.finish()?;
+    let person = person.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated")))?;
+    let created = merchants::add_staff(&state, &auth, &id, person).await?;
+    Ok(HttpResponse::Created().json(StaffResponse {
+        id: created.id,
+        name: created.name,
+        email: created.email,
+        merchant_id: created.merchant_id.unwrap_or_default(),
+        merchant_role: created.merchant_role.unwrap_or_default(),
+    }))
+}
+
+/// Replace the bank account payouts go to (owner only).
+#[utoipa::path(
+    tag = "merchants",
+    security(("bearer" = [])),
+    request_body = BankAccountBody,
+    params(("id" = String, Path, description = "Merchant id")),
+    responses(
+        (status = 200, description = "The merchant with its new bank account", body = MerchantResponse),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not your merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/merchants/{id}/bank-account")]
+async fn set_bank_account(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOnly>,
+    id: web::Path<String>,
+    body: web::Json<BankAccountBody>,
+) -> ApiResult<web::Json<MerchantResponse>> {
+    let mut v = Validation::new();
+    let bank = check_bank(&mut v, "", &body);
+    v.finish()?;
+    let bank = bank.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated")))?;
+    let updated = merchants::set_bank_account(&state, &auth, &id, bank).await?;
+    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+}

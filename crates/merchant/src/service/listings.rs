@@ -1,0 +1,332 @@
+//! Listings: a merchant offers a commodity at a price with a stock. Admins take listings down.
+
+use peken_catalog::cache::listings_changed;
+use peken_catalog::input::listing_search_text;
+use peken_catalog::service as catalog;
+use peken_kernel::auth::{Caller, Role};
+use peken_kernel::db::new_id;
+use peken_kernel::error::unique_violation;
+use peken_kernel::pagination::Page;
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait, Value,
+};
+
+use super::merchants::{self, ACTIVE};
+use super::sale::{ListingDetail, select_listings};
+use crate::stock::{self, MovementKind, StockChange};
+use crate::store::{listing, merchant, stock_movement};
+
+/// Which of its listings a merchant wants to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingFilter {
+    All,
+    /// Priced above their commodity's (lowered) HET: not selling until repriced.
+    AboveHet,
+    TakenDown,
+    OutOfStock,
+}
+
+impl ListingFilter {
+    fn condition(self) -> &'static str {
+        match self {
+            ListingFilter::All => "",
+            ListingFilter::AboveHet => " AND c.het_price IS NOT NULL AND l.price > c.het_price",
+            ListingFilter::TakenDown => " AND l.taken_down_at IS NOT NULL",
+            ListingFilter::OutOfStock => " AND l.stock = 0",
+        }
+    }
+}
+
+/// The merchant for a listing operation: its own people, or (for reads) an admin.
+async fn merchant_for<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    merchant_id: &str,
+    admin_may: bool,
+) -> ApiResult<merchant::Model> {
+    if admin_may && caller.role == Role::Admin {
+        return merchants::find(conn, merchant_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("merchant"));
+    }
+    merchants::own(conn, caller, merchant_id).await
+}
+
+fn merchant_not_active(status: &str) -> ApiError {
+    ApiError::conflict(
+        "merchant_not_active",
+        format!("the merchant is {status}; only an active merchant may list"),
+    )
+}
+
+fn check_het(price: Rupiah, het: Option<i64>) -> ApiResult<()> {
+    match het {
+        Some(het) if price.get() > het => Err(ApiError::unprocessable(
+            "price_above_het",
+            format!("the price is above the ceiling price (HET) of Rp{het}"),
+        )
+        .with_context(serde_json::json!({ "het_price": het }))),
+        _ => Ok(()),
+    }
+}
+
+/// Lists a commodity. The initial stock is a `restock` movement, so the stock is the sum of
+/// the listing's movements from the start.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    commodity_id: &str,
+    price: Rupiah,
+    initial_stock: i64,
+) -> ApiResult<ListingDetail> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let m = merchants::own(&txn, caller, merchant_id).await?;
+    if m.status != ACTIVE {
+        return Err(merchant_not_active(&m.status));
+    }
+    let commodity = catalog::find_commodity(&txn, commodity_id)
+        .await?
+        .filter(|c| c.active)
+        .ok_or_else(|| ApiError::field("commodity_id", "unknown_commodity", "no such commodity"))?;
+    if !catalog::is_category_allowed(&txn, &m.kind, &commodity.category).await? {
+        return Err(ApiError::unprocessable(
+            "category_not_allowed",
+            format!(
+                "a {} may not list the category {}",
+                m.kind, commodity.category
+            ),
+        ));
+    }
+    check_het(price, commodity.het_price)?;
+    let id = new_id();
+    listing::ActiveModel {
+        id: Set(id.clone()),
+        merchant_id: Set(m.id.clone()),
+        commodity_id: Set(commodity.id.clone()),
+        price: Set(price.get()),
+        stock: Set(0),
+        active: Set(true),
+        taken_down_at: Set(None),
+        takedown_reason: Set(None),
+        taken_down_by: Set(None),
+        category: Set(commodity.category.clone()),
+        kecamatan_code: Set(m.kecamatan_code.clone()),
+        kelurahan_code: Set(m.kelurahan_code.clone()),
+        search_text: Set(listing_search_text(&commodity.name, &m.name)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match unique_violation(&e) {
+        Some(_) => ApiError::conflict(
+            "listing_exists",
+            "this merchant already lists this commodity; change that listing instead",
+        ),
+        None => e.into(),
+    })?;
+    if initial_stock > 0 {
+        stock::apply(
+            &txn,
+            StockChange {
+                listing_id: &id,
+                kind: MovementKind::Restock,
+                quantity_delta: initial_stock,
+                units: initial_stock,
+                reference: None,
+                note: Some("initial stock"),
+                actor_id: Some(&caller.user_id),
+            },
+            now,
+        )
+        .await?;
+    }
+    let detail = one(&txn, &id).await?;
+    txn.commit().await?;
+    listings_changed(state).await;
+    Ok(detail)
+}
+
+async fn one<C: ConnectionTrait>(conn: &C, listing_id: &str) -> ApiResult<ListingDetail> {
+    select_listings(conn, "l.id = $1", vec![listing_id.into()], "")
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("listing"))
+}
+
+/// The listing if it belongs to the merchant (404 otherwise, also for another merchant's).
+async fn of_merchant<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+    listing_id: &str,
+) -> ApiResult<listing::Model> {
+    listing::Entity::find_by_id(listing_id.to_owned())
+        .one(conn)
+        .await?
+        .filter(|l| l.merchant_id == merchant_id)
+        .ok_or_else(|| ApiError::not_found("listing"))
+}
+
+/// Reprices or (de)activates a listing. A new price must respect the HET; repricing a listing
+/// that a lowered HET stopped makes it sell again.
+pub async fn patch(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    listing_id: &str,
+    price: Option<Rupiah>,
+    active: Option<bool>,
+) -> ApiResult<ListingDetail> {
+    let txn = state.db.begin().await?;
+    let m = merchants::own(&txn, caller, merchant_id).await?;
+    let found = of_merchant(&txn, &m.id, listing_id).await?;
+    if let Some(price) = price {
+        let commodity = catalog::find_commodity(&txn, &found.commodity_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("commodity"))?;
+        check_het(price, commodity.het_price)?;
+    }
+    let mut model: listing::ActiveModel = found.into();
+    if let Some(price) = price {
+        model.price = Set(price.get());
+    }
+    if let Some(active) = active {
+        model.active = Set(active);
+    }
+    model.updated_at = Set(state.now());
+    model.update(&txn).await?;
+    let detail = one(&txn, listing_id).await?;
+    txn.commit().await?;
+    listings_changed(state).await;
+    Ok(detail)
+}
+
+/// One listing of a merchant, for its people and admins.
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    listing_id: &str,
+) -> ApiResult<ListingDetail> {
+    let m = merchant_for(&state.db, caller, merchant_id, true).await?;
+    of_merchant(&state.db, &m.id, listing_id).await?;
+    one(&state.db, listing_id).await
+}
+
+/// A merchant's listings in id order, for its people and admins.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    filter: ListingFilter,
+    after: Option<String>,
+    limit: u64,
+) -> ApiResult<Page<ListingDetail>> {
+    let m = merchant_for(&state.db, caller, merchant_id, true).await?;
+    let mut values: Vec<Value> = vec![m.id.into()];
+    let mut condition = format!("l.merchant_id = $1{}", filter.condition());
+    if let Some(after) = after {
+        values.push(after.into());
+        condition.push_str(" AND l.id > $2");
+    }
+    let tail = format!("ORDER BY l.id LIMIT {}", limit + 1);
+    let rows = select_listings(&state.db, &condition, values, &tail).await?;
+    Ok(Page::from_rows(
+        rows,
+        limit,
+        |d| d.sale.listing_id.clone(),
+        |d| d,
+    ))
+}
+
+/// Takes a listing down (admin moderation). The reason is kept and shown to the merchant.
+pub async fn take_down(
+    state: &AppState,
+    admin: &Caller,
+    listing_id: &str,
+    reason: String,
+) -> ApiResult<ListingDetail> {
+    let now = state.now();
+    let done = listing::Entity::update_many()
+        .col_expr(listing::Column::TakenDownAt, Expr::value(Some(now)))
+        .col_expr(listing::Column::TakedownReason, Expr::value(Some(reason)))
+        .col_expr(
+            listing::Column::TakenDownBy,
+            Expr::value(Some(admin.user_id.clone())),
+        )
+        .col_expr(listing::Column::UpdatedAt, Expr::value(now))
+        .filter(listing::Column::Id.eq(listing_id))
+        .filter(listing::Column::TakenDownAt.is_null())
+        .exec(&state.db)
+        .await?;
+    let detail = one(&state.db, listing_id).await?;
+    if done.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            "already_taken_down",
+            "this listing is already taken down",
+        ));
+    }
+    tracing::info!(listing_id, admin = %admin.user_id, "listing taken down");
+    listings_changed(state).await;
+    Ok(detail)
+}
+
+/// A merchant's own stock change: `restock` adds units, `adjustment` corrects the count either
+/// way. The stock never goes below zero (409 `out_of_stock`).
+pub async fn change_stock(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    listing_id: &str,
+    kind: MovementKind,
+    delta: i64,
+    note: Option<String>,
+) -> ApiResult<i64> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let m = merchants::own(&txn, caller, merchant_id).await?;
+    of_merchant(&txn, &m.id, listing_id).await?;
+    let stock = stock::apply(
+        &txn,
+        StockChange {
+            listing_id,
+            kind,
+            quantity_delta: delta,
+            units: delta.abs(),
+            reference: None,
+            note: note.as_deref(),
+            actor_id: Some(&caller.user_id),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    listings_changed(state).await;
+    Ok(stock)
+}
+
+/// A listing's movements, newest first, for its merchant's people and admins.
+pub async fn movements(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    listing_id: &str,
+    before: Option<String>,
+    limit: u64,
+) -> ApiResult<Page<stock_movement::Model>> {
+    let m = merchant_for(&state.db, caller, merchant_id, true).await?;
+    of_merchant(&state.db, &m.id, listing_id).await?;
+    let mut query = stock_movement::Entity::find()
+        .filter(stock_movement::Column::ListingId.eq(listing_id))
+        .order_by_desc(stock_movement::Column::Id);
+    if let Some(before) = before {
+        query = query.filter(stock_movement::Column::Id.lt(before));
+    }
+    let rows = query.limit(limit + 1).all(&state.db).await?;
+    Ok(Page::from_rows(rows, limit, |r| r.id.clone(), |r| r))
+}

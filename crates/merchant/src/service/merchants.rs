@@ -1,0 +1,337 @@
+//! Registration, verification, suspension, staff users and bank details.
+
+use chrono::{DateTime, Utc};
+use peken_identity::service::{self as identity, NewUser};
+use peken_identity::store::user;
+use peken_kernel::auth::{Caller, Role};
+use peken_kernel::db::new_id;
+use peken_kernel::error::unique_violation;
+use peken_kernel::ids::{Nib, Nik, Npwp, RegionCode};
+use peken_kernel::pagination::Page;
+use peken_kernel::{ApiError, ApiResult, AppState};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+
+use super::BankAccount;
+use crate::store::merchant;
+
+/// Statuses of a merchant.
+pub const PENDING: &str = "pending";
+pub const ACTIVE: &str = "active";
+pub const REJECTED: &str = "rejected";
+pub const SUSPENDED: &str = "suspended";
+
+/// A validated registration.
+#[derive(Debug, Clone)]
+pub struct NewMerchant {
+    pub name: String,
+    pub kind: String,
+    pub nib: Nib,
+    pub owner_nik: Nik,
+    pub npwp: Option<Npwp>,
+    pub mbr: bool,
+    pub kelurahan: RegionCode,
+    pub address: String,
+    pub bank: BankAccount,
+    pub owner: NewPerson,
+}
+
+/// A validated new user of a merchant (its owner or a staff member).
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub password: String,
+}
+
+/// What the caller may see of a merchant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Anyone: the public profile of an active merchant.
+    Public,
+    /// The merchant's staff: the profile with its tax fields, without bank details.
+    Staff,
+    /// The owner, admins and treasury: everything (the NIK still masked).
+    Full,
+}
+
+impl Access {
+    pub fn of(caller: Option<&Caller>, m: &merchant::Model) -> Access {
+        match caller {
+            Some(c) if matches!(c.role, Role::Admin | Role::Treasury) => Access::Full,
+            Some(c) if c.is_merchant_of(&m.id) && c.user_id == m.owner_user_id => Access::Full,
+            Some(c) if c.is_merchant_of(&m.id) => Access::Staff,
+            _ => Access::Public,
+        }
+    }
+}
+
+/// Registers a merchant and its owner user in one transaction; the merchant starts `pending`.
+pub async fn register(state: &AppState, new: NewMerchant) -> ApiResult<merchant::Model> {
+    let hash = state.passwords.hash(&new.owner.password).await?;
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let taken = merchant::Entity::find()
+        .filter(merchant::Column::Nib.eq(new.nib.as_str()))
+        .one(&txn)
+        .await?;
+    if taken.is_some() {
+        return Err(nib_taken());
+    }
+    let merchant_id = new_id();
+    let mut owner = NewUser::new(Role::Merchant, new.owner.name, hash);
+    owner.email = Some(new.owner.email);
+    owner.phone = Some(new.owner.phone);
+    owner.merchant_id = Some(merchant_id.clone());
+    owner.merchant_role = Some("owner".to_owned());
+    let owner = identity::insert_user(&txn, owner, now).await?;
+    let kecamatan = new
+        .kelurahan
+        .kecamatan()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("kelurahan without kecamatan")))?;
+    let created = merchant::ActiveModel {
+        id: Set(merchant_id),
+        name: Set(new.name),
+        kind: Set(new.kind),
+        nib: Set(new.nib.as_str().to_owned()),
+        owner_nik: Set(new.owner_nik.expose().to_owned()),
+        npwp: Set(new.npwp.map(|n| n.as_str().to_owned())),
+        mbr: Set(new.mbr),
+        kelurahan_code: Set(new.kelurahan.as_str().to_owned()),
+        kecamatan_code: Set(kecamatan.as_str().to_owned()),
+        address: Set(new.address),
+        bank_code: Set(new.bank.bank_code),
+        account_number: Set(new.bank.account_number),
+        account_name: Set(new.bank.account_name),
+        status: Set(PENDING.to_owned()),
+        status_reason: Set(None),
+        verified_at: Set(None),
+        verified_by: Set(None),
+        owner_user_id: Set(owner.id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match unique_violation(&e) {
+        Some(msg) if msg.contains("nib") => nib_taken(),
+        _ => e.into(),
+    })?;
+    txn.commit().await?;
+    tracing::info!(merchant_id = %created.id, "merchant registered");
+    Ok(created)
+}
+
+fn nib_taken() -> ApiError {
+    ApiError::conflict(
+        "nib_taken",
+        "a merchant with this NIB is already registered",
+    )
+}
+
+pub async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<merchant::Model>> {
+    Ok(merchant::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// The merchant as the caller may see it. Merchants that are not active are visible only to
+/// their own people, admins and treasury; to anyone else they do not exist.
+pub async fn profile(
+    state: &AppState,
+    caller: Option<&Caller>,
+    id: &str,
+) -> ApiResult<(merchant::Model, Access)> {
+    let found = find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("merchant"))?;
+    let access = Access::of(caller, &found);
+    if access == Access::Public && found.status != ACTIVE {
+        return Err(ApiError::not_found("merchant"));
+    }
+    Ok((found, access))
+}
+
+/// The merchant if the caller is one of its people (owner or staff), else 404.
+pub async fn own<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<merchant::Model> {
+    if !caller.is_merchant_of(id) {
+        return Err(ApiError::not_found("merchant"));
+    }
+    find(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("merchant"))
+}
+
+/// Like [`own`], but only the owner: staff get 403 `owner_only`.
+pub async fn owned<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<merchant::Model> {
+    let found = own(conn, caller, id).await?;
+    if found.owner_user_id != caller.user_id {
+        return Err(
+            ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "owner_only")
+                .with_detail("only the merchant's owner may do this"),
+        );
+    }
+    Ok(found)
+}
+
+/// Admin's decision on a registration: `approve` makes it active, `reject` needs a reason. A
+/// rejected merchant may be approved later (after fixing its papers), since its NIB cannot
+/// register again.
+pub async fn verify(
+    state: &AppState,
+    admin: &Caller,
+    id: &str,
+    approve: bool,
+    reason: Option<String>,
+) -> ApiResult<merchant::Model> {
+    let now = state.now();
+    let (to, from): (&str, &[&str]) = if approve {
+        (ACTIVE, &[PENDING, REJECTED])
+    } else {
+        (REJECTED, &[PENDING])
+    };
+    transition(
+        state,
+        id,
+        from,
+        to,
+        reason,
+        Some((now, &admin.user_id)),
+        "merchant_not_pending",
+    )
+    .await
+}
+
+/// Suspends an active merchant: hidden from browsing, no new orders.
+pub async fn suspend(state: &AppState, id: &str, reason: String) -> ApiResult<merchant::Model> {
+    transition(
+        state,
+        id,
+        &[ACTIVE],
+        SUSPENDED,
+        Some(reason),
+        None,
+        "merchant_not_active",
+    )
+    .await
+}
+
+/// Ends a suspension.
+pub async fn reinstate(state: &AppState, id: &str) -> ApiResult<merchant::Model> {
+    transition(
+        state,
+        id,
+        &[SUSPENDED],
+        ACTIVE,
+        None,
+        None,
+        "merchant_not_suspended",
+    )
+    .await
+}
+
+/// Moves a merchant from one of `from` to `to` with one conditional UPDATE, so two admins
+/// acting at once cannot both succeed from the same state.
+async fn transition(
+    state: &AppState,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    reason: Option<String>,
+    verified: Option<(DateTime<Utc>, &str)>,
+    wrong_state: &'static str,
+) -> ApiResult<merchant::Model> {
+    let now = state.now();
+    let mut update = merchant::Entity::update_many()
+        .col_expr(merchant::Column::Status, Expr::value(to))
+        .col_expr(merchant::Column::StatusReason, Expr::value(reason))
+        .col_expr(merchant::Column::UpdatedAt, Expr::value(now))
+        .filter(merchant::Column::Id.eq(id))
+        .filter(merchant::Column::Status.is_in(from.iter().copied()));
+    if let Some((at, by)) = verified {
+        update = update
+            .col_expr(merchant::Column::VerifiedAt, Expr::value(Some(at)))
+            .col_expr(
+                merchant::Column::VerifiedBy,
+                Expr::value(Some(by.to_owned())),
+            );
+    }
+    let done = update.exec(&state.db).await?;
+    let found = find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("merchant"))?;
+    if done.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            wrong_state,
+            format!("the merchant is {}", found.status),
+        ));
+    }
+    tracing::info!(merchant_id = %id, status = to, "merchant status changed");
+    peken_catalog::cache::listings_changed(state).await;
+    Ok(found)
+}
+
+/// Merchants for the admin's queue, oldest first, optionally of one status.
+pub async fn list(
+    state: &AppState,
+    status: Option<&str>,
+    after: Option<String>,
+    limit: u64,
+) -> ApiResult<Page<merchant::Model>> {
+    let mut query = merchant::Entity::find().order_by_asc(merchant::Column::Id);
+    if let Some(status) = status {
+        query = query.filter(merchant::Column::Status.eq(status));
+    }
+    if let Some(after) = after {
+        query = query.filter(merchant::Column::Id.gt(after));
+    }
+    let rows = query.limit(limit + 1).all(&state.db).await?;
+    Ok(Page::from_rows(rows, limit, |m| m.id.clone(), |m| m))
+}
+
+/// Adds a staff user to the owner's merchant.
+pub async fn add_staff(
+    state: &AppState,
+    owner: &Caller,
+    merchant_id: &str,
+    person: NewPerson,
+) -> ApiResult<user::Model> {
+    let found = owned(&state.db, owner, merchant_id).await?;
+    let hash = state.passwords.hash(&person.password).await?;
+    let mut new = NewUser::new(Role::Merchant, person.name, hash);
+    new.email = Some(person.email);
+    new.phone = Some(person.phone);
+    new.merchant_id = Some(found.id);
+    new.merchant_role = Some("staff".to_owned());
+    identity::insert_user(&state.db, new, state.now()).await
+}
+
+/// Replaces the bank account payouts go to; only the owner may.
+pub async fn set_bank_account(
+    state: &AppState,
+    owner: &Caller,
+    merchant_id: &str,
+    bank: BankAccount,
+) -> ApiResult<merchant::Model> {
+    let found = owned(&state.db, owner, merchant_id).await?;
+    let mut model: merchant::ActiveModel = found.into();
+    model.bank_code = Set(bank.bank_code);
+    model.account_number = Set(bank.account_number);
+    model.account_name = Set(bank.account_name);
+    model.updated_at = Set(state.now());
+    let updated = model.update(&state.db).await?;
+    tracing::info!(merchant_id = %updated.id, user_id = %owner.user_id, "bank account changed");
+    Ok(updated)
+}
