@@ -7,6 +7,7 @@
 )]
 
 mod auth;
+mod catalog;
 mod mail;
 mod merchants;
 mod ops;
