@@ -11,6 +11,7 @@ mod catalog;
 mod mail;
 mod merchants;
 mod ops;
+mod orders;
 mod policies;
 mod shops;
 mod users;

@@ -158,8 +158,8 @@ pub async fn login(
     }
     let column = login_column(login);
     if let Some((_, key)) = &column {
-        // Per account, generous enough for typing mistakes; the lockout below is the real bound.
-        let account_limit = state.settings.login_max_failures.saturating_mul(4).max(10);
+        // Per account, generous enough for typing mistakes; the lockout below bounds guessing.
+        let account_limit = state.settings.login_account_per_minute;
         if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = limiter
             .hit(
                 &format!("login:acct:{}", token_digest(key)),

@@ -70,6 +70,8 @@ pub struct Settings {
     pub login_lockout: Duration,
     /// Login attempts allowed per client address per minute.
     pub login_ip_per_minute: u32,
+    /// Login attempts allowed per account per minute (successful or not).
+    pub login_account_per_minute: u32,
     pub password_hash_memory_kib: u32,
     pub holidays: Vec<NaiveDate>,
     pub log_filter: String,
@@ -163,6 +165,7 @@ impl Settings {
             login_max_failures: r.number("PEKEN_LOGIN_MAX_FAILURES", 5, 1, 100),
             login_lockout: r.seconds("PEKEN_LOGIN_LOCKOUT_SECONDS", 900, 1, 86_400),
             login_ip_per_minute: r.number("PEKEN_LOGIN_IP_PER_MINUTE", 30, 1, 100_000),
+            login_account_per_minute: r.number("PEKEN_LOGIN_ACCOUNT_PER_MINUTE", 20, 1, 100_000),
             password_hash_memory_kib: r.number(
                 "PEKEN_PASSWORD_HASH_MEMORY_KIB",
                 19_456,

@@ -1,1 +1,27 @@
+//! Checkout, payments and the order lifecycle: one cart becomes one payment and one order per
+//! shop; stock is reserved at checkout, sold at payment, returned at cancellation or expiry.
 
+pub mod actions;
+pub mod checkout;
+pub mod http;
+pub mod idempotency;
+pub mod lifecycle;
+pub mod notify;
+pub mod payment;
+pub mod qris;
+pub mod status;
+pub mod store;
+pub mod views;
+
+/// Background work of this crate, one pass each; the server runs them on a timer and tests
+/// call them directly.
+pub mod workers {
+    use peken_kernel::{ApiResult, AppState};
+
+    /// Expires unpaid bills and completes shipped orders past their window.
+    pub async fn run_once(state: &AppState) -> ApiResult<usize> {
+        let expired = crate::payment::expire_due(state, 200).await?;
+        let completed = crate::actions::auto_complete_due(state, 200).await?;
+        Ok(expired + completed)
+    }
+}

@@ -45,13 +45,8 @@ async fn patch_policies(
     body: web::Json<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<web::Json<Policies>> {
     let current = peken_kernel::policy::PolicyStore::load(&state.db).await?;
-    let mut merged = match serde_json::to_value(&current) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "policies are not an object"
-            )));
-        }
+    let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(&current) else {
+        return Err(ApiError::internal(anyhow::anyhow!("policies are not an object")));
     };
     let mut v = peken_kernel::Validation::new();
     for (key, value) in body.into_inner() {

@@ -27,6 +27,9 @@ use crate::middleware;
         (name = "policies", description = "City policies changed at run time"),
         (name = "merchants", description = "Merchant registration, verification, staff, listings and stock"),
         (name = "catalog", description = "Commodities, categories, HET ceilings, browse and search"),
+        (name = "checkout", description = "Placing a cart"),
+        (name = "orders", description = "The order lifecycle"),
+        (name = "payments", description = "Provider callbacks, transfer proofs and their verification"),
         (name = "mail", description = "The outbox of outgoing mail"),
     )
 )]
@@ -69,6 +72,7 @@ pub fn app() -> (
                 .configure(crate::policies::configure)
                 .configure(peken_catalog::http::configure)
                 .configure(peken_merchant::http::configure)
+                .configure(peken_order::http::configure)
                 .configure(peken_mail::http::configure),
         )
         .split_for_parts()

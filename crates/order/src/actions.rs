@@ -1,0 +1,147 @@
+//! What buyers, merchants and admins do to an order, and the auto-completion of shipped orders.
+//! Each call is one transaction: the transition and all its effects, or nothing.
+
+use chrono::Duration;
+use peken_kernel::auth::{Caller, Role};
+use peken_kernel::{ApiError, ApiResult, AppState};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+
+use crate::lifecycle::{complete_order, refund_paid_order, release_stock, transition};
+use crate::notify;
+use crate::payment::close_if_empty;
+use crate::status::{Action, OrderStatus};
+use crate::store::order;
+
+/// Loads an order the caller may act on or see: a buyer's own, a merchant's own shop's, or any
+/// for admin and treasury. Anything else is "not found", so ids of others' orders leak nothing.
+pub async fn visible_order<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    order_id: &str,
+) -> ApiResult<order::Model> {
+    let found = order::Entity::find_by_id(order_id.to_owned())
+        .one(conn)
+        .await?
+        .filter(|o| match caller.role {
+            Role::Asn | Role::Public => o.buyer_id == caller.user_id,
+            Role::Merchant => caller.merchant_id.as_deref() == Some(o.merchant_id.as_str()),
+            Role::Admin | Role::Treasury => true,
+            Role::OpdAdmin => false,
+        });
+    found.ok_or_else(|| ApiError::not_found("order"))
+}
+
+/// Runs one action on one order for a caller, with its effects.
+pub async fn act(
+    state: &AppState,
+    caller: &Caller,
+    order_id: &str,
+    action: Action,
+    reason: Option<&str>,
+) -> ApiResult<order::Model> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    visible_order(&txn, caller, order_id).await?;
+    let before = transition(&txn, order_id, action, Some(&caller.user_id), reason, now).await?;
+    let was = OrderStatus::parse(&before.status);
+    match action {
+        Action::Cancel => {
+            release_stock(
+                &txn,
+                &before,
+                "cancelled by the buyer",
+                Some(&caller.user_id),
+                now,
+            )
+            .await?;
+            if was == Some(OrderStatus::Paid) {
+                refund_paid_order(state, &txn, &before, "cancelled by the buyer", true, now)
+                    .await?;
+            } else {
+                close_if_empty(&txn, &before.payment_id, now).await?;
+            }
+        }
+        Action::Accept => notify::order_accepted(&txn, &before, now).await?,
+        Action::Reject => {
+            let reason = reason.unwrap_or("rejected by the shop");
+            release_stock(
+                &txn,
+                &before,
+                "rejected by the shop",
+                Some(&caller.user_id),
+                now,
+            )
+            .await?;
+            refund_paid_order(state, &txn, &before, reason, false, now).await?;
+            notify::order_rejected(&txn, &before, reason, now).await?;
+        }
+        Action::Ship => notify::order_shipped(&txn, &before, now).await?,
+        Action::ConfirmReceipt | Action::ResolveCompleted => {
+            complete_order(state, &txn, &before, now).await?;
+        }
+        Action::ResolveRefunded => {
+            // The goods were delivered or are in dispute: no units return to the shelf.
+            let reason = reason.unwrap_or("dispute resolved with a refund");
+            refund_paid_order(state, &txn, &before, reason, true, now).await?;
+        }
+        Action::Dispute => {}
+        Action::ConfirmPayment | Action::Expire | Action::AutoComplete => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "{action:?} is not taken by a caller"
+            )));
+        }
+    }
+    txn.commit().await?;
+    state
+        .metrics
+        .event("order_transition", action.to().as_str());
+    order::Entity::find_by_id(order_id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))
+}
+
+/// Completes shipped orders whose confirmation window passed without receipt or dispute. Safe
+/// with several workers: each completion is a conditional transition from `shipped`.
+pub async fn auto_complete_due(state: &AppState, limit: u64) -> ApiResult<usize> {
+    let now = state.now();
+    let policies = state.policies.get(&state.db).await?;
+    let cutoff = now - Duration::hours(i64::from(policies.confirmation_window_hours));
+    let due: Vec<String> = order::Entity::find()
+        .select_only()
+        .column(order::Column::Id)
+        .filter(order::Column::Status.eq(OrderStatus::Shipped.as_str()))
+        .filter(order::Column::ShippedAt.lte(cutoff))
+        .order_by_asc(order::Column::ShippedAt)
+        .limit(limit)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut completed = 0;
+    for order_id in due {
+        let txn = state.db.begin().await?;
+        match transition(
+            &txn,
+            &order_id,
+            Action::AutoComplete,
+            None,
+            Some("confirmation window passed"),
+            now,
+        )
+        .await
+        {
+            Ok(before) => {
+                complete_order(state, &txn, &before, now).await?;
+                txn.commit().await?;
+                completed += 1;
+            }
+            // Confirmed, disputed or completed by another worker since we looked.
+            Err(e) if e.code() == "invalid_transition" => txn.rollback().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    if completed > 0 {
+        state.metrics.event("order_auto_completed", "ok");
+    }
+    Ok(completed)
+}

@@ -1,0 +1,505 @@
+//! Checkout: one cart, one payment, one order per merchant. Everything happens in one database
+//! transaction: the idempotency key, the rationing counters, the stock reservations (conditional
+//! updates in listing-id order, so two checkouts cannot deadlock), the orders and the payment.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use peken_kernel::auth::{Caller, Role};
+use peken_kernel::db::new_id;
+use peken_kernel::period::{Period, wib_date};
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use peken_merchant::service::{ListingForSale, listings_for_sale, turnover};
+use peken_merchant::stock::{self, MovementKind, StockChange};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Statement, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::idempotency::{self, Begin};
+use crate::qris;
+use crate::status::OrderStatus;
+use crate::store::{order, order_event, order_item, payment};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Va,
+    Qris,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Va => "va",
+            PaymentMethod::Qris => "qris",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FulfilmentMethod {
+    Delivery,
+    Pickup,
+}
+
+impl FulfilmentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FulfilmentMethod::Delivery => "delivery",
+            FulfilmentMethod::Pickup => "pickup",
+        }
+    }
+}
+
+/// A validated cart: listing ids with positive quantities, duplicates merged.
+#[derive(Debug, Clone)]
+pub struct Cart {
+    pub lines: BTreeMap<String, i64>,
+    pub fulfilment: FulfilmentMethod,
+    pub address: Option<String>,
+    pub payment_method: PaymentMethod,
+}
+
+/// One line of an order in responses.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderItemView {
+    pub listing_id: String,
+    pub commodity_id: String,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub price: Rupiah,
+    pub line_total: Rupiah,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutOrder {
+    pub id: String,
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub status: OrderStatus,
+    pub items: Vec<OrderItemView>,
+    pub total_amount: Rupiah,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentInstructions {
+    pub id: String,
+    pub method: PaymentMethod,
+    pub amount: Rupiah,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub va_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qris_payload: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutResponse {
+    pub checkout_id: String,
+    pub orders: Vec<CheckoutOrder>,
+    pub payment: PaymentInstructions,
+}
+
+/// The answer to a checkout: a fresh 201 or the stored first answer to the same key.
+pub struct CheckoutOutcome {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Places the cart. `hash` is the digest of the request body for the idempotency check.
+pub async fn checkout(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    hash: &str,
+    cart: &Cart,
+) -> ApiResult<CheckoutOutcome> {
+    let now = state.now();
+    let policies = state.policies.get(&state.db).await?;
+    if cart.lines.len() > policies.max_cart_lines as usize {
+        return Err(ApiError::unprocessable(
+            "cart_too_large",
+            format!("a cart holds at most {} lines", policies.max_cart_lines),
+        ));
+    }
+    if let Some((id, q)) = cart
+        .lines
+        .iter()
+        .find(|(_, q)| **q > i64::from(policies.max_quantity_per_line))
+    {
+        return Err(ApiError::unprocessable(
+            "quantity_too_large",
+            format!("at most {} units per line", policies.max_quantity_per_line),
+        )
+        .with_context(serde_json::json!({"listing_id": id, "quantity": q})));
+    }
+
+    let txn = state.db.begin().await?;
+    if let Begin::Replay { status, body } =
+        idempotency::begin(&txn, &caller.user_id, key, hash, now).await?
+    {
+        txn.commit().await?;
+        state.metrics.event("checkout", "replayed");
+        return Ok(CheckoutOutcome { status, body });
+    }
+    let ids: Vec<String> = cart.lines.keys().cloned().collect();
+    let found = listings_for_sale(&txn, &ids).await?;
+    let by_id: BTreeMap<&str, &ListingForSale> =
+        found.iter().map(|l| (l.listing_id.as_str(), l)).collect();
+    let mut lines = Vec::with_capacity(cart.lines.len());
+    for (listing_id, quantity) in &cart.lines {
+        let listing = by_id.get(listing_id.as_str()).ok_or_else(|| {
+            ApiError::unprocessable("listing_not_found", "a listing in the cart does not exist")
+                .with_context(serde_json::json!({"listing_id": listing_id}))
+        })?;
+        check_sellable(listing)?;
+        lines.push((*listing, *quantity));
+    }
+    check_area(
+        state,
+        &txn,
+        caller,
+        &lines,
+        policies.buy_outside_area_allowed,
+    )
+    .await?;
+    let period = Period::of(now);
+    let merchants: BTreeMap<&str, &ListingForSale> = lines
+        .iter()
+        .map(|(l, _)| (l.merchant_id.as_str(), *l))
+        .collect();
+    for (merchant_id, listing) in &merchants {
+        if turnover(&txn, merchant_id, period).await? >= policies.turnover_cap_amount {
+            return Err(ApiError::conflict(
+                "merchant_capped",
+                "this shop has reached its turnover cap for the month; try another shop",
+            )
+            .with_context(serde_json::json!({
+                "merchant_id": merchant_id,
+                "merchant_name": listing.merchant_name,
+            })));
+        }
+    }
+    reserve_rations(&txn, &caller.user_id, &lines, now).await?;
+
+    // Stock: conditional updates in listing-id order (the cart map is sorted by id).
+    let checkout_id = new_id();
+    let payment_id = new_id();
+    let mut order_ids: BTreeMap<&str, String> = BTreeMap::new();
+    for merchant_id in merchants.keys() {
+        order_ids.insert(merchant_id, new_id());
+    }
+    for (listing, quantity) in &lines {
+        let order_id = order_ids
+            .get(listing.merchant_id.as_str())
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("order id missing")))?;
+        stock::apply(
+            &txn,
+            StockChange {
+                listing_id: &listing.listing_id,
+                kind: MovementKind::Reservation,
+                quantity_delta: -quantity,
+                units: *quantity,
+                reference: Some(("order", order_id)),
+                note: Some("reserved at checkout"),
+                actor_id: Some(&caller.user_id),
+            },
+            now,
+        )
+        .await?;
+    }
+
+    let mut orders = Vec::new();
+    let mut items = Vec::new();
+    let mut events = Vec::new();
+    let mut views = Vec::new();
+    let mut grand_total = Rupiah::ZERO;
+    for (merchant_id, listing) in &merchants {
+        let order_id = order_ids[merchant_id].clone();
+        let mut total = Rupiah::ZERO;
+        let mut item_views = Vec::new();
+        for (l, quantity) in lines.iter().filter(|(l, _)| l.merchant_id == *merchant_id) {
+            let line_total = l.price.checked_mul(*quantity).ok_or_else(too_large)?;
+            total = total.checked_add(line_total).ok_or_else(too_large)?;
+            items.push(order_item::ActiveModel {
+                id: Set(new_id()),
+                order_id: Set(order_id.clone()),
+                listing_id: Set(l.listing_id.clone()),
+                commodity_id: Set(l.commodity_id.clone()),
+                name: Set(l.commodity_name.clone()),
+                unit: Set(l.unit.clone()),
+                quantity: Set(*quantity),
+                price: Set(l.price.get()),
+                line_total: Set(line_total.get()),
+            });
+            item_views.push(OrderItemView {
+                listing_id: l.listing_id.clone(),
+                commodity_id: l.commodity_id.clone(),
+                name: l.commodity_name.clone(),
+                unit: l.unit.clone(),
+                quantity: *quantity,
+                price: l.price,
+                line_total,
+            });
+        }
+        grand_total = grand_total.checked_add(total).ok_or_else(too_large)?;
+        orders.push(order::ActiveModel {
+            id: Set(order_id.clone()),
+            checkout_id: Set(checkout_id.clone()),
+            payment_id: Set(payment_id.clone()),
+            buyer_id: Set(caller.user_id.clone()),
+            buyer_role: Set(caller.role.as_str().to_owned()),
+            merchant_id: Set((*merchant_id).to_owned()),
+            status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
+            total_amount: Set(total.get()),
+            fulfilment_method: Set(cart.fulfilment.as_str().to_owned()),
+            address: Set(cart.address.clone()),
+            paid_at: Set(None),
+            paid_period: Set(None),
+            accepted_at: Set(None),
+            shipped_at: Set(None),
+            completed_at: Set(None),
+            cancelled_at: Set(None),
+            refunded_at: Set(None),
+            status_reason: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        events.push(order_event::ActiveModel {
+            id: Set(new_id()),
+            order_id: Set(order_id.clone()),
+            from_status: Set(None),
+            to_status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
+            actor_id: Set(Some(caller.user_id.clone())),
+            actor_role: Set("buyer".to_owned()),
+            note: Set(Some("checkout".to_owned())),
+            created_at: Set(now),
+        });
+        views.push(CheckoutOrder {
+            id: order_id,
+            merchant_id: (*merchant_id).to_owned(),
+            merchant_name: listing.merchant_name.clone(),
+            status: OrderStatus::AwaitingPayment,
+            items: item_views,
+            total_amount: total,
+        });
+    }
+
+    let expires_at = now + Duration::minutes(i64::from(policies.reservation_minutes));
+    let (va_number, qris_payload) = match cart.payment_method {
+        PaymentMethod::Va => (Some(va_number(&policies.va_bank_prefix, &payment_id)), None),
+        PaymentMethod::Qris => (None, Some(qris::payload(&payment_id, grand_total))),
+    };
+    payment::Entity::insert(payment::ActiveModel {
+        id: Set(payment_id.clone()),
+        checkout_id: Set(checkout_id.clone()),
+        buyer_id: Set(caller.user_id.clone()),
+        method: Set(cart.payment_method.as_str().to_owned()),
+        amount: Set(grand_total.get()),
+        status: Set("pending".to_owned()),
+        va_number: Set(va_number.clone()),
+        qris_payload: Set(qris_payload.clone()),
+        expires_at: Set(expires_at),
+        provider_reference: Set(None),
+        paid_at: Set(None),
+        confirmed_at: Set(None),
+        proof_status: Set("none".to_owned()),
+        proof_reference: Set(None),
+        proof_paid_at: Set(None),
+        proof_verified_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    order::Entity::insert_many(orders)
+        .exec_without_returning(&txn)
+        .await?;
+    order_item::Entity::insert_many(items)
+        .exec_without_returning(&txn)
+        .await?;
+    order_event::Entity::insert_many(events)
+        .exec_without_returning(&txn)
+        .await?;
+
+    let response = CheckoutResponse {
+        checkout_id,
+        orders: views,
+        payment: PaymentInstructions {
+            id: payment_id,
+            method: cart.payment_method,
+            amount: grand_total,
+            va_number,
+            qris_payload,
+            expires_at,
+        },
+    };
+    let body = serde_json::to_string(&response).map_err(ApiError::internal)?;
+    idempotency::finish(&txn, &caller.user_id, key, 201, &body).await?;
+    txn.commit().await?;
+    state.metrics.event("checkout", "created");
+    Ok(CheckoutOutcome { status: 201, body })
+}
+
+fn too_large() -> ApiError {
+    ApiError::unprocessable("amount_too_large", "the cart's total is too large")
+}
+
+/// Refuses a listing that cannot be sold now, with the reason as the code.
+fn check_sellable(listing: &ListingForSale) -> ApiResult<()> {
+    let Some(reason) = listing.unsellable_reason() else {
+        return Ok(());
+    };
+    let context = serde_json::json!({"listing_id": listing.listing_id, "reason": reason});
+    let err = match reason {
+        "price_above_het" => ApiError::conflict(
+            "price_above_het",
+            "this listing is priced above the government ceiling and cannot be sold until repriced",
+        ),
+        "merchant_not_active" => {
+            ApiError::conflict("merchant_not_active", "this shop is not taking orders")
+        }
+        _ => ApiError::conflict("listing_not_sellable", "this listing is not for sale now"),
+    };
+    Err(err.with_context(context))
+}
+
+/// "Shop where you live": when buying outside the area is switched off, an ASN may only buy
+/// from shops in the kecamatan of its domicile (or of its work place when it lives outside
+/// Surabaya).
+async fn check_area<C: ConnectionTrait>(
+    state: &AppState,
+    conn: &C,
+    caller: &Caller,
+    lines: &[(&ListingForSale, i64)],
+    allowed: bool,
+) -> ApiResult<()> {
+    if allowed || caller.role != Role::Asn {
+        return Ok(());
+    }
+    let user = peken_identity::service::find_user(conn, &caller.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the user no longer exists"))?;
+    let Some(area) = buyer_area(state, &user) else {
+        return Ok(());
+    };
+    if let Some((listing, _)) = lines
+        .iter()
+        .find(|(l, _)| l.merchant_kecamatan_code != area)
+    {
+        return Err(ApiError::unprocessable(
+            "outside_area",
+            "civil servants buy from shops in their own kecamatan",
+        )
+        .with_context(serde_json::json!({
+            "listing_id": listing.listing_id,
+            "merchant_kecamatan": listing.merchant_kecamatan_code,
+            "your_kecamatan": area,
+        })));
+    }
+    Ok(())
+}
+
+/// The kecamatan an ASN shops in: its domicile's, or its work place's when it lives outside
+/// Surabaya.
+pub fn buyer_area(state: &AppState, user: &peken_identity::store::user::Model) -> Option<String> {
+    user.domicile_kelurahan_code
+        .as_deref()
+        .or(user.work_kelurahan_code.as_deref())
+        .and_then(|code| state.regions.kelurahan(code))
+        .and_then(|code| code.kecamatan())
+        .map(|code| code.as_str().to_owned())
+}
+
+/// Per-buyer daily limits: one conditional upsert per limited commodity (in commodity-id order),
+/// which refuses to pass the limit even with concurrent checkouts by the same buyer.
+async fn reserve_rations<C: ConnectionTrait>(
+    conn: &C,
+    buyer_id: &str,
+    lines: &[(&ListingForSale, i64)],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mut wanted: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for (listing, quantity) in lines {
+        if let Some(limit) = listing.max_qty_per_buyer_per_day {
+            let entry = wanted.entry(&listing.commodity_id).or_insert((0, limit));
+            entry.0 += quantity;
+        }
+    }
+    let day = wib_date(now).to_string();
+    let backend = conn.get_database_backend();
+    for (commodity_id, (quantity, limit)) in wanted {
+        let refused = || {
+            ApiError::conflict(
+                "daily_limit_exceeded",
+                format!("at most {limit} units of this item per buyer per day"),
+            )
+            .with_context(serde_json::json!({"commodity_id": commodity_id, "limit": limit}))
+        };
+        if quantity > limit {
+            return Err(refused());
+        }
+        let result = conn
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                "INSERT INTO buyer_daily_quantities (buyer_id, commodity_id, day, quantity) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (buyer_id, commodity_id, day) DO UPDATE \
+                 SET quantity = buyer_daily_quantities.quantity + excluded.quantity \
+                 WHERE buyer_daily_quantities.quantity + excluded.quantity <= $5",
+                [
+                    buyer_id.into(),
+                    commodity_id.into(),
+                    day.clone().into(),
+                    quantity.into(),
+                    limit.into(),
+                ],
+            ))
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(refused());
+        }
+    }
+    Ok(())
+}
+
+/// Gives rationed units back when an order is cancelled or rejected before delivery.
+pub async fn release_rations<C: ConnectionTrait>(
+    conn: &C,
+    buyer_id: &str,
+    ordered_at: DateTime<Utc>,
+    items: &[(String, i64)],
+) -> Result<(), sea_orm::DbErr> {
+    let day = wib_date(ordered_at).to_string();
+    let backend = conn.get_database_backend();
+    for (commodity_id, quantity) in items {
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE buyer_daily_quantities SET quantity = quantity - $1 \
+             WHERE buyer_id = $2 AND commodity_id = $3 AND day = $4 AND quantity >= $1",
+            [
+                (*quantity).into(),
+                buyer_id.into(),
+                commodity_id.clone().into(),
+                day.clone().into(),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// A virtual account number: the bank's prefix and twelve digits derived from the payment id,
+/// at most 24 digits as banks allow. A collision would violate the unique index and fail the
+/// checkout rather than mix two payments.
+fn va_number(prefix: &str, payment_id: &str) -> String {
+    let digest = Sha256::digest(payment_id.as_bytes());
+    let mut n: u64 = 0;
+    for byte in &digest[..8] {
+        n = (n << 8) | u64::from(*byte);
+    }
+    format!("{prefix}{:012}", n % 1_000_000_000_000)
+}

@@ -1,0 +1,15 @@
+//! HTTP routes of checkout, orders and payments.
+
+mod checkout;
+mod orders;
+mod payments;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use payments::{CallbackBody, sign};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    checkout::configure(cfg);
+    orders::configure(cfg);
+    payments::configure(cfg);
+}

@@ -1,0 +1,226 @@
+//! Orders: lists, one order, and the transitions of its lifecycle.
+
+use actix_web::{get, post, web};
+use peken_kernel::auth::{AdminOnly, Auth, BuyerOnly, MerchantOnly};
+use peken_kernel::error::Problem;
+use peken_kernel::pagination::{Page, PageParams};
+use peken_kernel::{ApiError, ApiResult, AppState, role_set};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::actions;
+use crate::status::{Action, OrderStatus};
+use crate::views::{self, OrderView};
+
+role_set!(pub OrderListers = [Asn, Public, Merchant, Admin]);
+role_set!(pub OrderReaders = [Asn, Public, Merchant, Admin, Treasury]);
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_orders)
+        .service(get_order)
+        .service(cancel)
+        .service(accept)
+        .service(reject)
+        .service(ship)
+        .service(receipt)
+        .service(dispute)
+        .service(resolve_dispute);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    pub status: Option<OrderStatus>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Orders, newest first: a buyer's own, a merchant's shop's, or all for admin.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(OrderQuery),
+    responses((status = 200, description = "A page of orders", body = Page<OrderView>))
+)]
+#[get("/orders")]
+async fn list_orders(
+    state: web::Data<AppState>,
+    auth: Auth<OrderListers>,
+    query: web::Query<OrderQuery>,
+) -> ApiResult<web::Json<Page<OrderView>>> {
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    };
+    Ok(web::Json(
+        views::list(&state, &auth, query.status, &page).await?,
+    ))
+}
+
+/// One order with its items and history.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 404, description = "No such order for this caller", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders/{id}")]
+async fn get_order(
+    state: web::Data<AppState>,
+    auth: Auth<OrderReaders>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    Ok(web::Json(views::get(&state, &auth, &id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+fn reason_of(body: &ReasonRequest) -> ApiResult<String> {
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::field(
+            "reason",
+            "invalid_reason",
+            "a reason of 1 to 500 characters",
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+async fn respond(
+    state: &AppState,
+    auth: &peken_kernel::auth::Caller,
+    id: &str,
+) -> ApiResult<web::Json<OrderView>> {
+    Ok(web::Json(views::get(state, auth, id).await?))
+}
+
+/// Cancel an order before the shop accepts it: its stock returns, a paid order is refunded.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 409, description = "Not cancellable now", body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/cancel")]
+async fn cancel(
+    state: web::Data<AppState>,
+    auth: Auth<BuyerOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    actions::act(
+        &state,
+        &auth,
+        &id,
+        Action::Cancel,
+        Some("cancelled by the buyer"),
+    )
+    .await?;
+    respond(&state, &auth, &id).await
+}
+
+/// The shop accepts a paid order.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 409, description = "Not in a state to accept", body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/accept")]
+async fn accept(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    actions::act(&state, &auth, &id, Action::Accept, None).await?;
+    respond(&state, &auth, &id).await
+}
+
+/// The shop rejects a paid order with a reason: stock returns, the buyer is refunded.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)), request_body = ReasonRequest,
+    responses((status = 200, body = OrderView), (status = 409, description = "Not in a state to reject", body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/reject")]
+async fn reject(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOnly>,
+    id: web::Path<String>,
+    body: web::Json<ReasonRequest>,
+) -> ApiResult<web::Json<OrderView>> {
+    let reason = reason_of(&body)?;
+    actions::act(&state, &auth, &id, Action::Reject, Some(&reason)).await?;
+    respond(&state, &auth, &id).await
+}
+
+/// The shop ships the order (or makes it ready for pickup).
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 409, description = "Not accepted yet", body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/ship")]
+async fn ship(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    actions::act(&state, &auth, &id, Action::Ship, None).await?;
+    respond(&state, &auth, &id).await
+}
+
+/// The buyer confirms receipt (BAST): the order completes and the shop is owed its money.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 409, description = "Not shipped", body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/receipt")]
+async fn receipt(
+    state: web::Data<AppState>,
+    auth: Auth<BuyerOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<OrderView>> {
+    actions::act(&state, &auth, &id, Action::ConfirmReceipt, None).await?;
+    respond(&state, &auth, &id).await
+}
+
+/// The buyer disputes a shipped order before confirming receipt.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)), request_body = ReasonRequest,
+    responses((status = 200, body = OrderView), (status = 409, description = "Not shipped", body = Problem, content_type = "application/problem+json")))]
+#[post("/orders/{id}/dispute")]
+async fn dispute(
+    state: web::Data<AppState>,
+    auth: Auth<BuyerOnly>,
+    id: web::Path<String>,
+    body: web::Json<ReasonRequest>,
+) -> ApiResult<web::Json<OrderView>> {
+    let reason = reason_of(&body)?;
+    actions::act(&state, &auth, &id, Action::Dispute, Some(&reason)).await?;
+    respond(&state, &auth, &id).await
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    Completed,
+    Refunded,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResolutionRequest {
+    pub resolution: Resolution,
+    pub reason: String,
+}
+
+/// An admin resolves a dispute: the shop is owed (`completed`) or the buyer refunded.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)), request_body = ResolutionRequest,
+    responses((status = 200, body = OrderView), (status = 409, description = "Not disputed", body = Problem, content_type = "application/problem+json")))]
+#[post("/admin/orders/{id}/dispute-resolution")]
+async fn resolve_dispute(
+    state: web::Data<AppState>,
+    auth: Auth<AdminOnly>,
+    id: web::Path<String>,
+    body: web::Json<ResolutionRequest>,
+) -> ApiResult<web::Json<OrderView>> {
+    let reason = reason_of(&ReasonRequest {
+        reason: body.reason.clone(),
+    })?;
+    let action = match body.resolution {
+        Resolution::Completed => Action::ResolveCompleted,
+        Resolution::Refunded => Action::ResolveRefunded,
+    };
+    actions::act(&state, &auth, &id, action, Some(&reason)).await?;
+    respond(&state, &auth, &id).await
+}

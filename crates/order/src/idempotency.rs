@@ -1,0 +1,137 @@
+//! Idempotency keys for POSTs that create orders or move money. The key is a row written in the
+//! same transaction as the effect, so the effect and the stored response commit together or not
+//! at all; a concurrent duplicate waits on the row's unique index and then reads the stored
+//! response.
+//!
+//! Only successful responses are stored: a refused request changed nothing and rolled back,
+//! so retrying it with the same key asks again (and may now succeed).
+
+use actix_web::HttpRequest;
+use peken_kernel::{ApiError, ApiResult};
+use sea_orm::{ConnectionTrait, Statement};
+use sha2::{Digest, Sha256};
+
+pub const HEADER: &str = "Idempotency-Key";
+
+/// The key sent by the client, checked for shape.
+pub fn key_from(req: &HttpRequest, required: bool) -> ApiResult<Option<String>> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return if required {
+            Err(ApiError::bad_request(
+                "idempotency_key_required",
+                "send an Idempotency-Key header (a UUID is a good choice)",
+            ))
+        } else {
+            Ok(None)
+        };
+    };
+    let key = value.to_str().unwrap_or_default().trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "the Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// A digest of the request body in canonical form (keys sorted), so the same content in another
+/// key order or spacing counts as the same request.
+pub fn request_hash(scope: &str, body: &serde_json::Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(scope.as_bytes());
+    hasher.update([0]);
+    hasher.update(body.to_string().as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// What to do with a request.
+pub enum Begin {
+    /// First time: go ahead, then call [`finish`] in the same transaction.
+    Fresh,
+    /// Seen and completed before: answer this again.
+    Replay { status: u16, body: String },
+}
+
+/// Claims the key inside the caller's transaction.
+pub async fn begin<C: ConnectionTrait>(
+    conn: &C,
+    caller: &str,
+    key: &str,
+    hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Begin> {
+    let backend = conn.get_database_backend();
+    let inserted = conn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO idempotency_keys (caller_id, key, request_hash, status_code, \
+             response_body, created_at) VALUES ($1, $2, $3, 0, '', $4) \
+             ON CONFLICT (caller_id, key) DO NOTHING",
+            [caller.into(), key.into(), hash.into(), now.into()],
+        ))
+        .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Begin::Fresh);
+    }
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT request_hash, status_code, response_body FROM idempotency_keys \
+             WHERE caller_id = $1 AND key = $2",
+            [caller.into(), key.into()],
+        ))
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("idempotency row vanished")))?;
+    let stored_hash: String = row.try_get("", "request_hash")?;
+    if stored_hash != hash {
+        return Err(ApiError::conflict(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        ));
+    }
+    let status: i32 = row.try_get("", "status_code")?;
+    let body: String = row.try_get("", "response_body")?;
+    Ok(Begin::Replay {
+        status: u16::try_from(status).unwrap_or(200),
+        body,
+    })
+}
+
+/// Stores the response of a completed request, in the transaction that made it.
+pub async fn finish<C: ConnectionTrait>(
+    conn: &C,
+    caller: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> ApiResult<()> {
+    let backend = conn.get_database_backend();
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "UPDATE idempotency_keys SET status_code = $1, response_body = $2 \
+         WHERE caller_id = $3 AND key = $4",
+        [
+            i32::from(status).into(),
+            body.into(),
+            caller.into(),
+            key.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_does_not_change_the_hash() {
+        let a: serde_json::Value = serde_json::from_str(r#"{"a":1,"b":[1,2]}"#).expect("json");
+        let b: serde_json::Value = serde_json::from_str(r#"{ "b":[1,2], "a":1 }"#).expect("json");
+        assert_eq!(request_hash("checkout", &a), request_hash("checkout", &b));
+        let c: serde_json::Value = serde_json::from_str(r#"{"a":2,"b":[1,2]}"#).expect("json");
+        assert_ne!(request_hash("checkout", &a), request_hash("checkout", &c));
+    }
+}

@@ -1,0 +1,449 @@
+//! Money received: provider callbacks, manual transfer proofs verified by treasury, and the
+//! expiry of unpaid checkouts. Every notification of money is a receipt keyed by the provider's
+//! reference, so a replay can never count twice, and money that arrives for a bill that can no
+//! longer be paid (expired, cancelled, already paid) is recorded as owed back, never lost.
+
+use chrono::{DateTime, Utc};
+use peken_kernel::auth::Caller;
+use peken_kernel::db::new_id;
+use peken_kernel::period::Period;
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use peken_merchant::stock::{self, MovementKind, StockChange};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
+};
+
+use crate::lifecycle::{add_spend, items_of, ledger_error, release_stock, transition};
+use crate::notify;
+use crate::status::{Action, OrderStatus};
+use crate::store::{order, payment, payment_receipt, refund};
+
+/// A notification that money for a payment arrived.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub payment_id: String,
+    pub provider_reference: String,
+    pub amount: Rupiah,
+    pub paid_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    /// The bill is now paid.
+    Applied,
+    /// This notification was seen before; nothing changed.
+    Replayed,
+    /// Money arrived for a bill that can no longer take it; it is recorded as owed back.
+    RefundDue,
+}
+
+/// Records a provider's notification in its own transaction.
+pub async fn receive(state: &AppState, notice: &Notice) -> ApiResult<ReceiptOutcome> {
+    let txn = state.db.begin().await?;
+    let outcome = receive_in(state, &txn, notice).await?;
+    if outcome == ReceiptOutcome::Replayed {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    let label = match outcome {
+        ReceiptOutcome::Applied => "applied",
+        ReceiptOutcome::Replayed => "replayed",
+        ReceiptOutcome::RefundDue => "refund_due",
+    };
+    state.metrics.event("payment_receipt", label);
+    Ok(outcome)
+}
+
+async fn receive_in(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    notice: &Notice,
+) -> ApiResult<ReceiptOutcome> {
+    let now = state.now();
+    let bill = payment::Entity::find_by_id(notice.payment_id.clone())
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment"))?;
+    if notice.amount.get() != bill.amount {
+        return Err(ApiError::unprocessable(
+            "amount_mismatch",
+            "the amount paid differs from the bill; nothing was recorded",
+        )
+        .with_context(serde_json::json!({"expected": bill.amount, "received": notice.amount})));
+    }
+    let receipt_id = new_id();
+    let inserted = payment_receipt::Entity::insert(payment_receipt::ActiveModel {
+        id: Set(receipt_id.clone()),
+        payment_id: Set(bill.id.clone()),
+        provider_reference: Set(notice.provider_reference.clone()),
+        amount: Set(notice.amount.get()),
+        paid_at: Set(notice.paid_at),
+        outcome: Set("applied".to_owned()),
+        created_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
+    .exec_without_returning(txn)
+    .await?;
+    // `ON CONFLICT DO NOTHING` reports a conflict as zero rows inserted.
+    if matches!(
+        inserted,
+        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0)
+    ) {
+        let earlier = payment_receipt::Entity::find()
+            .filter(
+                payment_receipt::Column::ProviderReference.eq(notice.provider_reference.clone()),
+            )
+            .one(txn)
+            .await?;
+        if earlier.is_some_and(|r| r.payment_id != bill.id) {
+            return Err(ApiError::conflict(
+                "reference_conflict",
+                "this provider reference was already used for another payment",
+            ));
+        }
+        return Ok(ReceiptOutcome::Replayed);
+    }
+    // The bill takes the money only while it is pending; the expiry worker races us with the
+    // same conditional update, so exactly one of the two wins.
+    let paid = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, "paid".into())
+        .col_expr(
+            payment::Column::ProviderReference,
+            Some(notice.provider_reference.clone()).into(),
+        )
+        .col_expr(payment::Column::PaidAt, Some(notice.paid_at).into())
+        .col_expr(payment::Column::ConfirmedAt, Some(now).into())
+        .col_expr(payment::Column::UpdatedAt, now.into())
+        .filter(payment::Column::Id.eq(bill.id.clone()))
+        .filter(payment::Column::Status.eq("pending"))
+        .exec(txn)
+        .await?;
+    if paid.rows_affected == 1 {
+        apply_payment(state, txn, &bill, now).await?;
+        return Ok(ReceiptOutcome::Applied);
+    }
+    // Expired, cancelled or already paid by another transfer: the money is owed back.
+    payment_receipt::Entity::update_many()
+        .col_expr(payment_receipt::Column::Outcome, "refund_due".into())
+        .filter(payment_receipt::Column::Id.eq(receipt_id.clone()))
+        .exec(txn)
+        .await?;
+    let key = format!("{}:receipt:{receipt_id}", bill.id);
+    peken_ledger::post_payment_confirmed(txn, &key, notice.amount, now)
+        .await
+        .map_err(ledger_error)?;
+    owe_back(
+        txn,
+        &bill,
+        None,
+        notice.amount,
+        &format!("receipt:{receipt_id}"),
+        "payment arrived for a bill that was no longer payable",
+        now,
+    )
+    .await?;
+    tracing::warn!(payment_id = %bill.id, status = %bill.status, "money received for an unpayable bill; refund recorded");
+    Ok(ReceiptOutcome::RefundDue)
+}
+
+/// Records money owed back to the buyer that belongs to no order (a late or duplicate payment,
+/// or the part of a bill whose orders were cancelled before it was paid).
+async fn owe_back<C: ConnectionTrait>(
+    conn: &C,
+    bill: &payment::Model,
+    order_id: Option<&str>,
+    amount: Rupiah,
+    key: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    refund::Entity::insert(refund::ActiveModel {
+        id: Set(new_id()),
+        payment_id: Set(bill.id.clone()),
+        order_id: Set(order_id.map(str::to_owned)),
+        buyer_id: Set(bill.buyer_id.clone()),
+        amount: Set(amount.get()),
+        reason: Set(reason.to_owned()),
+        status: Set("due".to_owned()),
+        created_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    peken_ledger::post_refund(
+        conn,
+        &format!("{key}:refunded"),
+        order_id,
+        None,
+        amount,
+        now,
+    )
+    .await
+    .map_err(ledger_error)?;
+    Ok(())
+}
+
+/// The bill is paid: its waiting orders become paid, their reserved units become sales, the
+/// money enters the ledger, the merchants' month-to-date turnover and the ASN's spend grow, and
+/// buyer and shops are told.
+async fn apply_payment<C: ConnectionTrait>(
+    state: &AppState,
+    conn: &C,
+    bill: &payment::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let amount = Rupiah::new(bill.amount);
+    peken_ledger::post_payment_confirmed(conn, &bill.id, amount, now)
+        .await
+        .map_err(ledger_error)?;
+    let period = Period::of(now);
+    let waiting = order::Entity::find()
+        .filter(order::Column::PaymentId.eq(bill.id.clone()))
+        .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+        .order_by_asc(order::Column::Id)
+        .all(conn)
+        .await?;
+    let mut applied = Rupiah::ZERO;
+    for waiting_order in &waiting {
+        let before = transition(
+            conn,
+            &waiting_order.id,
+            Action::ConfirmPayment,
+            None,
+            None,
+            now,
+        )
+        .await?;
+        conn.execute_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "UPDATE orders SET paid_period = $1 WHERE id = $2",
+            [period.to_string().into(), before.id.clone().into()],
+        ))
+        .await?;
+        for item in items_of(conn, &before.id).await? {
+            stock::apply(
+                conn,
+                StockChange {
+                    listing_id: &item.listing_id,
+                    kind: MovementKind::Sale,
+                    quantity_delta: 0,
+                    units: item.quantity,
+                    reference: Some(("order", &before.id)),
+                    note: Some("paid"),
+                    actor_id: None,
+                },
+                now,
+            )
+            .await?;
+        }
+        let total = Rupiah::new(before.total_amount);
+        applied = applied
+            .checked_add(total)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("total overflow")))?;
+        peken_merchant::service::add_turnover(conn, &before.merchant_id, period, total, 1).await?;
+        if before.buyer_role == "asn" {
+            add_spend(conn, &before.buyer_id, period, total).await?;
+        }
+        notify::order_paid(state, conn, &before, now).await?;
+    }
+    // Orders the buyer cancelled before paying leave part of the bill without goods.
+    let remainder = amount
+        .checked_sub(applied)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("remainder overflow")))?;
+    if remainder.is_positive() {
+        owe_back(
+            conn,
+            bill,
+            None,
+            remainder,
+            &format!("payment:{}:remainder", bill.id),
+            "orders cancelled before payment",
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A buyer's manual proof of a bank transfer, for treasury to verify. While a proof waits, the
+/// bill does not expire: "paid but not recorded" must never cancel an order.
+pub async fn submit_proof(
+    state: &AppState,
+    caller: &Caller,
+    payment_id: &str,
+    reference: &str,
+    paid_at: DateTime<Utc>,
+) -> ApiResult<payment::Model> {
+    let now = state.now();
+    let bill = payment::Entity::find_by_id(payment_id.to_owned())
+        .one(&state.db)
+        .await?
+        .filter(|p| p.buyer_id == caller.user_id)
+        .ok_or_else(|| ApiError::not_found("payment"))?;
+    if bill.status != "pending" {
+        return Err(ApiError::conflict(
+            "payment_not_pending",
+            "this payment is no longer open",
+        ));
+    }
+    let updated = payment::Entity::update_many()
+        .col_expr(payment::Column::ProofStatus, "submitted".into())
+        .col_expr(
+            payment::Column::ProofReference,
+            Some(reference.to_owned()).into(),
+        )
+        .col_expr(payment::Column::ProofPaidAt, Some(paid_at).into())
+        .col_expr(payment::Column::UpdatedAt, now.into())
+        .filter(payment::Column::Id.eq(bill.id.clone()))
+        .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::ProofStatus.is_in(["none", "rejected"]))
+        .exec(&state.db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            "proof_already_submitted",
+            "a proof for this payment is already waiting for verification",
+        ));
+    }
+    find(&state.db, payment_id).await
+}
+
+/// Treasury's decision on a manual proof. Approval records the transfer like a provider's
+/// notification (keyed by the transfer reference, so it cannot count twice).
+pub async fn verify_proof(
+    state: &AppState,
+    verifier: &Caller,
+    payment_id: &str,
+    approve: bool,
+) -> ApiResult<(payment::Model, ReceiptOutcome)> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let bill = find(&txn, payment_id).await?;
+    let claimed = payment::Entity::update_many()
+        .col_expr(
+            payment::Column::ProofStatus,
+            if approve { "approved" } else { "rejected" }.into(),
+        )
+        .col_expr(
+            payment::Column::ProofVerifiedBy,
+            Some(verifier.user_id.clone()).into(),
+        )
+        .col_expr(payment::Column::UpdatedAt, now.into())
+        .filter(payment::Column::Id.eq(bill.id.clone()))
+        .filter(payment::Column::ProofStatus.eq("submitted"))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            "no_proof_to_verify",
+            "this payment has no proof waiting for verification",
+        ));
+    }
+    let mut outcome = ReceiptOutcome::Replayed;
+    if approve {
+        let notice = Notice {
+            payment_id: bill.id.clone(),
+            provider_reference: format!(
+                "manual:{}",
+                bill.proof_reference.clone().unwrap_or_default()
+            ),
+            amount: Rupiah::new(bill.amount),
+            paid_at: bill.proof_paid_at.unwrap_or(now),
+        };
+        outcome = receive_in(state, &txn, &notice).await?;
+        if outcome == ReceiptOutcome::Replayed {
+            return Err(ApiError::conflict(
+                "transfer_already_recorded",
+                "a transfer with this reference was already recorded",
+            ));
+        }
+    }
+    txn.commit().await?;
+    Ok((find(&state.db, payment_id).await?, outcome))
+}
+
+pub async fn find<C: ConnectionTrait>(conn: &C, payment_id: &str) -> ApiResult<payment::Model> {
+    payment::Entity::find_by_id(payment_id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment"))
+}
+
+/// Expires unpaid bills past their time (not those with a proof waiting): their orders are
+/// cancelled and their stock returns, once, even with several workers racing.
+pub async fn expire_due(state: &AppState, limit: u64) -> ApiResult<usize> {
+    let now = state.now();
+    let due: Vec<String> = payment::Entity::find()
+        .select_only()
+        .column(payment::Column::Id)
+        .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::ExpiresAt.lte(now))
+        .filter(payment::Column::ProofStatus.ne("submitted"))
+        .order_by_asc(payment::Column::ExpiresAt)
+        .limit(limit)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut expired = 0;
+    for payment_id in due {
+        let txn = state.db.begin().await?;
+        let won = payment::Entity::update_many()
+            .col_expr(payment::Column::Status, "expired".into())
+            .col_expr(payment::Column::UpdatedAt, now.into())
+            .filter(payment::Column::Id.eq(payment_id.clone()))
+            .filter(payment::Column::Status.eq("pending"))
+            .filter(payment::Column::ProofStatus.ne("submitted"))
+            .exec(&txn)
+            .await?;
+        if won.rows_affected == 0 {
+            // Paid, or expired by another worker, since we looked.
+            txn.rollback().await?;
+            continue;
+        }
+        let waiting = order::Entity::find()
+            .filter(order::Column::PaymentId.eq(payment_id.clone()))
+            .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+            .order_by_asc(order::Column::Id)
+            .all(&txn)
+            .await?;
+        for waiting_order in waiting {
+            let before = transition(
+                &txn,
+                &waiting_order.id,
+                Action::Expire,
+                None,
+                Some("payment expired"),
+                now,
+            )
+            .await?;
+            release_stock(&txn, &before, "payment expired", None, now).await?;
+        }
+        txn.commit().await?;
+        expired += 1;
+    }
+    if expired > 0 {
+        state.metrics.event("payment_expired", "ok");
+        tracing::info!(expired, "unpaid checkouts expired");
+    }
+    Ok(expired)
+}
+
+/// When the buyer cancels the last waiting order of an unpaid bill, the bill closes too, so a
+/// late transfer for it is recorded as owed back.
+pub async fn close_if_empty<C: ConnectionTrait>(
+    conn: &C,
+    payment_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let backend = conn.get_database_backend();
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "UPDATE payments SET status = 'cancelled', updated_at = $1 \
+         WHERE id = $2 AND status = 'pending' AND NOT EXISTS \
+         (SELECT 1 FROM orders WHERE payment_id = $2 AND status = 'awaiting_payment')",
+        [now.into(), payment_id.into()],
+    ))
+    .await?;
+    Ok(())
+}

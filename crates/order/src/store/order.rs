@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub checkout_id: String,
+    pub payment_id: String,
+    pub buyer_id: String,
+    pub buyer_role: String,
+    pub merchant_id: String,
+    pub status: String,
+    pub total_amount: i64,
+    pub fulfilment_method: String,
+    pub address: Option<String>,
+    pub paid_at: Option<DateTimeUtc>,
+    pub paid_period: Option<String>,
+    pub accepted_at: Option<DateTimeUtc>,
+    pub shipped_at: Option<DateTimeUtc>,
+    pub completed_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub refunded_at: Option<DateTimeUtc>,
+    pub status_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,178 @@
+//! Orders as the API shows them, and the queries that list them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use peken_kernel::auth::{Caller, Role};
+use peken_kernel::pagination::{Page, PageParams};
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::actions::visible_order;
+use crate::checkout::OrderItemView;
+use crate::status::OrderStatus;
+use crate::store::{order, order_event, order_item};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Fulfilment {
+    /// `delivery` or `pickup`.
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderEventView {
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
+    /// `buyer`, `merchant`, `admin`, `payment` or `system`.
+    pub actor_role: String,
+    pub actor_id: Option<String>,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    pub checkout_id: String,
+    pub payment_id: String,
+    pub buyer_id: String,
+    pub merchant_id: String,
+    pub status: OrderStatus,
+    pub items: Vec<OrderItemView>,
+    pub total_amount: Rupiah,
+    pub fulfilment: Fulfilment,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The order's history, oldest first (on single-order reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<OrderEventView>>,
+}
+
+fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
+    OrderView {
+        status: OrderStatus::parse(&o.status).unwrap_or(OrderStatus::AwaitingPayment),
+        items: items
+            .into_iter()
+            .map(|i| OrderItemView {
+                listing_id: i.listing_id,
+                commodity_id: i.commodity_id,
+                name: i.name,
+                unit: i.unit,
+                quantity: i.quantity,
+                price: Rupiah::new(i.price),
+                line_total: Rupiah::new(i.line_total),
+            })
+            .collect(),
+        total_amount: Rupiah::new(o.total_amount),
+        fulfilment: Fulfilment {
+            method: o.fulfilment_method,
+            address: o.address,
+        },
+        id: o.id,
+        checkout_id: o.checkout_id,
+        payment_id: o.payment_id,
+        buyer_id: o.buyer_id,
+        merchant_id: o.merchant_id,
+        status_reason: o.status_reason,
+        created_at: o.created_at,
+        paid_at: o.paid_at,
+        accepted_at: o.accepted_at,
+        shipped_at: o.shipped_at,
+        completed_at: o.completed_at,
+        history: None,
+    }
+}
+
+/// One order with its items and history, if the caller may see it.
+pub async fn get(state: &AppState, caller: &Caller, order_id: &str) -> ApiResult<OrderView> {
+    let found = visible_order(&state.db, caller, order_id).await?;
+    let items = crate::lifecycle::items_of(&state.db, &found.id).await?;
+    let events = order_event::Entity::find()
+        .filter(order_event::Column::OrderId.eq(found.id.clone()))
+        .order_by_asc(order_event::Column::CreatedAt)
+        .order_by_asc(order_event::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut out = view(found, items);
+    out.history = Some(
+        events
+            .into_iter()
+            .map(|e| OrderEventView {
+                from_status: e.from_status.as_deref().and_then(OrderStatus::parse),
+                to_status: OrderStatus::parse(&e.to_status).unwrap_or(OrderStatus::AwaitingPayment),
+                actor_role: e.actor_role,
+                actor_id: e.actor_id,
+                note: e.note,
+                at: e.created_at,
+            })
+            .collect(),
+    );
+    Ok(out)
+}
+
+/// The caller's orders, newest first: a buyer's own, a merchant's shop's, or all for admin.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    status: Option<OrderStatus>,
+    page: &PageParams,
+) -> ApiResult<Page<OrderView>> {
+    let limit = page.limit()?;
+    let cursor: Option<(DateTime<Utc>, String)> = page.cursor()?;
+    let mut query = order::Entity::find();
+    query = match caller.role {
+        Role::Asn | Role::Public => query.filter(order::Column::BuyerId.eq(caller.user_id.clone())),
+        Role::Merchant => {
+            let merchant_id = caller.merchant_id.clone().ok_or_else(ApiError::forbidden)?;
+            query.filter(order::Column::MerchantId.eq(merchant_id))
+        }
+        Role::Admin | Role::Treasury => query,
+        Role::OpdAdmin => return Err(ApiError::forbidden()),
+    };
+    if let Some(status) = status {
+        query = query.filter(order::Column::Status.eq(status.as_str()));
+    }
+    if let Some((at, id)) = cursor {
+        query = query.filter(
+            Condition::any().add(order::Column::CreatedAt.lt(at)).add(
+                Condition::all()
+                    .add(order::Column::CreatedAt.eq(at))
+                    .add(order::Column::Id.lt(id)),
+            ),
+        );
+    }
+    let rows = query
+        .order_by_desc(order::Column::CreatedAt)
+        .order_by_desc(order::Column::Id)
+        .limit(limit + 1)
+        .all(&state.db)
+        .await?;
+    let ids: Vec<String> = rows.iter().map(|o| o.id.clone()).collect();
+    let mut items: HashMap<String, Vec<order_item::Model>> = HashMap::new();
+    for item in order_item::Entity::find()
+        .filter(order_item::Column::OrderId.is_in(ids))
+        .order_by_asc(order_item::Column::ListingId)
+        .all(&state.db)
+        .await?
+    {
+        items.entry(item.order_id.clone()).or_default().push(item);
+    }
+    Ok(Page::from_rows(
+        rows,
+        limit,
+        |o| (o.created_at, o.id.clone()),
+        |o| {
+            let mine = items.remove(&o.id).unwrap_or_default();
+            view(o, mine)
+        },
+    ))
+}

@@ -1,0 +1,6 @@
+//! Checkout, payments and the order lifecycle.
+
+mod checkout;
+mod concurrency;
+mod fixtures;
+mod lifecycle;
