@@ -8,6 +8,7 @@
 
 mod auth;
 mod catalog;
+mod demo;
 mod mail;
 mod merchants;
 mod ops;

@@ -7,6 +7,8 @@ use peken_kernel::auth::Role;
 use peken_kernel::ids::AsnKind;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+mod shops;
+
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "peken-demo-2026";
 
@@ -51,14 +53,19 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         opd_ids.push(opd.id);
     }
 
+    let mut admin_id = String::new();
     for new in [
         user(Role::Admin, "Admin Dinkopumdag", "admin@peken.local"),
         user(Role::Treasury, "Bendahara Satu", "bendahara1@peken.local"),
         user(Role::Treasury, "Bendahara Dua", "bendahara2@peken.local"),
     ] {
-        identity::insert_user(&state.db, new, now)
+        let role = new.role;
+        let created = identity::insert_user(&state.db, new, now)
             .await
             .map_err(err)?;
+        if role == Role::Admin {
+            admin_id = created.id;
+        }
     }
     let mut opd_admin = user(
         Role::OpdAdmin,
@@ -135,11 +142,14 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         .await
         .map_err(err)?;
 
+    shops::load(state, &admin_id).await?;
+
     mark_seeded(state).await?;
     tracing::info!(
         password = DEMO_PASSWORD,
         "demo city loaded: admin@peken.local, bendahara1@peken.local, bendahara2@peken.local, \
-         opd.dispendik@peken.local, ASN by NIP (e.g. 198503142010011001), warga@peken.local"
+         opd.dispendik@peken.local, ASN by NIP (e.g. 198503142010011001), warga@peken.local, \
+         merchants (e.g. toko.sumberrejeki@peken.local)"
     );
     Ok(())
 }

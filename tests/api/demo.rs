@@ -1,0 +1,73 @@
+//! The demo city: shops an ASN can browse right away.
+
+use peken_tests::spawn_app;
+
+#[tokio::test]
+async fn the_demo_city_has_shops_near_the_demo_asn() {
+    let app = spawn_app().await;
+    peken_server::seed::demo(&app.state).await.unwrap();
+    // A second run finds the marker and adds nothing.
+    peken_server::seed::demo(&app.state).await.unwrap();
+    let password = peken_server::seed::DEMO_PASSWORD;
+
+    let asn = app.login("198503142010011001", password).await;
+    let near = app
+        .get("/api/v1/listings", Some(&asn.token))
+        .await
+        .expect(200);
+    let items = near.body["items"].as_array().unwrap();
+    assert!(items.len() >= 10, "{}", near.text);
+    assert!(
+        items.iter().all(|i| i["merchant"]["kelurahan_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("35.78.03.")),
+        "the demo ASN lives in Rungkut: {}",
+        near.text
+    );
+    for item in items {
+        if let Some(het) = item["commodity"]["het_price"].as_i64() {
+            assert!(item["price"].as_i64().unwrap() <= het, "{item}");
+        }
+    }
+    let oil = app
+        .get("/api/v1/listings?q=minyakita&all_areas=true", None)
+        .await
+        .expect(200);
+    assert_eq!(
+        oil.body["items"][0]["commodity"]["max_qty_per_buyer_per_day"],
+        2
+    );
+
+    let admin = app.login("admin@peken.local", password).await;
+    let queue = app
+        .get("/api/v1/admin/merchants?status=pending", Some(&admin.token))
+        .await
+        .expect(200);
+    assert_eq!(queue.body["items"].as_array().unwrap().len(), 1);
+    let active = app
+        .get("/api/v1/admin/merchants?status=active", Some(&admin.token))
+        .await
+        .expect(200);
+    let kinds: std::collections::BTreeSet<_> = active.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds.len(), 4, "every kind of merchant: {kinds:?}");
+
+    let owner = app.login("toko.sumberrejeki@peken.local", password).await;
+    let me = app.get("/api/v1/me", Some(&owner.token)).await.expect(200);
+    let mine = app
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/listings",
+                me.body["merchant_id"].as_str().unwrap()
+            ),
+            Some(&owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 6);
+}
