@@ -13,7 +13,13 @@ use peken_merchant::service::merchants::{self, NewMerchant, NewPerson};
 use super::DEMO_PASSWORD;
 
 /// Name, category, unit, HET and daily limit per buyer of a demo commodity.
-type DemoCommodity = (&'static str, &'static str, &'static str, Option<i64>, Option<i32>);
+type DemoCommodity = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<i64>,
+    Option<i32>,
+);
 
 /// HETs are the national ceilings of 2025-2026: rice by Bapanas for Java, sugar and the
 /// `MinyaKita` cooking oil by the trade ministry.
@@ -21,12 +27,24 @@ const COMMODITIES: [DemoCommodity; 12] = [
     ("Beras Medium", "sembako", "kg", Some(13_500), None),
     ("Beras Premium", "sembako", "kg", Some(14_900), None),
     ("Gula Pasir", "sembako", "kg", Some(17_500), None),
-    ("Minyak Goreng MinyaKita", "sembako", "liter", Some(15_700), Some(2)),
+    (
+        "Minyak Goreng MinyaKita",
+        "sembako",
+        "liter",
+        Some(15_700),
+        Some(2),
+    ),
     ("Telur Ayam Ras", "sembako", "kg", None, None),
     ("Tepung Terigu", "sembako", "kg", None, None),
     ("Bawang Merah", "sembako", "kg", None, None),
     ("Sabun Mandi Batang", "kebutuhan_harian", "pcs", None, None),
-    ("Deterjen Bubuk 800 g", "kebutuhan_harian", "pack", None, None),
+    (
+        "Deterjen Bubuk 800 g",
+        "kebutuhan_harian",
+        "pack",
+        None,
+        None,
+    ),
     ("Kerupuk Ikan Tenggiri", "kuliner", "pack", None, None),
     ("Sambal Bawang Botol", "kuliner", "botol", None, None),
     ("Tas Anyaman Plastik", "kerajinan", "pcs", None, None),
@@ -145,7 +163,12 @@ const SHOPS: [Shop; 8] = [
         email: "toko.makmurjaya@peken.local",
         owner: "Bambang Sutrisno",
         active: true,
-        listings: &[(0, 13_400, 80), (2, 17_400, 40), (4, 30_000, 30), (3, 15_700, 24)],
+        listings: &[
+            (0, 13_400, 80),
+            (2, 17_400, 40),
+            (4, 30_000, 30),
+            (3, 15_700, 24),
+        ],
     },
     Shop {
         name: "Koperasi Kelurahan Tegalsari",
