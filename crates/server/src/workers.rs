@@ -29,6 +29,15 @@ impl Workers {
                     signal.clone(),
                 )),
             ));
+            tasks.push((
+                "orders",
+                tokio::spawn(every(
+                    state.clone(),
+                    signal.clone(),
+                    "orders",
+                    |s| async move { peken_order::workers::run_once(&s).await },
+                )),
+            ));
         }
         Ok(Workers { stop, tasks })
     }
@@ -42,6 +51,48 @@ impl Workers {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => tracing::error!(worker = name, error = %err, "worker panicked"),
                 Err(_) => tracing::warn!(worker = name, "worker did not stop in time"),
+            }
+        }
+    }
+}
+
+/// Runs `pass` every worker interval until told to stop, backing off while it fails (the
+/// database down, say) so the log is not flooded. Each pass claims its rows with conditional
+/// updates, so several processes may run the same worker.
+async fn every<F, Fut>(
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+    name: &'static str,
+    pass: F,
+) where
+    F: Fn(AppState) -> Fut,
+    Fut: Future<Output = peken_kernel::ApiResult<usize>>,
+{
+    let interval = state.settings.worker_interval;
+    let mut failures: u32 = 0;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let wait = match pass(state.clone()).await {
+            Ok(_) => {
+                failures = 0;
+                interval
+            }
+            Err(err) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(worker = name, error = ?err, "worker pass failed");
+                interval
+                    .saturating_mul(failures.min(30))
+                    .min(Duration::from_secs(60))
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
             }
         }
     }
