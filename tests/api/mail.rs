@@ -393,3 +393,182 @@ async fn the_worker_loop_delivers_and_stops_when_told() {
         .expect("the worker stops when told")
         .unwrap();
 }
+
+/// The order tests' fixtures, which build shops, listings and paid orders through the API. They
+/// are compiled again here rather than shared, so the order tests' module stays private.
+#[path = "orders/fixtures.rs"]
+#[allow(
+    dead_code,
+    clippy::duplicate_mod,
+    reason = "shared with the order tests; this module uses only some of them"
+)]
+mod fixtures;
+
+/// The e-mail address of a shop's owner, as stored.
+async fn owner_email(app: &TestApp, merchant_id: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    let backend = app.state.db.get_database_backend();
+    let row = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT email FROM users WHERE merchant_id = $1 AND role = 'merchant' ORDER BY created_at LIMIT 1",
+            [merchant_id.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<String>("", "email").unwrap()
+}
+
+/// (recipient, subject) of each message, sorted, for comparing what was sent with what should be.
+fn envelopes(got: &[Received]) -> Vec<(String, String)> {
+    let mut list: Vec<(String, String)> = got
+        .iter()
+        .map(|m| (m.rcpt_to.join(","), m.subject()))
+        .collect();
+    list.sort();
+    list
+}
+
+#[tokio::test]
+async fn an_orders_life_mails_exactly_the_expected_people_with_the_expected_amounts() {
+    use fixtures::{buyer, callback, cart, checkout, paid_order, shop_with_listing};
+    use serde_json::json;
+
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(&smtp, &[]).await;
+    let admin = app.admin().await;
+    let (shop, beras) = shop_with_listing(&app, 14_000, 20).await;
+    let shop_name = app
+        .get(
+            &format!("/api/v1/merchants/{}", shop.id),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200)
+        .body["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let buyer = buyer(&app).await;
+    let me = app.get("/api/v1/me", Some(&buyer.token)).await.expect(200);
+    let buyer_mail = format!("{}@asn.test", me.body["nip"].as_str().unwrap());
+    // Nothing so far is an order event; registration and verification send nothing here.
+    assert_eq!(drain_once(&app.state).await.unwrap(), 0);
+
+    // A callback refused for a wrong amount records nothing, so it mails nothing.
+    let pending = checkout(&app, &buyer, "mail-k0", &cart(&[(&beras, 1)]))
+        .await
+        .expect(201);
+    let payment_id = pending.body["payment"]["id"].as_str().unwrap();
+    callback(&app, payment_id, 1, "ref-wrong").await.expect(422);
+    assert_eq!(drain_once(&app.state).await.unwrap(), 0);
+    assert!(smtp.messages().is_empty());
+
+    // A: paid, accepted, ready for pickup, received.
+    let (a, _, a_amount) = paid_order(&app, &buyer, &beras, 3).await;
+    assert_eq!(a_amount, 42_000);
+    for (step, who) in [
+        ("accept", &shop.owner),
+        ("ship", &shop.owner),
+        ("receipt", &buyer),
+    ] {
+        app.post(
+            &format!("/api/v1/orders/{a}/{step}"),
+            Some(&who.token),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    // B: paid, then rejected by the shop.
+    let (b, _, _) = paid_order(&app, &buyer, &beras, 2).await;
+    app.post(
+        &format!("/api/v1/orders/{b}/reject"),
+        Some(&shop.owner.token),
+        &json!({"reason": "Stok beras habis"}),
+    )
+    .await
+    .expect(200);
+    // C: paid, accepted, shipped, disputed, refunded by an admin.
+    let (c, _, _) = paid_order(&app, &buyer, &beras, 1).await;
+    for step in ["accept", "ship"] {
+        app.post(
+            &format!("/api/v1/orders/{c}/{step}"),
+            Some(&shop.owner.token),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    app.post(
+        &format!("/api/v1/orders/{c}/dispute"),
+        Some(&buyer.token),
+        &json!({"reason": "Beras berkutu"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/admin/orders/{c}/dispute-resolution"),
+        Some(&admin.token),
+        &json!({"resolution": "refunded", "reason": "Barang tidak layak"}),
+    )
+    .await
+    .expect(200);
+
+    assert_eq!(drain_once(&app.state).await.unwrap(), 13);
+    assert_eq!(drain_once(&app.state).await.unwrap(), 0);
+    let got = smtp.messages();
+    let to_buyer = |subject: String| (buyer_mail.clone(), subject);
+    let shop_mail = owner_email(&app, &shop.id).await;
+    let to_shop = |subject: String| (shop_mail.clone(), subject);
+    let mut expected = vec![
+        to_buyer(format!("Pembayaran pesanan {a} sudah diterima")),
+        to_shop(format!("Pesanan baru {a} sudah dibayar")),
+        to_buyer(format!("Pesanan {a} diterima oleh penjual")),
+        to_buyer(format!("Pesanan {a} siap diambil")),
+        to_buyer(format!("Pesanan {a} selesai")),
+        to_buyer(format!("Pembayaran pesanan {b} sudah diterima")),
+        to_shop(format!("Pesanan baru {b} sudah dibayar")),
+        to_buyer(format!("Pesanan {b} ditolak oleh penjual")),
+        to_buyer(format!("Pembayaran pesanan {c} sudah diterima")),
+        to_shop(format!("Pesanan baru {c} sudah dibayar")),
+        to_buyer(format!("Pesanan {c} diterima oleh penjual")),
+        to_buyer(format!("Pesanan {c} siap diambil")),
+        to_buyer(format!("Dana pesanan {c} dikembalikan")),
+    ];
+    expected.sort();
+    assert_eq!(envelopes(&got), expected);
+
+    let body = |subject: String| {
+        got.iter()
+            .find(|m| m.subject() == subject)
+            .unwrap_or_else(|| panic!("no message {subject:?}"))
+            .text()
+    };
+    let paid = body(format!("Pembayaran pesanan {a} sudah diterima"));
+    assert!(
+        paid.contains(&format!("pesanan {a} di {shop_name}")),
+        "{paid}"
+    );
+    assert!(paid.contains(": 3 kg x Rp14.000 = Rp42.000"), "{paid}");
+    assert!(paid.contains("Total dibayar: Rp42.000"), "{paid}");
+    let new_order = body(format!("Pesanan baru {a} sudah dibayar"));
+    assert!(new_order.contains("Total: Rp42.000"), "{new_order}");
+    let completed = body(format!("Pesanan {a} selesai"));
+    assert!(completed.contains("Total belanja: Rp42.000"), "{completed}");
+    let rejected = body(format!("Pesanan {b} ditolak oleh penjual"));
+    assert!(rejected.contains("Alasan: Stok beras habis"), "{rejected}");
+    assert!(rejected.contains("Dana sebesar Rp28.000"), "{rejected}");
+    let refunded = body(format!("Dana pesanan {c} dikembalikan"));
+    assert!(refunded.contains("Dana sebesar Rp14.000"), "{refunded}");
+    assert!(
+        refunded.contains("Alasan: Barang tidak layak"),
+        "{refunded}"
+    );
+    // Every message has its own Message-ID.
+    let ids: HashSet<String> = got.iter().map(Received::message_id).collect();
+    assert_eq!(ids.len(), 13);
+}
