@@ -7,6 +7,7 @@
 )]
 
 mod auth;
+mod browse;
 mod catalog;
 mod demo;
 mod mail;

@@ -3,11 +3,15 @@
 //!
 //! Invalidation is by generation: every change that affects what a reader sees bumps the
 //! namespace's generation, and readers put the generation into their keys, so the next read
-//! after a change misses the cache. The one input that is not bumped is month-to-date
-//! turnover (it changes with every paid order, and bumping there would empty the cache under
-//! exactly the load it exists for): browse entries therefore live only [`BROWSE_TTL`], which is
-//! how long fairness ordering and the turnover cap may lag behind payments. Checkout checks the
-//! cap itself, so the lag never lets a capped merchant take an order.
+//! after a change misses the cache. Bumps happen after the change commits, so a reader can
+//! never store pre-change data under the post-change generation.
+//!
+//! Inputs that change with every order are not bumped here: month-to-date turnover and the
+//! policies (the cap) change in other crates, and order-driven stock movements may be applied
+//! without a bump (a caller may call [`listings_changed`] after its commit). Bumping on every
+//! paid order would empty the cache under exactly the load it exists for, so browse entries
+//! live only [`BROWSE_TTL`], which bounds how long fairness order, the cap and shown stock may
+//! lag. Checkout checks stock and the cap itself, so the lag never sells what it should not.
 
 use std::time::Duration;
 

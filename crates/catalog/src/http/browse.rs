@@ -99,6 +99,18 @@ async fn browse_listings(
             "no category with this code",
         );
     }
+    // Ids are UUIDs; anything much longer is not one, and would only bloat cache keys.
+    for (field, value) in [
+        ("commodity_id", &params.commodity_id),
+        ("merchant_id", &params.merchant_id),
+    ] {
+        v.require(
+            value.as_ref().is_none_or(|id| id.len() <= 64),
+            field,
+            "invalid_id",
+            "not an id",
+        );
+    }
     v.finish()?;
     let merchant_id = non_empty(params.merchant_id.as_ref()).map(str::to_owned);
     let mut query = BrowseQuery {
