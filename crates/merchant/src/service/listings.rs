@@ -214,8 +214,11 @@ pub async fn get(
     listing_id: &str,
 ) -> ApiResult<ListingDetail> {
     let m = merchant_for(&state.db, caller, merchant_id, true).await?;
-    of_merchant(&state.db, &m.id, listing_id).await?;
-    one(&state.db, listing_id).await
+    let found = one(&state.db, listing_id).await?;
+    if found.sale.merchant_id != m.id {
+        return Err(ApiError::not_found("listing"));
+    }
+    Ok(found)
 }
 
 /// A merchant's listings in id order, for its people and admins.
