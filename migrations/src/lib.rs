@@ -8,6 +8,7 @@ mod m0002_merchants;
 mod m0003_mail;
 mod m0004_ledger;
 mod m0005_orders;
+mod m0006_mandate;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_mail::Migration),
             Box::new(m0004_ledger::Migration),
             Box::new(m0005_orders::Migration),
+            Box::new(m0006_mandate::Migration),
         ]
     }
 }

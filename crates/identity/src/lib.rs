@@ -1,5 +1,6 @@
 //! Identity: users of every role, OPDs (city departments), sessions, and the region table.
 
 pub mod http;
+pub mod roster;
 pub mod service;
 pub mod store;

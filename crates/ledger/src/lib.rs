@@ -21,7 +21,7 @@ pub mod error;
 pub mod post;
 pub mod postings;
 pub mod read;
-mod sql;
+pub mod sql;
 
 pub use account::{Account, NormalSide};
 pub use error::LedgerError;

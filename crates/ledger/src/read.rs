@@ -460,3 +460,39 @@ pub async fn unclaimed<C: ConnectionTrait>(
         })
         .collect()
 }
+
+/// One movement claimed by a payout batch, with the order it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedMovement {
+    pub merchant_id: String,
+    pub kind: String,
+    pub order_id: Option<String>,
+    pub amount: i64,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Every movement claimed by `batch_id`, by merchant and time.
+pub async fn claimed_movements<C: ConnectionTrait>(
+    conn: &C,
+    batch_id: &str,
+) -> Result<Vec<ClaimedMovement>, DbErr> {
+    let rows = sql::query(
+        conn,
+        "SELECT m.merchant_id, m.kind, t.order_id, m.amount, m.occurred_at \
+         FROM ledger_payable_movements m JOIN ledger_transactions t ON t.id = m.txn_id \
+         WHERE m.payout_batch_id = $1 ORDER BY m.merchant_id, m.occurred_at, m.txn_id",
+        vec![batch_id.into()],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ClaimedMovement {
+                merchant_id: r.try_get("", "merchant_id")?,
+                kind: r.try_get("", "kind")?,
+                order_id: r.try_get("", "order_id")?,
+                amount: r.try_get("", "amount")?,
+                occurred_at: r.try_get("", "occurred_at")?,
+            })
+        })
+        .collect()
+}

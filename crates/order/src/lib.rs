@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod http;
 pub mod idempotency;
 pub mod lifecycle;
+pub mod mandate;
 pub mod notify;
 pub mod payment;
 pub mod qris;

@@ -121,7 +121,7 @@ async fn receive_in(
         .exec(txn)
         .await?;
     if paid.rows_affected == 1 {
-        apply_payment(state, txn, &bill, now).await?;
+        apply_payment(state, txn, &bill, notice.paid_at, now).await?;
         return Ok(ReceiptOutcome::Applied);
     }
     // Expired, cancelled or already paid by another transfer: the money is owed back.
@@ -191,13 +191,17 @@ async fn apply_payment<C: ConnectionTrait>(
     state: &AppState,
     conn: &C,
     bill: &payment::Model,
+    paid_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let amount = Rupiah::new(bill.amount);
     peken_ledger::post_payment_confirmed(conn, &bill.id, amount, now)
         .await
         .map_err(ledger_error)?;
-    let period = Period::of(now);
+    // The month the money counts for is the month the buyer paid (the provider's signed time,
+    // or the verified transfer time), held between the checkout and now: a notification that
+    // arrives after midnight still counts a 23:59 payment for the month it was made in.
+    let period = Period::of(paid_at.max(bill.created_at).min(now));
     let waiting = order::Entity::find()
         .filter(order::Column::PaymentId.eq(bill.id.clone()))
         .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))

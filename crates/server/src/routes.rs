@@ -31,6 +31,10 @@ use crate::middleware;
         (name = "orders", description = "The order lifecycle"),
         (name = "payments", description = "Provider callbacks, transfer proofs and their verification"),
         (name = "mail", description = "The outbox of outgoing mail"),
+        (name = "turnover", description = "Merchant turnover, UMKM class, turnover alerts and the city report"),
+        (name = "ledger", description = "The double-entry journal and the trial balance"),
+        (name = "payouts", description = "Payout batches, transfer files, failures, holds and the payout service level"),
+        (name = "reconciliation", description = "Bank statements, matching, exceptions and the daily close"),
     )
 )]
 struct ApiDoc;
@@ -73,7 +77,8 @@ pub fn app() -> (
                 .configure(peken_catalog::http::configure)
                 .configure(peken_merchant::http::configure)
                 .configure(peken_order::http::configure)
-                .configure(peken_mail::http::configure),
+                .configure(peken_mail::http::configure)
+                .configure(peken_payout::http::configure),
         )
         .split_for_parts()
 }

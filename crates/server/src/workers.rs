@@ -38,6 +38,15 @@ impl Workers {
                     |s| async move { peken_order::workers::run_once(&s).await },
                 )),
             ));
+            tasks.push((
+                "mandate",
+                tokio::spawn(every(
+                    state.clone(),
+                    signal.clone(),
+                    "mandate",
+                    |s| async move { peken_order::mandate::send_reminders(&s).await },
+                )),
+            ));
         }
         Ok(Workers { stop, tasks })
     }

@@ -108,15 +108,27 @@ pub async fn checkout(app: &TestApp, buyer: &User, key: &str, body: &Value) -> p
     .await
 }
 
-/// Posts a provider callback signed with the test secret.
+/// Posts a provider callback signed with the test secret, paid "now" on the test clock.
 pub async fn callback(
     app: &TestApp,
     payment_id: &str,
     amount: i64,
     reference: &str,
 ) -> peken_tests::Reply {
+    use peken_kernel::clock::Clock;
+    callback_at(app, payment_id, amount, reference, app.clock.now()).await
+}
+
+/// Posts a provider callback that says the buyer paid at `paid_at`.
+pub async fn callback_at(
+    app: &TestApp,
+    payment_id: &str,
+    amount: i64,
+    reference: &str,
+    paid_at: chrono::DateTime<chrono::Utc>,
+) -> peken_tests::Reply {
     let body = json!({"payment_id": payment_id, "provider_reference": reference, "amount": amount,
-                      "paid_at": chrono::Utc::now().to_rfc3339()})
+                      "paid_at": paid_at.to_rfc3339()})
     .to_string();
     let signature = peken_order::http::sign(WEBHOOK_SECRET, body.as_bytes());
     let res = app

@@ -2,5 +2,5 @@
 
 mod checkout;
 mod concurrency;
-mod fixtures;
+pub(crate) mod fixtures;
 mod lifecycle;

@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use auth::TokenResponse;
 
+pub use users::check_position_class;
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
     auth::configure(cfg);

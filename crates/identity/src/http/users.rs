@@ -18,7 +18,8 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_user)
         .service(create_opd)
         .service(list_opds)
-        .service(create_asn);
+        .service(create_asn)
+        .service(import_roster);
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -299,8 +300,51 @@ async fn create_asn(
     new.position_class = Some(class);
     new.domicile_kelurahan_code = domicile;
     new.work_kelurahan_code = work;
-    let created = service::insert_user(&state.db, new, state.now()).await?;
+    let now = state.now();
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let created = service::insert_user(&txn, new, now).await?;
+    if let Some(opd_id) = &created.opd_id {
+        crate::roster::record_opd(&txn, &created.id, opd_id, now).await?;
+    }
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(MeResponse::from_model(created)?))
+}
+
+/// Import the city's ASN roster (CSV with a header line: `nip,name,email,opd_code,
+/// position_class,domicile_kelurahan_code,work_kelurahan_code`). Known NIPs are updated, new
+/// ones created; bad lines are reported and skipped; nobody is deactivated.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv", description = "The roster"),
+    responses(
+        (status = 200, description = "What was created, updated and refused", body = crate::roster::ImportReport),
+        (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unreadable file or missing columns", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/asn/import")]
+async fn import_roster(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<web::Json<crate::roster::ImportReport>> {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(content_type.starts_with("text/csv") || content_type.starts_with("application/csv")) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .with_detail("send the roster as text/csv"));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::unprocessable("invalid_encoding", "the roster must be UTF-8"))?;
+    Ok(web::Json(crate::roster::import(&state, text).await?))
 }
 
 /// Checks an optional kelurahan code against the official table.

@@ -1,6 +1,7 @@
 //! HTTP routes of checkout, orders and payments.
 
 mod checkout;
+mod mandate;
 mod orders;
 mod payments;
 
@@ -10,6 +11,7 @@ pub use payments::{CallbackBody, sign};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     checkout::configure(cfg);
+    mandate::configure(cfg);
     orders::configure(cfg);
     payments::configure(cfg);
 }

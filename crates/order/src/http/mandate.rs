@@ -1,0 +1,225 @@
+//! The ASN mandate: one's own standing, the policies, and the compliance report.
+
+use actix_web::http::header::{ACCEPT, CONTENT_DISPOSITION};
+use actix_web::{HttpRequest, HttpResponse, get, put, web};
+use peken_kernel::auth::{AdminOnly, AsnOnly, Auth, Role};
+use peken_kernel::error::Problem;
+use peken_kernel::period::Period;
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah, role_set};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::mandate::{self, ComplianceReport, MandatePolicy, ReportFilter};
+
+role_set!(pub ReportReaders = [Admin, OpdAdmin]);
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(me)
+        .service(put_policy)
+        .service(list_policies)
+        .service(compliance);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// A WIB month, `YYYY-MM`; the current month when absent.
+    pub period: Option<String>,
+}
+
+fn period_of(state: &AppState, raw: Option<&str>) -> ApiResult<Period> {
+    match raw {
+        None => Ok(Period::of(state.now())),
+        Some(p) => {
+            Period::parse(p).map_err(|e| ApiError::field("period", "invalid_period", e.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MandateMe {
+    pub period: Period,
+    pub required_amount: Rupiah,
+    pub spent_amount: Rupiah,
+    pub remaining_amount: Rupiah,
+    pub compliant: bool,
+    /// False when no minimum is in force for the caller's position class this month.
+    pub policy_found: bool,
+}
+
+/// The caller's standing for a month: what is required, spent and still to spend.
+#[utoipa::path(
+    tag = "mandate",
+    security(("bearer" = [])),
+    params(PeriodQuery),
+    responses((status = 200, body = MandateMe), (status = 422, description = "Bad period", body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/mandate/me")]
+async fn me(
+    state: web::Data<AppState>,
+    auth: Auth<AsnOnly>,
+    query: web::Query<PeriodQuery>,
+) -> ApiResult<web::Json<MandateMe>> {
+    let period = period_of(&state, query.period.as_deref())?;
+    let filter = ReportFilter {
+        user_id: Some(auth.user_id.clone()),
+        ..ReportFilter::default()
+    };
+    let mine = mandate::standings(&state, &state.db, period, &filter)
+        .await?
+        .into_iter()
+        .next();
+    Ok(web::Json(match mine {
+        Some(s) => MandateMe {
+            period,
+            required_amount: s.required_amount,
+            spent_amount: s.spent_amount,
+            remaining_amount: s.remaining_amount,
+            compliant: s.compliant,
+            policy_found: s.policy_found,
+        },
+        // Not yet on the roster that month.
+        None => MandateMe {
+            period,
+            required_amount: Rupiah::ZERO,
+            spent_amount: Rupiah::ZERO,
+            remaining_amount: Rupiah::ZERO,
+            compliant: true,
+            policy_found: false,
+        },
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PolicyRequest {
+    pub position_class: String,
+    /// Whole rupiah, zero or more.
+    pub min_amount: i64,
+    /// The first WIB month it applies to, `YYYY-MM`.
+    pub effective_from: String,
+}
+
+/// Set the monthly minimum of a position class from a month on (replacing one set for the same
+/// month).
+#[utoipa::path(
+    tag = "mandate",
+    security(("bearer" = [])),
+    request_body = PolicyRequest,
+    responses((status = 200, body = MandatePolicy), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"))
+)]
+#[put("/admin/mandate-policies")]
+async fn put_policy(
+    state: web::Data<AppState>,
+    auth: Auth<AdminOnly>,
+    body: web::Json<PolicyRequest>,
+) -> ApiResult<web::Json<MandatePolicy>> {
+    let mut v = peken_kernel::Validation::new();
+    let class =
+        peken_identity::http::check_position_class(&mut v, "position_class", &body.position_class);
+    v.require(
+        (0..=1_000_000_000_000).contains(&body.min_amount),
+        "min_amount",
+        "invalid_amount",
+        "a whole number of rupiah, zero or more",
+    );
+    let from = v.check("effective_from", Period::parse(&body.effective_from));
+    v.finish()?;
+    let (Some(class), Some(from)) = (class, from) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
+    };
+    let policy = MandatePolicy {
+        position_class: class,
+        min_amount: Rupiah::new(body.min_amount),
+        effective_from: from,
+    };
+    mandate::set_policy(&state, &policy, &auth.user_id).await?;
+    Ok(web::Json(policy))
+}
+
+/// Every minimum with the month it takes effect.
+#[utoipa::path(
+    tag = "mandate",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<MandatePolicy>))
+)]
+#[get("/admin/mandate-policies")]
+async fn list_policies(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+) -> ApiResult<web::Json<Vec<MandatePolicy>>> {
+    Ok(web::Json(mandate::list_policies(&state.db).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComplianceQuery {
+    /// A WIB month, `YYYY-MM`; the current month when absent.
+    pub period: Option<String>,
+    /// Only this OPD (an OPD admin sees only its own).
+    pub opd_id: Option<String>,
+    /// Only ASN living (or, living outside Surabaya, working) in this kecamatan.
+    pub kecamatan: Option<String>,
+}
+
+/// Who met the month's minimum: totals, per OPD, per kecamatan and per ASN. Send
+/// `Accept: text/csv` for the per-ASN rows as CSV.
+#[utoipa::path(
+    tag = "mandate",
+    security(("bearer" = [])),
+    params(ComplianceQuery),
+    responses(
+        (status = 200, description = "The report (or its per-ASN rows as text/csv)", body = ComplianceReport),
+        (status = 404, description = "Another OPD (for an OPD admin)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/mandate-compliance")]
+async fn compliance(
+    state: web::Data<AppState>,
+    auth: Auth<ReportReaders>,
+    req: HttpRequest,
+    query: web::Query<ComplianceQuery>,
+) -> ApiResult<HttpResponse> {
+    let period = period_of(&state, query.period.as_deref())?;
+    let opd_id = if auth.role == Role::OpdAdmin {
+        let own = auth.opd_id.clone().ok_or_else(ApiError::forbidden)?;
+        if query.opd_id.as_ref().is_some_and(|o| *o != own) {
+            return Err(ApiError::not_found("OPD"));
+        }
+        Some(own)
+    } else {
+        query.opd_id.clone()
+    };
+    if let Some(kec) = &query.kecamatan
+        && state.regions.kecamatan(kec).is_none()
+    {
+        return Err(ApiError::field(
+            "kecamatan",
+            "unknown_region",
+            "not an official kecamatan code",
+        ));
+    }
+    let filter = ReportFilter {
+        opd_id,
+        kecamatan: query.kecamatan.clone(),
+        user_id: None,
+    };
+    let report = mandate::report(&state, period, &filter).await?;
+    let wants_csv = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    if wants_csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"mandate-compliance-{period}.csv\""),
+            ))
+            .body(mandate::to_csv(&report)));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -1,0 +1,505 @@
+//! The ASN monthly purchase mandate: minimums per position class with effective months, each
+//! ASN's spend per WIB month (kept by checkout, payment and refunds in `asn_monthly_spend`),
+//! compliance per ASN, OPD and kecamatan, and the reminder before the month ends.
+//!
+//! The compliance report is a read model over users, their OPD history and the spend table.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use peken_kernel::period::{Period, wib_date};
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use peken_mail::{Mail, Template};
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The minimum for one position class from one month on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MandatePolicy {
+    pub position_class: String,
+    pub min_amount: Rupiah,
+    /// The first WIB month (`YYYY-MM`) it applies to.
+    pub effective_from: Period,
+}
+
+pub async fn set_policy(state: &AppState, policy: &MandatePolicy, actor: &str) -> ApiResult<()> {
+    let backend = state.db.get_database_backend();
+    state
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO mandate_policies (position_class, effective_from, min_amount, set_by, \
+             updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position_class, effective_from) \
+             DO UPDATE SET min_amount = excluded.min_amount, set_by = excluded.set_by, \
+             updated_at = excluded.updated_at",
+            [
+                policy.position_class.clone().into(),
+                policy.effective_from.to_string().into(),
+                policy.min_amount.get().into(),
+                actor.into(),
+                state.now().into(),
+            ],
+        ))
+        .await?;
+    Ok(())
+}
+
+pub async fn list_policies<C: ConnectionTrait>(conn: &C) -> ApiResult<Vec<MandatePolicy>> {
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT position_class, effective_from, min_amount FROM mandate_policies \
+             ORDER BY position_class, effective_from",
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let from: String = r.try_get("", "effective_from")?;
+            Ok(MandatePolicy {
+                position_class: r.try_get("", "position_class")?,
+                min_amount: Rupiah::new(r.try_get("", "min_amount")?),
+                effective_from: Period::parse(&from).map_err(|e| {
+                    ApiError::internal(anyhow::anyhow!("stored period {from}: {e}"))
+                })?,
+            })
+        })
+        .collect()
+}
+
+/// The minimum in force for each class in `period`: the latest policy effective at or before it.
+fn minimums(policies: &[MandatePolicy], period: Period) -> HashMap<String, Rupiah> {
+    let mut out: HashMap<String, (Period, Rupiah)> = HashMap::new();
+    for p in policies.iter().filter(|p| p.effective_from <= period) {
+        let entry = out
+            .entry(p.position_class.clone())
+            .or_insert((p.effective_from, p.min_amount));
+        if p.effective_from >= entry.0 {
+            *entry = (p.effective_from, p.min_amount);
+        }
+    }
+    out.into_iter().map(|(k, (_, v))| (k, v)).collect()
+}
+
+/// One ASN's standing for a month.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AsnStanding {
+    pub user_id: String,
+    pub nip: String,
+    pub name: String,
+    pub opd_id: Option<String>,
+    pub kecamatan_code: Option<String>,
+    pub position_class: String,
+    pub required_amount: Rupiah,
+    pub spent_amount: Rupiah,
+    pub remaining_amount: Rupiah,
+    pub compliant: bool,
+    /// False when no minimum was in force for the class that month (required is then 0).
+    pub policy_found: bool,
+    #[serde(skip)]
+    pub email: Option<String>,
+}
+
+/// Summary of a group (an OPD, a kecamatan, or everyone).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Compliance {
+    pub asn_count: u64,
+    pub compliant_count: u64,
+    pub total_spent: Rupiah,
+    /// Compliant ASN as a percentage of all, to one decimal.
+    pub compliance_rate: f64,
+}
+
+impl Compliance {
+    fn add(&mut self, s: &AsnStanding) {
+        self.asn_count += 1;
+        if s.compliant {
+            self.compliant_count += 1;
+        }
+        self.total_spent = self
+            .total_spent
+            .checked_add(s.spent_amount)
+            .unwrap_or(self.total_spent);
+    }
+
+    fn finish(&mut self) {
+        self.compliance_rate = if self.asn_count == 0 {
+            0.0
+        } else {
+            (self.compliant_count as f64 * 1000.0 / self.asn_count as f64).round() / 10.0
+        };
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OpdCompliance {
+    pub opd_id: String,
+    pub opd_code: String,
+    pub opd_name: String,
+    #[serde(flatten)]
+    pub compliance: Compliance,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KecamatanCompliance {
+    pub kecamatan_code: String,
+    pub kecamatan_name: String,
+    #[serde(flatten)]
+    pub compliance: Compliance,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ComplianceReport {
+    pub period: Period,
+    /// Position classes of ASN in the report that had no minimum in force this month.
+    pub classes_without_policy: Vec<String>,
+    pub totals: Compliance,
+    pub opds: Vec<OpdCompliance>,
+    pub kecamatans: Vec<KecamatanCompliance>,
+    pub asns: Vec<AsnStanding>,
+}
+
+/// Filters of the compliance report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub opd_id: Option<String>,
+    pub kecamatan: Option<String>,
+    pub user_id: Option<String>,
+}
+
+/// Every ASN's standing for `period`, each counted in the OPD it belonged to at the month's
+/// end. One query for people and spend; minimums and grouping are computed here.
+pub async fn standings<C: ConnectionTrait>(
+    state: &AppState,
+    conn: &C,
+    period: Period,
+    filter: &ReportFilter,
+) -> ApiResult<Vec<AsnStanding>> {
+    let policies = list_policies(conn).await?;
+    let minimum = minimums(&policies, period);
+    let end = period.end_utc();
+    let backend = conn.get_database_backend();
+    let mut sql = String::from(
+        "SELECT u.id, u.nip, u.name, u.email, u.position_class, u.domicile_kelurahan_code, \
+         u.work_kelurahan_code, \
+         COALESCE((SELECT h.opd_id FROM asn_opd_history h WHERE h.user_id = u.id \
+                   AND h.valid_from < $1 ORDER BY h.valid_from DESC LIMIT 1), u.opd_id) AS opd_id, \
+         COALESCE(s.spent_amount, 0) AS spent \
+         FROM users u LEFT JOIN asn_monthly_spend s ON s.user_id = u.id AND s.period = $2 \
+         WHERE u.role = 'asn' AND u.active = $3 AND u.created_at < $1",
+    );
+    let mut values: Vec<sea_orm::Value> = vec![end.into(), period.to_string().into(), true.into()];
+    if let Some(user_id) = &filter.user_id {
+        sql.push_str(" AND u.id = $4");
+        values.push(user_id.clone().into());
+    }
+    sql.push_str(" ORDER BY u.nip");
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, &sql, values))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let class: String = row
+            .try_get::<Option<String>>("", "position_class")?
+            .unwrap_or_default();
+        let domicile: Option<String> = row.try_get("", "domicile_kelurahan_code")?;
+        let work: Option<String> = row.try_get("", "work_kelurahan_code")?;
+        let kecamatan = domicile
+            .as_deref()
+            .or(work.as_deref())
+            .and_then(|k| state.regions.kelurahan(k))
+            .and_then(|k| k.kecamatan())
+            .map(|k| k.as_str().to_owned());
+        let opd_id: Option<String> = row.try_get("", "opd_id")?;
+        if filter
+            .opd_id
+            .as_ref()
+            .is_some_and(|f| opd_id.as_ref() != Some(f))
+            || filter
+                .kecamatan
+                .as_ref()
+                .is_some_and(|f| kecamatan.as_ref() != Some(f))
+        {
+            continue;
+        }
+        let required = minimum.get(&class).copied();
+        let spent = Rupiah::new(row.try_get("", "spent")?);
+        let required_amount = required.unwrap_or(Rupiah::ZERO);
+        let remaining = required_amount
+            .checked_sub(spent)
+            .filter(|r| r.is_positive())
+            .unwrap_or(Rupiah::ZERO);
+        out.push(AsnStanding {
+            user_id: row.try_get("", "id")?,
+            nip: row
+                .try_get::<Option<String>>("", "nip")?
+                .unwrap_or_default(),
+            name: row.try_get("", "name")?,
+            email: row.try_get("", "email")?,
+            opd_id,
+            kecamatan_code: kecamatan,
+            position_class: class,
+            required_amount,
+            spent_amount: spent,
+            remaining_amount: remaining,
+            compliant: spent >= required_amount,
+            policy_found: required.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+pub async fn report(
+    state: &AppState,
+    period: Period,
+    filter: &ReportFilter,
+) -> ApiResult<ComplianceReport> {
+    let asns = standings(state, &state.db, period, filter).await?;
+    let opd_names = opd_names(&state.db).await?;
+    let mut totals = Compliance::default();
+    let mut by_opd: BTreeMap<String, Compliance> = BTreeMap::new();
+    let mut by_kecamatan: BTreeMap<String, Compliance> = BTreeMap::new();
+    let mut without: Vec<String> = Vec::new();
+    for s in &asns {
+        totals.add(s);
+        if let Some(opd) = &s.opd_id {
+            by_opd.entry(opd.clone()).or_default().add(s);
+        }
+        if let Some(kec) = &s.kecamatan_code {
+            by_kecamatan.entry(kec.clone()).or_default().add(s);
+        }
+        if !s.policy_found && !without.contains(&s.position_class) {
+            without.push(s.position_class.clone());
+        }
+    }
+    totals.finish();
+    without.sort();
+    Ok(ComplianceReport {
+        period,
+        classes_without_policy: without,
+        totals,
+        opds: by_opd
+            .into_iter()
+            .map(|(opd_id, mut compliance)| {
+                compliance.finish();
+                let (code, name) = opd_names.get(&opd_id).cloned().unwrap_or_default();
+                OpdCompliance {
+                    opd_id,
+                    opd_code: code,
+                    opd_name: name,
+                    compliance,
+                }
+            })
+            .collect(),
+        kecamatans: by_kecamatan
+            .into_iter()
+            .map(|(code, mut compliance)| {
+                compliance.finish();
+                KecamatanCompliance {
+                    kecamatan_name: state
+                        .regions
+                        .get(&code)
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default(),
+                    kecamatan_code: code,
+                    compliance,
+                }
+            })
+            .collect(),
+        asns,
+    })
+}
+
+async fn opd_names<C: ConnectionTrait>(conn: &C) -> ApiResult<HashMap<String, (String, String)>> {
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, code, name FROM opds",
+        ))
+        .await?;
+    let mut out = HashMap::new();
+    for r in rows {
+        out.insert(
+            r.try_get("", "id")?,
+            (r.try_get("", "code")?, r.try_get("", "name")?),
+        );
+    }
+    Ok(out)
+}
+
+/// The report's ASN rows as CSV.
+pub fn to_csv(report: &ComplianceReport) -> String {
+    let codes: HashMap<&str, &str> = report
+        .opds
+        .iter()
+        .map(|o| (o.opd_id.as_str(), o.opd_code.as_str()))
+        .collect();
+    let mut out = String::from(
+        "period,nip,name,opd_code,kecamatan_code,position_class,required_amount,spent_amount,\
+         remaining_amount,compliant,policy_found\n",
+    );
+    for s in &report.asns {
+        let fields = [
+            report.period.to_string(),
+            s.nip.clone(),
+            s.name.clone(),
+            s.opd_id
+                .as_deref()
+                .and_then(|o| codes.get(o))
+                .unwrap_or(&"")
+                .to_string(),
+            s.kecamatan_code.clone().unwrap_or_default(),
+            s.position_class.clone(),
+            s.required_amount.to_string(),
+            s.spent_amount.to_string(),
+            s.remaining_amount.to_string(),
+            s.compliant.to_string(),
+            s.policy_found.to_string(),
+        ];
+        let escaped: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&escaped.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Quotes a CSV field when needed, and defuses spreadsheet formulas.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) && value.parse::<i64>().is_err() {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// Sends each ASN still short of the month's minimum one reminder, once the month has no more
+/// working days left than the policy says. Dedupe keys make it once per ASN and month even
+/// with several processes; a finished run is remembered so later passes cost one query.
+pub async fn send_reminders(state: &AppState) -> ApiResult<usize> {
+    let now = state.now();
+    let today = wib_date(now);
+    let period = Period::of(now);
+    let policies = state.policies.get(&state.db).await?;
+    if state.calendar.working_days_left_in_month(today) > policies.mandate_reminder_working_days {
+        return Ok(0);
+    }
+    let backend = state.db.get_database_backend();
+    let done = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT period FROM mandate_reminder_runs WHERE period = $1",
+            [period.to_string().into()],
+        ))
+        .await?;
+    if done.is_some() {
+        return Ok(0);
+    }
+    let short: Vec<AsnStanding> = standings(state, &state.db, period, &ReportFilter::default())
+        .await?
+        .into_iter()
+        .filter(|s| s.policy_found && !s.compliant && s.email.is_some())
+        .collect();
+    let deadline = period.last_day();
+    let txn = state.db.begin().await?;
+    for s in &short {
+        enqueue_reminder(&txn, s, period, deadline, now).await?;
+    }
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO mandate_reminder_runs (period, reminded, completed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (period) DO NOTHING",
+        [
+            period.to_string().into(),
+            (short.len() as i64).into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    txn.commit().await?;
+    if !short.is_empty() {
+        tracing::info!(count = short.len(), %period, "mandate reminders queued");
+    }
+    Ok(short.len())
+}
+
+async fn enqueue_reminder<C: ConnectionTrait>(
+    conn: &C,
+    s: &AsnStanding,
+    period: Period,
+    deadline: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let Some(email) = s.email.clone() else {
+        return Ok(());
+    };
+    peken_mail::enqueue(
+        conn,
+        Mail {
+            to: email,
+            to_name: Some(s.name.clone()),
+            template: Template::MandateReminder {
+                asn_name: s.name.clone(),
+                period: period.to_string(),
+                required: s.required_amount,
+                spent: s.spent_amount,
+                remaining: s.remaining_amount,
+                deadline,
+            },
+            dedupe_key: format!("mandate:{period}:{}:reminder", s.user_id),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(class: &str, from: &str, amount: i64) -> MandatePolicy {
+        MandatePolicy {
+            position_class: class.into(),
+            min_amount: Rupiah::new(amount),
+            effective_from: Period::parse(from).expect("period"),
+        }
+    }
+
+    #[test]
+    fn the_latest_policy_at_or_before_the_month_applies() {
+        let policies = [
+            policy("camat", "2026-01", 2_000_000),
+            policy("camat", "2026-12", 2_500_000),
+            policy("staf", "2026-06", 500_000),
+        ];
+        let nov = minimums(&policies, Period::parse("2026-11").expect("p"));
+        assert_eq!(
+            nov["camat"],
+            Rupiah::new(2_000_000),
+            "next month's policy does not apply yet"
+        );
+        assert_eq!(nov["staf"], Rupiah::new(500_000));
+        let dec = minimums(&policies, Period::parse("2026-12").expect("p"));
+        assert_eq!(dec["camat"], Rupiah::new(2_500_000));
+        let may = minimums(&policies, Period::parse("2026-05").expect("p"));
+        assert!(
+            !may.contains_key("staf"),
+            "no policy before its first month"
+        );
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("Budi, S.E."), "\"Budi, S.E.\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-5000"), "-5000");
+    }
+}

@@ -1,0 +1,662 @@
+//! Payout batches: the cut-off, approval by a second treasury user, the transfer file, and
+//! failures with their holds.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use chrono::{DateTime, Utc};
+use peken_kernel::db::new_id;
+use peken_kernel::{ApiError, ApiResult, Rupiah};
+use peken_ledger::sql;
+use peken_ledger::{LedgerError, payout_approved, payout_failed, post, post_many, read};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait, Value};
+
+use crate::merchants;
+use crate::notify::{self, Advice};
+use crate::views::{BatchDetail, BatchView, HoldView, ItemView, SkippedMerchant};
+
+/// BI-FAST carries transfers up to Rp250 million, SKN up to Rp1 billion; RTGS the rest.
+pub const BIFAST_MAX: i64 = 250_000_000;
+pub const SKN_MAX: i64 = 1_000_000_000;
+
+/// The transfer rail for an amount.
+pub fn rail_for(amount: i64) -> &'static str {
+    if amount <= BIFAST_MAX {
+        "BIFAST"
+    } else if amount <= SKN_MAX {
+        "SKN"
+    } else {
+        "RTGS"
+    }
+}
+
+/// A new payout reference: `PKN` and 12 characters of Crockford base32 (60 random bits), short
+/// enough for any bank's remark field and free of letters that read like digits.
+pub fn new_reference() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits = uuid::Uuid::new_v4().as_u128();
+    let mut out = String::with_capacity(15);
+    out.push_str("PKN");
+    for i in 0..12 {
+        out.push(char::from(ALPHABET[((bits >> (5 * i)) & 31) as usize]));
+    }
+    out
+}
+
+pub(crate) fn four_eyes() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "four_eyes_required")
+        .with_detail("a second treasury user must approve what another one prepared")
+}
+
+const BATCH_COLUMNS: &str = "id, cutoff, status, item_count, total_amount, created_by, \
+     created_at, approved_by, approved_at, cancelled_by, cancelled_at";
+const ITEM_COLUMNS: &str = "id, batch_id, merchant_id, amount, reference, bank_code, \
+     account_number, account_name, rail, status, oldest_receipt_at, approved_at, settled_at, \
+     failed_at, failure_reason";
+
+fn batch_row(r: &QueryResult) -> Result<BatchView, sea_orm::DbErr> {
+    Ok(BatchView {
+        id: r.try_get("", "id")?,
+        cutoff: r.try_get("", "cutoff")?,
+        status: r.try_get("", "status")?,
+        item_count: r.try_get("", "item_count")?,
+        total_amount: Rupiah::new(r.try_get("", "total_amount")?),
+        created_by: r.try_get("", "created_by")?,
+        created_at: r.try_get("", "created_at")?,
+        approved_by: r.try_get("", "approved_by")?,
+        approved_at: r.try_get("", "approved_at")?,
+        cancelled_by: r.try_get("", "cancelled_by")?,
+        cancelled_at: r.try_get("", "cancelled_at")?,
+    })
+}
+
+pub(crate) fn item_row(r: &QueryResult) -> Result<ItemView, sea_orm::DbErr> {
+    Ok(ItemView {
+        id: r.try_get("", "id")?,
+        batch_id: r.try_get("", "batch_id")?,
+        merchant_id: r.try_get("", "merchant_id")?,
+        amount: Rupiah::new(r.try_get("", "amount")?),
+        reference: r.try_get("", "reference")?,
+        bank_code: r.try_get("", "bank_code")?,
+        account_number: r.try_get("", "account_number")?,
+        account_name: r.try_get("", "account_name")?,
+        rail: r.try_get("", "rail")?,
+        status: r.try_get("", "status")?,
+        oldest_receipt_at: r.try_get("", "oldest_receipt_at")?,
+        approved_at: r.try_get("", "approved_at")?,
+        settled_at: r.try_get("", "settled_at")?,
+        failed_at: r.try_get("", "failed_at")?,
+        failure_reason: r.try_get("", "failure_reason")?,
+    })
+}
+
+pub async fn find_batch<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<BatchView>> {
+    let row = sql::query_one(
+        conn,
+        format!("SELECT {BATCH_COLUMNS} FROM payout_batches WHERE id = $1"),
+        vec![id.into()],
+    )
+    .await?;
+    Ok(row.as_ref().map(batch_row).transpose()?)
+}
+
+pub async fn items_of<C: ConnectionTrait>(conn: &C, batch_id: &str) -> ApiResult<Vec<ItemView>> {
+    let rows = sql::query(
+        conn,
+        format!("SELECT {ITEM_COLUMNS} FROM payout_items WHERE batch_id = $1 ORDER BY merchant_id"),
+        vec![batch_id.into()],
+    )
+    .await?;
+    Ok(rows.iter().map(item_row).collect::<Result<_, _>>()?)
+}
+
+pub async fn find_item<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<ItemView>> {
+    let row = sql::query_one(
+        conn,
+        format!("SELECT {ITEM_COLUMNS} FROM payout_items WHERE id = $1"),
+        vec![id.into()],
+    )
+    .await?;
+    Ok(row.as_ref().map(item_row).transpose()?)
+}
+
+/// The merchants whose payouts are held now.
+pub async fn held_merchants<C: ConnectionTrait>(conn: &C) -> ApiResult<Vec<String>> {
+    let rows = sql::query(
+        conn,
+        "SELECT DISTINCT merchant_id FROM payout_holds WHERE cleared_at IS NULL \
+         ORDER BY merchant_id",
+        vec![],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Builds a draft batch: one item per merchant owed money from movements up to `cutoff`, net of
+/// refunds, except held merchants. Nothing moves in the ledger until approval; the movements are
+/// claimed so that no other batch can include them.
+pub async fn build(
+    db: &DatabaseConnection,
+    cutoff: DateTime<Utc>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<BatchDetail> {
+    if cutoff > now {
+        return Err(ApiError::field(
+            "cutoff",
+            "cutoff_in_future",
+            "the cut-off must not be later than now",
+        ));
+    }
+    let txn = db.begin().await?;
+    // Batches are built one at a time, so two treasury users pressing the button together get
+    // one batch with everything and one `nothing_to_pay`, rather than two halves. The claim
+    // itself is already safe without it (see `claim_payables`). SQLite's single connection
+    // serialises builds anyway.
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        sql::query(&txn, "SELECT pg_advisory_xact_lock(7260001)", vec![]).await?;
+    }
+    let held = held_merchants(&txn).await?;
+    let batch_id = new_id();
+    sql::exec(
+        &txn,
+        "INSERT INTO payout_batches (id, cutoff, status, item_count, total_amount, created_by, \
+         created_at) VALUES ($1, $2, 'draft', 0, 0, $3, $4)",
+        vec![
+            batch_id.clone().into(),
+            cutoff.into(),
+            actor.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    let claims = read::claim_payables(&txn, &batch_id, cutoff, &held).await?;
+    let ids: Vec<String> = claims.iter().map(|c| c.merchant_id.clone()).collect();
+    let facts = merchants::facts(&txn, &ids).await?;
+    let mut skipped = Vec::new();
+    let mut items = Vec::with_capacity(claims.len());
+    for claim in claims {
+        let Some(merchant) = facts.get(&claim.merchant_id) else {
+            skipped.push(SkippedMerchant {
+                merchant_id: claim.merchant_id,
+                amount: Rupiah::new(claim.amount),
+                reason: "merchant_unknown".into(),
+            });
+            continue;
+        };
+        items.push(ItemView {
+            id: new_id(),
+            batch_id: batch_id.clone(),
+            merchant_id: claim.merchant_id,
+            amount: Rupiah::new(claim.amount),
+            reference: new_reference(),
+            bank_code: merchant.bank_code.clone(),
+            account_number: merchant.account_number.clone(),
+            account_name: merchant.account_name.clone(),
+            rail: rail_for(claim.amount).to_owned(),
+            status: "draft".into(),
+            oldest_receipt_at: claim.oldest_receipt_at,
+            approved_at: None,
+            settled_at: None,
+            failed_at: None,
+            failure_reason: None,
+        });
+    }
+    let unknown: Vec<String> = skipped.iter().map(|s| s.merchant_id.clone()).collect();
+    read::release_claims(&txn, &batch_id, Some(&unknown)).await?;
+    if items.is_empty() {
+        // Dropping the transaction rolls the empty batch back.
+        return Err(ApiError::unprocessable(
+            "nothing_to_pay",
+            "no merchant is owed money up to this cut-off",
+        ));
+    }
+    insert_items(&txn, &items, now).await?;
+    let total = items
+        .iter()
+        .try_fold(0_i64, |acc, i| acc.checked_add(i.amount.get()))
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch total overflows")))?;
+    sql::exec(
+        &txn,
+        "UPDATE payout_batches SET item_count = $1, total_amount = $2 WHERE id = $3",
+        vec![
+            (items.len() as i32).into(),
+            total.into(),
+            batch_id.clone().into(),
+        ],
+    )
+    .await?;
+    let batch = find_batch(&txn, &batch_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+    txn.commit().await?;
+    Ok(BatchDetail {
+        batch,
+        items,
+        held_merchants: held,
+        skipped,
+    })
+}
+
+async fn insert_items<C: ConnectionTrait>(
+    conn: &C,
+    items: &[ItemView],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    for chunk in items.chunks(sql::CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
+        for item in chunk {
+            values.extend([
+                item.id.clone().into(),
+                item.batch_id.clone().into(),
+                item.merchant_id.clone().into(),
+                item.amount.get().into(),
+                item.reference.clone().into(),
+                item.bank_code.clone().into(),
+                item.account_number.clone().into(),
+                item.account_name.clone().into(),
+                item.rail.clone().into(),
+                item.status.clone().into(),
+                item.oldest_receipt_at.into(),
+                now.into(),
+            ]);
+        }
+        sql::exec(
+            conn,
+            format!(
+                "INSERT INTO payout_items (id, batch_id, merchant_id, amount, reference, \
+                 bank_code, account_number, account_name, rail, status, oldest_receipt_at, \
+                 created_at) VALUES {}",
+                sql::values_rows(chunk.len(), 12, 1)
+            ),
+            values,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Why a batch could not change state, once the conditional update found nothing to change.
+async fn batch_refusal<C: ConnectionTrait>(conn: &C, id: &str, actor: &str) -> ApiError {
+    match find_batch(conn, id).await {
+        Ok(None) => ApiError::not_found("payout batch"),
+        Ok(Some(b)) if b.status != "draft" => ApiError::conflict(
+            "batch_not_draft",
+            format!("the batch is {} and can no longer change", b.status),
+        ),
+        Ok(Some(b)) if b.created_by == actor => four_eyes(),
+        Ok(Some(_)) => ApiError::conflict("batch_not_draft", "the batch changed meanwhile"),
+        Err(e) => e,
+    }
+}
+
+/// Approves a draft batch: a treasury user other than its creator locks it, and each item's
+/// amount moves from the merchant's payable to payout in transit. One transaction: all items or
+/// none. Each merchant gets a remittance advice.
+pub async fn approve(
+    db: &DatabaseConnection,
+    batch_id: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<BatchDetail> {
+    let txn = db.begin().await?;
+    let changed = sql::exec(
+        &txn,
+        "UPDATE payout_batches SET status = 'approved', approved_by = $1, approved_at = $2 \
+         WHERE id = $3 AND status = 'draft' AND created_by <> $1",
+        vec![actor.into(), now.into(), batch_id.into()],
+    )
+    .await?;
+    if changed != 1 {
+        return Err(batch_refusal(&txn, batch_id, actor).await);
+    }
+    sql::exec(
+        &txn,
+        "UPDATE payout_items SET status = 'approved', approved_at = $1 \
+         WHERE batch_id = $2 AND status = 'draft'",
+        vec![now.into(), batch_id.into()],
+    )
+    .await?;
+    let items = items_of(&txn, batch_id).await?;
+    let postings = items
+        .iter()
+        .map(|i| payout_approved(&i.id, &i.merchant_id, i.amount.get(), now))
+        .collect();
+    post_many(&txn, postings).await.map_err(|e| match e {
+        LedgerError::InsufficientBalance { account } => ApiError::conflict(
+            "insufficient_payable",
+            "a merchant is now owed less than its item (a refund came in after the cut-off); \
+             cancel the batch and build a new one",
+        )
+        .with_context(serde_json::json!({ "account": account })),
+        other => other.into(),
+    })?;
+    send_remittance_advice(&txn, batch_id, &items, now).await?;
+    let batch = find_batch(&txn, batch_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+    txn.commit().await?;
+    Ok(BatchDetail {
+        batch,
+        items,
+        held_merchants: Vec::new(),
+        skipped: Vec::new(),
+    })
+}
+
+async fn send_remittance_advice<C: ConnectionTrait>(
+    conn: &C,
+    batch_id: &str,
+    items: &[ItemView],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let ids: Vec<String> = items.iter().map(|i| i.merchant_id.clone()).collect();
+    let facts = merchants::facts(conn, &ids).await?;
+    let mut lines: HashMap<String, Vec<peken_mail::RemittanceLine>> = HashMap::new();
+    for m in read::claimed_movements(conn, batch_id).await? {
+        if let Some(order) = &m.order_id {
+            lines
+                .entry(m.merchant_id.clone())
+                .or_default()
+                .push(notify::remittance_line(order, m.occurred_at, m.amount));
+        }
+    }
+    let advices = items
+        .iter()
+        .filter_map(|item| {
+            Some(Advice {
+                item_id: &item.id,
+                batch_id,
+                reference: &item.reference,
+                merchant: facts.get(&item.merchant_id)?,
+                amount: item.amount.get(),
+                lines: lines.remove(&item.merchant_id).unwrap_or_default(),
+            })
+        })
+        .collect();
+    notify::remittance_advice(conn, advices, now).await?;
+    Ok(())
+}
+
+/// Cancels a draft batch; its movements are free for the next batch.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    batch_id: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<BatchView> {
+    let txn = db.begin().await?;
+    let changed = sql::exec(
+        &txn,
+        "UPDATE payout_batches SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2 \
+         WHERE id = $3 AND status = 'draft'",
+        vec![actor.into(), now.into(), batch_id.into()],
+    )
+    .await?;
+    if changed != 1 {
+        return Err(match find_batch(&txn, batch_id).await? {
+            None => ApiError::not_found("payout batch"),
+            Some(b) => ApiError::conflict(
+                "batch_not_draft",
+                format!("the batch is {} and can no longer be cancelled", b.status),
+            ),
+        });
+    }
+    sql::exec(
+        &txn,
+        "UPDATE payout_items SET status = 'cancelled' WHERE batch_id = $1",
+        vec![batch_id.into()],
+    )
+    .await?;
+    read::release_claims(&txn, batch_id, None).await?;
+    let batch = find_batch(&txn, batch_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+    txn.commit().await?;
+    Ok(batch)
+}
+
+/// Batches, newest first, after the cursor id.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    after: Option<String>,
+    limit: u64,
+) -> ApiResult<Vec<BatchView>> {
+    let rows = match after {
+        Some(after) => {
+            sql::query(
+                conn,
+                format!(
+                    "SELECT {BATCH_COLUMNS} FROM payout_batches WHERE id < $1 \
+                     ORDER BY id DESC LIMIT $2"
+                ),
+                vec![after.into(), (limit as i64 + 1).into()],
+            )
+            .await?
+        }
+        None => {
+            sql::query(
+                conn,
+                format!("SELECT {BATCH_COLUMNS} FROM payout_batches ORDER BY id DESC LIMIT $1"),
+                vec![(limit as i64 + 1).into()],
+            )
+            .await?
+        }
+    };
+    Ok(rows.iter().map(batch_row).collect::<Result<_, _>>()?)
+}
+
+/// The bank's transfer file of an approved batch: one line per item, the reference in the
+/// remark. A draft has no file, so nobody can pay what was not approved.
+pub async fn transfer_file<C: ConnectionTrait>(conn: &C, batch_id: &str) -> ApiResult<String> {
+    let batch = find_batch(conn, batch_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payout batch"))?;
+    if batch.status != "approved" {
+        return Err(ApiError::conflict(
+            "batch_not_approved",
+            "only an approved batch has a transfer file",
+        ));
+    }
+    let items = items_of(conn, batch_id).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let write_err = |e: csv::Error| ApiError::internal(anyhow::anyhow!("transfer file: {e}"));
+    writer
+        .write_record([
+            "reference",
+            "bank_code",
+            "account_number",
+            "account_name",
+            "amount",
+            "rail",
+            "remark",
+        ])
+        .map_err(write_err)?;
+    for item in items.iter().filter(|i| i.status != "cancelled") {
+        writer
+            .write_record([
+                item.reference.as_str(),
+                item.bank_code.as_str(),
+                item.account_number.as_str(),
+                item.account_name.as_str(),
+                &item.amount.get().to_string(),
+                item.rail.as_str(),
+                &format!("PEKEN {}", item.reference),
+            ])
+            .map_err(write_err)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("transfer file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::internal(anyhow::anyhow!("transfer file: {e}")))
+}
+
+/// The bank returned an item (or never carried it out): the money goes back to the merchant's
+/// payable, and the merchant's payouts are held until a person clears the hold. Only an item in
+/// transit can fail; one already seen on a statement is paid.
+pub async fn fail_item(
+    db: &DatabaseConnection,
+    item_id: &str,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<ItemView> {
+    let txn = db.begin().await?;
+    let changed = sql::exec(
+        &txn,
+        "UPDATE payout_items SET status = 'failed', failed_at = $1, failed_by = $2, \
+         failure_reason = $3 WHERE id = $4 AND status = 'approved'",
+        vec![now.into(), actor.into(), reason.into(), item_id.into()],
+    )
+    .await?;
+    let item = find_item(&txn, item_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payout item"))?;
+    if changed != 1 {
+        return Err(match item.status.as_str() {
+            "paid" => ApiError::conflict(
+                "payout_already_settled",
+                "the statement shows this item paid; it cannot fail any more",
+            ),
+            "failed" => ApiError::conflict("payout_already_failed", "the item failed already"),
+            _ => ApiError::conflict(
+                "payout_item_not_in_transit",
+                "only an approved item in transit can fail",
+            ),
+        });
+    }
+    post(
+        &txn,
+        payout_failed(
+            &item.id,
+            &item.merchant_id,
+            item.amount.get(),
+            now,
+            item.oldest_receipt_at,
+        ),
+    )
+    .await?;
+    sql::exec(
+        &txn,
+        "INSERT INTO payout_holds (id, merchant_id, reason, payout_item_id, created_by, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        vec![
+            new_id().into(),
+            item.merchant_id.clone().into(),
+            format!("payout {} failed: {reason}", item.reference).into(),
+            item.id.clone().into(),
+            actor.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    let name = merchants::facts(&txn, std::slice::from_ref(&item.merchant_id))
+        .await?
+        .remove(&item.merchant_id)
+        .map_or_else(|| item.merchant_id.clone(), |m| m.name);
+    notify::payout_failure_notice(
+        &txn,
+        &item.id,
+        &name,
+        &item.reference,
+        item.amount.get(),
+        reason,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(item)
+}
+
+const HOLD_COLUMNS: &str = "id, merchant_id, reason, payout_item_id, created_by, created_at, \
+     cleared_by, cleared_at, clear_note";
+
+fn hold_row(r: &QueryResult) -> Result<HoldView, sea_orm::DbErr> {
+    Ok(HoldView {
+        id: r.try_get("", "id")?,
+        merchant_id: r.try_get("", "merchant_id")?,
+        reason: r.try_get("", "reason")?,
+        payout_item_id: r.try_get("", "payout_item_id")?,
+        created_by: r.try_get("", "created_by")?,
+        created_at: r.try_get("", "created_at")?,
+        cleared_by: r.try_get("", "cleared_by")?,
+        cleared_at: r.try_get("", "cleared_at")?,
+        clear_note: r.try_get("", "clear_note")?,
+    })
+}
+
+/// Holds, the active ones only unless `all`.
+pub async fn holds<C: ConnectionTrait>(conn: &C, all: bool) -> ApiResult<Vec<HoldView>> {
+    let filter = if all { "" } else { " WHERE cleared_at IS NULL" };
+    let rows = sql::query(
+        conn,
+        format!("SELECT {HOLD_COLUMNS} FROM payout_holds{filter} ORDER BY created_at DESC, id"),
+        vec![],
+    )
+    .await?;
+    Ok(rows.iter().map(hold_row).collect::<Result<_, _>>()?)
+}
+
+/// A person clears a hold after dealing with its cause (e.g. the merchant corrected its bank
+/// account); the merchant is paid again by the next batch once no hold remains.
+pub async fn clear_hold(
+    db: &DatabaseConnection,
+    hold_id: &str,
+    note: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<HoldView> {
+    let changed = sql::exec(
+        db,
+        "UPDATE payout_holds SET cleared_by = $1, cleared_at = $2, clear_note = $3 \
+         WHERE id = $4 AND cleared_at IS NULL",
+        vec![actor.into(), now.into(), note.into(), hold_id.into()],
+    )
+    .await?;
+    let row = sql::query_one(
+        db,
+        format!("SELECT {HOLD_COLUMNS} FROM payout_holds WHERE id = $1"),
+        vec![hold_id.into()],
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("payout hold"))?;
+    if changed != 1 {
+        return Err(ApiError::conflict(
+            "hold_already_cleared",
+            "this hold was cleared already",
+        ));
+    }
+    Ok(hold_row(&row)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rails_follow_the_amount_limits() {
+        assert_eq!(rail_for(1), "BIFAST");
+        assert_eq!(rail_for(250_000_000), "BIFAST");
+        assert_eq!(rail_for(250_000_001), "SKN");
+        assert_eq!(rail_for(1_000_000_000), "SKN");
+        assert_eq!(rail_for(1_000_000_001), "RTGS");
+    }
+
+    #[test]
+    fn references_are_short_distinct_and_unambiguous() {
+        let a = new_reference();
+        let b = new_reference();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 15);
+        assert!(a.starts_with("PKN"));
+        assert!(
+            a[3..]
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        );
+        assert!(!a[3..].contains(['I', 'L', 'O', 'U']));
+    }
+}

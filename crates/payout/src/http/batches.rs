@@ -1,0 +1,279 @@
+//! Payout batches, their transfer files, failed items and holds.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use peken_kernel::auth::{Auth, TreasuryOnly};
+use peken_kernel::error::{Problem, check_text};
+use peken_kernel::pagination::{Page, PageParams};
+use peken_kernel::{ApiError, ApiResult, AppState, Validation};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::batches;
+use crate::views::{BatchDetail, BatchView, HoldView, ItemView};
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_batch)
+        .service(list_batches)
+        .service(get_batch)
+        .service(approve_batch)
+        .service(cancel_batch)
+        .service(transfer_file)
+        .service(fail_item)
+        .service(list_holds)
+        .service(clear_hold);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateBatchRequest {
+    /// Payables from completed orders (and other changes) up to this instant are paid.
+    pub cutoff: String,
+}
+
+/// Build a draft payout batch: one item per merchant owed money up to the cut-off, net of
+/// refunds, except merchants held after a failed payout. Nothing moves until a second treasury
+/// user approves it.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    request_body = CreateBatchRequest,
+    responses(
+        (status = 201, description = "Draft batch", body = BatchDetail),
+        (status = 422, description = "Invalid cut-off, or nothing to pay", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/payout-batches")]
+async fn create_batch(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    body: web::Json<CreateBatchRequest>,
+) -> ApiResult<HttpResponse> {
+    let cutoff = DateTime::parse_from_rfc3339(body.cutoff.trim())
+        .map(|c| c.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::field(
+                "cutoff",
+                "invalid_timestamp",
+                "an RFC 3339 timestamp, e.g. 2026-03-31T17:00:00Z",
+            )
+        })?;
+    let batch = batches::build(&state.db, cutoff, &auth.user_id, state.now()).await?;
+    Ok(HttpResponse::Created().json(batch))
+}
+
+/// Payout batches, newest first.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses((status = 200, description = "Batches", body = Page<BatchView>))
+)]
+#[get("/treasury/payout-batches")]
+async fn list_batches(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<BatchView>>> {
+    let limit = page.limit()?;
+    let after: Option<String> = page.cursor()?;
+    let rows = batches::list(&state.db, after, limit).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |b| b.id.clone(),
+        |b| b,
+    )))
+}
+
+/// One batch with its items.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Batch id")),
+    responses(
+        (status = 200, description = "Batch", body = BatchDetail),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/treasury/payout-batches/{id}")]
+async fn get_batch(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<BatchDetail>> {
+    let batch = batches::find_batch(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payout batch"))?;
+    let items = batches::items_of(&state.db, &id).await?;
+    Ok(web::Json(BatchDetail {
+        batch,
+        items,
+        held_merchants: Vec::new(),
+        skipped: Vec::new(),
+    }))
+}
+
+/// Approve a draft batch (a treasury user other than its creator): every item's amount moves
+/// from the merchant's payable to payout in transit, and each merchant gets a remittance advice.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Batch id")),
+    responses(
+        (status = 200, description = "Approved", body = BatchDetail),
+        (status = 403, description = "The creator cannot approve (`four_eyes_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a draft (`batch_not_draft`), or a merchant is owed less than its item (`insufficient_payable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/payout-batches/{id}/approval")]
+async fn approve_batch(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<BatchDetail>> {
+    Ok(web::Json(
+        batches::approve(&state.db, &id, &auth.user_id, state.now()).await?,
+    ))
+}
+
+/// Cancel a draft batch; its amounts are free for the next batch.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Batch id")),
+    responses(
+        (status = 200, description = "Cancelled", body = BatchView),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/payout-batches/{id}/cancellation")]
+async fn cancel_batch(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<BatchView>> {
+    Ok(web::Json(
+        batches::cancel(&state.db, &id, &auth.user_id, state.now()).await?,
+    ))
+}
+
+/// The bank transfer file of an approved batch: CSV
+/// `reference,bank_code,account_number,account_name,amount,rail,remark`, the rail chosen by
+/// amount (BIFAST ≤ Rp250 million, SKN ≤ Rp1 billion, else RTGS), the reference in the remark.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Batch id")),
+    responses(
+        (status = 200, description = "Transfer file", body = String, content_type = "text/csv"),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved (`batch_not_approved`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/treasury/payout-batches/{id}/transfer-file")]
+async fn transfer_file(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let body = batches::transfer_file(&state.db, &id).await?;
+    Ok(super::csv_response(body, &format!("payout-{}.csv", &*id)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FailureRequest {
+    /// What the bank said, e.g. `rekening tidak ditemukan`.
+    pub reason: String,
+}
+
+/// The bank returned a payout item (or never carried it out): the money goes back to the
+/// merchant's payable and the merchant's payouts are held until a person clears the hold.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Payout item id")),
+    request_body = FailureRequest,
+    responses(
+        (status = 200, description = "Failed and held", body = ItemView),
+        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in transit (`payout_already_settled`, `payout_already_failed`, `payout_item_not_in_transit`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reason", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/payout-items/{id}/failure")]
+async fn fail_item(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+    body: web::Json<FailureRequest>,
+) -> ApiResult<web::Json<ItemView>> {
+    let mut v = Validation::new();
+    let reason = check_text(&mut v, "reason", &body.reason, 500);
+    v.finish()?;
+    let reason = reason.unwrap_or_default();
+    Ok(web::Json(
+        batches::fail_item(&state.db, &id, &reason, &auth.user_id, state.now()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HoldQuery {
+    /// Include cleared holds.
+    pub all: Option<bool>,
+}
+
+/// Holds on merchants' payouts (active ones unless `all=true`).
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(HoldQuery),
+    responses((status = 200, description = "Holds", body = Vec<HoldView>))
+)]
+#[get("/treasury/payout-holds")]
+async fn list_holds(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    query: web::Query<HoldQuery>,
+) -> ApiResult<web::Json<Vec<HoldView>>> {
+    Ok(web::Json(
+        batches::holds(&state.db, query.all.unwrap_or(false)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClearRequest {
+    /// What was done about the cause, e.g. `rekening diperbaiki`.
+    pub note: String,
+}
+
+/// Clear a hold once its cause is dealt with; the merchant is paid by the next batch.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Hold id")),
+    request_body = ClearRequest,
+    responses(
+        (status = 200, description = "Cleared", body = HoldView),
+        (status = 404, description = "No such hold", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Cleared already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/payout-holds/{id}/clearance")]
+async fn clear_hold(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+    body: web::Json<ClearRequest>,
+) -> ApiResult<web::Json<HoldView>> {
+    let mut v = Validation::new();
+    let note = check_text(&mut v, "note", &body.note, 500);
+    v.finish()?;
+    let note = note.unwrap_or_default();
+    Ok(web::Json(
+        batches::clear_hold(&state.db, &id, &note, &auth.user_id, state.now()).await?,
+    ))
+}

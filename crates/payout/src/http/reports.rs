@@ -1,0 +1,318 @@
+//! Turnover, the merchant ledger, the trial balance, the daily close and the payout service
+//! level.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use peken_kernel::auth::{Auth, Role, TreasuryOnly};
+use peken_kernel::error::Problem;
+use peken_kernel::pagination::{Page, PageParams};
+use peken_kernel::period::{Period, parse_date, wib_date};
+use peken_kernel::{ApiError, ApiResult, AppState, Validation};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{LedgerReaders, TreasuryOrAdmin, TurnoverReaders, csv_response, wants_csv};
+use crate::merchants;
+use crate::reports::{
+    self, AlertView, CityTurnover, DailyClose, LedgerLine, MerchantTurnover, SlaReport,
+    TrialBalance,
+};
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(merchant_turnover)
+        .service(merchant_ledger)
+        .service(city_turnover)
+        .service(turnover_alerts)
+        .service(trial_balance)
+        .service(get_daily_close)
+        .service(record_daily_close)
+        .service(payout_sla);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// First WIB month, `YYYY-MM`; default: January of `to`'s year.
+    pub from: Option<String>,
+    /// Last WIB month, `YYYY-MM`; default: the current month.
+    pub to: Option<String>,
+}
+
+fn range(state: &AppState, q: &RangeQuery) -> ApiResult<(Period, Period)> {
+    let mut v = Validation::new();
+    let to = match &q.to {
+        Some(t) => v.check("to", Period::parse(t)),
+        None => Some(Period::of(state.now())),
+    };
+    let from = match &q.from {
+        Some(f) => v.check("from", Period::parse(f)),
+        None => to.and_then(|t| Period::new(t.year(), 1).ok()),
+    };
+    v.finish()?;
+    match (from, to) {
+        (Some(from), Some(to)) => Ok((from, to)),
+        _ => Err(ApiError::internal(anyhow::anyhow!(
+            "validated range missing"
+        ))),
+    }
+}
+
+/// A merchant's turnover per WIB month (gross at completion, refunds, net), year to date, UMKM
+/// class and turnover alerts. `Accept: text/csv` gives the months as CSV.
+#[utoipa::path(
+    tag = "turnover",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Merchant id"), RangeQuery),
+    responses(
+        (status = 200, description = "Turnover", content(
+            (MerchantTurnover = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 404, description = "No such merchant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/merchants/{id}/turnover")]
+async fn merchant_turnover(
+    state: web::Data<AppState>,
+    auth: Auth<TurnoverReaders>,
+    id: web::Path<String>,
+    query: web::Query<RangeQuery>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    visible_merchant(&state, &auth.caller, &id).await?;
+    let (from, to) = range(&state, &query)?;
+    let report = reports::merchant_turnover(&state.db, &id, from, to).await?;
+    if wants_csv(&req) {
+        return Ok(csv_response(
+            reports::merchant_turnover_csv(&report),
+            &format!("turnover-{}-{from}-{to}.csv", &*id),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// A merchant sees only itself; staff roles see any merchant that exists.
+async fn visible_merchant(
+    state: &AppState,
+    caller: &peken_kernel::auth::Caller,
+    id: &str,
+) -> ApiResult<()> {
+    if caller.role == Role::Merchant && !caller.is_merchant_of(id) {
+        return Err(ApiError::not_found("merchant"));
+    }
+    if !merchants::exists(&state.db, id).await? {
+        return Err(ApiError::not_found("merchant"));
+    }
+    Ok(())
+}
+
+/// A merchant's ledger: every change of what it is owed, oldest first, with the balance after
+/// each (positive: owed to the merchant).
+#[utoipa::path(
+    tag = "turnover",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Merchant id"), PageParams),
+    responses(
+        (status = 200, description = "Entries", body = Page<LedgerLine>),
+        (status = 404, description = "No such merchant, or not yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/merchants/{id}/ledger")]
+async fn merchant_ledger(
+    state: web::Data<AppState>,
+    auth: Auth<LedgerReaders>,
+    id: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<LedgerLine>>> {
+    visible_merchant(&state, &auth.caller, &id).await?;
+    let limit = page.limit()?;
+    let after: Option<(String, i32)> = page.cursor()?;
+    let rows = reports::merchant_ledger(&state.db, &id, after, limit).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| (r.transaction_id.clone(), r.line),
+        |r| r,
+    )))
+}
+
+/// The city's turnover by kecamatan and merchant kind. `Accept: text/csv` gives CSV.
+#[utoipa::path(
+    tag = "turnover",
+    security(("bearer" = [])),
+    params(RangeQuery),
+    responses(
+        (status = 200, description = "Report", content(
+            (CityTurnover = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 422, description = "Invalid range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/turnover")]
+async fn city_turnover(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOrAdmin>,
+    query: web::Query<RangeQuery>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (from, to) = range(&state, &query)?;
+    let report = reports::city_turnover(&state.db, &state.regions, from, to).await?;
+    if wants_csv(&req) {
+        return Ok(csv_response(
+            reports::city_turnover_csv(&report)?,
+            &format!("turnover-{from}-{to}.csv"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// WIB year, e.g. 2026.
+    pub year: Option<i32>,
+    pub merchant_id: Option<String>,
+}
+
+/// Merchants whose cumulative yearly turnover crossed Rp500 million or Rp4.8 billion (newest
+/// first); each threshold is recorded once per merchant and year.
+#[utoipa::path(
+    tag = "turnover",
+    security(("bearer" = [])),
+    params(AlertQuery),
+    responses((status = 200, description = "Alerts", body = Vec<AlertView>))
+)]
+#[get("/treasury/turnover-alerts")]
+async fn turnover_alerts(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOrAdmin>,
+    query: web::Query<AlertQuery>,
+) -> ApiResult<web::Json<Vec<AlertView>>> {
+    let alerts =
+        peken_ledger::read::turnover_alerts(&state.db, query.merchant_id.as_deref(), query.year)
+            .await?;
+    Ok(web::Json(alerts.into_iter().map(AlertView::from).collect()))
+}
+
+/// Every account's balance; the sum of all balances is zero.
+#[utoipa::path(
+    tag = "ledger",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Trial balance", body = TrialBalance))
+)]
+#[get("/treasury/trial-balance")]
+async fn trial_balance(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+) -> ApiResult<web::Json<TrialBalance>> {
+    Ok(web::Json(reports::trial_balance(&state.db).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DateQuery {
+    /// WIB date `YYYY-MM-DD`; default today.
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CloseRequest {
+    /// WIB date `YYYY-MM-DD`.
+    pub date: String,
+}
+
+fn date_field(field: &str, value: Option<&str>, default: NaiveDate) -> ApiResult<NaiveDate> {
+    match value {
+        None => Ok(default),
+        Some(text) => parse_date(text).map_err(|e| ApiError::field(field, e.code(), e.to_string())),
+    }
+}
+
+/// The daily close as it stands: the ledger's collection account at the end of the date
+/// against the closing balance of the bank statement for that date, with the difference and the
+/// unmatched lines that may explain it.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    params(DateQuery),
+    responses(
+        (status = 200, description = "Close", body = DailyClose),
+        (status = 422, description = "Invalid date", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/treasury/daily-close")]
+async fn get_daily_close(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    query: web::Query<DateQuery>,
+) -> ApiResult<web::Json<DailyClose>> {
+    let date = date_field("date", query.date.as_deref(), wib_date(state.now()))?;
+    Ok(web::Json(reports::daily_close(&state.db, date).await?))
+}
+
+/// Records the daily close of a date (as it stands now) in the close history.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    request_body = CloseRequest,
+    responses(
+        (status = 201, description = "Recorded", body = DailyClose),
+        (status = 422, description = "Invalid date", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/daily-closes")]
+async fn record_daily_close(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    body: web::Json<CloseRequest>,
+) -> ApiResult<HttpResponse> {
+    let date = date_field("date", Some(&body.date), wib_date(state.now()))?;
+    let close = reports::record_close(&state.db, date, &auth.user_id, state.now()).await?;
+    Ok(HttpResponse::Created().json(close))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SlaQuery {
+    /// First receipt date (WIB, `YYYY-MM-DD`); default 30 days ago.
+    pub from: Option<String>,
+    /// Last receipt date; default today.
+    pub to: Option<String>,
+}
+
+/// The payout service level (working days from receipt to payout approval, a city policy):
+/// breached items among receipts in the range, and money owed now past its deadline.
+#[utoipa::path(
+    tag = "payouts",
+    security(("bearer" = [])),
+    params(SlaQuery),
+    responses(
+        (status = 200, description = "Report", body = SlaReport),
+        (status = 422, description = "Invalid dates", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/treasury/payout-sla")]
+async fn payout_sla(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOrAdmin>,
+    query: web::Query<SlaQuery>,
+) -> ApiResult<web::Json<SlaReport>> {
+    let now = state.now();
+    let today = wib_date(now);
+    let to = date_field("to", query.to.as_deref(), today)?;
+    let from = date_field("from", query.from.as_deref(), to - chrono::Days::new(30))?;
+    let policies = state.policies.get(&state.db).await?;
+    let report = reports::sla(
+        &state.db,
+        &state.calendar,
+        policies.payout_sla_working_days,
+        from,
+        to,
+        now,
+    )
+    .await?;
+    Ok(web::Json(report))
+}

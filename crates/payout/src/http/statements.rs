@@ -1,0 +1,229 @@
+//! Bank statement import, the exceptions list and manual matches.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use peken_kernel::auth::{Auth, TreasuryOnly};
+use peken_kernel::error::Problem;
+use peken_kernel::pagination::MAX_LIMIT;
+use peken_kernel::{ApiError, ApiResult, AppState};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::reconcile::{self, Exceptions, Format, ImportResult, ProposalView};
+
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(import_statement)
+        .service(exceptions)
+        .service(propose_match)
+        .service(approve_match)
+        .service(reject_match);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The account the statement is of, for CSV files (MT940 names it in `:25:`).
+    pub account: Option<String>,
+}
+
+/// Import a bank statement of the collection account: `text/csv`
+/// (`value_date,description,debit,credit,balance`) or MT940 (`application/x-mt940`, or
+/// `text/plain` containing `:20:`). Lines are stored raw and deduplicated by content, so
+/// importing the same lines again adds nothing; payout debits are matched by reference and exact
+/// amount, then by amount, date window and account. A file with any bad line is refused whole.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(description = "The statement file", content(
+        ("text/csv"),
+        ("application/x-mt940"),
+        ("text/plain"),
+    )),
+    responses(
+        (status = 201, description = "Imported", body = ImportResult),
+        (status = 200, description = "The same statement was imported before; nothing added", body = ImportResult),
+        (status = 422, description = "Bad lines, each listed as `line N`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/bank-statements")]
+async fn import_statement(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    query: web::Query<ImportQuery>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::unprocessable("invalid_encoding", "the statement must be UTF-8 text")
+    })?;
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let account = query
+        .account
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned);
+    if account.as_ref().is_some_and(|a| a.len() > 64) {
+        return Err(ApiError::field(
+            "account",
+            "too_long",
+            "at most 64 characters",
+        ));
+    }
+    let parsed = reconcile::parse(Format::detect(content_type, text), text, account)?;
+    let result = reconcile::import(&state.db, &parsed, &auth.user_id, state.now()).await?;
+    Ok(if result.already_imported {
+        HttpResponse::Ok().json(result)
+    } else {
+        HttpResponse::Created().json(result)
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExceptionQuery {
+    /// Unmatched lines of this direction: `debit` (default: money that left and no payout
+    /// explains), `credit`, or `all`.
+    pub direction: Option<String>,
+    /// Longest list: 1 to 200, default 200.
+    pub limit: Option<u32>,
+}
+
+/// What reconciliation could not settle: unmatched statement lines, payouts in transit past the
+/// allowed working days, and manual matches waiting for approval.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    params(ExceptionQuery),
+    responses(
+        (status = 200, description = "Exceptions", body = Exceptions),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/treasury/reconciliation/exceptions")]
+async fn exceptions(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    query: web::Query<ExceptionQuery>,
+) -> ApiResult<web::Json<Exceptions>> {
+    let direction = match query.direction.as_deref().unwrap_or("debit") {
+        "all" => None,
+        d @ ("debit" | "credit") => Some(d),
+        _ => {
+            return Err(ApiError::field(
+                "direction",
+                "invalid_direction",
+                "debit, credit or all",
+            ));
+        }
+    };
+    let limit = match query.limit {
+        None => u64::from(MAX_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => u64::from(n),
+        Some(_) => {
+            return Err(ApiError::field(
+                "limit",
+                "invalid_limit",
+                format!("limit must be from 1 to {MAX_LIMIT}"),
+            ));
+        }
+    };
+    Ok(web::Json(
+        reconcile::exceptions(&state.db, &state.calendar, direction, limit, state.now()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MatchRequest {
+    pub statement_line_id: String,
+    pub payout_item_id: String,
+    /// Why the two belong together.
+    pub note: Option<String>,
+}
+
+/// Propose a manual match of a statement line to a payout item in transit (same amount). It
+/// takes effect only when a second treasury user approves it.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    request_body = MatchRequest,
+    responses(
+        (status = 201, description = "Waiting for approval", body = ProposalView),
+        (status = 409, description = "Line matched, item not in transit, or a match is pending", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown line or item, or amounts differ", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/reconciliation/matches")]
+async fn propose_match(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    body: web::Json<MatchRequest>,
+) -> ApiResult<HttpResponse> {
+    let note = body
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(500).collect());
+    let proposal = reconcile::propose(
+        &state.db,
+        &body.statement_line_id,
+        &body.payout_item_id,
+        note,
+        &auth.user_id,
+        state.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(proposal))
+}
+
+/// Approve a manual match (a treasury user other than the proposer): the item is paid by the
+/// line, and the ledger moves its amount from in transit to the collection account.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Match id")),
+    responses(
+        (status = 200, description = "Approved and applied", body = ProposalView),
+        (status = 403, description = "The proposer cannot approve (`four_eyes_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such match", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already, or the line or item changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/reconciliation/matches/{id}/approval")]
+async fn approve_match(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ProposalView>> {
+    Ok(web::Json(
+        reconcile::approve_match(&state.db, &id, &auth.user_id, state.now()).await?,
+    ))
+}
+
+/// Reject a pending manual match.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Match id")),
+    responses(
+        (status = 200, description = "Rejected", body = ProposalView),
+        (status = 404, description = "No such match", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/reconciliation/matches/{id}/rejection")]
+async fn reject_match(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ProposalView>> {
+    Ok(web::Json(
+        reconcile::reject_match(&state.db, &id, &auth.user_id, state.now()).await?,
+    ))
+}

@@ -1,0 +1,67 @@
+//! The read side of merchants that payouts and reports need, in bulk: one query for thousands
+//! of merchants instead of one call each. It only reads columns of the `merchants` table whose
+//! meaning the merchant crate's schema fixes (name, kind, kecamatan, bank account).
+
+use std::collections::HashMap;
+
+use peken_ledger::sql;
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+/// What a payout and a report need to know about a merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantFacts {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub kecamatan_code: String,
+    pub bank_code: String,
+    pub account_number: String,
+    pub account_name: String,
+    pub owner_user_id: String,
+}
+
+/// The facts of the given merchants, by id; unknown ids are absent.
+pub async fn facts<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[String],
+) -> Result<HashMap<String, MerchantFacts>, DbErr> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(sql::CHUNK_ROWS * 4) {
+        let values: Vec<Value> = chunk.iter().map(|id| id.clone().into()).collect();
+        let rows = sql::query(
+            conn,
+            format!(
+                "SELECT id, name, kind, kecamatan_code, bank_code, account_number, account_name, \
+                 owner_user_id FROM merchants WHERE id IN ({})",
+                sql::list(chunk.len(), 1)
+            ),
+            values,
+        )
+        .await?;
+        for r in rows {
+            let facts = MerchantFacts {
+                id: r.try_get("", "id")?,
+                name: r.try_get("", "name")?,
+                kind: r.try_get("", "kind")?,
+                kecamatan_code: r.try_get("", "kecamatan_code")?,
+                bank_code: r.try_get("", "bank_code")?,
+                account_number: r.try_get("", "account_number")?,
+                account_name: r.try_get("", "account_name")?,
+                owner_user_id: r.try_get("", "owner_user_id")?,
+            };
+            out.insert(facts.id.clone(), facts);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a merchant exists.
+pub async fn exists<C: ConnectionTrait>(conn: &C, id: &str) -> Result<bool, DbErr> {
+    Ok(sql::query_one(
+        conn,
+        "SELECT id FROM merchants WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?
+    .is_some())
+}

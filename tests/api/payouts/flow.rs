@@ -1,0 +1,233 @@
+//! The whole money path through the public API: checkout, payment callback, receipt, payout
+//! batch, approval, transfer file, bank statement, and a ledger that ends where it began.
+
+use peken_tests::{PASSWORD, TestApp, User, WEBHOOK_SECRET, next_nik};
+use serde_json::{Value, json};
+
+use super::fixtures::{app_at, move_clock, normal_balance, scalar, treasurers, trial, unique, utc};
+
+/// An active shop registered and verified through the API; returns (id, owner).
+async fn shop(app: &TestApp) -> (String, User) {
+    let n = unique();
+    let email = format!("flow{n}@toko.test");
+    let reply = app
+        .post(
+            "/api/v1/merchants",
+            None,
+            &json!({
+                "name": format!("Toko Alur {n}"), "kind": "toko_kelontong",
+                "nib": format!("93{:011}", n % 100_000_000_000), "owner_nik": next_nik(),
+                "mbr": false, "kelurahan_code": "35.78.03.1001", "address": "Jl. Alur No. 2",
+                "bank": {"bank_code": "008", "account_number": format!("13{:08}", n % 100_000_000), "account_name": "PEMILIK ALUR"},
+                "owner": {"name": "Pemilik Alur", "email": email, "phone": "081234567890", "password": PASSWORD},
+            }),
+        )
+        .await
+        .expect(201);
+    let id = reply.body["id"].as_str().unwrap().to_owned();
+    let admin = app.admin().await;
+    app.post(
+        &format!("/api/v1/admin/merchants/{id}/verification"),
+        Some(&admin.token),
+        &json!({"decision": "approve"}),
+    )
+    .await
+    .expect(200);
+    (id, app.login(&email, PASSWORD).await)
+}
+
+async fn listing(app: &TestApp, shop: &str, owner: &User, price: i64) -> String {
+    let admin = app.admin().await;
+    let commodity = app
+        .post(
+            "/api/v1/admin/commodities",
+            Some(&admin.token),
+            &json!({"name": format!("Gula Alur {}", unique()), "category": "sembako", "unit": "kg"}),
+        )
+        .await
+        .expect(201);
+    app.post(
+        &format!("/api/v1/merchants/{shop}/listings"),
+        Some(&owner.token),
+        &json!({"commodity_id": commodity.body["id"], "price": price, "stock": 50}),
+    )
+    .await
+    .expect(201)
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Checks out `quantity` units, pays through the signed callback, and walks the order to
+/// receipt; returns the order's total.
+async fn completed_order(
+    app: &TestApp,
+    buyer: &User,
+    owner: &User,
+    listing: &str,
+    qty: i64,
+) -> i64 {
+    let body = json!({
+        "items": [{"listing_id": listing, "quantity": qty}],
+        "fulfilment": {"method": "pickup"},
+        "payment_method": "va",
+    });
+    let key = format!("flow-{}", unique());
+    let checkout = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/checkout",
+            Some(&buyer.token),
+            Some(&body),
+            &[("Idempotency-Key", &key)],
+        )
+        .await
+        .expect(201);
+    let payment = &checkout.body["payment"];
+    let callback = json!({
+        "payment_id": payment["id"], "provider_reference": format!("prov-{}", unique()),
+        "amount": payment["amount"], "paid_at": app.clock_now().to_rfc3339(),
+    })
+    .to_string();
+    let res = app
+        .client
+        .post(app.url("/api/v1/payments/callback"))
+        .header("content-type", "application/json")
+        .header(
+            "X-Peken-Signature",
+            peken_order::http::sign(WEBHOOK_SECRET, callback.as_bytes()),
+        )
+        .body(callback)
+        .send()
+        .await
+        .unwrap();
+    TestApp::reply(res).await.expect(200);
+    let order = checkout.body["orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (step, who) in [("accept", owner), ("ship", owner), ("receipt", buyer)] {
+        app.post(
+            &format!("/api/v1/orders/{order}/{step}"),
+            Some(&who.token),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    payment["amount"].as_i64().unwrap()
+}
+
+trait ClockNow {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+impl ClockNow for TestApp {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.state.now()
+    }
+}
+
+fn account(trial: &Value, code: &str) -> i64 {
+    normal_balance(trial, code)
+}
+
+#[tokio::test]
+async fn from_checkout_to_bank_statement_every_rupiah_is_accounted_for() {
+    let app = app_at(utc(2026, 3, 2, 2)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (shop_id, owner) = shop(&app).await;
+    let beras = listing(&app, &shop_id, &owner, 14_000).await;
+    let opd = app.create_opd(&format!("ALUR{}", unique())).await;
+    let (buyer, _) = app.asn(&opd, "staf", "35.78.03.1002").await;
+    let first = completed_order(&app, &buyer, &owner, &beras, 3).await;
+    let second = completed_order(&app, &buyer, &owner, &beras, 2).await;
+    assert_eq!(first + second, 70_000);
+
+    let t = trial(&app, &maker).await;
+    assert_eq!(account(&t, &format!("merchant_payable:{shop_id}")), 70_000);
+    assert_eq!(account(&t, "collection"), 70_000);
+    assert_eq!(account(&t, "buyer_funds_held"), 0);
+    let turnover = app
+        .get(
+            &format!("/api/v1/merchants/{shop_id}/turnover?from=2026-03&to=2026-03"),
+            Some(&owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(turnover.body["months"][0]["gross_amount"], 70_000);
+    assert_eq!(turnover.body["months"][0]["completed_orders"], 2);
+
+    let [maker, checker] =
+        <[_; 2]>::try_from(move_clock(&app, utc(2026, 3, 3, 2), &[&maker, &checker]).await)
+            .unwrap();
+    let batch = app
+        .post(
+            "/api/v1/treasury/payout-batches",
+            Some(&maker.token),
+            &json!({"cutoff": utc(2026, 3, 3, 0).to_rfc3339()}),
+        )
+        .await
+        .expect(201);
+    let batch_id = batch.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/treasury/payout-batches/{batch_id}/approval"),
+        Some(&checker.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let file = app
+        .get(
+            &format!("/api/v1/treasury/payout-batches/{batch_id}/transfer-file"),
+            Some(&maker.token),
+        )
+        .await
+        .expect(200);
+    let row: Vec<&str> = file.text.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!((row[1], row[4], row[5]), ("008", "70000", "BIFAST"));
+    let reference = row[0];
+
+    // The merchant's owner is told what the payout pays for.
+    let advice = scalar(
+        &app,
+        "SELECT COUNT(*) AS n FROM mail_outbox WHERE template = 'remittance_advice'",
+    )
+    .await;
+    assert_eq!(advice, 1);
+
+    let statement = format!(
+        "value_date,description,debit,credit,balance\n\
+         2026-03-02,SETORAN VA,,{first}.00,{first}.00\n\
+         2026-03-02,SETORAN VA,,{second}.00,70000.00\n\
+         2026-03-03,TRF BIFAST {reference} TOKO ALUR,70000.00,,0.00\n"
+    );
+    let imported = app
+        .post_raw(
+            "/api/v1/treasury/bank-statements",
+            Some(&maker.token),
+            "text/csv",
+            &statement,
+        )
+        .await
+        .expect(201);
+    assert_eq!(imported.body["matched"], 1);
+    let t = trial(&app, &maker).await;
+    for (code, expected) in [
+        ("collection".to_owned(), 0),
+        ("payout_in_transit".to_owned(), 0),
+        (format!("merchant_payable:{shop_id}"), 0),
+        ("buyer_funds_held".to_owned(), 0),
+    ] {
+        assert_eq!(account(&t, &code), expected, "{code}");
+    }
+    let close = app
+        .get(
+            "/api/v1/treasury/daily-close?date=2026-03-03",
+            Some(&maker.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(close.body["status"], "balanced", "{}", close.text);
+}
