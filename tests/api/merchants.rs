@@ -216,6 +216,27 @@ async fn rejection_needs_a_reason_and_suspension_hides_until_reinstated() {
         .await
         .expect(200);
     assert_eq!(own.body["status_reason"], "NIB tidak sesuai nama usaha");
+    // The owner is told, once, with the reason.
+    let mails = outbox_for(&app, &format!("merchant:{rejected}:verification:%")).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].contains("NIB tidak sesuai nama usaha"),
+        "{}",
+        mails[0]
+    );
+    app.post(
+        &path,
+        Some(&admin.token),
+        &json!({"decision": "reject", "reason": "again"}),
+    )
+    .await
+    .expect_problem(409, "merchant_not_pending");
+    assert_eq!(
+        outbox_for(&app, &format!("merchant:{rejected}:verification:%"))
+            .await
+            .len(),
+        1
+    );
 
     let (id, owner) =
         active_merchant(&app, &admin, "Toko Jaya", "toko_kelontong", "35.78.01.1001").await;
@@ -595,4 +616,23 @@ async fn listing_and_stock_input_is_checked_and_nothing_is_written() {
         .await
         .expect(200);
     assert_eq!(detail.body["items"][0]["id"], listing_id);
+}
+
+/// The plain-text bodies of outbox messages whose dedupe key matches a LIKE pattern.
+async fn outbox_for(app: &peken_tests::TestApp, pattern: &str) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let backend = app.state.db.get_database_backend();
+    let rows = app
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT body_text FROM mail_outbox WHERE dedupe_key LIKE $1 ORDER BY created_at",
+            [pattern.into()],
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "body_text").unwrap())
+        .collect()
 }

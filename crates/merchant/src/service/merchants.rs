@@ -268,8 +268,9 @@ async fn transition(
                 Expr::value(Some(by.to_owned())),
             );
     }
-    let done = update.exec(&state.db).await?;
-    let found = find(&state.db, id)
+    let txn = state.db.begin().await?;
+    let done = update.exec(&txn).await?;
+    let found = find(&txn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("merchant"))?;
     if done.rows_affected == 0 {
@@ -278,9 +279,42 @@ async fn transition(
             format!("the merchant is {}", found.status),
         ));
     }
+    if verified.is_some() {
+        announce_verification(&txn, &found, now).await?;
+    }
+    txn.commit().await?;
     tracing::info!(merchant_id = %id, status = to, "merchant status changed");
     peken_catalog::cache::listings_changed(state).await;
     Ok(found)
+}
+
+/// Tells the owner the result of the verification, in the decision's transaction.
+async fn announce_verification<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    found: &merchant::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let Some((owner_name, email)) = super::owner_contact(conn, &found.id).await? else {
+        return Ok(());
+    };
+    let approved = found.status == ACTIVE;
+    peken_mail::enqueue(
+        conn,
+        peken_mail::Mail {
+            to: email,
+            to_name: Some(owner_name),
+            template: peken_mail::Template::MerchantVerification {
+                merchant_name: found.name.clone(),
+                approved,
+                reason: found.status_reason.clone(),
+            },
+            // One message per decision: a merchant rejected and later approved hears both.
+            dedupe_key: format!("merchant:{}:verification:{}", found.id, found.status),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Merchants for the admin's queue, oldest first, optionally of one status.
