@@ -9,6 +9,7 @@ mod m0003_mail;
 mod m0004_ledger;
 mod m0005_orders;
 mod m0006_mandate;
+mod m0007_password_tokens;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_ledger::Migration),
             Box::new(m0005_orders::Migration),
             Box::new(m0006_mandate::Migration),
+            Box::new(m0007_password_tokens::Migration),
         ]
     }
 }

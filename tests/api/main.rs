@@ -14,6 +14,7 @@ mod mail;
 mod merchants;
 mod ops;
 mod orders;
+mod password;
 mod payouts;
 mod policies;
 mod shops;

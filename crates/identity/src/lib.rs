@@ -1,6 +1,7 @@
 //! Identity: users of every role, OPDs (city departments), sessions, and the region table.
 
 pub mod http;
+pub mod password;
 pub mod roster;
 pub mod service;
 pub mod store;

@@ -121,7 +121,7 @@ pub async fn find_user<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Opti
 
 /// How a login string is read: 18 digits are a NIP, 16 digits a NIK, anything with `@` an
 /// e-mail address.
-fn login_column(login: &str) -> Option<(user::Column, String)> {
+pub(crate) fn login_column(login: &str) -> Option<(user::Column, String)> {
     let login = login.trim();
     let digits = login.bytes().all(|b| b.is_ascii_digit());
     if digits && login.len() == 18 {

@@ -14,6 +14,6 @@ pub mod template;
 pub mod transport;
 pub mod worker;
 
-pub use outbox::{enqueue, message_id};
+pub use outbox::{enqueue, enqueue_many, message_id};
 pub use template::{Mail, MailItem, RemittanceLine, Rendered, Template};
 pub use transport::Mailer;

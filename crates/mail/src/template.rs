@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use peken_kernel::Rupiah;
 
 /// A message to enqueue.
@@ -122,6 +122,21 @@ pub enum Template {
         amount: Rupiah,
         reason: String,
     },
+    /// To any user who asked: a single-use code to set a new password.
+    PasswordReset {
+        name: String,
+        /// The token the user enters (or an app link carries) to set the password.
+        code: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// To an ASN imported from the roster: a single-use code to set the first password.
+    AccountActivation {
+        name: String,
+        /// What the ASN logs in with afterwards (the NIP).
+        login: String,
+        code: String,
+        expires_at: DateTime<Utc>,
+    },
 }
 
 /// A message ready to send.
@@ -180,6 +195,8 @@ fn files(name: &str) -> (&'static str, &'static str) {
         "remittance_advice",
         "mandate_reminder",
         "payout_failed",
+        "password_reset",
+        "account_activation",
     )
 }
 
@@ -354,6 +371,32 @@ impl Template {
                     ("reference", text(reference)),
                     ("amount", money(*amount)),
                     ("reason", text(reason)),
+                ],
+            ),
+            Template::PasswordReset {
+                name,
+                code,
+                expires_at,
+            } => (
+                "password_reset",
+                vec![
+                    ("name", text(name)),
+                    ("code", text(code)),
+                    ("expires_at", text(time_label(*expires_at))),
+                ],
+            ),
+            Template::AccountActivation {
+                name,
+                login,
+                code,
+                expires_at,
+            } => (
+                "account_activation",
+                vec![
+                    ("name", text(name)),
+                    ("login", text(login)),
+                    ("code", text(code)),
+                    ("expires_at", text(time_label(*expires_at))),
                 ],
             ),
         }
@@ -537,6 +580,17 @@ pub fn date_label(date: NaiveDate) -> String {
     )
 }
 
+/// `31 Oktober 2026 pukul 14.30 WIB`: an instant as people in Surabaya read it.
+pub fn time_label(instant: DateTime<Utc>) -> String {
+    let local = instant.with_timezone(&peken_kernel::period::WIB);
+    format!(
+        "{} pukul {:02}.{:02} WIB",
+        date_label(local.date_naive()),
+        local.hour(),
+        local.minute()
+    )
+}
+
 /// `2026-10` → `Oktober 2026`; anything else is shown as given.
 pub fn period_label(period: &str) -> String {
     match peken_kernel::period::Period::parse(period) {
@@ -646,6 +700,17 @@ mod tests {
                 amount: Rupiah::new(150_000),
                 reason: "rekening ditutup".into(),
             },
+            Template::PasswordReset {
+                name: "Ani".into(),
+                code: "abc-123".into(),
+                expires_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::AccountActivation {
+                name: "Budi".into(),
+                login: "199001012015011001".into(),
+                code: "abc-123".into(),
+                expires_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
         ]
     }
 
@@ -687,6 +752,28 @@ mod tests {
             r.text
                 .contains("- Pesanan o1, selesai 31 Oktober 2026: Rp150.000")
         );
+    }
+
+    #[test]
+    fn password_codes_and_their_expiry_are_shown_in_wib() {
+        let templates = every_template();
+        // 1_793_431_800 is 31 October 2026 07:30 UTC, 14.30 in Surabaya.
+        let r = templates[13].render();
+        assert_eq!(r.template, "password_reset");
+        assert!(r.text.contains("\nabc-123\n"), "{}", r.text);
+        assert!(
+            r.text.contains("sampai 31 Oktober 2026 pukul 14.30 WIB"),
+            "{}",
+            r.text
+        );
+        let r = templates[14].render();
+        assert_eq!(r.template, "account_activation");
+        assert!(
+            r.text.contains("NIP Anda (199001012015011001)"),
+            "{}",
+            r.text
+        );
+        assert!(r.html.contains("abc-123"));
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! HTTP routes of identity: auth, users, OPDs, regions.
 
 mod auth;
+mod password;
 mod regions;
 mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use auth::TokenResponse;
-
 pub use users::check_position_class;
+
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
     auth::configure(cfg);
+    password::configure(cfg);
     users::configure(cfg);
     regions::configure(cfg);
 }
