@@ -7,7 +7,7 @@ use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::lifecycle::{complete_order, refund_paid_order, release_stock, transition};
-use crate::notify;
+use crate::notify::{self, BuyerEvent};
 use crate::payment::close_if_empty;
 use crate::status::{Action, OrderStatus};
 use crate::store::order;
@@ -55,13 +55,12 @@ pub async fn act(
             )
             .await?;
             if was == Some(OrderStatus::Paid) {
-                refund_paid_order(state, &txn, &before, "cancelled by the buyer", true, now)
-                    .await?;
+                refund_paid_order(&txn, &before, "cancelled by the buyer", true, now).await?;
             } else {
                 close_if_empty(&txn, &before.payment_id, now).await?;
             }
         }
-        Action::Accept => notify::order_accepted(&txn, &before, now).await?,
+        Action::Accept => notify::tell_buyer(&txn, &before, BuyerEvent::Accepted, now).await?,
         Action::Reject => {
             let reason = reason.unwrap_or("rejected by the shop");
             release_stock(
@@ -72,17 +71,17 @@ pub async fn act(
                 now,
             )
             .await?;
-            refund_paid_order(state, &txn, &before, reason, false, now).await?;
-            notify::order_rejected(&txn, &before, reason, now).await?;
+            refund_paid_order(&txn, &before, reason, false, now).await?;
+            notify::tell_buyer(&txn, &before, BuyerEvent::Rejected { reason }, now).await?;
         }
-        Action::Ship => notify::order_shipped(&txn, &before, now).await?,
+        Action::Ship => notify::tell_buyer(&txn, &before, BuyerEvent::Shipped, now).await?,
         Action::ConfirmReceipt | Action::ResolveCompleted => {
             complete_order(state, &txn, &before, now).await?;
         }
         Action::ResolveRefunded => {
             // The goods were delivered or are in dispute: no units return to the shelf.
             let reason = reason.unwrap_or("dispute resolved with a refund");
-            refund_paid_order(state, &txn, &before, reason, true, now).await?;
+            refund_paid_order(&txn, &before, reason, true, now).await?;
         }
         Action::Dispute => {}
         Action::ConfirmPayment | Action::Expire | Action::AutoComplete => {

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::checkout::release_rations;
-use crate::notify;
+use crate::notify::{self, BuyerEvent};
 use crate::status::{Action, OrderStatus};
 use crate::store::{order, order_event, order_item, refund};
 
@@ -165,7 +165,6 @@ pub async fn release_stock<C: ConnectionTrait>(
 /// month-to-date turnover and the ASN's spend for the month of the payment. `announce` sends the
 /// refund mail; a rejection's own mail already states the refund.
 pub async fn refund_paid_order<C: ConnectionTrait>(
-    state: &AppState,
     conn: &C,
     order: &order::Model,
     reason: &str,
@@ -206,7 +205,7 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
         add_spend(conn, &order.buyer_id, period, negated).await?;
     }
     if announce {
-        notify::order_refunded(state, conn, order, amount, reason, now).await?;
+        notify::tell_buyer(conn, order, BuyerEvent::Refunded { amount, reason }, now).await?;
     }
     Ok(())
 }
@@ -227,7 +226,7 @@ pub async fn complete_order<C: ConnectionTrait>(
     peken_ledger::post_order_completed(conn, &order.id, &order.merchant_id, gross, fee, tax, now)
         .await
         .map_err(ledger_error)?;
-    notify::order_completed(state, conn, order, now).await?;
+    notify::tell_buyer(conn, order, BuyerEvent::Completed, now).await?;
     Ok(())
 }
 

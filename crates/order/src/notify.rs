@@ -1,7 +1,7 @@
 //! The mail each order event sends, written to the outbox in the event's transaction.
 
 use chrono::{DateTime, Utc};
-use peken_kernel::{ApiResult, AppState, Rupiah};
+use peken_kernel::{ApiResult, Rupiah};
 use peken_mail::{Mail, MailItem, Template};
 use sea_orm::ConnectionTrait;
 
@@ -65,7 +65,6 @@ async fn mail_items<C: ConnectionTrait>(
 
 /// Payment confirmed: the buyer hears it is paid, the shop hears it has a new order.
 pub async fn order_paid<C: ConnectionTrait>(
-    _state: &AppState,
     conn: &C,
     order: &order::Model,
     now: DateTime<Utc>,
@@ -109,126 +108,79 @@ pub async fn order_paid<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn order_accepted<C: ConnectionTrait>(
-    conn: &C,
-    order: &order::Model,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let Some(to) = buyer(conn, order).await? else {
-        return Ok(());
-    };
-    let template = Template::OrderAccepted {
-        order_id: order.id.clone(),
-        buyer_name: to.0.clone(),
-        merchant_name: shop_name(conn, order).await?,
-    };
-    send(
-        conn,
-        to,
-        format!("order:{}:accepted", order.id),
-        template,
-        now,
-    )
-    .await
+/// A buyer-facing event of an order, and what its message needs beyond the names.
+pub enum BuyerEvent<'a> {
+    Accepted,
+    Rejected { reason: &'a str },
+    Shipped,
+    Completed,
+    Refunded { amount: Rupiah, reason: &'a str },
 }
 
-pub async fn order_rejected<C: ConnectionTrait>(
+/// Tells the buyer of an order what happened, once per order and event.
+pub async fn tell_buyer<C: ConnectionTrait>(
     conn: &C,
     order: &order::Model,
-    reason: &str,
+    event: BuyerEvent<'_>,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let Some(to) = buyer(conn, order).await? else {
         return Ok(());
     };
-    let template = Template::OrderRejected {
-        order_id: order.id.clone(),
-        buyer_name: to.0.clone(),
-        merchant_name: shop_name(conn, order).await?,
-        reason: reason.to_owned(),
-        refund: Rupiah::new(order.total_amount),
+    let order_id = order.id.clone();
+    let buyer_name = to.0.clone();
+    let total = Rupiah::new(order.total_amount);
+    let (name, template) = match event {
+        BuyerEvent::Accepted => (
+            "accepted",
+            Template::OrderAccepted {
+                order_id,
+                buyer_name,
+                merchant_name: shop_name(conn, order).await?,
+            },
+        ),
+        BuyerEvent::Rejected { reason } => (
+            "rejected",
+            Template::OrderRejected {
+                order_id,
+                buyer_name,
+                merchant_name: shop_name(conn, order).await?,
+                reason: reason.to_owned(),
+                refund: total,
+            },
+        ),
+        BuyerEvent::Shipped => (
+            "shipped",
+            Template::OrderShipped {
+                order_id,
+                buyer_name,
+                merchant_name: shop_name(conn, order).await?,
+                method: order.fulfilment_method.clone(),
+            },
+        ),
+        BuyerEvent::Completed => (
+            "completed",
+            Template::OrderCompleted {
+                order_id,
+                buyer_name,
+                merchant_name: shop_name(conn, order).await?,
+                total,
+            },
+        ),
+        BuyerEvent::Refunded { amount, reason } => (
+            "refunded",
+            Template::OrderRefunded {
+                order_id,
+                buyer_name,
+                amount,
+                reason: reason.to_owned(),
+            },
+        ),
     };
     send(
         conn,
         to,
-        format!("order:{}:rejected", order.id),
-        template,
-        now,
-    )
-    .await
-}
-
-pub async fn order_shipped<C: ConnectionTrait>(
-    conn: &C,
-    order: &order::Model,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let Some(to) = buyer(conn, order).await? else {
-        return Ok(());
-    };
-    let template = Template::OrderShipped {
-        order_id: order.id.clone(),
-        buyer_name: to.0.clone(),
-        merchant_name: shop_name(conn, order).await?,
-        method: order.fulfilment_method.clone(),
-    };
-    send(
-        conn,
-        to,
-        format!("order:{}:shipped", order.id),
-        template,
-        now,
-    )
-    .await
-}
-
-pub async fn order_completed<C: ConnectionTrait>(
-    _state: &AppState,
-    conn: &C,
-    order: &order::Model,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let Some(to) = buyer(conn, order).await? else {
-        return Ok(());
-    };
-    let template = Template::OrderCompleted {
-        order_id: order.id.clone(),
-        buyer_name: to.0.clone(),
-        merchant_name: shop_name(conn, order).await?,
-        total: Rupiah::new(order.total_amount),
-    };
-    send(
-        conn,
-        to,
-        format!("order:{}:completed", order.id),
-        template,
-        now,
-    )
-    .await
-}
-
-/// A refund of a paid order (cancelled, dispute resolved to refund).
-pub async fn order_refunded<C: ConnectionTrait>(
-    _state: &AppState,
-    conn: &C,
-    order: &order::Model,
-    amount: Rupiah,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let Some(to) = buyer(conn, order).await? else {
-        return Ok(());
-    };
-    let template = Template::OrderRefunded {
-        order_id: order.id.clone(),
-        buyer_name: to.0.clone(),
-        amount,
-        reason: reason.to_owned(),
-    };
-    send(
-        conn,
-        to,
-        format!("order:{}:refunded", order.id),
+        format!("order:{}:{name}", order.id),
         template,
         now,
     )

@@ -121,7 +121,7 @@ async fn receive_in(
         .exec(txn)
         .await?;
     if paid.rows_affected == 1 {
-        apply_payment(state, txn, &bill, notice.paid_at, now).await?;
+        apply_payment(txn, &bill, notice.paid_at, now).await?;
         return Ok(ReceiptOutcome::Applied);
     }
     // Expired, cancelled or already paid by another transfer: the money is owed back.
@@ -188,7 +188,6 @@ async fn owe_back<C: ConnectionTrait>(
 /// money enters the ledger, the merchants' month-to-date turnover and the ASN's spend grow, and
 /// buyer and shops are told.
 async fn apply_payment<C: ConnectionTrait>(
-    state: &AppState,
     conn: &C,
     bill: &payment::Model,
     paid_at: DateTime<Utc>,
@@ -249,7 +248,7 @@ async fn apply_payment<C: ConnectionTrait>(
         if before.buyer_role == "asn" {
             add_spend(conn, &before.buyer_id, period, total).await?;
         }
-        notify::order_paid(state, conn, &before, now).await?;
+        notify::order_paid(conn, &before, now).await?;
     }
     // Orders the buyer cancelled before paying leave part of the bill without goods.
     let remainder = amount
