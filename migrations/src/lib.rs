@@ -10,6 +10,7 @@ mod m0004_ledger;
 mod m0005_orders;
 mod m0006_mandate;
 mod m0007_password_tokens;
+mod m0008_audit;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_orders::Migration),
             Box::new(m0006_mandate::Migration),
             Box::new(m0007_password_tokens::Migration),
+            Box::new(m0008_audit::Migration),
         ]
     }
 }

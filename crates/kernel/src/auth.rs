@@ -239,7 +239,15 @@ pub struct Caller {
     pub session_id: String,
     pub merchant_id: Option<String>,
     pub opd_id: Option<String>,
+    /// The id of the HTTP request that carries this call, so what the caller changes can be
+    /// traced back to the request in the audit log and the request log. `None` outside HTTP.
+    pub request_id: Option<String>,
 }
+
+/// The id of the current HTTP request. The request middleware stores it in the request's
+/// extensions; [`Auth`] copies it into the [`Caller`].
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 impl Caller {
     /// True when the caller is the merchant (owner or staff) of `merchant_id`.
@@ -296,9 +304,10 @@ impl<R: RoleSet> FromRequest for Auth<R> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let request_id = request_id(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
-            let caller = authenticate(&state, token.as_deref()).await?;
+            let caller = authenticate(&state, token.as_deref(), request_id).await?;
             if !R::ROLES.contains(&caller.role) {
                 return Err(ApiError::forbidden());
             }
@@ -322,14 +331,22 @@ impl FromRequest for MaybeAuth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let request_id = request_id(req);
         Box::pin(async move {
             let Some(token) = token else {
                 return Ok(MaybeAuth(None));
             };
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
-            Ok(MaybeAuth(Some(authenticate(&state, Some(&token)).await?)))
+            Ok(MaybeAuth(Some(
+                authenticate(&state, Some(&token), request_id).await?,
+            )))
         })
     }
+}
+
+fn request_id(req: &HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.extensions().get::<RequestId>().map(|id| id.0.clone())
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -341,7 +358,11 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Caller, ApiError> {
+async fn authenticate(
+    state: &AppState,
+    token: Option<&str>,
+    request_id: Option<String>,
+) -> Result<Caller, ApiError> {
     let token = token
         .ok_or_else(|| ApiError::unauthorized("unauthenticated", "an access token is required"))?;
     let claims = state.jwt.verify(token, state.clock.now())?;
@@ -357,6 +378,7 @@ async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Caller, A
         session_id: claims.sid,
         merchant_id: claims.mid,
         opd_id: claims.opd,
+        request_id,
     })
 }
 

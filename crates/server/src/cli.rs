@@ -38,6 +38,11 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Act as the payment provider: send a signed "paid" callback for a payment, so the flow
     /// can be tried without a provider.
     Pay {
@@ -53,6 +58,20 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+    /// Ask a running server whether it is alive (`GET /healthz`); exit 0 if so, 1 if not. The
+    /// container image has no curl, so its HEALTHCHECK runs this.
+    Healthcheck {
+        /// The URL to ask; by default `/healthz` on the port of `PEKEN_LISTEN` on this host.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every row's hash and check every link of the chain and the head; exits with
+    /// failure, naming each broken row, when a row was edited or deleted.
+    Verify,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -60,6 +79,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Openapi => {
             println!("{}", crate::routes::openapi_json());
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let settings = load_settings()?;
+            let db = startup::connect(&settings, false).await?;
+            audit_verify(&db).await
         }
         Command::Migrate => {
             let settings = load_settings()?;
@@ -89,6 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             pay(&secret, &url, &payment_id, amount, reference).await
         }
+        Command::Healthcheck { url } => healthcheck(url).await,
         Command::Serve { demo } => {
             let mut settings = load_settings()?;
             if demo {
@@ -108,6 +135,27 @@ fn load_settings() -> anyhow::Result<Settings> {
     let settings = Settings::from_env().context("reading PEKEN_* settings")?;
     peken_kernel::telemetry::init(&settings.log_filter, settings.log_format, std::io::stdout);
     Ok(settings)
+}
+
+/// Walks the audit chain and prints what it found; an error when it is broken.
+async fn audit_verify(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    let report = peken_audit::verify(db)
+        .await
+        .context("reading the audit log")?;
+    for broken in &report.breaks {
+        println!("BROKEN {broken}");
+    }
+    println!(
+        "audit log: {} rows read, head at row {} with hash {}",
+        report.rows, report.head_seq, report.head_hash
+    );
+    anyhow::ensure!(
+        report.is_intact(),
+        "the audit log is broken in {} place(s)",
+        report.breaks.len()
+    );
+    println!("intact");
+    Ok(())
 }
 
 /// Signs and posts a provider callback, printing the server's answer.
@@ -142,4 +190,54 @@ async fn pay(
     println!("{status} {text}");
     anyhow::ensure!(status.is_success(), "the server refused the callback");
     Ok(())
+}
+
+/// Gets `/healthz` with a short timeout. It reads only `PEKEN_LISTEN` (not every setting), so
+/// it works in a container whose other settings are secrets mounted for the server alone.
+async fn healthcheck(url: Option<String>) -> anyhow::Result<()> {
+    let url = url.unwrap_or_else(|| {
+        let listen = std::env::var("PEKEN_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+        healthz_url(&listen)
+    });
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("asking {url}"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status()
+    );
+    Ok(())
+}
+
+/// The local URL of `/healthz` for a listen address: a wildcard host (`0.0.0.0`, `[::]`) is
+/// asked on the loopback address.
+fn healthz_url(listen: &str) -> String {
+    let (host, port) = listen.rsplit_once(':').unwrap_or((listen, "8080"));
+    let host = match host {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "[::]" => "[::1]",
+        other => other,
+    };
+    format!("http://{host}:{port}/healthz")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::healthz_url;
+
+    #[test]
+    fn the_healthcheck_asks_the_loopback_for_a_wildcard_listen_address() {
+        assert_eq!(healthz_url("0.0.0.0:8080"), "http://127.0.0.1:8080/healthz");
+        assert_eq!(healthz_url("[::]:9000"), "http://[::1]:9000/healthz");
+        assert_eq!(
+            healthz_url("127.0.0.1:8081"),
+            "http://127.0.0.1:8081/healthz"
+        );
+        assert_eq!(healthz_url("peken:80"), "http://peken:80/healthz");
+    }
 }

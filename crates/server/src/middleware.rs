@@ -12,9 +12,9 @@ use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the current request, for the audit log and error reports.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+/// The id of the current request, for the audit log and error reports; it lives in the kernel
+/// so that `Auth` can hand it to services with the caller.
+pub use peken_kernel::auth::RequestId;
 
 /// Wraps every request: assigns an id (or keeps a sane one sent by a proxy), times it, records
 /// it in the metrics and the log, and answers 503 when it runs past the configured limit.

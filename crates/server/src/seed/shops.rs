@@ -290,5 +290,6 @@ fn caller(user_id: &str, role: Role, merchant_id: Option<String>) -> Caller {
         session_id: "demo-seed".to_owned(),
         merchant_id,
         opd_id: None,
+        request_id: None,
     }
 }

@@ -1,0 +1,200 @@
+//! The chain against a real database: in-memory SQLite, or a fresh PostgreSQL database when
+//! `PEKEN_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use chrono::{TimeZone, Utc};
+use peken_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use serde_json::json;
+
+use crate::*;
+
+async fn db() -> DatabaseConnection {
+    let url = match std::env::var("PEKEN_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let admin = sea_orm::Database::connect(&base).await.unwrap();
+            let name = format!("peken_a_{}", uuid_like());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            let (prefix, _) = base.rsplit_once('/').unwrap();
+            format!("{prefix}/{name}")
+        }
+        _ => "sqlite::memory:".to_owned(),
+    };
+    let db = peken_kernel::db::connect(&url, 30).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    db
+}
+
+fn uuid_like() -> String {
+    peken_kernel::db::new_id().replace('-', "")
+}
+
+fn actor(n: usize) -> Actor {
+    Actor {
+        user_id: format!("user-{n}"),
+        role: "admin".to_owned(),
+        request_id: Some(format!("req-{n}")),
+    }
+}
+
+async fn append(db: &DatabaseConnection, n: usize) -> i64 {
+    let txn = db.begin().await.unwrap();
+    let change = Change::new("merchant.verified", "merchant", &format!("m{n}"))
+        .before(json!({"status": "pending"}))
+        .after(json!({"status": "active", "note": "ok \"quoted\" ü"}));
+    let at = Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap()
+        + chrono::Duration::nanoseconds(123_456_789 * n as i64);
+    let seq = record(&txn, actor(n), change, at).await.unwrap();
+    txn.commit().await.unwrap();
+    seq
+}
+
+#[tokio::test]
+async fn appends_form_a_chain_that_verifies() {
+    let db = db().await;
+    let empty = verify(&db).await.unwrap();
+    assert!(empty.is_intact());
+    assert_eq!(empty.rows, 0);
+    for n in 1..=5 {
+        assert_eq!(append(&db, n).await, n as i64);
+    }
+    let report = verify(&db).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.breaks);
+    assert_eq!(report.rows, 5);
+    assert_eq!(report.head_seq, 5);
+}
+
+#[tokio::test]
+async fn a_rolled_back_action_leaves_no_row_and_no_gap() {
+    let db = db().await;
+    append(&db, 1).await;
+    let txn = db.begin().await.unwrap();
+    record(&txn, actor(2), Change::new("x", "y", "z"), Utc::now())
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    assert_eq!(append(&db, 3).await, 2);
+    assert!(verify(&db).await.unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn an_edited_row_is_named() {
+    let db = db().await;
+    for n in 1..=4 {
+        append(&db, n).await;
+    }
+    db.execute_unprepared(
+        "UPDATE audit_log SET after_state = '{\"status\":\"rejected\"}' WHERE seq = 3",
+    )
+    .await
+    .unwrap();
+    let report = verify(&db).await.unwrap();
+    assert_eq!(report.breaks, vec![Break::Edited { seq: 3 }]);
+    assert_eq!(
+        report.breaks[0].to_string(),
+        "row 3: content does not match its hash"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_row_is_named() {
+    let db = db().await;
+    for n in 1..=4 {
+        append(&db, n).await;
+    }
+    db.execute_unprepared("DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
+    let report = verify(&db).await.unwrap();
+    assert_eq!(
+        report.breaks,
+        vec![
+            Break::Missing { from: 2, to: 2 },
+            Break::Unlinked { seq: 3 }
+        ]
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_newest_rows_is_detected_by_the_head() {
+    let db = db().await;
+    for n in 1..=4 {
+        append(&db, n).await;
+    }
+    db.execute_unprepared("DELETE FROM audit_log WHERE seq >= 3")
+        .await
+        .unwrap();
+    let report = verify(&db).await.unwrap();
+    assert_eq!(report.breaks, vec![Break::Missing { from: 3, to: 4 }]);
+}
+
+#[tokio::test]
+async fn a_rewritten_row_with_a_fresh_hash_breaks_the_next_link() {
+    let db = db().await;
+    for n in 1..=3 {
+        append(&db, n).await;
+    }
+    // Someone who knows the scheme rewrites row 2 and its hash; row 3 still names the old hash.
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT occurred_at, prev_hash FROM audit_log WHERE seq = 2",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let forged = Row {
+        seq: 2,
+        occurred_at: row.try_get("", "occurred_at").unwrap(),
+        actor_id: "user-2".into(),
+        actor_role: "admin".into(),
+        action: "merchant.verified".into(),
+        subject_type: "merchant".into(),
+        subject_id: "m-forged".into(),
+        before_state: None,
+        after_state: None,
+        request_id: Some("req-2".into()),
+        prev_hash: row.try_get("", "prev_hash").unwrap(),
+    };
+    let hash = hash_row(&forged);
+    db.execute_unprepared(&format!(
+        "UPDATE audit_log SET subject_id = 'm-forged', before_state = NULL, after_state = NULL, \
+         hash = '{hash}' WHERE seq = 2"
+    ))
+    .await
+    .unwrap();
+    let report = verify(&db).await.unwrap();
+    assert_eq!(report.breaks, vec![Break::Unlinked { seq: 3 }]);
+}
+
+#[tokio::test]
+async fn concurrent_appends_stay_one_chain() {
+    let db = db().await;
+    let tasks: Vec<_> = (1..=24)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move { append(&db, n).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=24).collect::<Vec<i64>>());
+    let report = verify(&db).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.breaks);
+    assert_eq!(report.rows, 24);
+}
+
+#[test]
+fn account_numbers_keep_only_their_last_four_digits() {
+    assert_eq!(mask_account("1234567890"), "******7890");
+    assert_eq!(mask_account("123"), "123");
+}
