@@ -92,9 +92,21 @@ async fn journal(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    unique(m, "ux_ledger_transactions_key", "ledger_transactions", &["natural_key"]).await?;
+    unique(
+        m,
+        "ux_ledger_transactions_key",
+        "ledger_transactions",
+        &["natural_key"],
+    )
+    .await?;
     // A transaction is reversed at most once.
-    unique(m, "ux_ledger_transactions_reverses", "ledger_transactions", &["reverses_id"]).await?;
+    unique(
+        m,
+        "ux_ledger_transactions_reverses",
+        "ledger_transactions",
+        &["reverses_id"],
+    )
+    .await?;
     index(
         m,
         "ix_ledger_transactions_merchant_period",
@@ -102,8 +114,20 @@ async fn journal(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         &["merchant_id", "period"],
     )
     .await?;
-    index(m, "ix_ledger_transactions_period", "ledger_transactions", &["period"]).await?;
-    index(m, "ix_ledger_transactions_order", "ledger_transactions", &["order_id"]).await?;
+    index(
+        m,
+        "ix_ledger_transactions_period",
+        "ledger_transactions",
+        &["period"],
+    )
+    .await?;
+    index(
+        m,
+        "ix_ledger_transactions_order",
+        "ledger_transactions",
+        &["order_id"],
+    )
+    .await?;
 
     m.create_table(
         Table::create()
@@ -132,7 +156,13 @@ async fn journal(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    index(m, "ix_ledger_entries_account", "ledger_entries", &["account", "txn_id"]).await?;
+    index(
+        m,
+        "ix_ledger_entries_account",
+        "ledger_entries",
+        &["account", "txn_id"],
+    )
+    .await?;
     index(
         m,
         "ix_ledger_entries_account_time",
@@ -216,7 +246,13 @@ async fn turnover(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    index(m, "ix_turnover_alerts_crossed", "turnover_alerts", &["crossed_at"]).await?;
+    index(
+        m,
+        "ix_turnover_alerts_crossed",
+        "turnover_alerts",
+        &["crossed_at"],
+    )
+    .await?;
     Ok(())
 }
 
@@ -239,7 +275,13 @@ async fn payouts(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    index(m, "ix_payout_batches_created", "payout_batches", &["created_at"]).await?;
+    index(
+        m,
+        "ix_payout_batches_created",
+        "payout_batches",
+        &["created_at"],
+    )
+    .await?;
 
     m.create_table(
         Table::create()
@@ -273,11 +315,34 @@ async fn payouts(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    unique(m, "ux_payout_items_batch_merchant", "payout_items", &["batch_id", "merchant_id"])
-        .await?;
-    unique(m, "ux_payout_items_reference", "payout_items", &["reference"]).await?;
-    index(m, "ix_payout_items_status_amount", "payout_items", &["status", "amount"]).await?;
-    index(m, "ix_payout_items_merchant", "payout_items", &["merchant_id"]).await?;
+    unique(
+        m,
+        "ux_payout_items_batch_merchant",
+        "payout_items",
+        &["batch_id", "merchant_id"],
+    )
+    .await?;
+    unique(
+        m,
+        "ux_payout_items_reference",
+        "payout_items",
+        &["reference"],
+    )
+    .await?;
+    index(
+        m,
+        "ix_payout_items_status_amount",
+        "payout_items",
+        &["status", "amount"],
+    )
+    .await?;
+    index(
+        m,
+        "ix_payout_items_merchant",
+        "payout_items",
+        &["merchant_id"],
+    )
+    .await?;
 
     m.create_table(
         Table::create()
@@ -294,9 +359,21 @@ async fn payouts(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    index(m, "ix_payout_holds_merchant", "payout_holds", &["merchant_id", "cleared_at"]).await?;
+    index(
+        m,
+        "ix_payout_holds_merchant",
+        "payout_holds",
+        &["merchant_id", "cleared_at"],
+    )
+    .await?;
     // A failed item holds its merchant once, however often the failure is reported.
-    unique(m, "ux_payout_holds_item", "payout_holds", &["payout_item_id"]).await?;
+    unique(
+        m,
+        "ux_payout_holds_item",
+        "payout_holds",
+        &["payout_item_id"],
+    )
+    .await?;
     Ok(())
 }
 
@@ -324,8 +401,20 @@ async fn statements(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    unique(m, "ux_bank_statements_content", "bank_statements", &["content_hash"]).await?;
-    index(m, "ix_bank_statements_closing", "bank_statements", &["closing_date"]).await?;
+    unique(
+        m,
+        "ux_bank_statements_content",
+        "bank_statements",
+        &["content_hash"],
+    )
+    .await?;
+    index(
+        m,
+        "ix_bank_statements_closing",
+        "bank_statements",
+        &["closing_date"],
+    )
+    .await?;
 
     m.create_table(
         Table::create()
@@ -356,8 +445,13 @@ async fn statements(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    unique(m, "ux_bank_statement_lines_content", "bank_statement_lines", &["content_hash"])
-        .await?;
+    unique(
+        m,
+        "ux_bank_statement_lines_content",
+        "bank_statement_lines",
+        &["content_hash"],
+    )
+    .await?;
     index(
         m,
         "ix_bank_statement_lines_status",
@@ -365,8 +459,13 @@ async fn statements(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         &["status", "direction", "value_date"],
     )
     .await?;
-    index(m, "ix_bank_statement_lines_statement", "bank_statement_lines", &["statement_id"])
-        .await?;
+    index(
+        m,
+        "ix_bank_statement_lines_statement",
+        "bank_statement_lines",
+        &["statement_id"],
+    )
+    .await?;
 
     // The effective matches: a statement line pays at most one item and an item is paid by at
     // most one line.
@@ -396,8 +495,20 @@ async fn statements(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    unique(m, "ux_payout_matches_line", "payout_matches", &["statement_line_id"]).await?;
-    unique(m, "ux_payout_matches_item", "payout_matches", &["payout_item_id"]).await?;
+    unique(
+        m,
+        "ux_payout_matches_line",
+        "payout_matches",
+        &["statement_line_id"],
+    )
+    .await?;
+    unique(
+        m,
+        "ux_payout_matches_item",
+        "payout_matches",
+        &["payout_item_id"],
+    )
+    .await?;
 
     m.create_table(
         Table::create()
@@ -415,7 +526,13 @@ async fn statements(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    index(m, "ix_payout_match_proposals_status", "payout_match_proposals", &["status"]).await?;
+    index(
+        m,
+        "ix_payout_match_proposals_status",
+        "payout_match_proposals",
+        &["status"],
+    )
+    .await?;
 
     m.create_table(
         Table::create()
@@ -433,6 +550,12 @@ async fn statements(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    index(m, "ix_daily_closes_date", "daily_closes", &["close_date", "closed_at"]).await?;
+    index(
+        m,
+        "ix_daily_closes_date",
+        "daily_closes",
+        &["close_date", "closed_at"],
+    )
+    .await?;
     Ok(())
 }

@@ -11,3 +11,6 @@ pub mod reconcile;
 pub mod reports;
 pub mod statement;
 pub mod views;
+
+#[cfg(test)]
+mod proptests;

@@ -1,0 +1,559 @@
+//! The ledger's promises under random sequences of checkouts, payments (and replays),
+//! completions, cancellations and refunds, payout batches, approvals, cancellations, statement
+//! imports and re-imports, failures, retries and cleared holds, run in process against SQLite
+//! with the real migrations and the real service functions. After every step:
+//!
+//! - all entries sum to zero, so does each transaction, and every stored balance is the sum of
+//!   its entries;
+//! - no merchant payable (nor any other guarded account) is below zero; each completed order's
+//!   gross equals net + fee + tax;
+//! - an amount is never in two live payouts and never paid twice, even across failed payouts
+//!   and their retries: what merchants were ever owed equals what they are owed now plus what
+//!   was sent to them and not returned, and every live item is exactly the movements it claimed;
+//! - in transit equals the total of approved items not yet seen on a statement;
+//! - re-importing any statement changes nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use peken_kernel::period::wib_date;
+use peken_kernel::{ApiError, Rupiah};
+use peken_ledger::{LedgerError, read, sql};
+use peken_migrations::{Migrator, MigratorTrait};
+use proptest::prelude::*;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::{batches, reconcile};
+
+const MERCHANTS: usize = 3;
+const MAKERS: [&str; 2] = ["treasurer-a", "treasurer-b"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Checkout {
+        merchant: u8,
+        amount: u32,
+    },
+    Pay {
+        order: u8,
+        twice: bool,
+    },
+    Complete {
+        order: u8,
+        fee_bps: u16,
+        tax_bps: u16,
+    },
+    Refund {
+        order: u8,
+        percent: u8,
+    },
+    Build {
+        by: u8,
+    },
+    Approve {
+        same_user: bool,
+    },
+    Cancel,
+    Statement {
+        pick: u8,
+        drop_reference: bool,
+    },
+    Reimport {
+        pick: u8,
+    },
+    Fail {
+        pick: u8,
+    },
+    Clear {
+        pick: u8,
+    },
+    Advance {
+        hours: u8,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..MERCHANTS as u8, 1_000_u32..3_000_000)
+            .prop_map(|(merchant, amount)| Op::Checkout { merchant, amount }),
+        3 => (any::<u8>(), prop::bool::weighted(0.2)).prop_map(|(order, twice)| Op::Pay { order, twice }),
+        3 => (any::<u8>(), 0_u16..300, 0_u16..100)
+            .prop_map(|(order, fee_bps, tax_bps)| Op::Complete { order, fee_bps, tax_bps }),
+        1 => (any::<u8>(), 1_u8..=100).prop_map(|(order, percent)| Op::Refund { order, percent }),
+        2 => any::<u8>().prop_map(|by| Op::Build { by }),
+        2 => prop::bool::weighted(0.15).prop_map(|same_user| Op::Approve { same_user }),
+        1 => Just(Op::Cancel),
+        2 => (any::<u8>(), any::<bool>())
+            .prop_map(|(pick, drop_reference)| Op::Statement { pick, drop_reference }),
+        1 => any::<u8>().prop_map(|pick| Op::Reimport { pick }),
+        1 => any::<u8>().prop_map(|pick| Op::Fail { pick }),
+        1 => any::<u8>().prop_map(|pick| Op::Clear { pick }),
+        1 => (1_u8..30).prop_map(|hours| Op::Advance { hours }),
+    ]
+}
+
+struct Order {
+    id: String,
+    merchant: usize,
+    amount: i64,
+    paid: bool,
+}
+
+struct World {
+    db: DatabaseConnection,
+    now: DateTime<Utc>,
+    merchants: Vec<(String, String)>,
+    orders: Vec<Order>,
+    statements: Vec<String>,
+    serial: u64,
+}
+
+/// A refusal is fine (the operation was not allowed now); a 5xx or a database error is a bug.
+fn refused_cleanly(err: &ApiError) -> Result<(), String> {
+    if err.status().is_server_error() {
+        Err(format!("server error: {err:?}"))
+    } else {
+        Ok(())
+    }
+}
+
+fn ledger_refusal(err: &LedgerError) -> Result<(), String> {
+    match err {
+        LedgerError::InsufficientBalance { .. } | LedgerError::InvalidAmount(_) => Ok(()),
+        other => Err(format!("ledger error: {other:?}")),
+    }
+}
+
+async fn world() -> World {
+    let db = peken_kernel::db::connect("sqlite::memory:", 1)
+        .await
+        .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let mut merchants = Vec::new();
+    for n in 0..MERCHANTS {
+        let id = format!("merchant-{n}");
+        let account = format!("77{n:08}");
+        sql::exec(
+            &db,
+            "INSERT INTO merchants (id, name, kind, nib, owner_nik, mbr, kelurahan_code, \
+             kecamatan_code, address, bank_code, account_number, account_name, status, \
+             owner_user_id, created_at, updated_at) VALUES ($1, $2, 'toko_kelontong', $3, \
+             '3578010101900001', $4, '35.78.01.1001', '35.78.01', 'Jl. Uji', '008', $5, 'UJI', \
+             'active', 'nobody', $6, $6)",
+            vec![
+                id.clone().into(),
+                format!("Toko {n}").into(),
+                format!("9100000000{n:03}").into(),
+                false.into(),
+                account.clone().into(),
+                Utc::now().into(),
+            ],
+        )
+        .await
+        .unwrap();
+        merchants.push((id, account));
+    }
+    World {
+        db,
+        now: Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
+        merchants,
+        orders: Vec::new(),
+        statements: Vec::new(),
+        serial: 0,
+    }
+}
+
+async fn ids(db: &DatabaseConnection, sql_text: &str) -> Vec<String> {
+    sql::query(db, sql_text, vec![])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
+}
+
+fn pick<T: Clone>(list: &[T], at: u8) -> Option<T> {
+    (!list.is_empty()).then(|| list[usize::from(at) % list.len()].clone())
+}
+
+impl World {
+    async fn apply(&mut self, op: &Op) -> Result<(), String> {
+        let now = self.now;
+        match *op {
+            Op::Checkout { merchant, amount } => {
+                self.serial += 1;
+                self.orders.push(Order {
+                    id: format!("order-{}", self.serial),
+                    merchant: usize::from(merchant) % MERCHANTS,
+                    amount: i64::from(amount),
+                    paid: false,
+                });
+            }
+            Op::Pay { order, twice } => {
+                let Some(i) =
+                    (!self.orders.is_empty()).then(|| usize::from(order) % self.orders.len())
+                else {
+                    return Ok(());
+                };
+                let (id, amount) = (self.orders[i].id.clone(), self.orders[i].amount);
+                let times = if twice { 2 } else { 1 };
+                for n in 0..times {
+                    let txn = self.db.begin().await.unwrap();
+                    let posted =
+                        peken_ledger::post_payment_confirmed(&txn, &id, Rupiah::new(amount), now)
+                            .await
+                            .map_err(|e| format!("{e:?}"))?;
+                    txn.commit().await.unwrap();
+                    if (n > 0 || self.orders[i].paid) && posted.is_new() {
+                        return Err("a replayed payment posted twice".into());
+                    }
+                }
+                self.orders[i].paid = true;
+            }
+            Op::Complete {
+                order,
+                fee_bps,
+                tax_bps,
+            } => {
+                let Some(i) =
+                    (!self.orders.is_empty()).then(|| usize::from(order) % self.orders.len())
+                else {
+                    return Ok(());
+                };
+                let o = &self.orders[i];
+                if !o.paid {
+                    return Ok(());
+                }
+                let (_, fee, tax) = peken_ledger::split_completed(
+                    Rupiah::new(o.amount),
+                    u32::from(fee_bps),
+                    u32::from(tax_bps),
+                )
+                .unwrap();
+                let txn = self.db.begin().await.unwrap();
+                let result = peken_ledger::post_order_completed(
+                    &txn,
+                    &o.id,
+                    &self.merchants[o.merchant].0,
+                    Rupiah::new(o.amount),
+                    fee,
+                    tax,
+                    now,
+                )
+                .await;
+                match result {
+                    Ok(_) => txn.commit().await.unwrap(),
+                    Err(e) => ledger_refusal(&e)?,
+                }
+            }
+            Op::Refund { order, percent } => {
+                let Some(i) =
+                    (!self.orders.is_empty()).then(|| usize::from(order) % self.orders.len())
+                else {
+                    return Ok(());
+                };
+                let o = &self.orders[i];
+                if !o.paid {
+                    return Ok(());
+                }
+                let amount = (o.amount * i64::from(percent) / 100).max(1);
+                self.serial += 1;
+                let txn = self.db.begin().await.unwrap();
+                let result = peken_ledger::post_refund(
+                    &txn,
+                    &format!("order:{}:refund:{}", o.id, self.serial),
+                    Some(&o.id),
+                    Some(&self.merchants[o.merchant].0),
+                    Rupiah::new(amount),
+                    now,
+                )
+                .await;
+                match result {
+                    Ok(_) => txn.commit().await.unwrap(),
+                    Err(e) => ledger_refusal(&e)?,
+                }
+            }
+            Op::Build { by } => {
+                let maker = MAKERS[usize::from(by) % 2];
+                if let Err(e) = batches::build(&self.db, now, maker, now).await {
+                    refused_cleanly(&e)?;
+                }
+            }
+            Op::Approve { same_user } => {
+                let drafts = ids(
+                    &self.db,
+                    "SELECT id FROM payout_batches WHERE status = 'draft'",
+                )
+                .await;
+                let Some(batch) = drafts.first() else {
+                    return Ok(());
+                };
+                let creator = batches::find_batch(&self.db, batch)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .created_by;
+                let other = MAKERS.into_iter().find(|m| *m != creator).unwrap();
+                let approver = if same_user { creator.as_str() } else { other };
+                match batches::approve(&self.db, batch, approver, now).await {
+                    Ok(_) if same_user => return Err("the creator approved its own batch".into()),
+                    Ok(_) => {}
+                    Err(e) if same_user && e.code() != "four_eyes_required" => {
+                        return Err(format!("expected four_eyes_required, got {e:?}"));
+                    }
+                    Err(e) => refused_cleanly(&e)?,
+                }
+            }
+            Op::Cancel => {
+                let drafts = ids(
+                    &self.db,
+                    "SELECT id FROM payout_batches WHERE status = 'draft'",
+                )
+                .await;
+                if let Some(batch) = drafts.first() {
+                    batches::cancel(&self.db, batch, MAKERS[0], now)
+                        .await
+                        .map_err(|e| format!("{e:?}"))?;
+                }
+            }
+            Op::Statement {
+                pick: mask,
+                drop_reference,
+            } => {
+                let items = sql::query(
+                    &self.db,
+                    "SELECT reference, amount, merchant_id FROM payout_items \
+                     WHERE status IN ('approved', 'paid', 'failed') ORDER BY id",
+                    vec![],
+                )
+                .await
+                .unwrap();
+                let today = wib_date(now);
+                let mut text = String::from("value_date,description,debit,credit,balance\n");
+                for (n, item) in items.iter().enumerate() {
+                    if n < 8 && mask & (1 << n) == 0 {
+                        continue;
+                    }
+                    let reference: String = item.try_get("", "reference").unwrap();
+                    let amount: i64 = item.try_get("", "amount").unwrap();
+                    let merchant: String = item.try_get("", "merchant_id").unwrap();
+                    let account = &self
+                        .merchants
+                        .iter()
+                        .find(|(id, _)| *id == merchant)
+                        .unwrap()
+                        .1;
+                    let narrative = if drop_reference {
+                        format!("TRF KE {account}")
+                    } else {
+                        format!("TRF PEKEN {reference}")
+                    };
+                    let _ = writeln!(text, "{today},{narrative},{amount}.00,,");
+                }
+                let _ = writeln!(
+                    text,
+                    "{today},SETORAN VA {},,{}.00,",
+                    self.serial,
+                    1_000 + i64::from(mask)
+                );
+                self.import_twice(&text, now).await?;
+                self.statements.push(text);
+            }
+            Op::Reimport { pick: at } => {
+                if let Some(text) = pick(&self.statements, at) {
+                    self.import_twice(&text, now).await?;
+                }
+            }
+            Op::Fail { pick: at } => {
+                let approved = ids(
+                    &self.db,
+                    "SELECT id FROM payout_items WHERE status = 'approved' ORDER BY id",
+                )
+                .await;
+                if let Some(item) = pick(&approved, at) {
+                    batches::fail_item(&self.db, &item, "rekening ditutup", MAKERS[1], now)
+                        .await
+                        .map_err(|e| format!("{e:?}"))?;
+                    // Reporting the same failure again changes nothing.
+                    let again = batches::fail_item(&self.db, &item, "lagi", MAKERS[0], now).await;
+                    if again.is_ok() {
+                        return Err("an item failed twice".into());
+                    }
+                }
+            }
+            Op::Clear { pick: at } => {
+                let holds = ids(
+                    &self.db,
+                    "SELECT id FROM payout_holds WHERE cleared_at IS NULL ORDER BY id",
+                )
+                .await;
+                if let Some(hold) = pick(&holds, at) {
+                    batches::clear_hold(&self.db, &hold, "diperbaiki", MAKERS[0], now)
+                        .await
+                        .map_err(|e| format!("{e:?}"))?;
+                }
+            }
+            Op::Advance { hours } => self.now += Duration::hours(i64::from(hours)),
+        }
+        Ok(())
+    }
+
+    /// Imports a statement, then imports it again and checks the second import changed nothing.
+    async fn import_twice(&self, text: &str, now: DateTime<Utc>) -> Result<(), String> {
+        let parsed = reconcile::parse(reconcile::Format::Csv, text, Some("1234".into()))
+            .map_err(|e| format!("{e:?}"))?;
+        reconcile::import(&self.db, &parsed, MAKERS[0], now)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let before = fingerprint(&self.db).await;
+        let again = reconcile::import(&self.db, &parsed, MAKERS[1], now)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        if !again.already_imported || again.matched != 0 || again.duplicates != parsed.lines.len() {
+            return Err(format!("re-import reported {again:?}"));
+        }
+        if fingerprint(&self.db).await != before {
+            return Err("re-importing a statement changed the database".into());
+        }
+        Ok(())
+    }
+}
+
+/// Everything a re-import could change.
+async fn fingerprint(db: &DatabaseConnection) -> Vec<i64> {
+    let mut out = Vec::new();
+    for q in [
+        "SELECT COUNT(*) FROM ledger_transactions",
+        "SELECT COUNT(*) FROM ledger_entries",
+        "SELECT COUNT(*) FROM bank_statements",
+        "SELECT COUNT(*) FROM bank_statement_lines",
+        "SELECT COUNT(*) FROM payout_matches",
+        "SELECT COUNT(*) FROM payout_items WHERE status = 'paid'",
+        "SELECT CAST(COALESCE(SUM(balance * balance), 0) AS BIGINT) FROM ledger_accounts",
+    ] {
+        out.push(scalar(db, q).await);
+    }
+    out
+}
+
+async fn scalar(db: &DatabaseConnection, q: &str) -> i64 {
+    sql::query_one(db, q, vec![])
+        .await
+        .unwrap()
+        .map_or(0, |r| r.try_get_by_index::<i64>(0).unwrap())
+}
+
+async fn check(db: &DatabaseConnection) -> Result<(), String> {
+    let journal = read::check(db).await.unwrap();
+    if !journal.is_sound() {
+        return Err(format!("journal unsound: {journal:?}"));
+    }
+    let wrong_side = scalar(
+        db,
+        "SELECT COUNT(*) FROM ledger_accounts WHERE floor_sign * balance < 0",
+    )
+    .await;
+    if wrong_side != 0 {
+        return Err("an account crossed its floor".into());
+    }
+    // Each completion: the buyer funds it consumed equal what it credited, and equal its gross.
+    let bad_completions = scalar(
+        db,
+        "SELECT COUNT(*) FROM ledger_transactions t WHERE t.kind = 'order_completed' AND t.amount <> \
+         (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.txn_id = t.id \
+          AND e.account_kind = 'buyer_funds_held') OR t.kind = 'order_completed' AND t.amount <> \
+         -(SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.txn_id = t.id \
+          AND e.account_kind IN ('merchant_payable', 'platform_fee', 'tax_withheld'))",
+    )
+    .await;
+    if bad_completions != 0 {
+        return Err("a completion whose gross is not net + fee + tax".into());
+    }
+    // Every live item is exactly the movements it claimed; no movement is claimed by a cancelled
+    // batch; a merchant has one item per batch (unique index).
+    let mismatched = scalar(
+        db,
+        "SELECT COUNT(*) FROM payout_items i WHERE i.status <> 'cancelled' AND i.amount <> \
+         (SELECT COALESCE(SUM(m.amount), 0) FROM ledger_payable_movements m \
+          WHERE m.payout_batch_id = i.batch_id AND m.merchant_id = i.merchant_id)",
+    )
+    .await;
+    let orphaned = scalar(
+        db,
+        "SELECT COUNT(*) FROM ledger_payable_movements m JOIN payout_batches b \
+         ON b.id = m.payout_batch_id WHERE b.status = 'cancelled'",
+    )
+    .await;
+    if mismatched != 0 || orphaned != 0 {
+        return Err(format!(
+            "claims: {mismatched} mismatched items, {orphaned} orphaned movements"
+        ));
+    }
+    // Never paid twice: per merchant, everything ever owed (excluding money a failed payout
+    // returned) equals what is owed now plus what was sent and not returned.
+    let unpaid_twice = scalar(
+        db,
+        "SELECT COUNT(*) FROM ledger_accounts a WHERE a.kind = 'merchant_payable' AND \
+         (SELECT COALESCE(SUM(m.amount), 0) FROM ledger_payable_movements m \
+          WHERE m.merchant_id = a.merchant_id AND m.kind <> 'payout_failed') <> \
+         -a.balance + (SELECT COALESCE(SUM(i.amount), 0) FROM payout_items i \
+          WHERE i.merchant_id = a.merchant_id AND i.status IN ('approved', 'paid'))",
+    )
+    .await;
+    if unpaid_twice != 0 {
+        return Err("money owed and money sent do not add up: something was paid twice".into());
+    }
+    let in_transit = -read::balance_of(db, "payout_in_transit").await.unwrap();
+    let approved = scalar(
+        db,
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payout_items WHERE status = 'approved'",
+    )
+    .await;
+    if in_transit != approved {
+        return Err(format!(
+            "in transit {in_transit} but approved items total {approved}"
+        ));
+    }
+    let paid = scalar(
+        db,
+        "SELECT COUNT(*) FROM payout_items WHERE status = 'paid'",
+    )
+    .await;
+    let matches = scalar(db, "SELECT COUNT(*) FROM payout_matches").await;
+    let lines = scalar(
+        db,
+        "SELECT COUNT(DISTINCT statement_line_id) FROM payout_matches",
+    )
+    .await;
+    let items = scalar(
+        db,
+        "SELECT COUNT(DISTINCT payout_item_id) FROM payout_matches",
+    )
+    .await;
+    if paid != matches || lines != matches || items != matches {
+        return Err(format!(
+            "{paid} paid items, {matches} matches, {lines} lines, {items} items"
+        ));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_operations_keep_every_promise(ops in prop::collection::vec(op(), 1..45)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let outcome: Result<(), String> = runtime.block_on(async {
+            let mut world = world().await;
+            for (step, op) in ops.iter().enumerate() {
+                world.apply(op).await.map_err(|e| format!("step {step} {op:?}: {e}"))?;
+                check(&world.db).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
+            }
+            Ok(())
+        });
+        prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
+    }
+}
