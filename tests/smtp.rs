@@ -102,6 +102,11 @@ impl SmtpServer {
         *lock(&self.shared.mode) = mode;
     }
 
+    /// Forgets the messages received so far.
+    pub fn clear(&self) {
+        lock(&self.shared.messages).clear();
+    }
+
     /// Every message received so far.
     pub fn messages(&self) -> Vec<Received> {
         lock(&self.shared.messages).clone()
