@@ -6,6 +6,7 @@ use peken_kernel::auth::{Caller, Role};
 use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
+use crate::idempotency::{self, Begin};
 use crate::lifecycle::{complete_order, refund_paid_order, release_stock, transition};
 use crate::notify::{self, BuyerEvent};
 use crate::payment::close_if_empty;
@@ -32,15 +33,32 @@ pub async fn visible_order<C: sea_orm::ConnectionTrait>(
 }
 
 /// Runs one action on one order for a caller, with its effects.
+/// An `Idempotency-Key` and the digest of the request it came with.
+pub struct Idem {
+    pub key: String,
+    pub hash: String,
+}
+
+/// Runs one action on one order for a caller and returns the order afterwards, as JSON. With an
+/// idempotency key, a repeat of the same request answers the first response again instead of
+/// "invalid transition".
 pub async fn act(
     state: &AppState,
     caller: &Caller,
     order_id: &str,
     action: Action,
     reason: Option<&str>,
-) -> ApiResult<order::Model> {
+    idem: Option<&Idem>,
+) -> ApiResult<String> {
     let now = state.now();
     let txn = state.db.begin().await?;
+    if let Some(idem) = idem
+        && let Begin::Replay { body, .. } =
+            idempotency::begin(&txn, &caller.user_id, &idem.key, &idem.hash, now).await?
+    {
+        txn.rollback().await?;
+        return Ok(body);
+    }
     visible_order(&txn, caller, order_id).await?;
     let before = transition(&txn, order_id, action, Some(&caller.user_id), reason, now).await?;
     let was = OrderStatus::parse(&before.status);
@@ -90,14 +108,16 @@ pub async fn act(
             )));
         }
     }
+    let view = crate::views::get(&txn, caller, order_id).await?;
+    let body = serde_json::to_string(&view).map_err(ApiError::internal)?;
+    if let Some(idem) = idem {
+        idempotency::finish(&txn, &caller.user_id, &idem.key, 200, &body).await?;
+    }
     txn.commit().await?;
     state
         .metrics
         .event("order_transition", action.to().as_str());
-    order::Entity::find_by_id(order_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("order"))
+    Ok(body)
 }
 
 /// Completes shipped orders whose confirmation window passed without receipt or dispute. Safe

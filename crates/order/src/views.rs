@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Caller, Role};
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -93,14 +95,18 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
 }
 
 /// One order with its items and history, if the caller may see it.
-pub async fn get(state: &AppState, caller: &Caller, order_id: &str) -> ApiResult<OrderView> {
-    let found = visible_order(&state.db, caller, order_id).await?;
-    let items = crate::lifecycle::items_of(&state.db, &found.id).await?;
+pub async fn get<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    order_id: &str,
+) -> ApiResult<OrderView> {
+    let found = visible_order(conn, caller, order_id).await?;
+    let items = crate::lifecycle::items_of(conn, &found.id).await?;
     let events = order_event::Entity::find()
         .filter(order_event::Column::OrderId.eq(found.id.clone()))
         .order_by_asc(order_event::Column::CreatedAt)
         .order_by_asc(order_event::Column::Id)
-        .all(&state.db)
+        .all(conn)
         .await?;
     let mut out = view(found, items);
     out.history = Some(

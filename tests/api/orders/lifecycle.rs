@@ -136,15 +136,24 @@ async fn cancelling_and_rejecting_return_stock_once_and_refund_paid_orders() {
     .expect(200);
     assert_eq!(late.body["outcome"], "refund_due");
 
-    // Paid, then cancelled before acceptance: refunded.
+    // Paid, then cancelled before acceptance: refunded. A retried cancel with the same
+    // Idempotency-Key answers the first response again instead of a conflict.
     let (paid_id, _, amount) = paid_order(&app, &buyer, &beras, 2).await;
-    app.post(
-        &format!("/api/v1/orders/{paid_id}/cancel"),
-        Some(&buyer.token),
-        &json!({}),
-    )
-    .await
-    .expect(200);
+    let cancel_path = format!("/api/v1/orders/{paid_id}/cancel");
+    let empty = json!({});
+    let cancel = || {
+        app.send(
+            reqwest::Method::POST,
+            &cancel_path,
+            Some(&buyer.token),
+            Some(&empty),
+            &[("Idempotency-Key", "cancel-once")],
+        )
+    };
+    let first = cancel().await.expect(200);
+    let again = cancel().await.expect(200);
+    assert_eq!(first.text, again.text);
+    assert_eq!(first.body["status"], "cancelled");
     assert_eq!(stock_of(&app, &beras).await, 10);
     // Paid, then rejected by the shop: refunded too.
     let (rejected_id, _, amount2) = paid_order(&app, &buyer, &beras, 1).await;

@@ -1,6 +1,7 @@
 //! Orders: lists, one order, and the transitions of its lifecycle.
 
-use actix_web::{get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use peken_kernel::auth::Caller;
 use peken_kernel::auth::{AdminOnly, Auth, BuyerOnly, MerchantOnly};
 use peken_kernel::error::Problem;
 use peken_kernel::pagination::{Page, PageParams};
@@ -9,7 +10,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::actions;
+use crate::actions::{self, Idem};
+use crate::idempotency;
 use crate::status::{Action, OrderStatus};
 use crate::views::{self, OrderView};
 
@@ -74,7 +76,7 @@ async fn get_order(
     auth: Auth<OrderReaders>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<OrderView>> {
-    Ok(web::Json(views::get(&state, &auth, &id).await?))
+    Ok(web::Json(views::get(&state.db, &auth, &id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -94,12 +96,26 @@ fn reason_of(body: &ReasonRequest) -> ApiResult<String> {
     Ok(reason.to_owned())
 }
 
-async fn respond(
+/// Runs an action and answers the order afterwards; honours an optional `Idempotency-Key`.
+async fn run(
     state: &AppState,
-    auth: &peken_kernel::auth::Caller,
+    caller: &Caller,
+    req: &HttpRequest,
     id: &str,
-) -> ApiResult<web::Json<OrderView>> {
-    Ok(web::Json(views::get(state, auth, id).await?))
+    action: Action,
+    reason: Option<&str>,
+) -> ApiResult<HttpResponse> {
+    let idem = idempotency::key_from(req, false)?.map(|key| Idem {
+        key,
+        hash: idempotency::request_hash(
+            &format!("order:{id}:{}", action.to().as_str()),
+            &serde_json::json!({ "reason": reason }),
+        ),
+    });
+    let body = actions::act(state, caller, id, action, reason, idem.as_ref()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// Cancel an order before the shop accepts it: its stock returns, a paid order is refunded.
@@ -109,17 +125,18 @@ async fn respond(
 async fn cancel(
     state: web::Data<AppState>,
     auth: Auth<BuyerOnly>,
+    req: HttpRequest,
     id: web::Path<String>,
-) -> ApiResult<web::Json<OrderView>> {
-    actions::act(
+) -> ApiResult<HttpResponse> {
+    run(
         &state,
         &auth,
+        &req,
         &id,
         Action::Cancel,
         Some("cancelled by the buyer"),
     )
-    .await?;
-    respond(&state, &auth, &id).await
+    .await
 }
 
 /// The shop accepts a paid order.
@@ -129,10 +146,10 @@ async fn cancel(
 async fn accept(
     state: web::Data<AppState>,
     auth: Auth<MerchantOnly>,
+    req: HttpRequest,
     id: web::Path<String>,
-) -> ApiResult<web::Json<OrderView>> {
-    actions::act(&state, &auth, &id, Action::Accept, None).await?;
-    respond(&state, &auth, &id).await
+) -> ApiResult<HttpResponse> {
+    run(&state, &auth, &req, &id, Action::Accept, None).await
 }
 
 /// The shop rejects a paid order with a reason: stock returns, the buyer is refunded.
@@ -142,12 +159,12 @@ async fn accept(
 async fn reject(
     state: web::Data<AppState>,
     auth: Auth<MerchantOnly>,
+    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ReasonRequest>,
-) -> ApiResult<web::Json<OrderView>> {
+) -> ApiResult<HttpResponse> {
     let reason = reason_of(&body)?;
-    actions::act(&state, &auth, &id, Action::Reject, Some(&reason)).await?;
-    respond(&state, &auth, &id).await
+    run(&state, &auth, &req, &id, Action::Reject, Some(&reason)).await
 }
 
 /// The shop ships the order (or makes it ready for pickup).
@@ -157,10 +174,10 @@ async fn reject(
 async fn ship(
     state: web::Data<AppState>,
     auth: Auth<MerchantOnly>,
+    req: HttpRequest,
     id: web::Path<String>,
-) -> ApiResult<web::Json<OrderView>> {
-    actions::act(&state, &auth, &id, Action::Ship, None).await?;
-    respond(&state, &auth, &id).await
+) -> ApiResult<HttpResponse> {
+    run(&state, &auth, &req, &id, Action::Ship, None).await
 }
 
 /// The buyer confirms receipt (BAST): the order completes and the shop is owed its money.
@@ -170,10 +187,10 @@ async fn ship(
 async fn receipt(
     state: web::Data<AppState>,
     auth: Auth<BuyerOnly>,
+    req: HttpRequest,
     id: web::Path<String>,
-) -> ApiResult<web::Json<OrderView>> {
-    actions::act(&state, &auth, &id, Action::ConfirmReceipt, None).await?;
-    respond(&state, &auth, &id).await
+) -> ApiResult<HttpResponse> {
+    run(&state, &auth, &req, &id, Action::ConfirmReceipt, None).await
 }
 
 /// The buyer disputes a shipped order before confirming receipt.
@@ -183,12 +200,12 @@ async fn receipt(
 async fn dispute(
     state: web::Data<AppState>,
     auth: Auth<BuyerOnly>,
+    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ReasonRequest>,
-) -> ApiResult<web::Json<OrderView>> {
+) -> ApiResult<HttpResponse> {
     let reason = reason_of(&body)?;
-    actions::act(&state, &auth, &id, Action::Dispute, Some(&reason)).await?;
-    respond(&state, &auth, &id).await
+    run(&state, &auth, &req, &id, Action::Dispute, Some(&reason)).await
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -211,9 +228,10 @@ pub struct ResolutionRequest {
 async fn resolve_dispute(
     state: web::Data<AppState>,
     auth: Auth<AdminOnly>,
+    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ResolutionRequest>,
-) -> ApiResult<web::Json<OrderView>> {
+) -> ApiResult<HttpResponse> {
     let reason = reason_of(&ReasonRequest {
         reason: body.reason.clone(),
     })?;
@@ -221,6 +239,5 @@ async fn resolve_dispute(
         Resolution::Completed => Action::ResolveCompleted,
         Resolution::Refunded => Action::ResolveRefunded,
     };
-    actions::act(&state, &auth, &id, action, Some(&reason)).await?;
-    respond(&state, &auth, &id).await
+    run(&state, &auth, &req, &id, action, Some(&reason)).await
 }
