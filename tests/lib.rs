@@ -84,6 +84,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         // Tests log in far more often than people; the rate-limit test sets its own limit.
         ("PEKEN_LOGIN_IP_PER_MINUTE".into(), "100000".into()),
         ("PEKEN_LOGIN_ACCOUNT_PER_MINUTE".into(), "100000".into()),
+        ("PEKEN_CHECKOUT_PER_MINUTE".into(), "100000".into()),
         (
             "PEKEN_LOG".into(),
             std::env::var("PEKEN_TEST_LOG").unwrap_or_else(|_| "warn".into()),

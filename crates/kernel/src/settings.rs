@@ -72,6 +72,8 @@ pub struct Settings {
     pub login_ip_per_minute: u32,
     /// Login attempts allowed per account per minute (successful or not).
     pub login_account_per_minute: u32,
+    /// Checkouts one buyer may place per minute.
+    pub checkout_per_minute: u32,
     pub password_hash_memory_kib: u32,
     pub holidays: Vec<NaiveDate>,
     pub log_filter: String,
@@ -166,6 +168,7 @@ impl Settings {
             login_lockout: r.seconds("PEKEN_LOGIN_LOCKOUT_SECONDS", 900, 1, 86_400),
             login_ip_per_minute: r.number("PEKEN_LOGIN_IP_PER_MINUTE", 30, 1, 100_000),
             login_account_per_minute: r.number("PEKEN_LOGIN_ACCOUNT_PER_MINUTE", 20, 1, 100_000),
+            checkout_per_minute: r.number("PEKEN_CHECKOUT_PER_MINUTE", 30, 1, 1_000_000),
             password_hash_memory_kib: r.number(
                 "PEKEN_PASSWORD_HASH_MEMORY_KIB",
                 19_456,

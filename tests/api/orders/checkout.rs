@@ -235,3 +235,28 @@ async fn callbacks_are_signed_checked_and_replay_safe() {
     let sales = scalar(&app, &format!("SELECT COUNT(*) AS n FROM stock_movements WHERE listing_id = '{beras}' AND kind = 'sale'")).await;
     assert_eq!(sales, 1);
 }
+
+#[tokio::test]
+async fn checkout_is_rate_limited_per_buyer() {
+    let app = peken_tests::spawn_app_with(peken_tests::Options {
+        vars: vec![("PEKEN_CHECKOUT_PER_MINUTE".into(), "3".into())],
+        ..peken_tests::Options::default()
+    })
+    .await;
+    let (_s, beras) = shop_with_listing(&app, 1_000, 100).await;
+    let buyer = buyer(&app).await;
+    for i in 0..3 {
+        checkout(&app, &buyer, &format!("rl{i}"), &cart(&[(&beras, 1)]))
+            .await
+            .expect(201);
+    }
+    let limited = checkout(&app, &buyer, "rl3", &cart(&[(&beras, 1)]))
+        .await
+        .expect_problem(429, "too_many_requests");
+    assert!(limited.headers.get("retry-after").is_some());
+    // Another buyer is not affected.
+    let other = super::fixtures::buyer(&app).await;
+    checkout(&app, &other, "rl4", &cart(&[(&beras, 1)]))
+        .await
+        .expect(201);
+}

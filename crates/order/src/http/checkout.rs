@@ -113,6 +113,7 @@ impl CheckoutRequest {
         (status = 400, description = "Missing Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Out of stock, not sellable, shop capped, daily limit, key reused", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid cart", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many checkouts a minute", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/checkout")]
@@ -123,6 +124,19 @@ async fn checkout(
     body: web::Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
     let key = idempotency::key_from(&req, true)?.unwrap_or_default();
+    // A person places a few carts a minute; a script hammering checkout is slowed here.
+    if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = state
+        .stores
+        .limiter
+        .hit(
+            &format!("checkout:{}", auth.user_id),
+            state.settings.checkout_per_minute,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+    {
+        return Err(ApiError::too_many_requests(retry_after_secs));
+    }
     let hash = idempotency::request_hash("checkout", &body);
     let request: CheckoutRequest = serde_json::from_value(body.into_inner()).map_err(|e| {
         ApiError::unprocessable("invalid_body", format!("the body does not match: {e}"))
