@@ -25,7 +25,7 @@ use peken_migrations::{Migrator, MigratorTrait};
 use proptest::prelude::*;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
-use crate::{batches, reconcile};
+use crate::{batches, holds, reconcile};
 
 const MERCHANTS: usize = 3;
 const MAKERS: [&str; 2] = ["treasurer-a", "treasurer-b"];
@@ -373,11 +373,11 @@ impl World {
                 )
                 .await;
                 if let Some(item) = pick(&approved, at) {
-                    batches::fail_item(&self.db, &item, "rekening ditutup", MAKERS[1], now)
+                    holds::fail_item(&self.db, &item, "rekening ditutup", MAKERS[1], now)
                         .await
                         .map_err(|e| format!("{e:?}"))?;
                     // Reporting the same failure again changes nothing.
-                    let again = batches::fail_item(&self.db, &item, "lagi", MAKERS[0], now).await;
+                    let again = holds::fail_item(&self.db, &item, "lagi", MAKERS[0], now).await;
                     if again.is_ok() {
                         return Err("an item failed twice".into());
                     }
@@ -390,7 +390,7 @@ impl World {
                 )
                 .await;
                 if let Some(hold) = pick(&holds, at) {
-                    batches::clear_hold(&self.db, &hold, "diperbaiki", MAKERS[0], now)
+                    holds::clear_hold(&self.db, &hold, "diperbaiki", MAKERS[0], now)
                         .await
                         .map_err(|e| format!("{e:?}"))?;
                 }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::batches;
 use crate::views::{BatchDetail, BatchView, HoldView, ItemView};
+use crate::{batches, holds};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_batch)
@@ -215,7 +215,7 @@ async fn fail_item(
     v.finish()?;
     let reason = reason.unwrap_or_default();
     Ok(web::Json(
-        batches::fail_item(&state.db, &id, &reason, &auth.user_id, state.now()).await?,
+        holds::fail_item(&state.db, &id, &reason, &auth.user_id, state.now()).await?,
     ))
 }
 
@@ -240,7 +240,7 @@ async fn list_holds(
     query: web::Query<HoldQuery>,
 ) -> ApiResult<web::Json<Vec<HoldView>>> {
     Ok(web::Json(
-        batches::holds(&state.db, query.all.unwrap_or(false)).await?,
+        holds::holds(&state.db, query.all.unwrap_or(false)).await?,
     ))
 }
 
@@ -274,6 +274,6 @@ async fn clear_hold(
     v.finish()?;
     let note = note.unwrap_or_default();
     Ok(web::Json(
-        batches::clear_hold(&state.db, &id, &note, &auth.user_id, state.now()).await?,
+        holds::clear_hold(&state.db, &id, &note, &auth.user_id, state.now()).await?,
     ))
 }

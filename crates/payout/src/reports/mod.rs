@@ -1,0 +1,15 @@
+//! Reports from the journal: merchant turnover and UMKM class, the city-wide turnover report,
+//! the trial balance, the daily close, the payout service level, and a merchant's ledger.
+
+mod treasury;
+mod turnover;
+
+pub use treasury::{
+    AccountRow, DailyClose, KindRow, LedgerLine, SlaItem, SlaOutstanding, SlaReport, TrialBalance,
+    daily_close, merchant_ledger, record_close, sla, trial_balance,
+};
+pub use turnover::{
+    AlertView, CityRow, CityTurnover, MAX_MONTHS, MerchantTurnover, MonthRow, Totals, UmkmClass,
+    city_turnover, city_turnover_csv, merchant_turnover, merchant_turnover_csv, months_between,
+    umkm_class,
+};
