@@ -341,3 +341,56 @@ async fn unpaid_checkouts_expire_and_a_manual_proof_holds_them() {
         movements_sum(&app, &beras).await
     );
 }
+
+#[tokio::test]
+async fn treasury_pays_refunds_back_once() {
+    let app = spawn_app().await;
+    let (_shop, beras) = shop_with_listing(&app, 10_000, 10).await;
+    let buyer = buyer(&app).await;
+    let treasury = app.staff("treasury", None).await;
+    let (order_id, _, amount) = paid_order(&app, &buyer, &beras, 2).await;
+    app.post(
+        &format!("/api/v1/orders/{order_id}/cancel"),
+        Some(&buyer.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let due = app
+        .get("/api/v1/treasury/refunds?status=due", Some(&treasury.token))
+        .await
+        .expect(200);
+    let items = due.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["amount"], amount);
+    let id = items[0]["id"].as_str().unwrap();
+    app.get("/api/v1/treasury/refunds", Some(&buyer.token))
+        .await
+        .expect_problem(403, "forbidden");
+    let path = format!("/api/v1/treasury/refunds/{id}/payment");
+    let paid = app
+        .post(
+            &path,
+            Some(&treasury.token),
+            &json!({"reference": "TRF-REFUND-1"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(paid.body["status"], "paid");
+    app.post(
+        &path,
+        Some(&treasury.token),
+        &json!({"reference": "TRF-REFUND-1"}),
+    )
+    .await
+    .expect_problem(409, "refund_already_paid");
+    let owed = peken_ledger::read::balance_of(&app.state.db, "refunds_payable")
+        .await
+        .unwrap();
+    assert_eq!(owed, 0, "nothing is owed back any more");
+    let left = app
+        .get("/api/v1/treasury/refunds?status=due", Some(&treasury.token))
+        .await
+        .expect(200);
+    assert!(left.body["items"].as_array().unwrap().is_empty());
+}

@@ -4,6 +4,7 @@ mod checkout;
 mod mandate;
 mod orders;
 mod payments;
+mod refunds;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -14,4 +15,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     mandate::configure(cfg);
     orders::configure(cfg);
     payments::configure(cfg);
+    refunds::configure(cfg);
 }
