@@ -6,6 +6,7 @@
     reason = "tests: a failed expectation is a failed test"
 )]
 
+mod audit;
 mod auth;
 mod browse;
 mod catalog;

@@ -2,6 +2,7 @@
 //! listings are checked against.
 
 use chrono::{DateTime, Utc};
+use peken_kernel::auth::Caller;
 use peken_kernel::db::new_id;
 use peken_kernel::error::unique_violation;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
@@ -63,9 +64,14 @@ fn map_commodity_conflict(err: DbErr) -> ApiError {
     }
 }
 
-pub async fn create_commodity(state: &AppState, new: NewCommodity) -> ApiResult<commodity::Model> {
+pub async fn create_commodity(
+    state: &AppState,
+    admin: &Caller,
+    new: NewCommodity,
+) -> ApiResult<commodity::Model> {
     require_category(&state.db, &new.category).await?;
     let now = state.now();
+    let txn = state.db.begin().await?;
     let created = commodity::ActiveModel {
         id: Set(new_id()),
         name: Set(new.name),
@@ -77,11 +83,28 @@ pub async fn create_commodity(state: &AppState, new: NewCommodity) -> ApiResult<
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await
     .map_err(map_commodity_conflict)?;
+    peken_audit::record(
+        &txn,
+        admin,
+        peken_audit::Change::new("commodity.created", "commodity", &created.id)
+            .after(commodity_audit(&created)),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     cache::commodities_changed(state).await;
     Ok(created)
+}
+
+/// What the audit log keeps of a commodity: the fields that are policy (HET, ration, category).
+fn commodity_audit(c: &commodity::Model) -> serde_json::Value {
+    serde_json::json!({
+        "name": c.name, "category": c.category, "unit": c.unit, "het_price": c.het_price,
+        "max_qty_per_buyer_per_day": c.max_qty_per_buyer_per_day, "active": c.active,
+    })
 }
 
 pub async fn category_exists<C: ConnectionTrait>(conn: &C, code: &str) -> Result<bool, DbErr> {
@@ -119,6 +142,7 @@ pub struct CommodityPatch {
 /// the commodity and how many of its listings are now above its HET.
 pub async fn patch_commodity(
     state: &AppState,
+    admin: &Caller,
     id: &str,
     patch: CommodityPatch,
 ) -> ApiResult<(commodity::Model, u64)> {
@@ -134,6 +158,7 @@ pub async fn patch_commodity(
         .category
         .as_ref()
         .is_some_and(|c| *c != found.category);
+    let before = commodity_audit(&found);
     let mut model: commodity::ActiveModel = found.into();
     if let Some(name) = patch.name {
         model.name = Set(name);
@@ -159,6 +184,15 @@ pub async fn patch_commodity(
         refresh_listing_copies(&txn, &updated, state.now()).await?;
     }
     let above = listings_above_het(&txn, &updated).await?;
+    peken_audit::record(
+        &txn,
+        admin,
+        peken_audit::Change::new("commodity.changed", "commodity", id)
+            .before(before)
+            .after(commodity_audit(&updated)),
+        state.now(),
+    )
+    .await?;
     txn.commit().await?;
     cache::commodities_changed(state).await;
     Ok((updated, above))
@@ -287,10 +321,18 @@ pub async fn is_category_allowed<C: ConnectionTrait>(
 /// selling and disappear from browsing; they come back if the category is allowed again.
 pub async fn set_permissions(
     state: &AppState,
+    admin: &Caller,
     merchant_kind: &str,
     categories: &[String],
 ) -> ApiResult<Vec<String>> {
     let txn = state.db.begin().await?;
+    let before: Vec<String> = category_permission::Entity::find()
+        .filter(category_permission::Column::MerchantKind.eq(merchant_kind))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|p| p.category)
+        .collect();
     let known: Vec<String> = category::Entity::find()
         .all(&txn)
         .await?
@@ -326,6 +368,15 @@ pub async fn set_permissions(
         .insert(&txn)
         .await?;
     }
+    peken_audit::record(
+        &txn,
+        admin,
+        peken_audit::Change::new("category_permissions.set", "merchant_kind", merchant_kind)
+            .before(serde_json::json!({"categories": before}))
+            .after(serde_json::json!({"categories": sorted})),
+        state.now(),
+    )
+    .await?;
     txn.commit().await?;
     cache::commodities_changed(state).await;
     Ok(sorted)

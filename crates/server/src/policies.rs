@@ -5,6 +5,7 @@ use peken_kernel::auth::Auth;
 use peken_kernel::error::Problem;
 use peken_kernel::policy::Policies;
 use peken_kernel::{ApiError, ApiResult, AppState, role_set};
+use sea_orm::TransactionTrait;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 role_set!(pub PolicyReaders = [Admin, Treasury]);
@@ -41,12 +42,16 @@ async fn get_policies(
 #[patch("/admin/policies")]
 async fn patch_policies(
     state: web::Data<AppState>,
-    _auth: Auth<PolicyWriters>,
+    auth: Auth<PolicyWriters>,
     body: web::Json<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<web::Json<Policies>> {
-    let current = peken_kernel::policy::PolicyStore::load(&state.db).await?;
+    let txn = state.db.begin().await?;
+    let current = peken_kernel::policy::PolicyStore::load(&txn).await?;
+    let before = serde_json::to_value(&current).map_err(ApiError::internal)?;
     let Ok(serde_json::Value::Object(mut merged)) = serde_json::to_value(&current) else {
-        return Err(ApiError::internal(anyhow::anyhow!("policies are not an object")));
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "policies are not an object"
+        )));
     };
     let mut v = peken_kernel::Validation::new();
     for (key, value) in body.into_inner() {
@@ -64,10 +69,17 @@ async fn patch_policies(
         v.push(field, "out_of_range", message);
     }
     v.finish()?;
-    state
-        .policies
-        .set(&state.db, &policies, state.now())
-        .await?;
+    state.policies.set(&txn, &policies, state.now()).await?;
+    peken_audit::record(
+        &txn,
+        &auth.caller,
+        peken_audit::Change::new("policies.changed", "policies", "city")
+            .before(before)
+            .after(serde_json::to_value(&policies).map_err(ApiError::internal)?),
+        state.now(),
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!("policies changed");
     Ok(web::Json(policies))
 }

@@ -83,7 +83,7 @@ pub struct PermissionsResponse {
 #[put("/admin/category-permissions")]
 async fn set_permissions(
     state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
+    auth: Auth<AdminOnly>,
     body: web::Json<SetPermissionsRequest>,
 ) -> ApiResult<web::Json<PermissionsResponse>> {
     let mut v = Validation::new();
@@ -106,7 +106,7 @@ async fn set_permissions(
         .iter()
         .map(|c| c.trim().to_ascii_lowercase())
         .collect();
-    let categories = service::set_permissions(&state, kind, &categories).await?;
+    let categories = service::set_permissions(&state, &auth, kind, &categories).await?;
     Ok(web::Json(PermissionsResponse {
         merchant_kind: kind.to_owned(),
         categories,

@@ -186,7 +186,7 @@ fn check_limit(v: &mut Validation, value: Option<&Value>) -> Option<i32> {
 #[post("/admin/commodities")]
 async fn create_commodity(
     state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
+    auth: Auth<AdminOnly>,
     body: web::Json<CreateCommodityRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut v = Validation::new();
@@ -203,6 +203,7 @@ async fn create_commodity(
     };
     let created = service::create_commodity(
         &state,
+        &auth,
         NewCommodity {
             name,
             category,
@@ -259,7 +260,7 @@ pub struct PatchCommodityResponse {
 #[patch("/admin/commodities/{id}")]
 async fn patch_commodity(
     state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
+    auth: Auth<AdminOnly>,
     id: web::Path<String>,
     body: web::Json<PatchCommodityRequest>,
 ) -> ApiResult<web::Json<PatchCommodityResponse>> {
@@ -276,7 +277,7 @@ async fn patch_commodity(
         active: body.active,
     };
     v.finish()?;
-    let (updated, above) = service::patch_commodity(&state, &id, patch).await?;
+    let (updated, above) = service::patch_commodity(&state, &auth, &id, patch).await?;
     Ok(web::Json(PatchCommodityResponse {
         commodity: updated.into(),
         listings_above_het: above,

@@ -150,7 +150,7 @@ pub struct ReasonRequest {
 #[post("/admin/merchants/{id}/suspension")]
 async fn suspend(
     state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
+    auth: Auth<AdminOnly>,
     id: web::Path<String>,
     body: web::Json<ReasonRequest>,
 ) -> ApiResult<web::Json<MerchantResponse>> {
@@ -158,7 +158,7 @@ async fn suspend(
     let reason = check_reason(&mut v, Some(&body.reason), true);
     v.finish()?;
     let reason = reason.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated")))?;
-    let updated = merchants::suspend(&state, &id, reason).await?;
+    let updated = merchants::suspend(&state, &auth, &id, reason).await?;
     Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
 }
 
@@ -176,10 +176,10 @@ async fn suspend(
 #[delete("/admin/merchants/{id}/suspension")]
 async fn reinstate(
     state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
+    auth: Auth<AdminOnly>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MerchantResponse>> {
-    let updated = merchants::reinstate(&state, &id).await?;
+    let updated = merchants::reinstate(&state, &auth, &id).await?;
     Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
 }
 

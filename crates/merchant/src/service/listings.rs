@@ -147,6 +147,16 @@ pub async fn create(
         .await?;
     }
     let detail = one(&txn, &id).await?;
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("listing.created", "listing", &id).after(serde_json::json!({
+            "merchant_id": m.id, "commodity_id": commodity.id,
+            "price": price.get(), "stock": initial_stock.max(0), "active": true,
+        })),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     listings_changed(state).await;
     Ok(detail)
@@ -191,6 +201,7 @@ pub async fn patch(
             .ok_or_else(|| ApiError::not_found("commodity"))?;
         check_het(price, commodity.het_price)?;
     }
+    let before = serde_json::json!({"price": found.price, "active": found.active});
     let mut model: listing::ActiveModel = found.into();
     if let Some(price) = price {
         model.price = Set(price.get());
@@ -199,8 +210,17 @@ pub async fn patch(
         model.active = Set(active);
     }
     model.updated_at = Set(state.now());
-    model.update(&txn).await?;
+    let updated = model.update(&txn).await?;
     let detail = one(&txn, listing_id).await?;
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("listing.changed", "listing", listing_id)
+            .before(before)
+            .after(serde_json::json!({"price": updated.price, "active": updated.active})),
+        state.now(),
+    )
+    .await?;
     txn.commit().await?;
     listings_changed(state).await;
     Ok(detail)
@@ -255,9 +275,13 @@ pub async fn take_down(
     reason: String,
 ) -> ApiResult<ListingDetail> {
     let now = state.now();
+    let txn = state.db.begin().await?;
     let done = listing::Entity::update_many()
         .col_expr(listing::Column::TakenDownAt, Expr::value(Some(now)))
-        .col_expr(listing::Column::TakedownReason, Expr::value(Some(reason)))
+        .col_expr(
+            listing::Column::TakedownReason,
+            Expr::value(Some(reason.clone())),
+        )
         .col_expr(
             listing::Column::TakenDownBy,
             Expr::value(Some(admin.user_id.clone())),
@@ -265,15 +289,25 @@ pub async fn take_down(
         .col_expr(listing::Column::UpdatedAt, Expr::value(now))
         .filter(listing::Column::Id.eq(listing_id))
         .filter(listing::Column::TakenDownAt.is_null())
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    let detail = one(&state.db, listing_id).await?;
+    let detail = one(&txn, listing_id).await?;
     if done.rows_affected == 0 {
         return Err(ApiError::conflict(
             "already_taken_down",
             "this listing is already taken down",
         ));
     }
+    peken_audit::record(
+        &txn,
+        admin,
+        peken_audit::Change::new("listing.taken_down", "listing", listing_id)
+            .before(serde_json::json!({"taken_down": false}))
+            .after(serde_json::json!({"taken_down": true, "reason": reason})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(listing_id, admin = %admin.user_id, "listing taken down");
     listings_changed(state).await;
     Ok(detail)
@@ -305,6 +339,16 @@ pub async fn change_stock(
             note: note.as_deref(),
             actor_id: Some(&caller.user_id),
         },
+        now,
+    )
+    .await?;
+    // The guarded update changed the stock by exactly `delta`, so this is the stock it left.
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("listing.stock_changed", "listing", listing_id)
+            .before(serde_json::json!({"stock": stock - delta}))
+            .after(serde_json::json!({"stock": stock, "kind": kind.as_str(), "note": note})),
         now,
     )
     .await?;

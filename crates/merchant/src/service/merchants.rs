@@ -204,6 +204,7 @@ pub async fn verify(
     };
     transition(
         state,
+        admin,
         id,
         from,
         to,
@@ -215,9 +216,15 @@ pub async fn verify(
 }
 
 /// Suspends an active merchant: hidden from browsing, no new orders.
-pub async fn suspend(state: &AppState, id: &str, reason: String) -> ApiResult<merchant::Model> {
+pub async fn suspend(
+    state: &AppState,
+    admin: &Caller,
+    id: &str,
+    reason: String,
+) -> ApiResult<merchant::Model> {
     transition(
         state,
+        admin,
         id,
         &[ACTIVE],
         SUSPENDED,
@@ -229,9 +236,10 @@ pub async fn suspend(state: &AppState, id: &str, reason: String) -> ApiResult<me
 }
 
 /// Ends a suspension.
-pub async fn reinstate(state: &AppState, id: &str) -> ApiResult<merchant::Model> {
+pub async fn reinstate(state: &AppState, admin: &Caller, id: &str) -> ApiResult<merchant::Model> {
     transition(
         state,
+        admin,
         id,
         &[SUSPENDED],
         ACTIVE,
@@ -243,9 +251,15 @@ pub async fn reinstate(state: &AppState, id: &str) -> ApiResult<merchant::Model>
 }
 
 /// Moves a merchant from one of `from` to `to` with one conditional UPDATE, so two admins
-/// acting at once cannot both succeed from the same state.
+/// acting at once cannot both succeed from the same state. The change goes to the audit log in
+/// the same transaction.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one private helper for three transitions"
+)]
 async fn transition(
     state: &AppState,
+    actor: &Caller,
     id: &str,
     from: &[&str],
     to: &str,
@@ -269,6 +283,12 @@ async fn transition(
             );
     }
     let txn = state.db.begin().await?;
+    // The row is locked before the update so the audit log records the status it really left.
+    let before = merchant::Entity::find_by_id(id.to_owned())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("merchant"))?;
     let done = update.exec(&txn).await?;
     let found = find(&txn, id)
         .await?
@@ -282,6 +302,21 @@ async fn transition(
     if verified.is_some() {
         announce_verification(&txn, &found, now).await?;
     }
+    let action = match (verified.is_some(), to) {
+        (true, ACTIVE) => "merchant.approved",
+        (true, _) => "merchant.rejected",
+        (false, SUSPENDED) => "merchant.suspended",
+        (false, _) => "merchant.reinstated",
+    };
+    peken_audit::record(
+        &txn,
+        actor,
+        peken_audit::Change::new(action, "merchant", id)
+            .before(serde_json::json!({"status": before.status, "reason": before.status_reason}))
+            .after(serde_json::json!({"status": found.status, "reason": found.status_reason})),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(merchant_id = %id, status = to, "merchant status changed");
     peken_catalog::cache::listings_changed(state).await;
@@ -347,9 +382,21 @@ pub async fn add_staff(
     let mut new = NewUser::new(Role::Merchant, person.name, hash);
     new.email = Some(person.email);
     new.phone = Some(person.phone);
-    new.merchant_id = Some(found.id);
+    new.merchant_id = Some(found.id.clone());
     new.merchant_role = Some("staff".to_owned());
-    identity::insert_user(&state.db, new, state.now()).await
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let user = identity::insert_user(&txn, new, now).await?;
+    peken_audit::record(
+        &txn,
+        owner,
+        peken_audit::Change::new("merchant.staff_added", "merchant", &found.id)
+            .after(serde_json::json!({"user_id": user.id, "merchant_role": "staff"})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 /// Replaces the bank account payouts go to; only the owner may.
@@ -359,13 +406,34 @@ pub async fn set_bank_account(
     merchant_id: &str,
     bank: BankAccount,
 ) -> ApiResult<merchant::Model> {
-    let found = owned(&state.db, owner, merchant_id).await?;
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let found = owned(&txn, owner, merchant_id).await?;
+    // The audit log keeps which account, not the whole number: the last four digits.
+    let account = |m: &merchant::Model| {
+        serde_json::json!({
+            "bank_code": m.bank_code,
+            "account_number": peken_audit::mask_account(&m.account_number),
+            "account_name": m.account_name,
+        })
+    };
+    let before = account(&found);
     let mut model: merchant::ActiveModel = found.into();
     model.bank_code = Set(bank.bank_code);
     model.account_number = Set(bank.account_number);
     model.account_name = Set(bank.account_name);
-    model.updated_at = Set(state.now());
-    let updated = model.update(&state.db).await?;
+    model.updated_at = Set(now);
+    let updated = model.update(&txn).await?;
+    peken_audit::record(
+        &txn,
+        owner,
+        peken_audit::Change::new("merchant.bank_account_changed", "merchant", &updated.id)
+            .before(before)
+            .after(account(&updated)),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(merchant_id = %updated.id, user_id = %owner.user_id, "bank account changed");
     Ok(updated)
 }

@@ -209,9 +209,11 @@ fn err(e: peken_kernel::ApiError) -> anyhow::Error {
 /// Loads the shops; `admin_id` is the demo admin who verifies them.
 pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
     let mut commodity_ids = Vec::new();
+    let admin = caller(admin_id, Role::Admin, None);
     for (name, category, unit, het, limit) in COMMODITIES {
         let created = catalog::create_commodity(
             state,
+            &admin,
             NewCommodity {
                 name: name.to_owned(),
                 category: category.to_owned(),
@@ -224,7 +226,6 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
         .map_err(err)?;
         commodity_ids.push(created.id);
     }
-    let admin = caller(admin_id, Role::Admin, None);
     for shop in &SHOPS {
         let kelurahan = state
             .regions

@@ -1,0 +1,286 @@
+//! The audit log over HTTP: admin, treasury and merchant actions that change money, stock,
+//! status or policy leave a chained row with who, what, before, after, when and the request id;
+//! an edited or deleted row is found by `peken_audit::verify`.
+
+use peken_audit::Break;
+use peken_tests::{TestApp, spawn_app};
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::orders::fixtures::{commodity, listing, shop};
+
+/// One row of the audit log, as the tests look at it.
+#[derive(Debug)]
+struct AuditRow {
+    seq: i64,
+    actor_id: String,
+    actor_role: String,
+    action: String,
+    subject_id: String,
+    before: Value,
+    after: Value,
+    request_id: Option<String>,
+}
+
+async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
+    let db = &app.state.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT seq, actor_id, actor_role, action, subject_id, before_state, after_state, \
+             request_id FROM audit_log ORDER BY seq",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            let json = |col: &str| {
+                r.try_get::<Option<String>>("", col)
+                    .unwrap()
+                    .map_or(Value::Null, |t| serde_json::from_str(&t).unwrap())
+            };
+            AuditRow {
+                seq: r.try_get("", "seq").unwrap(),
+                actor_id: r.try_get("", "actor_id").unwrap(),
+                actor_role: r.try_get("", "actor_role").unwrap(),
+                action: r.try_get("", "action").unwrap(),
+                subject_id: r.try_get("", "subject_id").unwrap(),
+                before: json("before_state"),
+                after: json("after_state"),
+                request_id: r.try_get("", "request_id").unwrap(),
+            }
+        })
+        .collect()
+}
+
+fn find<'a>(rows: &'a [AuditRow], action: &str) -> &'a AuditRow {
+    rows.iter()
+        .find(|r| r.action == action)
+        .unwrap_or_else(|| panic!("no {action} row in {rows:#?}"))
+}
+
+#[tokio::test]
+async fn admin_and_merchant_actions_are_recorded_with_who_what_and_the_request() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity_id = commodity(&app, Some(15_000), None).await;
+    let listing_id = listing(&app, &shop, &commodity_id, 14_000, 10).await;
+
+    // A stock change with a request id the client chose: the audit row carries it.
+    let reply = app
+        .send(
+            Method::POST,
+            &format!(
+                "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
+                shop.id
+            ),
+            Some(&shop.owner.token),
+            Some(&json!({"kind": "restock", "quantity_delta": 5, "note": "kiriman pagi"})),
+            &[("x-request-id", "audit-test-request-0001")],
+        )
+        .await
+        .expect(201);
+    assert_eq!(reply.body["stock"], 15);
+    app.patch(
+        &format!("/api/v1/merchants/{}/listings/{listing_id}", shop.id),
+        Some(&shop.owner.token),
+        &json!({"price": 13_500}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/api/v1/admin/commodities/{commodity_id}"),
+        Some(&admin.token),
+        &json!({"het_price": 13_000}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/admin/listings/{listing_id}/takedown"),
+        Some(&admin.token),
+        &json!({"reason": "foto menyesatkan"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/admin/merchants/{}/suspension", shop.id),
+        Some(&admin.token),
+        &json!({"reason": "audit"}),
+    )
+    .await
+    .expect(200);
+    app.send(
+        Method::DELETE,
+        &format!("/api/v1/admin/merchants/{}/suspension", shop.id),
+        Some(&admin.token),
+        None,
+        &[],
+    )
+    .await
+    .expect(200);
+    app.patch(
+        "/api/v1/admin/policies",
+        Some(&admin.token),
+        &json!({"turnover_cap_amount": 25_000_000}),
+    )
+    .await
+    .expect(200);
+    app.put(
+        &format!("/api/v1/merchants/{}/bank-account", shop.id),
+        Some(&shop.owner.token),
+        &json!({"bank_code": "009", "account_number": "9876543210", "account_name": "PEMILIK UJI"}),
+    )
+    .await
+    .expect(200);
+
+    let rows = audit_rows(&app).await;
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (1..=rows.len() as i64).collect::<Vec<_>>());
+
+    let approved = find(&rows, "merchant.approved");
+    assert_eq!(approved.actor_id, admin.id);
+    assert_eq!(approved.actor_role, "admin");
+    assert_eq!(approved.subject_id, shop.id);
+    assert_eq!(approved.before["status"], "pending");
+    assert_eq!(approved.after["status"], "active");
+    assert!(approved.request_id.is_some(), "every HTTP action has an id");
+
+    let stock = rows
+        .iter()
+        .find(|r| r.action == "listing.stock_changed")
+        .unwrap();
+    assert_eq!(stock.actor_id, shop.owner.id);
+    assert_eq!(stock.actor_role, "merchant");
+    assert_eq!(stock.subject_id, listing_id);
+    assert_eq!(stock.before["stock"], 10);
+    assert_eq!(stock.after["stock"], 15);
+    assert_eq!(stock.after["note"], "kiriman pagi");
+    assert_eq!(stock.request_id.as_deref(), Some("audit-test-request-0001"));
+
+    let created = find(&rows, "listing.created");
+    assert_eq!(created.after["stock"], 10);
+    assert_eq!(created.after["price"], 14_000);
+    let repriced = find(&rows, "listing.changed");
+    assert_eq!(repriced.before["price"], 14_000);
+    assert_eq!(repriced.after["price"], 13_500);
+    let het = find(&rows, "commodity.changed");
+    assert_eq!(het.before["het_price"], 15_000);
+    assert_eq!(het.after["het_price"], 13_000);
+    assert_eq!(
+        find(&rows, "listing.taken_down").after["reason"],
+        "foto menyesatkan"
+    );
+    assert_eq!(find(&rows, "merchant.suspended").before["status"], "active");
+    assert_eq!(
+        find(&rows, "merchant.reinstated").before["status"],
+        "suspended"
+    );
+    let policies = find(&rows, "policies.changed");
+    assert_eq!(policies.before["turnover_cap_amount"], 30_000_000);
+    assert_eq!(policies.after["turnover_cap_amount"], 25_000_000);
+    let bank = find(&rows, "merchant.bank_account_changed");
+    assert_eq!(bank.after["account_number"], "******3210");
+    assert!(
+        !bank.before["account_number"]
+            .as_str()
+            .unwrap()
+            .starts_with("12"),
+        "account numbers are kept masked"
+    );
+
+    let report = peken_audit::verify(&app.state.db).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.breaks);
+    assert_eq!(report.rows, rows.len() as u64);
+}
+
+#[tokio::test]
+async fn a_refused_action_leaves_no_audit_row() {
+    let app = spawn_app().await;
+    let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity_id = commodity(&app, None, None).await;
+    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 3).await;
+    let before = audit_rows(&app).await.len();
+    app.post(
+        &format!(
+            "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
+            shop.id
+        ),
+        Some(&shop.owner.token),
+        &json!({"kind": "adjustment", "quantity_delta": -4}),
+    )
+    .await
+    .expect_problem(409, "out_of_stock");
+    assert_eq!(audit_rows(&app).await.len(), before);
+}
+
+#[tokio::test]
+async fn concurrent_stock_changes_stay_one_chain() {
+    let app = spawn_app().await;
+    let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity_id = commodity(&app, None, None).await;
+    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 0).await;
+    let path = format!(
+        "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
+        shop.id
+    );
+    let body = json!({"kind": "restock", "quantity_delta": 1});
+    let replies = futures_util::future::join_all(
+        (0..30).map(|_| app.post(&path, Some(&shop.owner.token), &body)),
+    )
+    .await;
+    assert!(replies.iter().all(|r| r.status.as_u16() == 201));
+    let rows = audit_rows(&app).await;
+    let mut stocks: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.action == "listing.stock_changed")
+        .map(|r| r.after["stock"].as_i64().unwrap())
+        .collect();
+    stocks.sort_unstable();
+    assert_eq!(stocks, (1..=30).collect::<Vec<_>>());
+    let report = peken_audit::verify(&app.state.db).await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.breaks);
+}
+
+#[tokio::test]
+async fn verify_names_an_edited_and_a_deleted_row() {
+    let app = spawn_app().await;
+    let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity_id = commodity(&app, None, None).await;
+    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 3).await;
+    let path = format!(
+        "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
+        shop.id
+    );
+    for _ in 0..3 {
+        app.post(
+            &path,
+            Some(&shop.owner.token),
+            &json!({"kind": "restock", "quantity_delta": 2}),
+        )
+        .await
+        .expect(201);
+    }
+    let rows = audit_rows(&app).await;
+    let last = rows.last().unwrap().seq;
+    let edited = last - 1;
+    let db = &app.state.db;
+    db.execute_unprepared(&format!(
+        "UPDATE audit_log SET after_state = '{{\"stock\":999}}' WHERE seq = {edited}"
+    ))
+    .await
+    .unwrap();
+    let report = peken_audit::verify(db).await.unwrap();
+    assert_eq!(report.breaks, vec![Break::Edited { seq: edited }]);
+
+    db.execute_unprepared(&format!("DELETE FROM audit_log WHERE seq = {}", last - 2))
+        .await
+        .unwrap();
+    let report = peken_audit::verify(db).await.unwrap();
+    assert!(report.breaks.contains(&Break::Missing {
+        from: last - 2,
+        to: last - 2
+    }));
+    assert!(report.breaks.contains(&Break::Unlinked { seq: last - 1 }));
+}
