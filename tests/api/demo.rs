@@ -71,3 +71,45 @@ async fn the_demo_city_has_shops_near_the_demo_asn() {
         .expect(200);
     assert_eq!(mine.body["items"].as_array().unwrap().len(), 6);
 }
+
+#[tokio::test]
+async fn the_demo_city_has_orders_in_every_stage_and_spend_to_report() {
+    let app = spawn_app().await;
+    peken_server::seed::demo(&app.state).await.unwrap();
+    let password = peken_server::seed::DEMO_PASSWORD;
+    let admin = app.login("admin@peken.local", password).await;
+    let orders = app
+        .get("/api/v1/orders?limit=200", Some(&admin.token))
+        .await
+        .expect(200);
+    let statuses: std::collections::BTreeSet<String> = orders.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap().to_owned())
+        .collect();
+    for status in ["awaiting_payment", "accepted", "shipped", "completed"] {
+        assert!(statuses.contains(status), "{status} missing: {statuses:?}");
+    }
+    let report = app
+        .get("/api/v1/reports/mandate-compliance", Some(&admin.token))
+        .await
+        .expect(200);
+    assert!(report.body["totals"]["total_spent"].as_i64().unwrap() > 0);
+    assert!(
+        report.body["classes_without_policy"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let treasury = app.login("bendahara1@peken.local", password).await;
+    let balances = app
+        .get("/api/v1/treasury/trial-balance", Some(&treasury.token))
+        .await
+        .expect(200);
+    assert!(
+        balances.text.contains("merchant_payable"),
+        "{}",
+        balances.text
+    );
+}

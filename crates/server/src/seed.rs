@@ -7,6 +7,7 @@ use peken_kernel::auth::Role;
 use peken_kernel::ids::AsnKind;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+mod orders;
 mod shops;
 
 /// The password of every demo account.
@@ -143,6 +144,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         .map_err(err)?;
 
     shops::load(state, &admin_id).await?;
+    orders::load(state, &admin_id).await?;
 
     mark_seeded(state).await?;
     tracing::info!(
