@@ -284,3 +284,121 @@ async fn verify_names_an_edited_and_a_deleted_row() {
     }));
     assert!(report.breaks.contains(&Break::Unlinked { seq: last - 1 }));
 }
+
+#[tokio::test]
+async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
+    use crate::orders::fixtures::{buyer, cart, checkout, paid_order, shop_with_listing};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let treasury = app.staff("treasury", None).await;
+    let (shop, beras) = shop_with_listing(&app, 10_000, 20).await;
+    let buyer = buyer(&app).await;
+
+    // The shop accepts one order and rejects another (a refund); the buyer's own cancel of a
+    // third is not an audited action.
+    let (accepted, _, _) = paid_order(&app, &buyer, &beras, 1).await;
+    let (rejected, _, amount) = paid_order(&app, &buyer, &beras, 2).await;
+    let (cancelled, _, _) = paid_order(&app, &buyer, &beras, 1).await;
+    let order_path = |id: &str, step: &str| format!("/api/v1/orders/{id}/{step}");
+    app.post(
+        &order_path(&accepted, "accept"),
+        Some(&shop.owner.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &order_path(&rejected, "reject"),
+        Some(&shop.owner.token),
+        &json!({"reason": "stok rusak"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &order_path(&cancelled, "cancel"),
+        Some(&buyer.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+
+    // Treasury approves a manual transfer proof and pays a refund back.
+    let unpaid = checkout(&app, &buyer, "audit-proof", &cart(&[(&beras, 1)]))
+        .await
+        .expect(201);
+    let payment_id = unpaid.body["payment"]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/payments/{payment_id}/proof"),
+        Some(&buyer.token),
+        &json!({"transfer_reference": "TRF-AUDIT-1", "paid_at": chrono::Utc::now()}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/treasury/payments/{payment_id}/verification"),
+        Some(&treasury.token),
+        &json!({"decision": "approve"}),
+    )
+    .await
+    .expect(200);
+    let due = app
+        .get("/api/v1/treasury/refunds?status=due", Some(&treasury.token))
+        .await
+        .expect(200);
+    let refund = due.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["amount"] == amount)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/treasury/refunds/{refund}/payment"),
+        Some(&treasury.token),
+        &json!({"reference": "TRF-REFUND-AUDIT"}),
+    )
+    .await
+    .expect(200);
+    app.put(
+        "/api/v1/admin/mandate-policies",
+        Some(&admin.token),
+        &json!({"position_class": "camat", "min_amount": 2_000_000, "effective_from": "2026-01"}),
+    )
+    .await
+    .expect(200);
+
+    let rows = audit_rows(&app).await;
+    let accept = find(&rows, "order.accepted");
+    assert_eq!(
+        (accept.subject_id.as_str(), accept.actor_id.as_str()),
+        (accepted.as_str(), shop.owner.id.as_str())
+    );
+    assert_eq!(accept.before["status"], "paid");
+    assert_eq!(accept.after["status"], "accepted");
+    let reject = find(&rows, "order.rejected");
+    assert_eq!(reject.after["reason"], "stok rusak");
+    assert!(
+        rows.iter().all(|r| r.action != "order.cancelled"),
+        "buyers' own steps are not in the audit log"
+    );
+    let proof = find(&rows, "payment.proof_approved");
+    assert_eq!(proof.actor_role, "treasury");
+    assert_eq!(proof.before["status"], "pending");
+    assert_eq!(proof.after["status"], "paid");
+    assert_eq!(proof.after["transfer_reference"], "TRF-AUDIT-1");
+    let paid = find(&rows, "refund.paid");
+    assert_eq!(paid.after["amount"], amount);
+    assert_eq!(paid.actor_id, treasury.id);
+    let policy = find(&rows, "mandate_policy.set");
+    assert_eq!(policy.subject_id, "camat@2026-01");
+    assert_eq!(policy.before["min_amount"], Value::Null);
+    assert_eq!(policy.after["min_amount"], 2_000_000);
+    assert!(
+        peken_audit::verify(&app.state.db)
+            .await
+            .unwrap()
+            .is_intact()
+    );
+}

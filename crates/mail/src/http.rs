@@ -138,9 +138,9 @@ async fn list_outbox(
 #[post("/admin/outbox/{id}/retry")]
 async fn retry_message(
     state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
+    auth: Auth<AdminOnly>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<OutboxMessage>> {
-    let row = service::retry(&state, &id).await?;
+    let row = service::retry(&state, &auth, &id).await?;
     Ok(web::Json(OutboxMessage::from(row)))
 }

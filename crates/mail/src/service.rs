@@ -1,8 +1,9 @@
 //! What admins do with the outbox: look at it, and send a failed message again.
 
+use peken_kernel::auth::Caller;
 use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::outbox::{FAILED, PENDING, SENT};
 use crate::store::outbox::{self, Column, Entity};
@@ -28,8 +29,9 @@ pub async fn list(
 /// Makes a message due now. A failed one gets a fresh set of attempts; a pending one is just
 /// moved forward (a worker holding it keeps its claim, so it is never sent twice at once); a
 /// sent one is refused.
-pub async fn retry(state: &AppState, id: &str) -> ApiResult<outbox::Model> {
+pub async fn retry(state: &AppState, admin: &Caller, id: &str) -> ApiResult<outbox::Model> {
     let now = state.now();
+    let txn = state.db.begin().await?;
     let failed = Entity::update_many()
         .col_expr(Column::Status, Expr::value(PENDING))
         .col_expr(Column::Attempts, Expr::value(0))
@@ -37,7 +39,7 @@ pub async fn retry(state: &AppState, id: &str) -> ApiResult<outbox::Model> {
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
         .filter(Column::Status.eq(FAILED))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if failed.rows_affected == 0 {
         Entity::update_many()
@@ -46,11 +48,11 @@ pub async fn retry(state: &AppState, id: &str) -> ApiResult<outbox::Model> {
             .filter(Column::Id.eq(id))
             .filter(Column::Status.eq(PENDING))
             .filter(Column::NextAttemptAt.gt(now))
-            .exec(&state.db)
+            .exec(&txn)
             .await?;
     }
     let row = Entity::find_by_id(id)
-        .one(&state.db)
+        .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
     if row.status == SENT {
@@ -59,5 +61,17 @@ pub async fn retry(state: &AppState, id: &str) -> ApiResult<outbox::Model> {
             "this message has already been sent",
         ));
     }
+    if failed.rows_affected == 1 {
+        peken_audit::record(
+            &txn,
+            admin,
+            peken_audit::Change::new("mail.retried", "mail", id)
+                .before(serde_json::json!({"status": FAILED}))
+                .after(serde_json::json!({"status": PENDING, "attempts": 0})),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(row)
 }

@@ -113,11 +113,41 @@ pub async fn act(
     if let Some(idem) = idem {
         idempotency::finish(&txn, &caller.user_id, &idem.key, 200, &body).await?;
     }
+    // What shops and admins do to an order moves money or stock; buyers' own steps are in the
+    // order's history already.
+    if !caller.role.is_buyer() {
+        peken_audit::record(
+            &txn,
+            caller,
+            peken_audit::Change::new(audit_name(action), "order", order_id)
+                .before(serde_json::json!({"status": before.status}))
+                .after(serde_json::json!({"status": action.to().as_str(), "reason": reason})),
+            now,
+        )
+        .await?;
+    }
     txn.commit().await?;
     state
         .metrics
         .event("order_transition", action.to().as_str());
     Ok(body)
+}
+
+/// The audit log's name for an action on an order.
+fn audit_name(action: Action) -> &'static str {
+    match action {
+        Action::ConfirmPayment => "order.paid",
+        Action::Expire => "order.expired",
+        Action::Cancel => "order.cancelled",
+        Action::Accept => "order.accepted",
+        Action::Reject => "order.rejected",
+        Action::Ship => "order.shipped",
+        Action::ConfirmReceipt => "order.received",
+        Action::AutoComplete => "order.auto_completed",
+        Action::Dispute => "order.disputed",
+        Action::ResolveCompleted => "order.dispute_resolved_completed",
+        Action::ResolveRefunded => "order.dispute_resolved_refunded",
+    }
 }
 
 /// Completes shipped orders whose confirmation window passed without receipt or dispute. Safe

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use peken_kernel::auth::Caller;
 use peken_kernel::period::{Period, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_mail::{Mail, Template};
@@ -23,25 +24,51 @@ pub struct MandatePolicy {
     pub effective_from: Period,
 }
 
-pub async fn set_policy(state: &AppState, policy: &MandatePolicy, actor: &str) -> ApiResult<()> {
+pub async fn set_policy(state: &AppState, policy: &MandatePolicy, actor: &Caller) -> ApiResult<()> {
     let backend = state.db.get_database_backend();
-    state
-        .db
-        .execute_raw(Statement::from_sql_and_values(
+    let txn = state.db.begin().await?;
+    let before = txn
+        .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "INSERT INTO mandate_policies (position_class, effective_from, min_amount, set_by, \
-             updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position_class, effective_from) \
-             DO UPDATE SET min_amount = excluded.min_amount, set_by = excluded.set_by, \
-             updated_at = excluded.updated_at",
+            "SELECT min_amount FROM mandate_policies WHERE position_class = $1 \
+             AND effective_from = $2",
             [
                 policy.position_class.clone().into(),
                 policy.effective_from.to_string().into(),
-                policy.min_amount.get().into(),
-                actor.into(),
-                state.now().into(),
             ],
         ))
-        .await?;
+        .await?
+        .map(|r| r.try_get::<i64>("", "min_amount"))
+        .transpose()?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO mandate_policies (position_class, effective_from, min_amount, set_by, \
+             updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position_class, effective_from) \
+             DO UPDATE SET min_amount = excluded.min_amount, set_by = excluded.set_by, \
+             updated_at = excluded.updated_at",
+        [
+            policy.position_class.clone().into(),
+            policy.effective_from.to_string().into(),
+            policy.min_amount.get().into(),
+            actor.user_id.clone().into(),
+            state.now().into(),
+        ],
+    ))
+    .await?;
+    peken_audit::record(
+        &txn,
+        actor,
+        peken_audit::Change::new(
+            "mandate_policy.set",
+            "mandate_policy",
+            &format!("{}@{}", policy.position_class, policy.effective_from),
+        )
+        .before(serde_json::json!({"min_amount": before}))
+        .after(serde_json::json!({"min_amount": policy.min_amount.get()})),
+        state.now(),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -362,6 +362,27 @@ pub async fn verify_proof(
             ));
         }
     }
+    let after = find(&txn, payment_id).await?;
+    peken_audit::record(
+        &txn,
+        verifier,
+        peken_audit::Change::new(
+            if approve {
+                "payment.proof_approved"
+            } else {
+                "payment.proof_rejected"
+            },
+            "payment",
+            payment_id,
+        )
+        .before(serde_json::json!({"status": bill.status, "proof_status": "submitted"}))
+        .after(serde_json::json!({
+            "status": after.status, "proof_status": after.proof_status,
+            "amount": bill.amount, "transfer_reference": bill.proof_reference,
+        })),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok((find(&state.db, payment_id).await?, outcome))
 }

@@ -2,6 +2,7 @@
 //! payments) and treasury's record of paying it: refunds payable → collection.
 
 use chrono::{DateTime, Utc};
+use peken_kernel::auth::Caller;
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use sea_orm::{
@@ -73,7 +74,7 @@ pub async fn mark_paid(
     state: &AppState,
     refund_id: &str,
     reference: &str,
-    by: &str,
+    by: &Caller,
 ) -> ApiResult<RefundView> {
     let now = state.now();
     let txn = state.db.begin().await?;
@@ -104,8 +105,17 @@ pub async fn mark_paid(
     )
     .await
     .map_err(ledger_error)?;
+    peken_audit::record(
+        &txn,
+        by,
+        peken_audit::Change::new("refund.paid", "refund", &found.id)
+            .before(serde_json::json!({"status": "due", "amount": found.amount}))
+            .after(serde_json::json!({"status": "paid", "amount": found.amount, "reference": reference})),
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    tracing::info!(refund_id = %found.id, reference, by, "refund paid");
+    tracing::info!(refund_id = %found.id, reference, by = %by.user_id, "refund paid");
     Ok(RefundView {
         status: "paid".to_owned(),
         ..RefundView::from(found)

@@ -135,7 +135,7 @@ async fn put_policy(
         min_amount: Rupiah::new(body.min_amount),
         effective_from: from,
     };
-    mandate::set_policy(&state, &policy, &auth.user_id).await?;
+    mandate::set_policy(&state, &policy, &auth).await?;
     Ok(web::Json(policy))
 }
 

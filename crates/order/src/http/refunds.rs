@@ -82,6 +82,6 @@ async fn pay(
         ));
     }
     Ok(web::Json(
-        refunds::mark_paid(&state, &id, reference, &auth.user_id).await?,
+        refunds::mark_paid(&state, &id, reference, &auth).await?,
     ))
 }
