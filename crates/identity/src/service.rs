@@ -367,11 +367,24 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<bool> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut new = NewUser::new(Role::Admin, "Administrator".into(), hash);
     new.email = Some(email.trim().to_ascii_lowercase());
-    insert_user(&state.db, new, state.now())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    tracing::info!("bootstrap admin created");
-    Ok(true)
+    match insert_user(&state.db, new, state.now()).await {
+        Ok(_) => {
+            tracing::info!("bootstrap admin created");
+            Ok(true)
+        }
+        // Replicas starting together all see no admin; the first insert wins and the others
+        // meet its e-mail. That is success for them, not a reason to crash.
+        Err(e) if e.code() == "email_taken" && admin_exists(state).await? => Ok(false),
+        Err(e) => Err(anyhow::anyhow!("{e:?}")),
+    }
+}
+
+async fn admin_exists(state: &AppState) -> anyhow::Result<bool> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .count(&state.db)
+        .await?
+        > 0)
 }
 
 pub async fn create_opd(state: &AppState, code: String, name: String) -> ApiResult<opd::Model> {
