@@ -402,3 +402,140 @@ async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
             .is_intact()
     );
 }
+
+#[tokio::test]
+async fn treasury_payout_and_reconciliation_steps_are_recorded() {
+    use crate::payouts::fixtures::{
+        app_at, csv_statement, item_of, merchant, owed, paid_batch, treasurers, utc,
+    };
+    let app = app_at(utc(2026, 3, 4, 3)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (m1, _) = merchant(&app, "toko_kelontong", "35.78.03.1001", None).await;
+    let (m2, _) = merchant(&app, "toko_kelontong", "35.78.03.1001", None).await;
+    owed(&app, "audit-o1", &m1, 120_000, utc(2026, 3, 2, 2)).await;
+    owed(&app, "audit-o2", &m2, 64_000, utc(2026, 3, 2, 2)).await;
+    let batch = paid_batch(&app, &maker, &checker, utc(2026, 3, 3, 0)).await;
+    let failed_item = item_of(&batch, &m1)["id"].as_str().unwrap().to_owned();
+    let matched_item = item_of(&batch, &m2)["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/treasury/payout-items/{failed_item}/failure"),
+        Some(&maker.token),
+        &json!({"reason": "rekening ditutup"}),
+    )
+    .await
+    .expect(200);
+    let holds = app
+        .get("/api/v1/treasury/payout-holds", Some(&maker.token))
+        .await
+        .expect(200);
+    let hold = holds.body[0]["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/treasury/payout-holds/{hold}/clearance"),
+        Some(&checker.token),
+        &json!({"note": "rekening baru"}),
+    )
+    .await
+    .expect(200);
+    // The returned money goes into a new draft, which is cancelled.
+    let draft = app
+        .post(
+            "/api/v1/treasury/payout-batches",
+            Some(&maker.token),
+            &json!({"cutoff": utc(2026, 3, 4, 3).to_rfc3339()}),
+        )
+        .await
+        .expect(201);
+    let draft_id = draft.body["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/treasury/payout-batches/{draft_id}/cancellation"),
+        Some(&checker.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    // A statement line without the reference, matched by hand with four eyes.
+    app.post_raw(
+        "/api/v1/treasury/bank-statements",
+        Some(&maker.token),
+        "text/csv",
+        &csv_statement(&[("2026-03-04", "TRANSFER KELUAR", 64_000, 0)]),
+    )
+    .await
+    .expect(201);
+    let exceptions = app
+        .get(
+            "/api/v1/treasury/reconciliation/exceptions",
+            Some(&maker.token),
+        )
+        .await
+        .expect(200);
+    let line = exceptions.body["unmatched_lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let proposal = app
+        .post(
+            "/api/v1/treasury/reconciliation/matches",
+            Some(&maker.token),
+            &json!({"statement_line_id": line, "payout_item_id": matched_item}),
+        )
+        .await
+        .expect(201);
+    let proposal_id = proposal.body["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/treasury/reconciliation/matches/{proposal_id}/approval"),
+        Some(&checker.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/treasury/daily-closes",
+        Some(&checker.token),
+        &json!({"date": "2026-03-04"}),
+    )
+    .await
+    .expect(201);
+
+    let rows = audit_rows(&app).await;
+    let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "payout_batch.created",
+            "payout_batch.approved",
+            "payout_item.failed",
+            "payout_hold.cleared",
+            "payout_batch.created",
+            "payout_batch.cancelled",
+            "bank_statement.imported",
+            "reconciliation_match.proposed",
+            "reconciliation_match.approved",
+            "daily_close.recorded",
+        ]
+    );
+    assert!(rows.iter().all(|r| r.actor_role == "treasury"));
+    let created = &rows[0];
+    assert_eq!(created.actor_id, maker.id);
+    assert_eq!(created.after["total_amount"], 184_000);
+    let approved = &rows[1];
+    assert_eq!(approved.actor_id, checker.id);
+    assert_eq!(approved.subject_id, batch["id"].as_str().unwrap());
+    assert_eq!(approved.before["status"], "draft");
+    assert_eq!(approved.after["status"], "approved");
+    let failed = &rows[2];
+    assert_eq!(failed.subject_id, failed_item);
+    assert_eq!(failed.after["amount"], 120_000);
+    assert_eq!(failed.after["reason"], "rekening ditutup");
+    assert_eq!(rows[3].subject_id, hold);
+    assert_eq!(rows[5].subject_id, draft_id);
+    assert_eq!(rows[6].after["matched"], 0);
+    assert_eq!(rows[8].after["payout_item_id"], matched_item.as_str());
+    assert!(rows.iter().all(|r| r.request_id.is_some()));
+    assert!(
+        peken_audit::verify(&app.state.db)
+            .await
+            .unwrap()
+            .is_intact()
+    );
+}

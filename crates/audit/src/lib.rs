@@ -42,6 +42,17 @@ impl Actor {
     }
 }
 
+/// A bare user id, for tools and tests that act outside a request: the role is not known.
+impl From<&str> for Actor {
+    fn from(user_id: &str) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            role: "unknown".to_owned(),
+            request_id: None,
+        }
+    }
+}
+
 impl From<&Caller> for Actor {
     fn from(caller: &Caller) -> Self {
         Self {
@@ -49,6 +60,18 @@ impl From<&Caller> for Actor {
             role: caller.role.as_str().to_owned(),
             request_id: caller.request_id.clone(),
         }
+    }
+}
+
+impl<R: peken_kernel::auth::RoleSet> From<&peken_kernel::auth::Auth<R>> for Actor {
+    fn from(auth: &peken_kernel::auth::Auth<R>) -> Self {
+        Self::from(&auth.caller)
+    }
+}
+
+impl From<&Actor> for Actor {
+    fn from(actor: &Actor) -> Self {
+        actor.clone()
     }
 }
 

@@ -141,9 +141,11 @@ pub async fn held_merchants<C: ConnectionTrait>(conn: &C) -> ApiResult<Vec<Strin
 pub async fn build(
     db: &DatabaseConnection,
     cutoff: DateTime<Utc>,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<BatchDetail> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     if cutoff > now {
         return Err(ApiError::field(
             "cutoff",
@@ -232,6 +234,18 @@ pub async fn build(
     let batch = find_batch(&txn, &batch_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("payout_batch.created", "payout_batch", &batch_id).after(
+            serde_json::json!({
+                "status": "draft", "cutoff": cutoff, "item_count": items.len(),
+                "total_amount": total, "held_merchants": held.len(),
+            }),
+        ),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(BatchDetail {
         batch,
@@ -299,9 +313,11 @@ async fn batch_refusal<C: ConnectionTrait>(conn: &C, id: &str, actor: &str) -> A
 pub async fn approve(
     db: &DatabaseConnection,
     batch_id: &str,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<BatchDetail> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     let txn = db.begin().await?;
     let changed = sql::exec(
         &txn,
@@ -338,6 +354,18 @@ pub async fn approve(
     let batch = find_batch(&txn, batch_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("payout_batch.approved", "payout_batch", batch_id)
+            .before(serde_json::json!({"status": "draft"}))
+            .after(serde_json::json!({
+                "status": "approved", "item_count": batch.item_count,
+                "total_amount": batch.total_amount,
+            })),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(BatchDetail {
         batch,
@@ -385,9 +413,11 @@ async fn send_remittance_advice<C: ConnectionTrait>(
 pub async fn cancel(
     db: &DatabaseConnection,
     batch_id: &str,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<BatchView> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     let txn = db.begin().await?;
     let changed = sql::exec(
         &txn,
@@ -415,6 +445,17 @@ pub async fn cancel(
     let batch = find_batch(&txn, batch_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("payout_batch.cancelled", "payout_batch", batch_id)
+            .before(serde_json::json!({"status": "draft"}))
+            .after(serde_json::json!({
+                "status": "cancelled", "total_amount": batch.total_amount,
+            })),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(batch)
 }

@@ -19,9 +19,11 @@ pub async fn fail_item(
     db: &DatabaseConnection,
     item_id: &str,
     reason: &str,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<ItemView> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     let txn = db.begin().await?;
     let changed = sql::exec(
         &txn,
@@ -85,6 +87,18 @@ pub async fn fail_item(
         now,
     )
     .await?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("payout_item.failed", "payout_item", &item.id)
+            .before(serde_json::json!({"status": "approved"}))
+            .after(serde_json::json!({
+                "status": "failed", "reason": reason, "amount": item.amount.get(),
+                "merchant_id": item.merchant_id, "merchant_held": true,
+            })),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(item)
 }
@@ -124,18 +138,21 @@ pub async fn clear_hold(
     db: &DatabaseConnection,
     hold_id: &str,
     note: &str,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<HoldView> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
+    let txn = db.begin().await?;
     let changed = sql::exec(
-        db,
+        &txn,
         "UPDATE payout_holds SET cleared_by = $1, cleared_at = $2, clear_note = $3 \
          WHERE id = $4 AND cleared_at IS NULL",
         vec![actor.into(), now.into(), note.into(), hold_id.into()],
     )
     .await?;
     let row = sql::query_one(
-        db,
+        &txn,
         format!("SELECT {HOLD_COLUMNS} FROM payout_holds WHERE id = $1"),
         vec![hold_id.into()],
     )
@@ -147,5 +164,16 @@ pub async fn clear_hold(
             "this hold was cleared already",
         ));
     }
-    Ok(hold_row(&row)?)
+    let hold = hold_row(&row)?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("payout_hold.cleared", "payout_hold", hold_id)
+            .before(serde_json::json!({"cleared": false, "merchant_id": hold.merchant_id}))
+            .after(serde_json::json!({"cleared": true, "note": note})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(hold)
 }

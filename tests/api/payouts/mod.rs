@@ -1,7 +1,7 @@
 //! Ledger, turnover, payout batches, bank statements and reconciliation.
 
 mod batches;
-mod fixtures;
+pub(crate) mod fixtures;
 mod flow;
 mod reports;
 mod statements;

@@ -58,7 +58,7 @@ async fn create_batch(
                 "an RFC 3339 timestamp, e.g. 2026-03-31T17:00:00Z",
             )
         })?;
-    let batch = batches::build(&state.db, cutoff, &auth.user_id, state.now()).await?;
+    let batch = batches::build(&state.db, cutoff, &auth, state.now()).await?;
     Ok(HttpResponse::Created().json(batch))
 }
 
@@ -134,7 +134,7 @@ async fn approve_batch(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<BatchDetail>> {
     Ok(web::Json(
-        batches::approve(&state.db, &id, &auth.user_id, state.now()).await?,
+        batches::approve(&state.db, &id, &auth, state.now()).await?,
     ))
 }
 
@@ -156,7 +156,7 @@ async fn cancel_batch(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<BatchView>> {
     Ok(web::Json(
-        batches::cancel(&state.db, &id, &auth.user_id, state.now()).await?,
+        batches::cancel(&state.db, &id, &auth, state.now()).await?,
     ))
 }
 
@@ -215,7 +215,7 @@ async fn fail_item(
     v.finish()?;
     let reason = reason.unwrap_or_default();
     Ok(web::Json(
-        holds::fail_item(&state.db, &id, &reason, &auth.user_id, state.now()).await?,
+        holds::fail_item(&state.db, &id, &reason, &auth, state.now()).await?,
     ))
 }
 
@@ -274,6 +274,6 @@ async fn clear_hold(
     v.finish()?;
     let note = note.unwrap_or_default();
     Ok(web::Json(
-        holds::clear_hold(&state.db, &id, &note, &auth.user_id, state.now()).await?,
+        holds::clear_hold(&state.db, &id, &note, &auth, state.now()).await?,
     ))
 }

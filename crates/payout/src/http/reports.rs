@@ -270,7 +270,7 @@ async fn record_daily_close(
     body: web::Json<CloseRequest>,
 ) -> ApiResult<HttpResponse> {
     let date = date_field("date", Some(&body.date), wib_date(state.now()))?;
-    let close = reports::record_close(&state.db, date, &auth.user_id, state.now()).await?;
+    let close = reports::record_close(&state.db, date, &auth, state.now()).await?;
     Ok(HttpResponse::Created().json(close))
 }
 

@@ -76,7 +76,7 @@ async fn import_statement(
         ));
     }
     let parsed = reconcile::parse(Format::detect(content_type, text), text, account)?;
-    let result = reconcile::import(&state.db, &parsed, &auth.user_id, state.now()).await?;
+    let result = reconcile::import(&state.db, &parsed, &auth, state.now()).await?;
     Ok(if result.already_imported {
         HttpResponse::Ok().json(result)
     } else {
@@ -175,7 +175,7 @@ async fn propose_match(
         &body.statement_line_id,
         &body.payout_item_id,
         note,
-        &auth.user_id,
+        &auth,
         state.now(),
     )
     .await?;
@@ -202,7 +202,7 @@ async fn approve_match(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<ProposalView>> {
     Ok(web::Json(
-        reconcile::approve_match(&state.db, &id, &auth.user_id, state.now()).await?,
+        reconcile::approve_match(&state.db, &id, &auth, state.now()).await?,
     ))
 }
 
@@ -224,6 +224,6 @@ async fn reject_match(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<ProposalView>> {
     Ok(web::Json(
-        reconcile::reject_match(&state.db, &id, &auth.user_id, state.now()).await?,
+        reconcile::reject_match(&state.db, &id, &auth, state.now()).await?,
     ))
 }

@@ -141,9 +141,11 @@ pub async fn propose(
     line_id: &str,
     item_id: &str,
     note: Option<String>,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<ProposalView> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     let txn = db.begin().await?;
     check_pair(&txn, line_id, item_id).await?;
     let pending = sql::query_one(
@@ -175,6 +177,17 @@ pub async fn propose(
     )
     .await?;
     let view = find_proposal(&txn, &id).await?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("reconciliation_match.proposed", "match_proposal", &id).after(
+            serde_json::json!({
+                "status": "pending", "statement_line_id": line_id, "payout_item_id": item_id,
+            }),
+        ),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(view)
 }
@@ -184,9 +197,11 @@ pub async fn propose(
 pub async fn approve_match(
     db: &DatabaseConnection,
     proposal_id: &str,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<ProposalView> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     let txn = db.begin().await?;
     let proposal = find_proposal(&txn, proposal_id).await?;
     if proposal.status != "pending" {
@@ -229,6 +244,22 @@ pub async fn approve_match(
     )
     .await?;
     let view = find_proposal(&txn, proposal_id).await?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new(
+            "reconciliation_match.approved",
+            "match_proposal",
+            proposal_id,
+        )
+        .before(serde_json::json!({"status": "pending"}))
+        .after(serde_json::json!({
+            "status": "approved", "statement_line_id": view.statement_line_id,
+            "payout_item_id": view.payout_item_id,
+        })),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(view)
 }
@@ -237,22 +268,39 @@ pub async fn approve_match(
 pub async fn reject_match(
     db: &DatabaseConnection,
     proposal_id: &str,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<ProposalView> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
+    let txn = db.begin().await?;
     let decided = sql::exec(
-        db,
+        &txn,
         "UPDATE payout_match_proposals SET status = 'rejected', decided_by = $1, decided_at = $2 \
          WHERE id = $3 AND status = 'pending'",
         vec![actor.into(), now.into(), proposal_id.into()],
     )
     .await?;
-    let proposal = find_proposal(db, proposal_id).await?;
+    let proposal = find_proposal(&txn, proposal_id).await?;
     if decided != 1 {
         return Err(ApiError::conflict(
             "match_decided",
             format!("this match was {} already", proposal.status),
         ));
     }
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new(
+            "reconciliation_match.rejected",
+            "match_proposal",
+            proposal_id,
+        )
+        .before(serde_json::json!({"status": "pending"}))
+        .after(serde_json::json!({"status": "rejected"})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     Ok(proposal)
 }

@@ -20,9 +20,11 @@ use crate::views::ItemView;
 pub async fn import(
     db: &DatabaseConnection,
     parsed: &Statement,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<ImportResult> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     let digests = statement::line_digests(parsed.account.as_deref(), &parsed.lines);
     let content = statement::statement_digest(parsed, &digests);
     let txn = db.begin().await?;
@@ -87,6 +89,18 @@ pub async fn import(
             (matched as i32).into(),
             statement_id.clone().into(),
         ],
+    )
+    .await?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("bank_statement.imported", "bank_statement", &statement_id).after(
+            serde_json::json!({
+                "format": parsed.format, "lines": parsed.lines.len(), "new_lines": new_count,
+                "duplicates": duplicates, "matched": matched,
+            }),
+        ),
+        now,
     )
     .await?;
     txn.commit().await?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::period::{WorkingCalendar, wib_date, wib_midnight_utc};
 use peken_kernel::{ApiError, ApiResult, Rupiah};
 use peken_ledger::{Account, read, sql};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -180,17 +180,21 @@ pub async fn daily_close<C: ConnectionTrait>(conn: &C, date: NaiveDate) -> ApiRe
 pub async fn record_close(
     db: &DatabaseConnection,
     date: NaiveDate,
-    actor: &str,
+    who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
 ) -> ApiResult<DailyClose> {
+    let who: peken_audit::Actor = who.into();
+    let actor = who.user_id.as_str();
     let close = daily_close(db, date).await?;
+    let txn = db.begin().await?;
+    let id = peken_kernel::db::new_id();
     sql::exec(
-        db,
+        &txn,
         "INSERT INTO daily_closes (id, close_date, ledger_amount, statement_amount, \
          difference_amount, status, statement_id, closed_by, closed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         vec![
-            peken_kernel::db::new_id().into(),
+            id.clone().into(),
             date.to_string().into(),
             close.ledger_amount.get().into(),
             close.statement_amount.map(Rupiah::get).into(),
@@ -202,6 +206,19 @@ pub async fn record_close(
         ],
     )
     .await?;
+    peken_audit::record(
+        &txn,
+        &who,
+        peken_audit::Change::new("daily_close.recorded", "daily_close", &id).after(
+            serde_json::json!({
+                "date": date, "status": close.status, "ledger_amount": close.ledger_amount.get(),
+                "statement_amount": close.statement_amount.map(Rupiah::get),
+            }),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
     Ok(close)
 }
 
