@@ -8,7 +8,8 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::error::SqlxError;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -254,10 +255,29 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-/// True when the database could not be reached at all (as opposed to a query failing).
+/// True when the database could not be reached at all (as opposed to a query failing): the
+/// pool found no live connection, the connection broke mid-query (a restarting server closes
+/// it, often without a TLS goodbye), or the server said it is shutting down or starting.
 pub fn is_connection_error(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                SqlxError::Io(_)
+                | SqlxError::Tls(_)
+                | SqlxError::Protocol(_)
+                | SqlxError::PoolTimedOut
+                | SqlxError::PoolClosed
+                | SqlxError::WorkerCrashed
+                | SqlxError::BeginFailed => true,
+                // PostgreSQL's class 08 (connection exception), 57P01-57P03 (shutting down,
+                // crashed, starting up) and 53300 (too many connections).
+                SqlxError::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08") || code.starts_with("57P") || code == "53300"
+                }),
+                _ => false,
+            }
+        }
         DbErr::Exec(e) | DbErr::Query(e) => {
             let text = e.to_string().to_ascii_lowercase();
             text.contains("connection") && !text.contains("violates")
@@ -453,6 +473,25 @@ mod tests {
         assert_eq!(problem.status, 422);
         let codes: Vec<_> = problem.errors.iter().map(|e| e.code.as_str()).collect();
         assert_eq!(codes, ["invalid_email", "invalid_phone", "required"]);
+    }
+
+    #[test]
+    fn a_lost_database_is_a_503_and_a_bad_query_is_not() {
+        use std::sync::Arc;
+        let sqlx = |e: SqlxError| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)));
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "unexpected end of file");
+        for lost in [
+            sqlx(SqlxError::Io(eof)),
+            sqlx(SqlxError::PoolTimedOut),
+            sqlx(SqlxError::Protocol("peer closed connection".into())),
+            DbErr::Exec(RuntimeErr::SqlxError(Arc::new(SqlxError::PoolClosed))),
+        ] {
+            assert!(is_connection_error(&lost), "{lost}");
+            assert_eq!(ApiError::from(lost).code(), "database_unavailable");
+        }
+        let bad = sqlx(SqlxError::ColumnNotFound("nope".into()));
+        assert!(!is_connection_error(&bad));
+        assert_eq!(ApiError::from(bad).code(), "internal_error");
     }
 
     #[test]
