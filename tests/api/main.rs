@@ -8,6 +8,7 @@
 
 mod audit;
 mod auth;
+mod authz;
 mod browse;
 mod catalog;
 mod demo;

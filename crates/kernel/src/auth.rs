@@ -307,10 +307,13 @@ impl<R: RoleSet> FromRequest for Auth<R> {
         let request_id = request_id(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
-            let caller = authenticate(&state, token.as_deref(), request_id).await?;
+            let caller = verify_token(&state, token.as_deref(), request_id)?;
+            // The role is checked before anything is awaited, so a refusal never depends on
+            // how fast Redis or the body arrive: it is always this 403, never another error.
             if !R::ROLES.contains(&caller.role) {
                 return Err(ApiError::forbidden());
             }
+            check_session(&state, &caller).await?;
             Ok(Auth {
                 caller,
                 _roles: PhantomData,
@@ -337,9 +340,9 @@ impl FromRequest for MaybeAuth {
                 return Ok(MaybeAuth(None));
             };
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no state")))?;
-            Ok(MaybeAuth(Some(
-                authenticate(&state, Some(&token), request_id).await?,
-            )))
+            let caller = verify_token(&state, Some(&token), request_id)?;
+            check_session(&state, &caller).await?;
+            Ok(MaybeAuth(Some(caller)))
         })
     }
 }
@@ -358,7 +361,8 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-async fn authenticate(
+/// Who the token says the caller is: signature, algorithm, issuer and lifetime checked.
+fn verify_token(
     state: &AppState,
     token: Option<&str>,
     request_id: Option<String>,
@@ -366,12 +370,6 @@ async fn authenticate(
     let token = token
         .ok_or_else(|| ApiError::unauthorized("unauthenticated", "an access token is required"))?;
     let claims = state.jwt.verify(token, state.clock.now())?;
-    if state.stores.revocations.is_revoked(&claims.sid).await {
-        return Err(ApiError::unauthorized(
-            "invalid_token",
-            "the session has ended",
-        ));
-    }
     Ok(Caller {
         user_id: claims.sub,
         role: claims.role,
@@ -380,6 +378,22 @@ async fn authenticate(
         opd_id: claims.opd,
         request_id,
     })
+}
+
+/// Refuses a token whose session ended (logout, refresh-token reuse).
+async fn check_session(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    if state
+        .stores
+        .revocations
+        .is_revoked(&caller.session_id)
+        .await
+    {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "the session has ended",
+        ));
+    }
+    Ok(())
 }
 
 /// A random token for refresh tokens and similar: 32 bytes, URL-safe base64.

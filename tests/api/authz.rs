@@ -1,0 +1,426 @@
+//! The authorisation matrix: every route of the OpenAPI document, called by every kind of
+//! caller, against real resources, compared with ONE table. A route added without a row here
+//! fails the test, and so does a row whose route is gone.
+//!
+//! Columns, in order: anonymous, an ASN (the buyer who owns the order and payment used), a
+//! public buyer (another buyer), a merchant (the owner of the shop used), another merchant, an
+//! admin, a treasury user, an OPD admin. Cells:
+//!
+//! - `A` allowed: past authentication and authorisation and the resource is visible (any status
+//!   but 401, 403 and 404; validation failures and conflicts are fine, the body is `{}`);
+//! - `a` allowed, the id is made up (a 404 is fine);
+//! - `U` 401 `unauthenticated`; `F` 403 `forbidden`; `N` 404: another party's resource;
+//! - `S` 401 `invalid_signature`: the payment provider's callback, checked by signature only.
+//!
+//! No cell may answer 5xx.
+
+use std::collections::{BTreeSet, HashMap};
+
+use peken_tests::{TestApp, spawn_app};
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use crate::orders::fixtures::{commodity, listing, paid_order, shop};
+
+const CALLERS: [&str; 8] = [
+    "anonymous",
+    "asn",
+    "public",
+    "merchant",
+    "other merchant",
+    "admin",
+    "treasury",
+    "opd admin",
+];
+
+/// (method, route as in the OpenAPI document, cells). `{…}` in the route is filled from the
+/// resources made for the test. The logout row is last: it ends the callers' sessions.
+const TABLE: &[(&str, &str, &str)] = &[
+    //                                                                          anon asn pub mer oth adm tre opd
+    ("POST", "/api/v1/admin/asn", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/asn/import", "UFFFFAFF"),
+    ("PUT", "/api/v1/admin/category-permissions", "UFFFFAFF"),
+    ("GET", "/api/v1/admin/commodities", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/commodities", "UFFFFAFF"),
+    ("PATCH", "/api/v1/admin/commodities/{id}", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/listings/{id}/takedown", "UFFFFAFF"),
+    ("GET", "/api/v1/admin/mandate-policies", "UFFFFAFF"),
+    ("PUT", "/api/v1/admin/mandate-policies", "UFFFFAFF"),
+    ("GET", "/api/v1/admin/merchants", "UFFFFAFF"),
+    (
+        "POST",
+        "/api/v1/admin/merchants/{id}/suspension",
+        "UFFFFAFF",
+    ),
+    (
+        "DELETE",
+        "/api/v1/admin/merchants/{id}/suspension",
+        "UFFFFAFF",
+    ),
+    (
+        "POST",
+        "/api/v1/admin/merchants/{id}/verification",
+        "UFFFFAFF",
+    ),
+    ("GET", "/api/v1/admin/opds", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/opds", "UFFFFAFF"),
+    (
+        "POST",
+        "/api/v1/admin/orders/{id}/dispute-resolution",
+        "UFFFFAFF",
+    ),
+    ("GET", "/api/v1/admin/outbox", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/outbox/{id}/retry", "UFFFFAFF"),
+    ("GET", "/api/v1/admin/policies", "UFFFFAAF"),
+    ("PATCH", "/api/v1/admin/policies", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/users", "UFFFFAFF"),
+    ("POST", "/api/v1/auth/login", "AAAAAAAA"),
+    ("POST", "/api/v1/auth/password-reset", "AAAAAAAA"),
+    ("POST", "/api/v1/auth/password-reset/confirm", "AAAAAAAA"),
+    ("POST", "/api/v1/auth/refresh", "AAAAAAAA"),
+    ("POST", "/api/v1/auth/register", "AAAAAAAA"),
+    ("GET", "/api/v1/categories", "AAAAAAAA"),
+    ("POST", "/api/v1/checkout", "UAAFFFFF"),
+    ("GET", "/api/v1/commodities", "AAAAAAAA"),
+    ("GET", "/api/v1/listings", "AAAAAAAA"),
+    ("GET", "/api/v1/mandate/me", "UAFFFFFF"),
+    ("GET", "/api/v1/me", "UAAAAAAA"),
+    ("POST", "/api/v1/merchants", "AAAAAAAA"),
+    ("GET", "/api/v1/merchants/{id}", "AAAAAAAA"),
+    ("PUT", "/api/v1/merchants/{id}/bank-account", "UFFANFFF"),
+    ("GET", "/api/v1/merchants/{id}/ledger", "UFFANFAF"),
+    ("GET", "/api/v1/merchants/{id}/listings", "UFFANAFF"),
+    ("POST", "/api/v1/merchants/{id}/listings", "UFFANFFF"),
+    (
+        "GET",
+        "/api/v1/merchants/{id}/listings/{listing_id}",
+        "UFFANAFF",
+    ),
+    (
+        "PATCH",
+        "/api/v1/merchants/{id}/listings/{listing_id}",
+        "UFFANFFF",
+    ),
+    (
+        "GET",
+        "/api/v1/merchants/{id}/listings/{listing_id}/stock-movements",
+        "UFFANAFF",
+    ),
+    (
+        "POST",
+        "/api/v1/merchants/{id}/listings/{listing_id}/stock-movements",
+        "UFFANFFF",
+    ),
+    ("POST", "/api/v1/merchants/{id}/staff", "UFFANFFF"),
+    ("GET", "/api/v1/merchants/{id}/turnover", "UFFANAAF"),
+    ("GET", "/api/v1/orders", "UAAAAAFF"),
+    ("GET", "/api/v1/orders/{id}", "UANANAAF"),
+    ("POST", "/api/v1/orders/{id}/accept", "UFFANFFF"),
+    ("POST", "/api/v1/orders/{id}/cancel", "UANFFFFF"),
+    ("POST", "/api/v1/orders/{id}/dispute", "UANFFFFF"),
+    ("POST", "/api/v1/orders/{id}/receipt", "UANFFFFF"),
+    ("POST", "/api/v1/orders/{id}/reject", "UFFANFFF"),
+    ("POST", "/api/v1/orders/{id}/ship", "UFFANFFF"),
+    ("POST", "/api/v1/payments/callback", "SSSSSSSS"),
+    ("GET", "/api/v1/payments/{id}", "UANFFAAF"),
+    ("POST", "/api/v1/payments/{id}/proof", "UANFFFFF"),
+    ("GET", "/api/v1/regions", "AAAAAAAA"),
+    ("GET", "/api/v1/reports/mandate-compliance", "UFFFFAFA"),
+    ("GET", "/api/v1/reports/turnover", "UFFFFAAF"),
+    ("POST", "/api/v1/treasury/bank-statements", "UFFFFFAF"),
+    ("GET", "/api/v1/treasury/daily-close", "UFFFFFAF"),
+    ("POST", "/api/v1/treasury/daily-closes", "UFFFFFAF"),
+    (
+        "POST",
+        "/api/v1/treasury/payments/{id}/verification",
+        "UFFFFFAF",
+    ),
+    ("GET", "/api/v1/treasury/payout-batches", "UFFFFFAF"),
+    ("POST", "/api/v1/treasury/payout-batches", "UFFFFFAF"),
+    ("GET", "/api/v1/treasury/payout-batches/{id}", "UFFFFFAF"),
+    (
+        "POST",
+        "/api/v1/treasury/payout-batches/{id}/approval",
+        "UFFFFFAF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/payout-batches/{id}/cancellation",
+        "UFFFFFAF",
+    ),
+    (
+        "GET",
+        "/api/v1/treasury/payout-batches/{id}/transfer-file",
+        "UFFFFFAF",
+    ),
+    ("GET", "/api/v1/treasury/payout-holds", "UFFFFFAF"),
+    (
+        "POST",
+        "/api/v1/treasury/payout-holds/{id}/clearance",
+        "UFFFFFaF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/payout-items/{id}/failure",
+        "UFFFFFAF",
+    ),
+    ("GET", "/api/v1/treasury/payout-sla", "UFFFFAAF"),
+    (
+        "GET",
+        "/api/v1/treasury/reconciliation/exceptions",
+        "UFFFFFAF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/reconciliation/matches",
+        "UFFFFFAF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/reconciliation/matches/{id}/approval",
+        "UFFFFFaF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/reconciliation/matches/{id}/rejection",
+        "UFFFFFaF",
+    ),
+    ("GET", "/api/v1/treasury/refunds", "UFFFFFAF"),
+    ("POST", "/api/v1/treasury/refunds/{id}/payment", "UFFFFFAF"),
+    ("GET", "/api/v1/treasury/trial-balance", "UFFFFFAF"),
+    ("GET", "/api/v1/treasury/turnover-alerts", "UFFFFAAF"),
+    ("GET", "/healthz", "AAAAAAAA"),
+    ("GET", "/metrics", "AAAAAAAA"),
+    ("GET", "/readyz", "AAAAAAAA"),
+    ("POST", "/api/v1/auth/logout", "UAAAAAAA"),
+];
+
+/// Which resource fills the `{id}` of a route: the part of the path before it says.
+fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
+    let id_of = |key: &str| ids[key].clone();
+    let (id, listing) = match route {
+        r if r.starts_with("/api/v1/admin/commodities/") => (id_of("commodity"), None),
+        r if r.starts_with("/api/v1/admin/listings/") => (id_of("listing"), None),
+        r if r.starts_with("/api/v1/admin/merchants/") || r.starts_with("/api/v1/merchants/") => {
+            (id_of("merchant"), Some(id_of("listing")))
+        }
+        r if r.starts_with("/api/v1/admin/orders/") || r.starts_with("/api/v1/orders/") => {
+            (id_of("order"), None)
+        }
+        r if r.starts_with("/api/v1/admin/outbox/") => (id_of("mail"), None),
+        r if r.starts_with("/api/v1/payments/") || r.starts_with("/api/v1/treasury/payments/") => {
+            (id_of("payment"), None)
+        }
+        r if r.starts_with("/api/v1/treasury/payout-batches/") => (id_of("batch"), None),
+        r if r.starts_with("/api/v1/treasury/payout-items/") => (id_of("item"), None),
+        r if r.starts_with("/api/v1/treasury/refunds/") => (id_of("refund"), None),
+        // Holds and manual matches are made up: their cells are `a`.
+        _ => ("01a00000-0000-7000-8000-000000000000".to_owned(), None),
+    };
+    let mut path = route.replace("{id}", &id);
+    if let Some(listing) = listing {
+        path = path.replace("{listing_id}", &listing);
+    }
+    assert!(!path.contains('{'), "no resource for {route}");
+    path
+}
+
+/// A body that passes validation, for routes whose ownership check comes after it: a stranger
+/// must get its 404 for a well-formed request. Other routes get `{}`.
+fn body_for(route: &str, ids: &HashMap<&str, String>) -> serde_json::Value {
+    match route.rsplit('/').next().unwrap_or("") {
+        "bank-account" => {
+            json!({"bank_code": "008", "account_number": "1234567890", "account_name": "UJI"})
+        }
+        "listings" => json!({"commodity_id": ids["commodity"], "price": 9_000, "stock": 1}),
+        "stock-movements" => json!({"kind": "restock", "quantity_delta": 1}),
+        "staff" => {
+            json!({"name": "Staf", "email": format!("staf{}@authz.test", uuid::Uuid::new_v4().simple()),
+                          "phone": "081234567890", "password": "correct-horse-battery"})
+        }
+        "dispute" | "reject" => json!({"reason": "uji otorisasi"}),
+        "proof" => json!({"transfer_reference": "TRF-AUTHZ", "paid_at": chrono::Utc::now()}),
+        _ => json!({}),
+    }
+}
+
+fn judge(cell: char, status: u16, code: &str) -> bool {
+    match cell {
+        'A' => !matches!(status, 401 | 403 | 404),
+        'a' => !matches!(status, 401 | 403),
+        'U' => status == 401 && code == "unauthenticated",
+        'F' => status == 403 && code == "forbidden",
+        'N' => status == 404,
+        'S' => status == 401 && code == "invalid_signature",
+        _ => panic!("unknown cell {cell}"),
+    }
+}
+
+/// Callers' tokens (index as in `CALLERS`) and the resources the routes are called on.
+async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, String>) {
+    let admin = app.admin().await;
+    let opd = app.create_opd("AUTHZ").await;
+    let (asn, _) = app.asn(&opd, "staf", "35.78.03.1002").await;
+    let public = app.public_buyer("35.78.03.1002").await;
+    let own = shop(app, "toko_kelontong", "35.78.03.1001").await;
+    let other = shop(app, "toko_kelontong", "35.78.03.1001").await;
+    let treasury = app.staff("treasury", None).await;
+    let batch_maker = app.staff("treasury", None).await;
+    let opd_admin = app.staff("opd_admin", Some(&opd)).await;
+    let commodity_id = commodity(app, None, None).await;
+    let listing_id = listing(app, &own, &commodity_id, 10_000, 100).await;
+
+    // One order completed (so the shop is owed and a batch has an item), one cancelled after
+    // payment (a refund is due), one paid: the order the routes are called on.
+    let (done, _, _) = paid_order(app, &asn, &listing_id, 1).await;
+    for (step, token) in [
+        ("accept", &own.owner.token),
+        ("ship", &own.owner.token),
+        ("receipt", &asn.token),
+    ] {
+        app.post(
+            &format!("/api/v1/orders/{done}/{step}"),
+            Some(token),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    let (cancelled, _, _) = paid_order(app, &asn, &listing_id, 1).await;
+    app.post(
+        &format!("/api/v1/orders/{cancelled}/cancel"),
+        Some(&asn.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let (order, payment, _) = paid_order(app, &asn, &listing_id, 1).await;
+    app.clock.advance(chrono::Duration::minutes(1));
+    use peken_kernel::clock::Clock;
+    let batch = app
+        .post(
+            "/api/v1/treasury/payout-batches",
+            Some(&batch_maker.token),
+            &json!({"cutoff": app.clock.now().to_rfc3339()}),
+        )
+        .await
+        .expect(201);
+    let refunds = app
+        .get("/api/v1/treasury/refunds?status=due", Some(&treasury.token))
+        .await
+        .expect(200);
+    let db = &app.state.db;
+    let mail: String = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM mail_outbox ORDER BY id LIMIT 1",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "id")
+        .unwrap();
+
+    let ids = HashMap::from([
+        ("commodity", commodity_id),
+        ("listing", listing_id),
+        ("merchant", own.id.clone()),
+        ("order", order),
+        ("payment", payment),
+        ("mail", mail),
+        ("batch", batch.body["id"].as_str().unwrap().to_owned()),
+        (
+            "item",
+            batch.body["items"][0]["id"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "refund",
+            refunds.body["items"][0]["id"].as_str().unwrap().to_owned(),
+        ),
+    ]);
+    let tokens = vec![
+        None,
+        Some(asn.token),
+        Some(public.token),
+        Some(own.owner.token),
+        Some(other.owner.token),
+        Some(admin.token),
+        Some(treasury.token),
+        Some(opd_admin.token),
+    ];
+    (tokens, ids)
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_as_the_table_says() {
+    // The table covers exactly the routes of the OpenAPI document.
+    let spec = peken_server::routes::openapi();
+    let mut documented = BTreeSet::new();
+    for (path, item) in &spec.paths.paths {
+        let value = serde_json::to_value(item).unwrap();
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if value.get(method).is_some() {
+                documented.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    let tabled: BTreeSet<(String, String)> = TABLE
+        .iter()
+        .map(|(m, r, _)| ((*m).to_owned(), (*r).to_owned()))
+        .collect();
+    assert_eq!(TABLE.len(), tabled.len(), "a route has two rows");
+    let missing: Vec<_> = documented.difference(&tabled).collect();
+    let stale: Vec<_> = tabled.difference(&documented).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "routes without a row in the authorisation table: {missing:?}; rows for routes that \
+         no longer exist: {stale:?}"
+    );
+
+    let app = spawn_app().await;
+    let (tokens, ids) = world(&app).await;
+    let mut wrong = Vec::new();
+    let mut calls = 0;
+    for (method, route, cells) in TABLE {
+        assert_eq!(
+            cells.len(),
+            CALLERS.len(),
+            "{method} {route}: one cell per caller"
+        );
+        let path = fill(route, &ids);
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        for ((cell, caller), token) in cells.chars().zip(CALLERS).zip(&tokens) {
+            let body = body_for(route, &ids);
+            let sends_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
+            let reply = app
+                .send(
+                    method.clone(),
+                    &path,
+                    token.as_deref(),
+                    sends_body.then_some(&body),
+                    &[],
+                )
+                .await;
+            calls += 1;
+            let status = reply.status.as_u16();
+            if status >= 500 || !judge(cell, status, reply.code()) {
+                wrong.push(format!(
+                    "{method} {route} as {caller}: expected {cell}, got {status} {}",
+                    reply.code()
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {calls} calls differ from the table:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    println!(
+        "authorisation matrix: {} routes × {} callers = {calls} calls, all as the table says",
+        TABLE.len(),
+        CALLERS.len()
+    );
+}
