@@ -20,4 +20,5 @@ mod password;
 mod payouts;
 mod policies;
 mod shops;
+mod tokens;
 mod users;

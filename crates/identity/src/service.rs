@@ -216,29 +216,32 @@ pub async fn login(
     start_session(state, &found, new_id()).await
 }
 
-/// Counts a failed password; at the limit the account is locked for the lockout period.
+/// Counts a failed password; at the limit the account is locked for the lockout period. One
+/// statement counts and decides on the row's current count, so wrong passwords sent at once
+/// cannot each read a count below the limit and all slip past the lock.
 async fn record_failure(
     state: &AppState,
     found: &user::Model,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let failures = found.failed_logins + 1;
     let max = i32::try_from(state.settings.login_max_failures).unwrap_or(i32::MAX);
-    let mut update = user::Entity::update_many().filter(user::Column::Id.eq(found.id.clone()));
-    if failures >= max {
-        let lockout = chrono::Duration::from_std(state.settings.login_lockout)
-            .unwrap_or_else(|_| chrono::Duration::minutes(15));
+    let lockout = chrono::Duration::from_std(state.settings.login_lockout)
+        .unwrap_or_else(|_| chrono::Duration::minutes(15));
+    let row = state
+        .db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            "UPDATE users SET \
+             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END, \
+             failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END \
+             WHERE id = $3 RETURNING failed_logins",
+            [max.into(), (now + lockout).into(), found.id.clone().into()],
+        ))
+        .await?;
+    // The count goes back to zero exactly when this failure locked the account.
+    if row.is_some_and(|r| r.try_get::<i32>("", "failed_logins").ok() == Some(0)) {
         tracing::warn!(user_id = %found.id, "account locked after repeated failed logins");
-        update = update
-            .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(user::Column::LockedUntil, Expr::value(Some(now + lockout)));
-    } else {
-        update = update.col_expr(
-            user::Column::FailedLogins,
-            sea_orm::ExprTrait::add(Expr::col(user::Column::FailedLogins), 1),
-        );
     }
-    update.exec(&state.db).await?;
     Ok(())
 }
 
