@@ -19,6 +19,7 @@ mod orders;
 mod password;
 mod payouts;
 mod policies;
+mod privacy;
 mod shops;
 mod tokens;
 mod users;
