@@ -1,0 +1,108 @@
+//! `peken-bench`: generates a city-sized data set and drives the real HTTP API with a fixed
+//! number of concurrent clients, printing throughput, latency percentiles and the server's peak
+//! memory next to the machine's own limits (pgbench and `/healthz`).
+
+mod checks;
+mod load;
+mod rng;
+mod seed;
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "peken-bench", about = "City-scale data and load for peken")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScaleArg {
+    /// 5,000 merchants, ~40,000 listings, 15,000 ASN in 60 OPDs, 5,000 residents.
+    City,
+    /// A tenth of that or less, for trying the tools.
+    Town,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate an empty database and fill it with a city and its order history.
+    Seed {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: ScaleArg,
+        /// Completed orders in the history.
+        #[arg(long, default_value_t = seed::ORDERS_PER_MONTH)]
+        orders: u64,
+        /// Months the history covers (default: 300,000 orders a month).
+        #[arg(long)]
+        months: Option<u32>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Units left on each of the hot listings.
+        #[arg(long, default_value_t = 100)]
+        hot_stock: i64,
+        #[arg(long, env = "PEKEN_DATABASE_URL")]
+        database_url: String,
+    },
+    /// Drive a running server and print the figures.
+    Run(load::RunArgs),
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = number.parse().map_err(|_| format!("not a duration: {s}"))?;
+    match unit {
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "ms" => Ok(Duration::from_millis(n)),
+        _ => Err(format!("unknown unit in {s}: use s, m or ms")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Seed {
+            scale,
+            orders,
+            months,
+            seed,
+            hot_stock,
+            database_url,
+        } => {
+            seed::run(&seed::SeedArgs {
+                scale: match scale {
+                    ScaleArg::City => seed::city::Scale::CITY,
+                    ScaleArg::Town => seed::city::Scale::TOWN,
+                },
+                orders,
+                months,
+                seed,
+                database_url,
+                hot_stock,
+            })
+            .await
+        }
+        Command::Run(args) => load::run(args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_with_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_duration("soon").is_err());
+    }
+}
