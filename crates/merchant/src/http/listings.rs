@@ -151,6 +151,7 @@ pub enum ListingState {
 pub struct ListingListQuery {
     /// `all` (default), `above_het` (stopped by a lowered HET: reprice them), `taken_down`,
     /// `out_of_stock`.
+    #[param(inline)]
     pub state: Option<ListingState>,
     /// How many items to return: 1 to 200, default 50.
     pub limit: Option<u32>,

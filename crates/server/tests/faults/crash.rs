@@ -175,7 +175,7 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
     let db = Database::connect(database_url.as_str()).await.unwrap();
     check(&db, &seen, &shops).await;
     let (orders, paid) = (seen.orders.len(), seen.paid.len());
-    println!(
+    crate::harness::figure(&format!(
         "crash test: {kills} SIGKILLs in {:.1}s of load ({:.1}s down in all); {} checkouts \
          acknowledged, {orders} orders, {paid} payments acknowledged, {} out of stock, {} \
          requests sent again; lost: 0",
@@ -184,7 +184,7 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
         seen.payments.len(),
         seen.out_of_stock,
         retries.load(Ordering::Relaxed),
-    );
+    ));
     assert!(
         kills >= 5,
         "the load ended before the server was killed enough"

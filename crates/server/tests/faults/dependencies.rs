@@ -233,7 +233,7 @@ async fn postgres_cut_off_under_load_means_503_then_recovery_without_restart() {
         .await;
         assert_eq!(stock, movements);
     }
-    println!(
+    crate::harness::figure(&format!(
         "postgres cut: {:.1}s down; before {before:?}; during {during:?} (slowest answer \
          {:.1}s); after {after:?}; first success {:.2}s after PostgreSQL returned; {} orders \
          acknowledged, all present",
@@ -241,7 +241,7 @@ async fn postgres_cut_off_under_load_means_503_then_recovery_without_restart() {
         slowest.as_secs_f64(),
         recovered.as_secs_f64(),
         acknowledged.len()
-    );
+    ));
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
@@ -350,14 +350,14 @@ async fn redis_cut_off_under_load_changes_nothing_but_readiness() {
     let db = Database::connect(database_url.as_str()).await.unwrap();
     let orders = number(&db, "SELECT COUNT(*) FROM orders").await;
     assert_eq!(orders, acknowledged.len() as i64);
-    println!(
+    crate::harness::figure(&format!(
         "redis cut: {:.1}s down; during {during:?} (slowest answer {:.2}s); logins while down \
          {logins:?}; ready again {:.2}s after Redis returned; {} orders acknowledged, all present",
         restored_at - cut_at,
         slowest.as_secs_f64(),
         ready_again.as_secs_f64(),
         acknowledged.len()
-    );
+    ));
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }

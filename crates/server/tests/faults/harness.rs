@@ -16,6 +16,19 @@ pub const WEBHOOK_SECRET: &str = "faults-webhook-secret-0123456789abcdef";
 pub const ADMIN_EMAIL: &str = "admin@faults.test";
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// Prints a figure of a fault test and, when `PEKEN_FIGURES_FILE` names a file (`.ci/run` sets
+/// it), appends it there, so a CI run ends with the figures of the run it made.
+pub fn figure(line: &str) {
+    println!("{line}");
+    if let Ok(path) = std::env::var("PEKEN_FIGURES_FILE")
+        && !path.is_empty()
+        && let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path)
+    {
+        use std::io::Write as _;
+        let _ = writeln!(file, "{line}");
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

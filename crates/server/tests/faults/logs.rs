@@ -273,11 +273,11 @@ async fn a_full_run_at_debug_level_logs_no_personal_data_or_secret() {
                 .join("\n")
         );
     }
-    println!(
+    crate::harness::figure(&format!(
         "logs: {} JSON lines ({levels:?}), {requests} requests; searched for {} secrets and \
          personal numbers: none found",
         lines.len(),
         secrets.len()
-    );
+    ));
     let _ = std::fs::remove_dir_all(&root);
 }
