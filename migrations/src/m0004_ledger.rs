@@ -39,6 +39,7 @@ impl MigrationTrait for Migration {
             "payout_batches",
             "turnover_alerts",
             "turnover_years",
+            "payable_watermarks",
             "ledger_payable_movements",
             "ledger_entries",
             "ledger_transactions",
@@ -62,6 +63,8 @@ async fn journal(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .col(integer("floor_sign"))
             // Sum of the account's entries; debits positive, credits negative.
             .col(big_integer("balance").default(0))
+            // Payable movements numbered so far (merchant payables only).
+            .col(big_integer("seq").default(0))
             .check(Expr::cust("floor_sign * balance >= 0"))
             .to_owned(),
     )
@@ -172,19 +175,21 @@ async fn journal(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     .await?;
 
     // Every change of a merchant's payable other than a payout itself, one row per transaction
-    // and merchant. A payout batch claims rows by setting `payout_batch_id` on unclaimed ones, so
-    // an amount can be in one live batch only; a failed payout returns its money as a new row.
+    // and merchant, numbered per merchant by `seq` (taken from the merchant's account row under
+    // its lock, so numbers follow commit order). A payout item claims the range
+    // `(seq_after, seq_to]` of its merchant and moves the merchant's watermark to `seq_to`, so an
+    // amount can be in one live payout only; a failed payout returns its money as a new row.
     m.create_table(
         Table::create()
             .table("ledger_payable_movements")
             .col(text("txn_id"))
             .col(text("merchant_id"))
+            .col(big_integer("seq"))
             .col(text("kind"))
             .col(big_integer("amount"))
             .col(timestamp_with_time_zone("occurred_at"))
             // When the buyer received the goods: the start of the payout service level.
             .col(timestamp_with_time_zone_null("receipt_at"))
-            .col(text_null("payout_batch_id"))
             .primary_key(Index::create().col("txn_id").col("merchant_id"))
             .foreign_key(
                 ForeignKey::create()
@@ -195,21 +200,20 @@ async fn journal(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned(),
     )
     .await?;
-    m.create_index(
-        Index::create()
-            .name("ix_ledger_payable_movements_open")
-            .table("ledger_payable_movements")
-            .col("merchant_id")
-            .col("occurred_at")
-            .and_where(Expr::col("payout_batch_id").is_null())
-            .to_owned(),
+    unique(
+        m,
+        "ux_ledger_payable_movements_seq",
+        "ledger_payable_movements",
+        &["merchant_id", "seq"],
     )
     .await?;
-    index(
-        m,
-        "ix_ledger_payable_movements_batch",
-        "ledger_payable_movements",
-        &["payout_batch_id", "merchant_id"],
+    // Per merchant, the last movement claimed by a live payout item.
+    m.create_table(
+        Table::create()
+            .table("payable_watermarks")
+            .col(text("merchant_id").primary_key())
+            .col(big_integer("seq"))
+            .to_owned(),
     )
     .await?;
     Ok(())
@@ -300,6 +304,9 @@ async fn payouts(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             // draft | approved | paid | failed | cancelled
             .col(text("status"))
             .col(timestamp_with_time_zone_null("oldest_receipt_at"))
+            // The merchant's payable movements this item pays: `(seq_after, seq_to]`.
+            .col(big_integer("seq_after"))
+            .col(big_integer("seq_to"))
             .col(timestamp_with_time_zone_null("approved_at"))
             .col(timestamp_with_time_zone_null("settled_at"))
             .col(timestamp_with_time_zone_null("failed_at"))

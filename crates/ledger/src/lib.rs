@@ -17,6 +17,7 @@
 //! ```
 
 pub mod account;
+pub mod claims;
 pub mod error;
 pub mod post;
 pub mod postings;

@@ -211,8 +211,9 @@ pub async fn post_many<C: ConnectionTrait>(
     }
 
     insert_entries(conn, &fresh).await?;
-    insert_movements(conn, &fresh).await?;
-    apply_balances(conn, backend, &fresh).await?;
+    let movements = payable_movements(&fresh)?;
+    let seqs = apply_balances(conn, backend, &fresh, &movements).await?;
+    insert_movements(conn, &movements, &seqs).await?;
     track_turnover(conn, &fresh).await?;
     Ok(posted)
 }
@@ -331,13 +332,21 @@ async fn insert_entries<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Records every change of a merchant payable except the payout itself, so that payout batches
-/// can claim them (see the migration of `ledger_payable_movements`).
-async fn insert_movements<C: ConnectionTrait>(
-    conn: &C,
-    fresh: &[(&str, &NewTransaction)],
-) -> Result<(), LedgerError> {
-    let mut rows: Vec<(&str, String, &NewTransaction, i64)> = Vec::new();
+/// A change of one merchant's payable by one transaction, other than the payout itself.
+struct Movement<'a> {
+    txn_id: &'a str,
+    txn: &'a NewTransaction,
+    merchant: String,
+    /// Owed to the merchant (+) or taken back (−).
+    amount: i64,
+}
+
+/// The payable movements of the new transactions, in posting order. A payout approval is not a
+/// movement: it is what pays them.
+fn payable_movements<'a>(
+    fresh: &[(&'a str, &'a NewTransaction)],
+) -> Result<Vec<Movement<'a>>, LedgerError> {
+    let mut rows = Vec::new();
     for (id, txn) in fresh {
         if txn.kind == TxnKind::PayoutApproved {
             continue;
@@ -352,32 +361,65 @@ async fn insert_movements<C: ConnectionTrait>(
         }
         for (merchant, amount) in per_merchant {
             if amount != 0 {
-                rows.push((id, merchant.to_owned(), txn, amount));
+                rows.push(Movement {
+                    txn_id: id,
+                    txn,
+                    merchant: merchant.to_owned(),
+                    amount,
+                });
             }
         }
     }
-    for chunk in rows.chunks(CHUNK_ROWS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
-        for (id, merchant, txn, amount) in chunk {
-            let receipt = txn
+    Ok(rows)
+}
+
+/// Records the movements, numbered per merchant: the account update returned each merchant's
+/// last number, and the merchant's movements of this call take the numbers up to it in order.
+async fn insert_movements<C: ConnectionTrait>(
+    conn: &C,
+    movements: &[Movement<'_>],
+    last_seq: &HashMap<String, i64>,
+) -> Result<(), LedgerError> {
+    let mut count: HashMap<&str, i64> = HashMap::new();
+    for m in movements {
+        *count.entry(m.merchant.as_str()).or_default() += 1;
+    }
+    let mut next: HashMap<&str, i64> = HashMap::new();
+    for (merchant, n) in &count {
+        let code = Account::MerchantPayable((*merchant).to_owned()).code();
+        let last = last_seq
+            .get(&code)
+            .copied()
+            .ok_or_else(|| LedgerError::InvalidKey(code.clone()))?;
+        next.insert(merchant, last - n + 1);
+    }
+    for chunk in movements.chunks(CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 7);
+        for m in chunk {
+            let receipt = m
+                .txn
                 .refs
                 .receipt_at
-                .or((txn.kind == TxnKind::OrderCompleted).then_some(txn.occurred_at));
+                .or((m.txn.kind == TxnKind::OrderCompleted).then_some(m.txn.occurred_at));
+            let slot = next.entry(m.merchant.as_str()).or_default();
+            let seq = *slot;
+            *slot += 1;
             values.extend([
-                (*id).into(),
-                merchant.clone().into(),
-                txn.kind.as_str().into(),
-                (*amount).into(),
-                txn.occurred_at.into(),
+                m.txn_id.into(),
+                m.merchant.clone().into(),
+                seq.into(),
+                m.txn.kind.as_str().into(),
+                m.amount.into(),
+                m.txn.occurred_at.into(),
                 receipt.into(),
             ]);
         }
         sql::exec(
             conn,
             format!(
-                "INSERT INTO ledger_payable_movements (txn_id, merchant_id, kind, amount, \
+                "INSERT INTO ledger_payable_movements (txn_id, merchant_id, seq, kind, amount, \
                  occurred_at, receipt_at) VALUES {}",
-                sql::values_rows(chunk.len(), 6, 1)
+                sql::values_rows(chunk.len(), 7, 1)
             ),
             values,
         )
@@ -387,31 +429,38 @@ async fn insert_movements<C: ConnectionTrait>(
 }
 
 /// Adds each account's net change to its balance with one guarded statement per chunk, after
-/// locking the rows in code order so that concurrent postings cannot deadlock.
+/// locking the rows in code order so that concurrent postings cannot deadlock. Merchant payables
+/// also count their new movements; the new counts are returned by account code.
 async fn apply_balances<C: ConnectionTrait>(
     conn: &C,
     backend: DbBackend,
     fresh: &[(&str, &NewTransaction)],
-) -> Result<(), LedgerError> {
-    let mut deltas: BTreeMap<String, i64> = BTreeMap::new();
+    movements: &[Movement<'_>],
+) -> Result<HashMap<String, i64>, LedgerError> {
+    let mut deltas: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (_, txn) in fresh {
         for (account, amount) in &txn.entries {
             let delta = deltas.entry(account.code()).or_default();
-            *delta = delta.checked_add(*amount).ok_or(LedgerError::Overflow)?;
+            delta.0 = delta.0.checked_add(*amount).ok_or(LedgerError::Overflow)?;
         }
     }
-    let deltas: Vec<(String, i64)> = deltas.into_iter().filter(|(_, d)| *d != 0).collect();
+    for m in movements {
+        deltas
+            .entry(Account::MerchantPayable(m.merchant.clone()).code())
+            .or_default()
+            .1 += 1;
+    }
+    let deltas: Vec<(String, (i64, i64))> = deltas
+        .into_iter()
+        .filter(|(_, (d, n))| *d != 0 || *n != 0)
+        .collect();
     if backend == DbBackend::Postgres {
-        // `NO KEY UPDATE`, not `UPDATE`: the entries inserted just before hold `KEY SHARE`
-        // locks on these rows (their foreign key), which `FOR UPDATE` would wait for, so two
-        // concurrent postings to the same accounts would deadlock on each other's entries.
         for chunk in deltas.chunks(CHUNK_ROWS * 4) {
             let values: Vec<Value> = chunk.iter().map(|(code, _)| code.clone().into()).collect();
             sql::query(
                 conn,
                 format!(
-                    "SELECT code FROM ledger_accounts WHERE code IN ({}) ORDER BY code \
-                     FOR NO KEY UPDATE",
+                    "SELECT code FROM ledger_accounts WHERE code IN ({}) ORDER BY code FOR UPDATE",
                     sql::list(chunk.len(), 1)
                 ),
                 values,
@@ -419,29 +468,40 @@ async fn apply_balances<C: ConnectionTrait>(
             .await?;
         }
     }
+    let mut seqs = HashMap::new();
     for chunk in deltas.chunks(CHUNK_ROWS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 2);
-        for (code, delta) in chunk {
-            values.extend([code.clone().into(), (*delta).into()]);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (code, (delta, count)) in chunk {
+            values.extend([code.clone().into(), (*delta).into(), (*count).into()]);
         }
-        let updated = sql::exec(
+        let updated = sql::query(
             conn,
             format!(
-                "UPDATE ledger_accounts SET balance = ledger_accounts.balance + v.column2 \
+                "UPDATE ledger_accounts SET balance = ledger_accounts.balance + v.column2, \
+                 seq = ledger_accounts.seq + v.column3 \
                  FROM (VALUES {}) AS v WHERE ledger_accounts.code = v.column1 \
-                 AND ledger_accounts.floor_sign * (ledger_accounts.balance + v.column2) >= 0",
-                sql::values_rows(chunk.len(), 2, 1)
+                 AND ledger_accounts.floor_sign * (ledger_accounts.balance + v.column2) >= 0 \
+                 RETURNING ledger_accounts.code, ledger_accounts.seq",
+                sql::values_rows(chunk.len(), 3, 1)
             ),
             values,
         )
         .await?;
-        if updated != chunk.len() as u64 {
+        if updated.len() != chunk.len() {
+            let plain: Vec<(String, i64)> =
+                chunk.iter().map(|(c, (d, _))| (c.clone(), *d)).collect();
             return Err(LedgerError::InsufficientBalance {
-                account: which_guard_failed(conn, chunk).await?,
+                account: which_guard_failed(conn, &plain).await?,
             });
         }
+        for row in updated {
+            seqs.insert(
+                row.try_get_by_index::<String>(0)?,
+                row.try_get_by_index::<i64>(1)?,
+            );
+        }
     }
-    Ok(())
+    Ok(seqs)
 }
 
 /// Names an account of `chunk` whose change was refused, for the error message.
@@ -475,13 +535,18 @@ async fn which_guard_failed<C: ConnectionTrait>(
     Ok(chunk.first().map(|(c, _)| c.clone()).unwrap_or_default())
 }
 
+/// A merchant and a WIB year.
+type YearKey = (String, i32);
+/// The change to a merchant's year: amount, the last transaction and its time.
+type YearChange<'a> = (i64, &'a str, DateTime<Utc>);
+
 /// Keeps cumulative yearly turnover per merchant and records each threshold the first time a
 /// posting carries the year across it.
 async fn track_turnover<C: ConnectionTrait>(
     conn: &C,
     fresh: &[(&str, &NewTransaction)],
 ) -> Result<(), LedgerError> {
-    let mut per_year: BTreeMap<(String, i32), (i64, &str, DateTime<Utc>)> = BTreeMap::new();
+    let mut per_year: BTreeMap<YearKey, YearChange<'_>> = BTreeMap::new();
     for (id, txn) in fresh {
         let Some(merchant) = &txn.refs.merchant_id else {
             continue;
@@ -500,40 +565,58 @@ async fn track_turnover<C: ConnectionTrait>(
         slot.1 = id;
         slot.2 = slot.2.max(txn.occurred_at);
     }
-    for ((merchant, year), (delta, txn_id, at)) in per_year {
-        if delta == 0 {
-            continue;
+    let rows: Vec<(YearKey, YearChange<'_>)> = per_year
+        .into_iter()
+        .filter(|(_, (d, _, _))| *d != 0)
+        .collect();
+    // One upsert per chunk, rows in key order: the returned totals say which postings carried a
+    // year across a threshold.
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for ((merchant, year), (delta, _, _)) in chunk {
+            values.extend([merchant.clone().into(), (*year).into(), (*delta).into()]);
         }
-        let row = sql::query_one(
+        let returned = sql::query(
             conn,
-            "INSERT INTO turnover_years (merchant_id, year, amount) VALUES ($1, $2, $3) \
-             ON CONFLICT (merchant_id, year) DO UPDATE SET amount = turnover_years.amount + \
-             excluded.amount RETURNING amount",
-            vec![merchant.clone().into(), year.into(), delta.into()],
+            format!(
+                "INSERT INTO turnover_years (merchant_id, year, amount) VALUES {} \
+                 ON CONFLICT (merchant_id, year) DO UPDATE SET amount = turnover_years.amount + \
+                 excluded.amount RETURNING merchant_id, year, amount",
+                sql::values_rows(chunk.len(), 3, 1)
+            ),
+            values,
         )
         .await?;
-        let after: i64 = match row {
-            Some(row) => row.try_get_by_index(0)?,
-            None => continue,
-        };
-        let before = after - delta;
-        for threshold in TURNOVER_THRESHOLDS {
-            if before < threshold && after >= threshold {
-                sql::exec(
-                    conn,
-                    "INSERT INTO turnover_alerts (merchant_id, year, threshold_amount, \
-                     turnover_amount, txn_id, crossed_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (merchant_id, year, threshold_amount) DO NOTHING",
-                    vec![
-                        merchant.clone().into(),
-                        year.into(),
-                        threshold.into(),
-                        after.into(),
-                        txn_id.into(),
-                        at.into(),
-                    ],
-                )
-                .await?;
+        let mut after: HashMap<(String, i32), i64> = HashMap::with_capacity(returned.len());
+        for r in returned {
+            after.insert(
+                (r.try_get("", "merchant_id")?, r.try_get("", "year")?),
+                r.try_get("", "amount")?,
+            );
+        }
+        for (key, (delta, txn_id, at)) in chunk {
+            let Some(total) = after.get(key).copied() else {
+                continue;
+            };
+            let before = total - delta;
+            for threshold in TURNOVER_THRESHOLDS {
+                if before < threshold && total >= threshold {
+                    sql::exec(
+                        conn,
+                        "INSERT INTO turnover_alerts (merchant_id, year, threshold_amount, \
+                         turnover_amount, txn_id, crossed_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (merchant_id, year, threshold_amount) DO NOTHING",
+                        vec![
+                            key.0.clone().into(),
+                            key.1.into(),
+                            threshold.into(),
+                            total.into(),
+                            (*txn_id).into(),
+                            (*at).into(),
+                        ],
+                    )
+                    .await?;
+                }
             }
         }
     }

@@ -290,9 +290,10 @@ async fn crossing_a_yearly_threshold_raises_one_alert() {
 
 #[tokio::test]
 async fn claims_take_each_movement_once_and_failures_come_back_once() {
+    use crate::claims::{give_back, movements_in, open_claims, take};
     let db = db().await;
     let txn = db.begin().await.unwrap();
-    post_payment_confirmed(&txn, "p1", rp(30_000), at(1))
+    post_payment_confirmed(&txn, "p1", rp(40_000), at(1))
         .await
         .unwrap();
     post_order_completed(&txn, "o1", "m1", rp(10_000), rp(0), rp(0), at(2))
@@ -301,40 +302,53 @@ async fn claims_take_each_movement_once_and_failures_come_back_once() {
     post_order_completed(&txn, "o2", "m2", rp(20_000), rp(0), rp(0), at(2))
         .await
         .unwrap();
-    let claims = read::claim_payables(&txn, "b1", at(5), &["m2".to_owned()])
+    // Occurred after the cut-off: it stops m1's range, and what follows waits with it.
+    post_order_completed(&txn, "o3", "m1", rp(4_000), rp(0), rp(0), at(9))
         .await
         .unwrap();
-    assert_eq!(claims.len(), 1);
-    assert_eq!(
-        (claims[0].merchant_id.as_str(), claims[0].amount),
-        ("m1", 10_000)
-    );
-    // A second batch finds nothing more for m1.
-    let again = read::claim_payables(&txn, "b2", at(5), &["m2".to_owned()])
+    post_order_completed(&txn, "o4", "m1", rp(6_000), rp(0), rp(0), at(3))
         .await
         .unwrap();
-    assert!(again.is_empty());
+    let claims = open_claims(&txn, at(5)).await.unwrap();
+    let summary: Vec<_> = claims
+        .iter()
+        .map(|c| (c.merchant_id.as_str(), c.amount, c.seq_after, c.seq_to))
+        .collect();
+    assert_eq!(summary, [("m1", 10_000, 0, 1), ("m2", 20_000, 0, 1)]);
+    assert!(take(&txn, &claims).await.unwrap());
+    // The same claims cannot be taken twice.
+    assert!(!take(&txn, &claims[..1]).await.unwrap());
+    assert!(open_claims(&txn, at(5)).await.unwrap().is_empty());
+    let moved = movements_in(&txn, &[("m1".to_owned(), 0, 1)])
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].order_id.as_deref(), Some("o1"));
+
     post(&txn, payout_approved("i1", "m1", 10_000, at(5)))
         .await
         .unwrap();
-    post(
-        &txn,
-        payout_failed("i1", "m1", 10_000, at(6), claims[0].oldest_receipt_at),
-    )
-    .await
-    .unwrap();
-    let retry = read::claim_payables(&txn, "b3", at(7), &[]).await.unwrap();
-    let amounts: Vec<_> = retry
-        .iter()
-        .map(|c| (c.merchant_id.as_str(), c.amount))
-        .collect();
-    assert_eq!(amounts, [("m1", 10_000), ("m2", 20_000)]);
-    assert_eq!(retry[0].oldest_receipt_at, Some(at(2)));
-    assert!(
-        read::claim_payables(&txn, "b4", at(7), &[])
-            .await
-            .unwrap()
-            .is_empty()
+    post(&txn, payout_failed("i1", "m1", 10_000, at(6), Some(at(2))))
+        .await
+        .unwrap();
+    // Later: the rest of m1 (o3, o4 and the returned payout) in one range.
+    let retry = open_claims(&txn, at(10)).await.unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(
+        (retry[0].amount, retry[0].seq_after, retry[0].seq_to),
+        (20_000, 1, 4)
     );
+    assert_eq!(retry[0].oldest_receipt_at, Some(at(2)));
+    assert!(take(&txn, &retry).await.unwrap());
+    // A draft given back reopens exactly its range.
+    assert!(give_back(&txn, &[("m1".to_owned(), 1, 4)]).await.unwrap());
+    assert_eq!(open_claims(&txn, at(10)).await.unwrap(), retry);
+    // m2's watermark back at zero can be taken again.
+    assert!(give_back(&txn, &[("m2".to_owned(), 0, 1)]).await.unwrap());
+    let again = open_claims(&txn, at(10)).await.unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(take(&txn, &again).await.unwrap());
+    assert!(!take(&txn, &again).await.unwrap());
     txn.commit().await.unwrap();
+    assert!(read::check(&db).await.unwrap().is_sound());
 }

@@ -7,8 +7,9 @@ use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use peken_kernel::db::new_id;
 use peken_kernel::{ApiError, ApiResult, Rupiah};
+use peken_ledger::claims::{self, Claim};
 use peken_ledger::sql;
-use peken_ledger::{LedgerError, payout_approved, post_many, read};
+use peken_ledger::{LedgerError, payout_approved, post_many};
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait, Value};
 
 use crate::merchants;
@@ -120,6 +121,41 @@ pub async fn find_item<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Opti
     Ok(row.as_ref().map(item_row).transpose()?)
 }
 
+/// Builds and cancellations of batches run one at a time: on PostgreSQL under a transaction
+/// advisory lock, on SQLite under its single connection. Two treasury users pressing the button
+/// together get one batch and one refusal, never two halves. The watermark moves are guarded as
+/// well (`claims::take`), so even without the lock no movement could be claimed twice.
+async fn lock_batches<C: ConnectionTrait>(conn: &C) -> ApiResult<()> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        sql::query(conn, "SELECT pg_advisory_xact_lock(7260001)", vec![]).await?;
+    }
+    Ok(())
+}
+
+/// The claimed ranges `(merchant, seq_after, seq_to]` of a batch's items.
+pub async fn ranges_of<C: ConnectionTrait>(
+    conn: &C,
+    batch_id: &str,
+) -> ApiResult<Vec<(String, i64, i64)>> {
+    let rows = sql::query(
+        conn,
+        "SELECT merchant_id, seq_after, seq_to FROM payout_items WHERE batch_id = $1 \
+         ORDER BY merchant_id",
+        vec![batch_id.into()],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "merchant_id")?,
+                r.try_get("", "seq_after")?,
+                r.try_get("", "seq_to")?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()?)
+}
+
 /// The merchants whose payouts are held now.
 pub async fn held_merchants<C: ConnectionTrait>(conn: &C) -> ApiResult<Vec<String>> {
     let rows = sql::query(
@@ -154,12 +190,19 @@ pub async fn build(
         ));
     }
     let txn = db.begin().await?;
-    // Batches are built one at a time, so two treasury users pressing the button together get
-    // one batch with everything and one `nothing_to_pay`, rather than two halves. The claim
-    // itself is already safe without it (see `claim_payables`). SQLite's single connection
-    // serialises builds anyway.
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        sql::query(&txn, "SELECT pg_advisory_xact_lock(7260001)", vec![]).await?;
+    lock_batches(&txn).await?;
+    if sql::query_one(
+        &txn,
+        "SELECT id FROM payout_batches WHERE status = 'draft'",
+        vec![],
+    )
+    .await?
+    .is_some()
+    {
+        return Err(ApiError::conflict(
+            "draft_batch_exists",
+            "a draft batch is waiting for approval; approve or cancel it first",
+        ));
     }
     let held = held_merchants(&txn).await?;
     let batch_id = new_id();
@@ -175,11 +218,19 @@ pub async fn build(
         ],
     )
     .await?;
-    let claims = read::claim_payables(&txn, &batch_id, cutoff, &held).await?;
+    // Held merchants and merchants owed nothing (refunds exceeding sales) stay open for a later
+    // batch.
+    let held_set: std::collections::HashSet<&str> = held.iter().map(String::as_str).collect();
+    let claims: Vec<Claim> = claims::open_claims(&txn, cutoff)
+        .await?
+        .into_iter()
+        .filter(|c| c.amount > 0 && !held_set.contains(c.merchant_id.as_str()))
+        .collect();
     let ids: Vec<String> = claims.iter().map(|c| c.merchant_id.clone()).collect();
     let facts = merchants::facts(&txn, &ids).await?;
     let mut skipped = Vec::new();
     let mut items = Vec::with_capacity(claims.len());
+    let mut taken = Vec::with_capacity(claims.len());
     for claim in claims {
         let Some(merchant) = facts.get(&claim.merchant_id) else {
             skipped.push(SkippedMerchant {
@@ -192,7 +243,7 @@ pub async fn build(
         items.push(ItemView {
             id: new_id(),
             batch_id: batch_id.clone(),
-            merchant_id: claim.merchant_id,
+            merchant_id: claim.merchant_id.clone(),
             amount: Rupiah::new(claim.amount),
             reference: new_reference(),
             bank_code: merchant.bank_code.clone(),
@@ -206,9 +257,8 @@ pub async fn build(
             failed_at: None,
             failure_reason: None,
         });
+        taken.push(claim);
     }
-    let unknown: Vec<String> = skipped.iter().map(|s| s.merchant_id.clone()).collect();
-    read::release_claims(&txn, &batch_id, Some(&unknown)).await?;
     if items.is_empty() {
         // Dropping the transaction rolls the empty batch back.
         return Err(ApiError::unprocessable(
@@ -216,7 +266,13 @@ pub async fn build(
             "no merchant is owed money up to this cut-off",
         ));
     }
-    insert_items(&txn, &items, now).await?;
+    if !claims::take(&txn, &taken).await? {
+        return Err(ApiError::conflict(
+            "concurrent_batch",
+            "another batch claimed these payables meanwhile; try again",
+        ));
+    }
+    insert_items(&txn, &items, &taken, now).await?;
     let total = items
         .iter()
         .try_fold(0_i64, |acc, i| acc.checked_add(i.amount.get()))
@@ -258,11 +314,13 @@ pub async fn build(
 async fn insert_items<C: ConnectionTrait>(
     conn: &C,
     items: &[ItemView],
+    claims: &[Claim],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    for chunk in items.chunks(sql::CHUNK_ROWS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
-        for item in chunk {
+    let rows: Vec<(&ItemView, &Claim)> = items.iter().zip(claims).collect();
+    for chunk in rows.chunks(sql::CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
+        for (item, claim) in chunk {
             values.extend([
                 item.id.clone().into(),
                 item.batch_id.clone().into(),
@@ -275,6 +333,8 @@ async fn insert_items<C: ConnectionTrait>(
                 item.rail.clone().into(),
                 item.status.clone().into(),
                 item.oldest_receipt_at.into(),
+                claim.seq_after.into(),
+                claim.seq_to.into(),
                 now.into(),
             ]);
         }
@@ -283,8 +343,8 @@ async fn insert_items<C: ConnectionTrait>(
             format!(
                 "INSERT INTO payout_items (id, batch_id, merchant_id, amount, reference, \
                  bank_code, account_number, account_name, rail, status, oldest_receipt_at, \
-                 created_at) VALUES {}",
-                sql::values_rows(chunk.len(), 12, 1)
+                 seq_after, seq_to, created_at) VALUES {}",
+                sql::values_rows(chunk.len(), 14, 1)
             ),
             values,
         )
@@ -384,7 +444,7 @@ async fn send_remittance_advice<C: ConnectionTrait>(
     let ids: Vec<String> = items.iter().map(|i| i.merchant_id.clone()).collect();
     let facts = merchants::facts(conn, &ids).await?;
     let mut lines: HashMap<String, Vec<peken_mail::RemittanceLine>> = HashMap::new();
-    for m in read::claimed_movements(conn, batch_id).await? {
+    for m in claims::movements_in(conn, &ranges_of(conn, batch_id).await?).await? {
         if let Some(order) = &m.order_id {
             lines
                 .entry(m.merchant_id.clone())
@@ -419,6 +479,7 @@ pub async fn cancel(
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     let txn = db.begin().await?;
+    lock_batches(&txn).await?;
     let changed = sql::exec(
         &txn,
         "UPDATE payout_batches SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2 \
@@ -441,7 +502,11 @@ pub async fn cancel(
         vec![batch_id.into()],
     )
     .await?;
-    read::release_claims(&txn, batch_id, None).await?;
+    if !claims::give_back(&txn, &ranges_of(&txn, batch_id).await?).await? {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "a draft's claims were overtaken by another batch"
+        )));
+    }
     let batch = find_batch(&txn, batch_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;

@@ -4,6 +4,7 @@
 //! payout service level.
 
 pub mod batches;
+pub mod bench;
 pub mod holds;
 pub mod http;
 pub mod merchants;

@@ -19,10 +19,13 @@ async fn a_batch_pays_each_merchant_up_to_the_cutoff_once_with_four_eyes() {
     owed(&app, "o1", &m1, 100_000, utc(2026, 3, 2, 2)).await;
     owed(&app, "o2", &m1, 50_000, utc(2026, 3, 2, 5)).await;
     owed(&app, "o3", &m2, 300_000_000, utc(2026, 3, 2, 6)).await;
-    // After the cut-off: paid by a later batch.
-    owed(&app, "o4", &m1, 20_000, utc(2026, 3, 3, 9)).await;
     // A refund of a completed order reduces what the merchant is owed.
     refunded(&app, "o2", 10_000, utc(2026, 3, 2, 7)).await;
+    // After the cut-off: paid by a later batch.
+    owed(&app, "o4", &m1, 20_000, utc(2026, 3, 3, 9)).await;
+    // Dated before the cut-off but recorded after a later sale: it waits, with that sale, for
+    // the next batch (each item pays one unbroken run of the merchant's payable changes).
+    refunded(&app, "o1", 5_000, utc(2026, 3, 2, 8)).await;
     let cutoff = utc(2026, 3, 2, 17);
 
     let asn_like = app.staff("admin", None).await;
@@ -72,7 +75,7 @@ async fn a_batch_pays_each_merchant_up_to_the_cutoff_once_with_four_eyes() {
     );
     assert_ne!(i1["reference"], i2["reference"]);
 
-    // Nothing moved yet, and a second batch over the same period finds nothing to pay.
+    // Nothing moved yet, and no second batch while this draft waits.
     let before = trial(&app, &maker).await;
     assert_eq!(normal_balance(&before, "payout_in_transit"), 0);
     app.post(
@@ -81,7 +84,7 @@ async fn a_batch_pays_each_merchant_up_to_the_cutoff_once_with_four_eyes() {
         &json!({"cutoff": cutoff.to_rfc3339()}),
     )
     .await
-    .expect_problem(422, "nothing_to_pay");
+    .expect_problem(409, "draft_batch_exists");
     let path = format!("/api/v1/treasury/payout-batches/{batch_id}");
     app.get(&format!("{path}/transfer-file"), Some(&maker.token))
         .await
@@ -119,7 +122,7 @@ async fn a_batch_pays_each_merchant_up_to_the_cutoff_once_with_four_eyes() {
     assert_eq!(normal_balance(&after, "payout_in_transit"), 300_140_000);
     assert_eq!(
         normal_balance(&after, &format!("merchant_payable:{m1}")),
-        20_000
+        15_000
     );
     assert_eq!(normal_balance(&after, &format!("merchant_payable:{m2}")), 0);
 
@@ -162,7 +165,7 @@ async fn a_batch_pays_each_merchant_up_to_the_cutoff_once_with_four_eyes() {
         .await
         .expect(201);
     assert_eq!(next.body["item_count"], 1);
-    assert_eq!(item_of(&next.body, &m1)["amount"], 20_000);
+    assert_eq!(item_of(&next.body, &m1)["amount"], 15_000);
     let list = app
         .get(
             "/api/v1/treasury/payout-batches?limit=1",
@@ -277,6 +280,24 @@ async fn a_failed_payout_holds_the_merchant_and_is_paid_again_exactly_once() {
     assert_eq!(held_batch.body["item_count"], 1);
     assert_eq!(item_of(&held_batch.body, &m2)["amount"], 5_000);
     assert_eq!(held_batch.body["held_merchants"], json!([m1]));
+    // One draft at a time: it is approved before the next batch is built.
+    app.post(
+        "/api/v1/treasury/payout-batches",
+        Some(&checker.token),
+        &json!({"cutoff": utc(2026, 3, 5, 0).to_rfc3339()}),
+    )
+    .await
+    .expect_problem(409, "draft_batch_exists");
+    app.post(
+        &format!(
+            "/api/v1/treasury/payout-batches/{}/approval",
+            held_batch.body["id"].as_str().unwrap()
+        ),
+        Some(&checker.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
 
     let clear = format!("/api/v1/treasury/payout-holds/{hold}/clearance");
     app.post(
@@ -306,7 +327,7 @@ async fn a_failed_payout_holds_the_merchant_and_is_paid_again_exactly_once() {
         normal_balance(&trial_end, &format!("merchant_payable:{m1}")),
         0
     );
-    assert_eq!(normal_balance(&trial_end, "payout_in_transit"), 200_000);
+    assert_eq!(normal_balance(&trial_end, "payout_in_transit"), 205_000);
 }
 
 #[tokio::test]
@@ -337,7 +358,7 @@ async fn two_batches_built_at_once_never_share_an_amount() {
                     total += item["amount"].as_i64().unwrap();
                 }
             }
-            422 => assert_eq!(reply.code(), "nothing_to_pay"),
+            409 => assert_eq!(reply.code(), "draft_batch_exists"),
             other => panic!("unexpected {other}: {}", reply.text),
         }
     }

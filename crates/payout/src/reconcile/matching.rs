@@ -70,15 +70,19 @@ pub async fn import(
             already_imported: true,
         });
     }
+    let clock = std::time::Instant::now();
     let new_lines = insert_lines(&txn, &statement_id, parsed, &digests, now).await?;
+    tracing::debug!(elapsed = ?clock.elapsed(), lines = new_lines.len(), "statement lines stored");
     let duplicates = parsed.lines.len() - new_lines.len();
     let debits: Vec<StoredLine> = new_lines
         .into_iter()
         .filter(|l| l.direction == "debit")
         .collect();
     let found = auto_match(&txn, &debits).await?;
+    tracing::debug!(elapsed = ?clock.elapsed(), matched = found.len(), "statement lines matched");
     let matched = found.len();
     apply_matches(&txn, &found, None, None, now).await?;
+    tracing::debug!(elapsed = ?clock.elapsed(), "matches applied and posted");
     let new_count = parsed.lines.len() - duplicates;
     sql::exec(
         &txn,

@@ -314,7 +314,7 @@ pub async fn sla<C: ConnectionTrait>(
     let today = wib_date(now);
     let held: HashSet<String> = held_merchants(conn).await?.into_iter().collect();
     let mut outstanding = Vec::new();
-    for claim in read::unclaimed(conn, now).await? {
+    for claim in peken_ledger::claims::open_until(conn, now).await? {
         push_outstanding(
             &mut outstanding,
             calendar,

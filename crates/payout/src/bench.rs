@@ -1,0 +1,250 @@
+//! The payout benchmark: a month for the whole city (5,000 merchants, 300,000 completed orders by
+//! default), then the three treasury steps that touch all of it, each timed: building the payout
+//! batch, approving it, and importing and matching a statement with one debit line per payout.
+//!
+//! Seeding goes through the real posting API (`post_many`) in large chunks, so the journal,
+//! balances and payable movements are exactly what production would hold.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, TimeZone, Utc};
+use peken_kernel::period::wib_date;
+use peken_ledger::{Account, NewTransaction, Refs, TxnKind, post_many, sql};
+use sea_orm::{DatabaseConnection, TransactionTrait, Value};
+
+use crate::{batches, reconcile};
+
+/// What was measured.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    pub merchants: usize,
+    pub orders: usize,
+    pub seed: Duration,
+    pub build: Duration,
+    pub items: usize,
+    pub approve: Duration,
+    pub statement_lines: usize,
+    pub parse: Duration,
+    pub import_and_match: Duration,
+    pub matched: usize,
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "seed {} merchants, {} completed orders: {:.2?}",
+            self.merchants, self.orders, self.seed
+        )?;
+        writeln!(
+            f,
+            "build payout batch ({} items): {:.3?}",
+            self.items, self.build
+        )?;
+        writeln!(f, "approve payout batch: {:.3?}", self.approve)?;
+        writeln!(
+            f,
+            "parse statement ({} lines): {:.3?}",
+            self.statement_lines, self.parse
+        )?;
+        write!(
+            f,
+            "import and match statement ({} matched): {:.3?}",
+            self.matched, self.import_and_match
+        )
+    }
+}
+
+const SEED_CHUNK: usize = 5_000;
+
+/// Seeds an empty, migrated database and measures. `merchants` and `orders` set the size.
+pub async fn run(
+    db: &DatabaseConnection,
+    merchants: usize,
+    orders: usize,
+) -> anyhow::Result<BenchReport> {
+    let month_start = Utc
+        .with_ymd_and_hms(2026, 2, 28, 17, 0, 0)
+        .single()
+        .context("start")?;
+    let now = month_start + chrono::Duration::days(31);
+    let started = Instant::now();
+    let ids = seed_merchants(db, merchants).await?;
+    seed_orders(db, &ids, orders, month_start).await?;
+    let seed = started.elapsed();
+    if std::env::var("PEKEN_BENCH_SEED_ONLY").is_ok_and(|v| v == "1") {
+        return Ok(BenchReport {
+            merchants,
+            orders,
+            seed,
+            build: Duration::ZERO,
+            items: 0,
+            approve: Duration::ZERO,
+            statement_lines: 0,
+            parse: Duration::ZERO,
+            import_and_match: Duration::ZERO,
+            matched: 0,
+        });
+    }
+
+    let started = Instant::now();
+    let batch = batches::build(db, now, "bench-maker", now)
+        .await
+        .map_err(|e| anyhow::anyhow!("build: {e:?}"))?;
+    let build = started.elapsed();
+
+    let started = Instant::now();
+    let approved = batches::approve(db, &batch.batch.id, "bench-checker", now)
+        .await
+        .map_err(|e| anyhow::anyhow!("approve: {e:?}"))?;
+    let approve = started.elapsed();
+
+    let today = wib_date(now);
+    let mut text = String::from("value_date,description,debit,credit,balance\n");
+    for item in &approved.items {
+        let _ = writeln!(
+            text,
+            "{today},TRF BIFAST PEKEN {} {},{}.00,,",
+            item.reference,
+            item.account_name,
+            item.amount.get()
+        );
+    }
+    let started = Instant::now();
+    let parsed = reconcile::parse(reconcile::Format::Csv, &text, Some("bench".into()))
+        .map_err(|e| anyhow::anyhow!("parse: {e:?}"))?;
+    let parse = started.elapsed();
+    let started = Instant::now();
+    let imported = reconcile::import(db, &parsed, "bench-maker", now)
+        .await
+        .map_err(|e| anyhow::anyhow!("import: {e:?}"))?;
+    let import_and_match = started.elapsed();
+
+    Ok(BenchReport {
+        merchants,
+        orders,
+        seed,
+        build,
+        items: batch.items.len(),
+        approve,
+        statement_lines: parsed.lines.len(),
+        parse,
+        import_and_match,
+        matched: imported.matched,
+    })
+}
+
+async fn seed_merchants(db: &DatabaseConnection, count: usize) -> anyhow::Result<Vec<String>> {
+    let ids: Vec<String> = (0..count)
+        .map(|n| format!("bench-merchant-{n:05}"))
+        .collect();
+    let now = Utc::now();
+    for (chunk_no, chunk) in ids.chunks(sql::CHUNK_ROWS).enumerate() {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+        for (n, id) in chunk.iter().enumerate() {
+            let serial = chunk_no * sql::CHUNK_ROWS + n;
+            values.extend([
+                id.clone().into(),
+                format!("Toko Bench {serial}").into(),
+                format!("95{serial:011}").into(),
+                format!("88{serial:08}").into(),
+                format!("PEMILIK {serial}").into(),
+                now.into(),
+            ]);
+        }
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let b = r * 6;
+                format!(
+                    "(${}, ${}, 'toko_kelontong', ${}, '3578010101900001', FALSE, \
+                     '35.78.01.1001', '35.78.01', 'Jl. Bench', '008', ${}, ${}, 'active', \
+                     'nobody', ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 6
+                )
+            })
+            .collect();
+        sql::exec(
+            db,
+            format!(
+                "INSERT INTO merchants (id, name, kind, nib, owner_nik, mbr, kelurahan_code, \
+                 kecamatan_code, address, bank_code, account_number, account_name, status, \
+                 owner_user_id, created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            ),
+            values,
+        )
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// Pays and completes `orders` orders spread over the merchants and the month, in chunks: one
+/// payment per chunk (its total), one completion per order.
+async fn seed_orders(
+    db: &DatabaseConnection,
+    merchants: &[String],
+    orders: usize,
+    month_start: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let spread = 30 * 24 * 3600 / orders.max(1) as i64;
+    let mut next = 0;
+    while next < orders {
+        let end = (next + SEED_CHUNK).min(orders);
+        let mut txns = Vec::with_capacity(end - next + 1);
+        let mut total = 0_i64;
+        for n in next..end {
+            let gross = 20_000 + (n as i64 * 7_919) % 180_000;
+            total += gross;
+            let merchant = &merchants[n % merchants.len()];
+            let at = month_start + chrono::Duration::seconds(spread * n as i64);
+            txns.push(NewTransaction {
+                key: format!("order:bench-{n}:completed"),
+                kind: TxnKind::OrderCompleted,
+                occurred_at: at,
+                memo: None,
+                entries: vec![
+                    (Account::BuyerFundsHeld, gross),
+                    (Account::MerchantPayable(merchant.clone()), -gross),
+                ],
+                refs: Refs {
+                    order_id: Some(format!("bench-{n}")),
+                    merchant_id: Some(merchant.clone()),
+                    amount: gross,
+                    turnover_amount: gross,
+                    receipt_at: Some(at),
+                    ..Refs::default()
+                },
+            });
+        }
+        let payment = NewTransaction {
+            key: format!("payment:bench-{next}:confirmed"),
+            kind: TxnKind::PaymentConfirmed,
+            occurred_at: month_start,
+            memo: None,
+            entries: vec![
+                (Account::Collection, total),
+                (Account::BuyerFundsHeld, -total),
+            ],
+            refs: Refs {
+                amount: total,
+                ..Refs::default()
+            },
+        };
+        txns.insert(0, payment);
+        let txn = db.begin().await?;
+        post_many(&txn, txns)
+            .await
+            .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
+        txn.commit().await?;
+        next = end;
+    }
+    Ok(())
+}
