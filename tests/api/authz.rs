@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use peken_kernel::clock::Clock;
 use peken_tests::{TestApp, spawn_app};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
@@ -297,7 +298,6 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
     .expect(200);
     let (order, payment, _) = paid_order(app, &asn, &listing_id, 1).await;
     app.clock.advance(chrono::Duration::minutes(1));
-    use peken_kernel::clock::Clock;
     let batch = app
         .post(
             "/api/v1/treasury/payout-batches",

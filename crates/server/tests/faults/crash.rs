@@ -88,8 +88,8 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
     let shops = open_shops(&client, &base, &admin, 1, SHOPS, STOCK).await;
     let buyers = register_buyers(&client, &base, 1, CLIENTS).await;
 
-    let seed: u64 = rand::rng().random();
-    println!("crash test seed {seed}");
+    let rng_seed: u64 = rand::rng().random();
+    println!("crash test seed {rng_seed}");
     let seen = Arc::new(Mutex::new(Seen::default()));
     let retries = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -100,7 +100,7 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
         let (client, base, token) = (client.clone(), base.clone(), token.clone());
         let listings: Vec<String> = shops.iter().map(|s| s.listing.clone()).collect();
         let (seen, retries) = (seen.clone(), retries.clone());
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ c as u64);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(rng_seed ^ c as u64);
         tasks.push(tokio::spawn(async move {
             for i in 0..CHECKOUTS_PER_CLIENT {
                 let key = format!("crash-{c}-{i}");
@@ -144,7 +144,7 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
     }
 
     // The killer: SIGKILL at a random moment, start again at once, several times.
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(rng_seed);
     let mut downtime = Duration::ZERO;
     for _ in 0..KILLS {
         tokio::time::sleep(Duration::from_millis(rng.random_range(200..900))).await;

@@ -28,8 +28,16 @@ struct Outcome {
     took: Duration,
 }
 
+/// What a running load shares with the test: every outcome, the order ids acknowledged, and
+/// the client tasks.
+type Load = (
+    Arc<Mutex<Vec<Outcome>>>,
+    Arc<Mutex<Vec<String>>>,
+    Vec<tokio::task::JoinHandle<()>>,
+);
+
 /// A load of checkouts (each retried with its key until answered with something other than
-/// 503) and order reads, run by `clients` tasks until `stop`.
+/// 503) and order reads, one task per buyer, until `stop`.
 fn start_load(
     client: &Client,
     base: &str,
@@ -37,11 +45,7 @@ fn start_load(
     listings: &[String],
     stop: &Arc<AtomicBool>,
     salt: &str,
-) -> (
-    Arc<Mutex<Vec<Outcome>>>,
-    Arc<Mutex<Vec<String>>>,
-    Vec<tokio::task::JoinHandle<()>>,
-) {
+) -> Load {
     let outcomes = Arc::new(Mutex::new(Vec::new()));
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let began = Instant::now();

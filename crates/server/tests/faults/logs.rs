@@ -268,7 +268,7 @@ async fn a_full_run_at_debug_level_logs_no_personal_data_or_secret() {
             found
                 .iter()
                 .take(3)
-                .map(|l| l.to_string())
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("\n")
         );
