@@ -497,7 +497,22 @@ async fn treasury_payout_and_reconciliation_steps_are_recorded() {
     .await
     .expect(201);
 
-    let rows = audit_rows(&app).await;
+    let all = audit_rows(&app).await;
+    // The two treasury users were made by the admin: grants of powers, recorded first.
+    let grants: Vec<&AuditRow> = all
+        .iter()
+        .filter(|r| r.action == "user.staff_created")
+        .collect();
+    assert_eq!(grants.len(), 2);
+    assert!(
+        grants
+            .iter()
+            .all(|g| g.after["role"] == "treasury" && g.actor_role == "admin")
+    );
+    let rows: Vec<&AuditRow> = all
+        .iter()
+        .filter(|r| r.action != "user.staff_created")
+        .collect();
     let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -515,15 +530,15 @@ async fn treasury_payout_and_reconciliation_steps_are_recorded() {
         ]
     );
     assert!(rows.iter().all(|r| r.actor_role == "treasury"));
-    let created = &rows[0];
+    let created = rows[0];
     assert_eq!(created.actor_id, maker.id);
     assert_eq!(created.after["total_amount"], 184_000);
-    let approved = &rows[1];
+    let approved = rows[1];
     assert_eq!(approved.actor_id, checker.id);
     assert_eq!(approved.subject_id, batch["id"].as_str().unwrap());
     assert_eq!(approved.before["status"], "draft");
     assert_eq!(approved.after["status"], "approved");
-    let failed = &rows[2];
+    let failed = rows[2];
     assert_eq!(failed.subject_id, failed_item);
     assert_eq!(failed.after["amount"], 120_000);
     assert_eq!(failed.after["reason"], "rekening ditutup");

@@ -10,7 +10,7 @@ use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::store::{opd, refresh_token, region, user};
@@ -243,6 +243,29 @@ async fn record_failure(
         tracing::warn!(user_id = %found.id, "account locked after repeated failed logins");
     }
     Ok(())
+}
+
+/// An admin creates a staff user (admin, treasury or OPD admin): a grant of powers, so it goes
+/// to the audit log in the same transaction.
+pub async fn create_staff(
+    state: &AppState,
+    admin: &Caller,
+    new: NewUser,
+) -> ApiResult<user::Model> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let created = insert_user(&txn, new, now).await?;
+    peken_audit::record(
+        &txn,
+        admin,
+        peken_audit::Change::new("user.staff_created", "user", &created.id).after(
+            serde_json::json!({"role": created.role, "opd_id": created.opd_id, "email": created.email}),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
 }
 
 /// Issues a refresh token in `family_id` and an access token for the session.

@@ -54,7 +54,7 @@ pub struct CreateUserRequest {
 #[post("/admin/users")]
 async fn create_user(
     state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
+    auth: Auth<AdminOnly>,
     body: web::Json<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut v = Validation::new();
@@ -101,7 +101,7 @@ async fn create_user(
     let mut new = NewUser::new(role, name, hash);
     new.email = email;
     new.opd_id = opd_id;
-    let created = service::insert_user(&state.db, new, state.now()).await?;
+    let created = service::create_staff(&state, &auth, new).await?;
     Ok(HttpResponse::Created().json(MeResponse::from_model(created)?))
 }
 
