@@ -13,6 +13,7 @@ mod browse;
 mod catalog;
 mod demo;
 mod mail;
+mod mandate;
 mod merchants;
 mod ops;
 mod orders;

@@ -30,6 +30,7 @@ use crate::middleware;
         (name = "checkout", description = "Placing a cart"),
         (name = "orders", description = "The order lifecycle"),
         (name = "payments", description = "Provider callbacks, transfer proofs and their verification"),
+        (name = "mandate", description = "The ASN monthly purchase mandate and its compliance report"),
         (name = "mail", description = "The outbox of outgoing mail"),
         (name = "turnover", description = "Merchant turnover, UMKM class, turnover alerts and the city report"),
         (name = "ledger", description = "The double-entry journal and the trial balance"),
