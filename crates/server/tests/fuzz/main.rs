@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 use peken_kernel::Rupiah;
-use peken_kernel::ids::{Nib, Nik, NiPppk, Nip, Npwp, RegionCode};
+use peken_kernel::ids::{NiPppk, Nib, Nik, Nip, Npwp, RegionCode};
 use peken_kernel::money::MoneyError;
 use peken_payout::statement::{Direction, csv, mt940, references_in};
 use proptest::prelude::*;
@@ -68,7 +68,11 @@ fn reference_amount(text: &str) -> Option<Result<i64, ()>> {
 fn reference_nik(digits: &str) -> bool {
     let n = |range: std::ops::Range<usize>| digits[range].parse::<u32>().unwrap();
     let coded_day = n(6..8);
-    let day = if coded_day > 40 { coded_day - 40 } else { coded_day };
+    let day = if coded_day > 40 {
+        coded_day - 40
+    } else {
+        coded_day
+    };
     digits.len() == 16
         && (11..=94).contains(&n(0..2))
         && n(2..4) != 0
@@ -95,7 +99,11 @@ fn description() -> impl Strategy<Value = String> {
             };
             // What the parser keeps: whitespace runs collapsed, no ends.
             let kept = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            if kept.is_empty() { "TRF".to_owned() } else { kept }
+            if kept.is_empty() {
+                "TRF".to_owned()
+            } else {
+                kept
+            }
         })
 }
 
