@@ -23,6 +23,7 @@ const MINIMUMS: [(&str, i64); 6] = [
     ("camat", 2_000_000),
 ];
 
+#[expect(clippy::needless_pass_by_value, reason = "the shape `map_err` calls")]
 fn err(e: peken_kernel::ApiError) -> anyhow::Error {
     anyhow::anyhow!("{e:?}")
 }
@@ -115,7 +116,7 @@ async fn caller_by(
         .db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            &format!("SELECT id, merchant_id, opd_id FROM users WHERE {column} = $1"),
+            format!("SELECT id, merchant_id, opd_id FROM users WHERE {column} = $1"),
             [value.into()],
         ))
         .await?;
