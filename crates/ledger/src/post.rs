@@ -455,12 +455,16 @@ async fn apply_balances<C: ConnectionTrait>(
         .filter(|(_, (d, n))| *d != 0 || *n != 0)
         .collect();
     if backend == DbBackend::Postgres {
+        // `NO KEY UPDATE`, not `UPDATE`: the entries inserted just before hold `KEY SHARE`
+        // locks on these rows (their foreign key), which `FOR UPDATE` would wait for, so two
+        // concurrent postings to the same accounts would deadlock on each other's entries.
         for chunk in deltas.chunks(CHUNK_ROWS * 4) {
             let values: Vec<Value> = chunk.iter().map(|(code, _)| code.clone().into()).collect();
             sql::query(
                 conn,
                 format!(
-                    "SELECT code FROM ledger_accounts WHERE code IN ({}) ORDER BY code FOR UPDATE",
+                    "SELECT code FROM ledger_accounts WHERE code IN ({}) ORDER BY code \
+                     FOR NO KEY UPDATE",
                     sql::list(chunk.len(), 1)
                 ),
                 values,
