@@ -234,6 +234,15 @@ impl From<DbErr> for ApiError {
             tracing::warn!(error = %err, "database unavailable");
             return Self::unavailable("database_unavailable");
         }
+        if is_transient_conflict(&err) {
+            // Nothing was written (the database rolled the transaction back), so the client may
+            // send the same request again. Logged as an error all the same: a deadlock means
+            // two transactions took rows in different orders, which the code must not do.
+            tracing::error!(error = %err, "transaction aborted by the database; retryable");
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, "transaction_conflict")
+                .with_detail("the request collided with another one; send it again")
+                .with_retry_after(1);
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 Self::conflict("conflict", "the resource already exists")
@@ -284,6 +293,18 @@ pub fn is_connection_error(err: &DbErr) -> bool {
                 || text.contains("pool timed out")
                 || text.contains("broken pipe")
                 || text.contains("the database system is")
+        }
+        _ => false,
+    }
+}
+
+/// True when PostgreSQL aborted the transaction to resolve a deadlock (40P01) or a
+/// serialization failure (40001): the request did nothing and may be sent again.
+pub fn is_transient_conflict(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), SqlxError::Database(db)
+                if db.code().is_some_and(|code| code == "40P01" || code == "40001"))
         }
         _ => false,
     }

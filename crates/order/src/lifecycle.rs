@@ -254,6 +254,16 @@ pub async fn add_spend<C: ConnectionTrait>(
 }
 
 pub(crate) fn ledger_error(err: peken_ledger::LedgerError) -> ApiError {
-    // Every ledger failure here is a broken invariant, never the client's fault.
-    ApiError::internal(anyhow::Error::new(err).context("ledger"))
+    use peken_kernel::error::{is_connection_error, is_transient_conflict};
+    match err {
+        // A lost database or a transaction the database aborted is no broken invariant: the
+        // client gets the retryable 503 every other query would give.
+        peken_ledger::LedgerError::Db(db)
+            if is_connection_error(&db) || is_transient_conflict(&db) =>
+        {
+            db.into()
+        }
+        // Every other ledger failure here is a broken invariant, never the client's fault.
+        other => ApiError::internal(anyhow::Error::new(other).context("ledger")),
+    }
 }
