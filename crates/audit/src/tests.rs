@@ -30,6 +30,33 @@ async fn db() -> DatabaseConnection {
     db
 }
 
+/// Drops the test's PostgreSQL database once the test passed; SQLite's is in memory.
+async fn finish(db: DatabaseConnection) {
+    let Ok(base) = std::env::var("PEKEN_TEST_DATABASE_URL") else {
+        return;
+    };
+    if base.is_empty() || db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let name: String = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT current_database() AS name",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "name")
+        .unwrap();
+    db.close().await.unwrap();
+    let admin = sea_orm::Database::connect(&base).await.unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+}
+
 fn uuid_like() -> String {
     peken_kernel::db::new_id().replace('-', "")
 }
@@ -67,6 +94,7 @@ async fn appends_form_a_chain_that_verifies() {
     assert!(report.is_intact(), "{:?}", report.breaks);
     assert_eq!(report.rows, 5);
     assert_eq!(report.head_seq, 5);
+    finish(db).await;
 }
 
 #[tokio::test]
@@ -80,6 +108,7 @@ async fn a_rolled_back_action_leaves_no_row_and_no_gap() {
     txn.rollback().await.unwrap();
     assert_eq!(append(&db, 3).await, 2);
     assert!(verify(&db).await.unwrap().is_intact());
+    finish(db).await;
 }
 
 #[tokio::test]
@@ -99,6 +128,7 @@ async fn an_edited_row_is_named() {
         report.breaks[0].to_string(),
         "row 3: content does not match its hash"
     );
+    finish(db).await;
 }
 
 #[tokio::test]
@@ -118,6 +148,7 @@ async fn a_deleted_row_is_named() {
             Break::Unlinked { seq: 3 }
         ]
     );
+    finish(db).await;
 }
 
 #[tokio::test]
@@ -131,6 +162,7 @@ async fn deleting_the_newest_rows_is_detected_by_the_head() {
         .unwrap();
     let report = verify(&db).await.unwrap();
     assert_eq!(report.breaks, vec![Break::Missing { from: 3, to: 4 }]);
+    finish(db).await;
 }
 
 #[tokio::test]
@@ -171,6 +203,7 @@ async fn a_rewritten_row_with_a_fresh_hash_breaks_the_next_link() {
     .unwrap();
     let report = verify(&db).await.unwrap();
     assert_eq!(report.breaks, vec![Break::Unlinked { seq: 3 }]);
+    finish(db).await;
 }
 
 #[tokio::test]
@@ -191,6 +224,7 @@ async fn concurrent_appends_stay_one_chain() {
     let report = verify(&db).await.unwrap();
     assert!(report.is_intact(), "{:?}", report.breaks);
     assert_eq!(report.rows, 24);
+    finish(db).await;
 }
 
 #[test]

@@ -67,5 +67,7 @@ async fn audit_verify_names_an_edited_and_a_deleted_row() {
         out.contains("broken in 3 place(s)"),
         "edited 3, missing 4, and 5 no longer chained: {out}"
     );
+    db.close().await.ok();
+    crate::harness::drop_postgres(&database_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }

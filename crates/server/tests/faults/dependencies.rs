@@ -63,6 +63,7 @@ fn start_load(
                 let body = json!({"items": [{"listing_id": listing, "quantity": 1}],
                                   "fulfilment": {"method": "pickup"}, "payment_method": "va"});
                 loop {
+                    // Each answer is timed on its own: when it came, and how long it took.
                     let sent = Instant::now();
                     let reply = client
                         .send(
@@ -74,17 +75,20 @@ fn start_load(
                             &[("Idempotency-Key", &key)],
                         )
                         .await;
+                    let replied = (began.elapsed().as_secs_f64(), sent.elapsed());
+                    let sent = Instant::now();
                     let read = client
                         .get(&base, "/api/v1/orders?limit=5", Some(&token))
                         .await;
+                    let read_at = (began.elapsed().as_secs_f64(), sent.elapsed());
                     let mut outcomes = outcomes.lock().await;
-                    for r in [&reply, &read] {
+                    for (r, (at, took)) in [(&reply, replied), (&read, read_at)] {
                         outcomes.push(Outcome {
-                            at: began.elapsed().as_secs_f64(),
+                            at,
                             status: r.status,
                             code: r.code().to_owned(),
                             problem_json: r.content_type == "application/problem+json",
-                            took: sent.elapsed(),
+                            took,
                         });
                     }
                     drop(outcomes);
@@ -247,6 +251,7 @@ async fn postgres_cut_off_under_load_means_503_then_recovery_without_restart() {
         acknowledged.len()
     ));
     drop(server);
+    crate::harness::drop_postgres(&direct_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -363,5 +368,6 @@ async fn redis_cut_off_under_load_changes_nothing_but_readiness() {
         acknowledged.len()
     ));
     drop(server);
+    crate::harness::drop_postgres(&database_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }

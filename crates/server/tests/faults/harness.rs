@@ -65,6 +65,23 @@ pub async fn fresh_postgres(base: &str, prefix: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+/// Drops a database made by [`fresh_postgres`] once its test passed (a failed test keeps it for
+/// a look). Connections still open are ended: the server under test is gone by then.
+pub async fn drop_postgres(url: &str) {
+    let Some(base) = postgres_base() else {
+        return;
+    };
+    let Some((_, name)) = url.rsplit_once('/').filter(|_| url.starts_with("postgres")) else {
+        return;
+    };
+    if let Ok(admin) = Database::connect(base.as_str()).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        admin.close().await.ok();
+    }
+}
+
 /// The settings every fault test starts from, for a database URL and a data directory.
 pub fn base_vars(database_url: &str, data_dir: &Path) -> Vec<(String, String)> {
     [

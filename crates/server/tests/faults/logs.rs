@@ -279,5 +279,6 @@ async fn a_full_run_at_debug_level_logs_no_personal_data_or_secret() {
         lines.len(),
         secrets.len()
     ));
+    crate::harness::drop_postgres(&database_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -3,6 +3,7 @@
 //! connection (as a restarting server does); `restore` listens on the same port again.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -11,6 +12,8 @@ use tokio::task::JoinHandle;
 pub struct Proxy {
     pub port: u16,
     target: String,
+    /// False from a cut to the restore: a connection accepted in between is dropped at once.
+    up: Arc<AtomicBool>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -31,6 +34,7 @@ impl Proxy {
         let mut proxy = Proxy {
             port,
             target: target.to_owned(),
+            up: Arc::new(AtomicBool::new(false)),
             tasks: Arc::new(Mutex::new(Vec::new())),
             acceptor: None,
         };
@@ -46,6 +50,8 @@ impl Proxy {
         let listener = listen(self.port);
         let target = self.target.clone();
         let tasks = self.tasks.clone();
+        let up = self.up.clone();
+        up.store(true, Ordering::SeqCst);
         self.acceptor = Some(tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let target = target.clone();
@@ -54,15 +60,22 @@ impl Proxy {
                         pipe(client, upstream).await;
                     }
                 });
+                // Checked under the lock `cut` drains with: a connection accepted while the cut
+                // was under way is dropped here rather than slipping past it.
                 let mut tasks = tasks.lock().unwrap_or_else(PoisonError::into_inner);
-                tasks.retain(|t| !t.is_finished());
-                tasks.push(pipe);
+                if up.load(Ordering::SeqCst) {
+                    tasks.retain(|t| !t.is_finished());
+                    tasks.push(pipe);
+                } else {
+                    pipe.abort();
+                }
             }
         }));
     }
 
     /// Stops listening and drops every open connection.
     pub fn cut(&mut self) {
+        self.up.store(false, Ordering::SeqCst);
         if let Some(acceptor) = self.acceptor.take() {
             acceptor.abort();
         }
