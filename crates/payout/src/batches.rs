@@ -12,6 +12,7 @@ use peken_ledger::sql;
 use peken_ledger::{LedgerError, payout_approved, post_many};
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait, Value};
 
+use crate::idem::{self, Key, Outcome};
 use crate::merchants;
 use crate::notify::{self, Advice};
 use crate::views::{BatchDetail, BatchView, ItemView, SkippedMerchant};
@@ -179,7 +180,8 @@ pub async fn build(
     cutoff: DateTime<Utc>,
     who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
-) -> ApiResult<BatchDetail> {
+    key: Option<&Key>,
+) -> ApiResult<Outcome<BatchDetail>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     if cutoff > now {
@@ -190,6 +192,9 @@ pub async fn build(
         ));
     }
     let txn = db.begin().await?;
+    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
+        return Ok(Outcome::Replay { status, body });
+    }
     lock_batches(&txn).await?;
     if sql::query_one(
         &txn,
@@ -302,13 +307,15 @@ pub async fn build(
         now,
     )
     .await?;
-    txn.commit().await?;
-    Ok(BatchDetail {
+    let value = BatchDetail {
         batch,
         items,
         held_merchants: held,
         skipped,
-    })
+    };
+    idem::finish(&txn, key, 201, &value).await?;
+    txn.commit().await?;
+    Ok(Outcome::Done(value))
 }
 
 async fn insert_items<C: ConnectionTrait>(
@@ -375,10 +382,14 @@ pub async fn approve(
     batch_id: &str,
     who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
-) -> ApiResult<BatchDetail> {
+    key: Option<&Key>,
+) -> ApiResult<Outcome<BatchDetail>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     let txn = db.begin().await?;
+    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
+        return Ok(Outcome::Replay { status, body });
+    }
     let changed = sql::exec(
         &txn,
         "UPDATE payout_batches SET status = 'approved', approved_by = $1, approved_at = $2 \
@@ -426,13 +437,15 @@ pub async fn approve(
         now,
     )
     .await?;
-    txn.commit().await?;
-    Ok(BatchDetail {
+    let value = BatchDetail {
         batch,
         items,
         held_merchants: Vec::new(),
         skipped: Vec::new(),
-    })
+    };
+    idem::finish(&txn, key, 200, &value).await?;
+    txn.commit().await?;
+    Ok(Outcome::Done(value))
 }
 
 async fn send_remittance_advice<C: ConnectionTrait>(

@@ -90,14 +90,16 @@ pub async fn run(
     }
 
     let started = Instant::now();
-    let batch = batches::build(db, now, "bench-maker", now)
+    let batch = batches::build(db, now, "bench-maker", now, None)
         .await
+        .and_then(crate::idem::Outcome::done)
         .map_err(|e| anyhow::anyhow!("build: {e:?}"))?;
     let build = started.elapsed();
 
     let started = Instant::now();
-    let approved = batches::approve(db, &batch.batch.id, "bench-checker", now)
+    let approved = batches::approve(db, &batch.batch.id, "bench-checker", now, None)
         .await
+        .and_then(crate::idem::Outcome::done)
         .map_err(|e| anyhow::anyhow!("approve: {e:?}"))?;
     let approve = started.elapsed();
 
@@ -117,8 +119,9 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("parse: {e:?}"))?;
     let parse = started.elapsed();
     let started = Instant::now();
-    let imported = reconcile::import(db, &parsed, "bench-maker", now)
+    let imported = reconcile::import(db, &parsed, "bench-maker", now, None)
         .await
+        .and_then(crate::idem::Outcome::done)
         .map_err(|e| anyhow::anyhow!("import: {e:?}"))?;
     let import_and_match = started.elapsed();
 

@@ -8,6 +8,7 @@ use peken_ledger::{payout_failed, post};
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait};
 
 use crate::batches::find_item;
+use crate::idem::{self, Key, Outcome};
 use crate::merchants;
 use crate::notify;
 use crate::views::{HoldView, ItemView};
@@ -21,10 +22,14 @@ pub async fn fail_item(
     reason: &str,
     who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
-) -> ApiResult<ItemView> {
+    key: Option<&Key>,
+) -> ApiResult<Outcome<ItemView>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     let txn = db.begin().await?;
+    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
+        return Ok(Outcome::Replay { status, body });
+    }
     let changed = sql::exec(
         &txn,
         "UPDATE payout_items SET status = 'failed', failed_at = $1, failed_by = $2, \
@@ -99,8 +104,10 @@ pub async fn fail_item(
         now,
     )
     .await?;
+    let value = item;
+    idem::finish(&txn, key, 200, &value).await?;
     txn.commit().await?;
-    Ok(item)
+    Ok(Outcome::Done(value))
 }
 
 const HOLD_COLUMNS: &str = "id, merchant_id, reason, payout_item_id, created_by, created_at, \

@@ -7,6 +7,7 @@ pub mod batches;
 pub mod bench;
 pub mod holds;
 pub mod http;
+pub mod idem;
 pub mod merchants;
 pub mod notify;
 pub mod reconcile;

@@ -268,7 +268,7 @@ impl World {
             }
             Op::Build { by } => {
                 let maker = MAKERS[usize::from(by) % 2];
-                if let Err(e) = batches::build(&self.db, now, maker, now).await
+                if let Err(e) = batches::build(&self.db, now, maker, now, None).await
                     && !matches!(e.code(), "nothing_to_pay" | "draft_batch_exists")
                 {
                     return Err(format!("build refused: {e:?}"));
@@ -290,7 +290,7 @@ impl World {
                     .created_by;
                 let other = MAKERS.into_iter().find(|m| *m != creator).unwrap();
                 let approver = if same_user { creator.as_str() } else { other };
-                match batches::approve(&self.db, batch, approver, now).await {
+                match batches::approve(&self.db, batch, approver, now, None).await {
                     Ok(_) if same_user => return Err("the creator approved its own batch".into()),
                     Ok(_) => {}
                     Err(e) if same_user && e.code() != "four_eyes_required" => {
@@ -367,11 +367,12 @@ impl World {
                 )
                 .await;
                 if let Some(item) = pick(&approved, at) {
-                    holds::fail_item(&self.db, &item, "rekening ditutup", MAKERS[1], now)
+                    holds::fail_item(&self.db, &item, "rekening ditutup", MAKERS[1], now, None)
                         .await
                         .map_err(|e| format!("{e:?}"))?;
                     // Reporting the same failure again changes nothing.
-                    let again = holds::fail_item(&self.db, &item, "lagi", MAKERS[0], now).await;
+                    let again =
+                        holds::fail_item(&self.db, &item, "lagi", MAKERS[0], now, None).await;
                     if again.is_ok() {
                         return Err("an item failed twice".into());
                     }
@@ -398,12 +399,14 @@ impl World {
     async fn import_twice(&self, text: &str, now: DateTime<Utc>) -> Result<(), String> {
         let parsed = reconcile::parse(reconcile::Format::Csv, text, Some("1234".into()))
             .map_err(|e| format!("{e:?}"))?;
-        reconcile::import(&self.db, &parsed, MAKERS[0], now)
+        reconcile::import(&self.db, &parsed, MAKERS[0], now, None)
             .await
+            .and_then(crate::idem::Outcome::done)
             .map_err(|e| format!("{e:?}"))?;
         let before = fingerprint(&self.db).await;
-        let again = reconcile::import(&self.db, &parsed, MAKERS[1], now)
+        let again = reconcile::import(&self.db, &parsed, MAKERS[1], now, None)
             .await
+            .and_then(crate::idem::Outcome::done)
             .map_err(|e| format!("{e:?}"))?;
         if !again.already_imported || again.matched != 0 || again.duplicates != parsed.lines.len() {
             return Err(format!("re-import reported {again:?}"));

@@ -367,3 +367,62 @@ async fn two_batches_built_at_once_never_share_an_amount() {
     assert_eq!(paid, merchants, "every merchant in exactly one batch");
     assert_eq!(total, (0..20).map(|n| 1_000 + n).sum::<i64>());
 }
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_answer() {
+    let app = app_at(utc(2026, 3, 4, 3)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (m1, _) = merchant(&app, "umkm", KEL_A, None).await;
+    owed(&app, "o1", &m1, 42_000, utc(2026, 3, 2, 2)).await;
+    let body = json!({"cutoff": utc(2026, 3, 3, 0).to_rfc3339()});
+    let create = |token: String, body: serde_json::Value, key: &'static str| {
+        let app = &app;
+        async move {
+            app.send(
+                reqwest::Method::POST,
+                "/api/v1/treasury/payout-batches",
+                Some(&token),
+                Some(&body),
+                &[("Idempotency-Key", key)],
+            )
+            .await
+        }
+    };
+    let first = create(maker.token.clone(), body.clone(), "batch-1")
+        .await
+        .expect(201);
+    let again = create(maker.token.clone(), body.clone(), "batch-1")
+        .await
+        .expect(201);
+    assert_eq!(first.body, again.body);
+    let other = json!({"cutoff": utc(2026, 3, 3, 1).to_rfc3339()});
+    create(maker.token.clone(), other, "batch-1")
+        .await
+        .expect_problem(409, "idempotency_key_reused");
+
+    let id = first.body["id"].as_str().unwrap();
+    let path = format!("/api/v1/treasury/payout-batches/{id}/approval");
+    let empty = json!({});
+    let approve = || {
+        app.send(
+            reqwest::Method::POST,
+            &path,
+            Some(&checker.token),
+            Some(&empty),
+            &[("Idempotency-Key", "approve-1")],
+        )
+    };
+    let approved = approve().await.expect(200);
+    let replayed = approve().await.expect(200);
+    assert_eq!(approved.body, replayed.body);
+    // Without the key, the second approval is refused: the batch is approved already.
+    app.post(
+        &format!("/api/v1/treasury/payout-batches/{id}/approval"),
+        Some(&checker.token),
+        &json!({}),
+    )
+    .await
+    .expect_problem(409, "batch_not_draft");
+    let trial = trial(&app, &maker).await;
+    assert_eq!(normal_balance(&trial, "payout_in_transit"), 42_000);
+}

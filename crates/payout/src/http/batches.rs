@@ -1,15 +1,17 @@
 //! Payout batches, their transfer files, failed items and holds.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, TreasuryOnly};
 use peken_kernel::error::{Problem, check_text};
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::{ApiError, ApiResult, AppState, Validation};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::idem::{self, Key};
 use crate::views::{BatchDetail, BatchView, HoldView, ItemView};
 use crate::{batches, holds};
 
@@ -37,6 +39,7 @@ pub struct CreateBatchRequest {
 #[utoipa::path(
     tag = "payouts",
     security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     request_body = CreateBatchRequest,
     responses(
         (status = 201, description = "Draft batch", body = BatchDetail),
@@ -47,8 +50,15 @@ pub struct CreateBatchRequest {
 async fn create_batch(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
+    req: HttpRequest,
     body: web::Json<CreateBatchRequest>,
 ) -> ApiResult<HttpResponse> {
+    let key = Key::from_request(
+        &req,
+        &auth.user_id,
+        "payout_batches.create",
+        &json!({"cutoff": body.cutoff}),
+    )?;
     let cutoff = DateTime::parse_from_rfc3339(body.cutoff.trim())
         .map(|c| c.with_timezone(&Utc))
         .map_err(|_| {
@@ -58,8 +68,8 @@ async fn create_batch(
                 "an RFC 3339 timestamp, e.g. 2026-03-31T17:00:00Z",
             )
         })?;
-    let batch = batches::build(&state.db, cutoff, &auth, state.now()).await?;
-    Ok(HttpResponse::Created().json(batch))
+    let outcome = batches::build(&state.db, cutoff, &auth, state.now(), key.as_ref()).await?;
+    Ok(idem::respond(outcome, 201))
 }
 
 /// Payout batches, newest first.
@@ -119,7 +129,7 @@ async fn get_batch(
 #[utoipa::path(
     tag = "payouts",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Batch id")),
+    params(("id" = String, Path, description = "Batch id"), ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     responses(
         (status = 200, description = "Approved", body = BatchDetail),
         (status = 403, description = "The creator cannot approve (`four_eyes_required`)", body = Problem, content_type = "application/problem+json"),
@@ -132,10 +142,16 @@ async fn approve_batch(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<BatchDetail>> {
-    Ok(web::Json(
-        batches::approve(&state.db, &id, &auth, state.now()).await?,
-    ))
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let key = Key::from_request(
+        &req,
+        &auth.user_id,
+        "payout_batches.approve",
+        &json!({"batch_id": &*id}),
+    )?;
+    let outcome = batches::approve(&state.db, &id, &auth, state.now(), key.as_ref()).await?;
+    Ok(idem::respond(outcome, 200))
 }
 
 /// Cancel a draft batch; its amounts are free for the next batch.
@@ -194,7 +210,7 @@ pub struct FailureRequest {
 #[utoipa::path(
     tag = "payouts",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Payout item id")),
+    params(("id" = String, Path, description = "Payout item id"), ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     request_body = FailureRequest,
     responses(
         (status = 200, description = "Failed and held", body = ItemView),
@@ -208,15 +224,22 @@ async fn fail_item(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
+    req: HttpRequest,
     body: web::Json<FailureRequest>,
-) -> ApiResult<web::Json<ItemView>> {
+) -> ApiResult<HttpResponse> {
     let mut v = Validation::new();
     let reason = check_text(&mut v, "reason", &body.reason, 500);
     v.finish()?;
     let reason = reason.unwrap_or_default();
-    Ok(web::Json(
-        holds::fail_item(&state.db, &id, &reason, &auth, state.now()).await?,
-    ))
+    let key = Key::from_request(
+        &req,
+        &auth.user_id,
+        "payout_items.failure",
+        &json!({"item_id": &*id, "reason": reason}),
+    )?;
+    let outcome =
+        holds::fail_item(&state.db, &id, &reason, &auth, state.now(), key.as_ref()).await?;
+    Ok(idem::respond(outcome, 200))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

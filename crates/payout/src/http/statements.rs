@@ -6,9 +6,11 @@ use peken_kernel::error::Problem;
 use peken_kernel::pagination::MAX_LIMIT;
 use peken_kernel::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::idem::{self, Key, Outcome};
 use crate::reconcile::{self, Exceptions, Format, ImportResult, ProposalView};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
@@ -34,7 +36,7 @@ pub struct ImportQuery {
 #[utoipa::path(
     tag = "reconciliation",
     security(("bearer" = [])),
-    params(ImportQuery),
+    params(ImportQuery, ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     request_body(description = "The statement file", content(
         ("text/csv"),
         ("application/x-mt940"),
@@ -75,12 +77,17 @@ async fn import_statement(
             "at most 64 characters",
         ));
     }
+    let key = Key::from_request(
+        &req,
+        &auth.user_id,
+        "bank_statements.import",
+        &json!({"account": account, "body": text}),
+    )?;
     let parsed = reconcile::parse(Format::detect(content_type, text), text, account)?;
-    let result = reconcile::import(&state.db, &parsed, &auth, state.now()).await?;
-    Ok(if result.already_imported {
-        HttpResponse::Ok().json(result)
-    } else {
-        HttpResponse::Created().json(result)
+    let outcome = reconcile::import(&state.db, &parsed, &auth, state.now(), key.as_ref()).await?;
+    Ok(match outcome {
+        Outcome::Done(result) if result.already_imported => HttpResponse::Ok().json(result),
+        other => idem::respond(other, 201),
     })
 }
 
@@ -187,7 +194,7 @@ async fn propose_match(
 #[utoipa::path(
     tag = "reconciliation",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Match id")),
+    params(("id" = String, Path, description = "Match id"), ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     responses(
         (status = 200, description = "Approved and applied", body = ProposalView),
         (status = 403, description = "The proposer cannot approve (`four_eyes_required`)", body = Problem, content_type = "application/problem+json"),
@@ -200,10 +207,17 @@ async fn approve_match(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<ProposalView>> {
-    Ok(web::Json(
-        reconcile::approve_match(&state.db, &id, &auth, state.now()).await?,
-    ))
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let key = Key::from_request(
+        &req,
+        &auth.user_id,
+        "matches.approve",
+        &json!({"match_id": &*id}),
+    )?;
+    let outcome =
+        reconcile::approve_match(&state.db, &id, &auth, state.now(), key.as_ref()).await?;
+    Ok(idem::respond(outcome, 200))
 }
 
 /// Reject a pending manual match.

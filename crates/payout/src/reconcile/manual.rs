@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::matching::{Found, apply_matches};
 use super::{LineView, find_line};
 use crate::batches::{find_item, four_eyes};
+use crate::idem::{self, Key, Outcome};
 use crate::views::ItemView;
 
 /// A manual match waiting for, or decided by, a second treasury user.
@@ -199,10 +200,14 @@ pub async fn approve_match(
     proposal_id: &str,
     who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
-) -> ApiResult<ProposalView> {
+    key: Option<&Key>,
+) -> ApiResult<Outcome<ProposalView>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     let txn = db.begin().await?;
+    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
+        return Ok(Outcome::Replay { status, body });
+    }
     let proposal = find_proposal(&txn, proposal_id).await?;
     if proposal.status != "pending" {
         return Err(ApiError::conflict(
@@ -260,8 +265,10 @@ pub async fn approve_match(
         now,
     )
     .await?;
+    let value = view;
+    idem::finish(&txn, key, 200, &value).await?;
     txn.commit().await?;
-    Ok(view)
+    Ok(Outcome::Done(value))
 }
 
 /// Rejects a pending manual match.

@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 
 use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS};
 use crate::batches::item_row;
+use crate::idem::{self, Key, Outcome};
 use crate::statement::{self, Line, Statement, digits_of, references_in};
 use crate::views::ItemView;
 
@@ -22,12 +23,16 @@ pub async fn import(
     parsed: &Statement,
     who: impl Into<peken_audit::Actor>,
     now: DateTime<Utc>,
-) -> ApiResult<ImportResult> {
+    key: Option<&Key>,
+) -> ApiResult<Outcome<ImportResult>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     let digests = statement::line_digests(parsed.account.as_deref(), &parsed.lines);
     let content = statement::statement_digest(parsed, &digests);
     let txn = db.begin().await?;
+    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
+        return Ok(Outcome::Replay { status, body });
+    }
     let statement_id = new_id();
     // The unique content digest makes a concurrent import of the same statement wait for the
     // first and then insert nothing.
@@ -61,14 +66,14 @@ pub async fn import(
         )
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("statement digest vanished")))?;
-        return Ok(ImportResult {
+        return Ok(Outcome::Done(ImportResult {
             statement_id: existing.try_get("", "id")?,
             lines: parsed.lines.len(),
             matched: 0,
             unmatched: 0,
             duplicates: parsed.lines.len(),
             already_imported: true,
-        });
+        }));
     }
     let clock = std::time::Instant::now();
     let new_lines = insert_lines(&txn, &statement_id, parsed, &digests, now).await?;
@@ -107,15 +112,17 @@ pub async fn import(
         now,
     )
     .await?;
-    txn.commit().await?;
-    Ok(ImportResult {
+    let value = ImportResult {
         statement_id,
         lines: parsed.lines.len(),
         matched,
         unmatched: new_count - matched,
         duplicates,
         already_imported: false,
-    })
+    };
+    idem::finish(&txn, key, 201, &value).await?;
+    txn.commit().await?;
+    Ok(Outcome::Done(value))
 }
 
 /// A statement line as stored.
