@@ -228,7 +228,10 @@ async fn het_is_enforced_and_a_lowered_het_stops_listings_until_repriced() {
     .expect_problem(422, "price_above_het");
     let listing_id = listing(&app, &owner, &id, &gula, 17_500, 5).await;
     let browse = || app.get("/api/v1/listings?q=gula", None);
-    assert_eq!(ids(&browse().await.expect(200).body), [listing_id.clone()]);
+    assert_eq!(
+        ids(&browse().await.expect(200).body),
+        std::slice::from_ref(&listing_id)
+    );
 
     let lowered = app
         .patch(
@@ -244,7 +247,7 @@ async fn het_is_enforced_and_a_lowered_het_stops_listings_until_repriced() {
         .get(&format!("{path}?state=above_het"), Some(&owner.token))
         .await
         .expect(200);
-    assert_eq!(ids(&above.body), [listing_id.clone()]);
+    assert_eq!(ids(&above.body), std::slice::from_ref(&listing_id));
     assert_eq!(above.body["items"][0]["sellable"], false);
     assert_eq!(
         above.body["items"][0]["unsellable_reason"],
@@ -321,7 +324,7 @@ async fn an_admin_takes_a_listing_down_with_a_kept_reason() {
         )
         .await
         .expect(200);
-    assert_eq!(ids(&own.body), [listing_id.clone()]);
+    assert_eq!(ids(&own.body), std::slice::from_ref(&listing_id));
     assert_eq!(
         own.body["items"][0]["takedown"]["reason"],
         "foto tidak sesuai barang"

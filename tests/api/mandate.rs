@@ -8,8 +8,9 @@ use serde_json::json;
 
 use crate::orders::fixtures::{callback, callback_at, cart, checkout, scalar, shop_with_listing};
 
-fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, min, s).unwrap()
+fn at(year: i32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, hour, minute, second)
+        .unwrap()
 }
 
 async fn set_policy(app: &TestApp, class: &str, amount: i64, from: &str) {
@@ -170,15 +171,14 @@ async fn the_compliance_report_counts_per_opd_kecamatan_and_asn() {
     set_policy(&app, "staf", 50_000, "2020-01").await;
     let dinkes = app.create_opd("DINKES").await;
     let dispendik = app.create_opd("DISPENDIK").await;
-    let (a, _) = app.asn(&dinkes, "staf", "35.78.03.1002").await;
-    let (b, _) = app.asn(&dinkes, "staf", "35.78.03.1001").await;
-    let (c, _) = app.asn(&dispendik, "staf", "35.78.01.1001").await;
+    let (ani, _) = app.asn(&dinkes, "staf", "35.78.03.1002").await;
+    let (budi, _) = app.asn(&dinkes, "staf", "35.78.03.1001").await;
+    app.asn(&dispendik, "staf", "35.78.01.1001").await;
     let (_shop, beras) = shop_with_listing(&app, 10_000, 100).await;
-    let (p, amount) = unpaid(&app, &a, &beras, 5, "r1").await;
-    callback(&app, &p, amount, "rb1").await.expect(200);
-    let (p, amount) = unpaid(&app, &b, &beras, 2, "r2").await;
-    callback(&app, &p, amount, "rb2").await.expect(200);
-    drop(c);
+    let (payment, amount) = unpaid(&app, &ani, &beras, 5, "r1").await;
+    callback(&app, &payment, amount, "rb1").await.expect(200);
+    let (payment, amount) = unpaid(&app, &budi, &beras, 2, "r2").await;
+    callback(&app, &payment, amount, "rb2").await.expect(200);
 
     let admin = app.admin().await;
     let r = app
@@ -256,7 +256,7 @@ async fn the_compliance_report_counts_per_opd_kecamatan_and_asn() {
     )
     .await
     .expect_problem(404, "not_found");
-    app.get("/api/v1/reports/mandate-compliance", Some(&a.token))
+    app.get("/api/v1/reports/mandate-compliance", Some(&ani.token))
         .await
         .expect_problem(403, "forbidden");
 }

@@ -330,7 +330,7 @@ async fn staff_manage_stock_but_not_bank_details() {
     let staff = app.login("staf@toko.test", PASSWORD).await;
 
     // Staff change stock, list and reprice.
-    let moved = app
+    let adjusted = app
         .post(
             &format!("/api/v1/merchants/{id}/listings/{listing_id}/stock-movements"),
             Some(&staff.token),
@@ -338,7 +338,7 @@ async fn staff_manage_stock_but_not_bank_details() {
         )
         .await
         .expect(201);
-    assert_eq!(moved.body["stock"], 15);
+    assert_eq!(adjusted.body["stock"], 15);
     listing(&app, &staff, &id, &telur, 2_000, 100).await;
     app.patch(
         &format!("/api/v1/merchants/{id}/listings/{listing_id}"),
@@ -599,7 +599,7 @@ async fn listing_and_stock_input_is_checked_and_nothing_is_written() {
         );
     }
     assert_eq!(count(&app, "stock_movements", "1 = 1").await, 1);
-    let moved = app
+    let adjusted = app
         .post(
             &moves,
             Some(&owner.token),
@@ -607,7 +607,7 @@ async fn listing_and_stock_input_is_checked_and_nothing_is_written() {
         )
         .await
         .expect(201);
-    assert_eq!(moved.body["stock"], 0);
+    assert_eq!(adjusted.body["stock"], 0);
     let detail = app
         .get(
             &format!("/api/v1/merchants/{id}/listings?state=out_of_stock"),

@@ -1,6 +1,8 @@
 //! Forgotten passwords and the activation of imported ASN: a code by mail, used once, within
 //! its lifetime; the same answer whether or not an account exists; rate limits.
 
+use std::fmt::Write as _;
+
 use chrono::Duration as Span;
 use futures_util::future::join_all;
 use peken_mail::worker::drain_once;
@@ -387,10 +389,12 @@ async fn a_city_sized_roster_imports_in_one_request_and_invites_everyone() {
         // 999 sequence numbers per birthday keep every NIP valid and distinct.
         let born = first_birthday + Span::days(i64::try_from(i / 999).unwrap());
         let seq = i % 999 + 1;
-        roster.push_str(&format!(
-            "{}2010011{seq:03},ASN {i},asn{i}@sby.test,DINKES,staf,35.78.03.1001,\n",
+        writeln!(
+            roster,
+            "{}2010011{seq:03},ASN {i},asn{i}@sby.test,DINKES,staf,35.78.03.1001,",
             born.format("%Y%m%d")
-        ));
+        )
+        .unwrap();
     }
     let started = std::time::Instant::now();
     let r = app
