@@ -90,6 +90,18 @@ pub async fn consistency(
         ),
     );
 
+    let misnumbered = count(
+        db,
+        "SELECT COUNT(*) FROM ledger_accounts a WHERE a.kind = 'merchant_payable' AND a.seq <> \
+         (SELECT COUNT(*) FROM ledger_payable_movements m WHERE m.merchant_id = a.merchant_id)",
+    )
+    .await?;
+    report.push(
+        "payable movements numbered 1..n",
+        misnumbered == 0,
+        format!("{misnumbered} merchant payables whose last number is not their count"),
+    );
+
     let twice = count(
         db,
         "SELECT COUNT(*) FROM (SELECT payment_id FROM ledger_transactions \

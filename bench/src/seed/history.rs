@@ -32,6 +32,9 @@ pub struct Totals {
     pub years: HashMap<(usize, i32), i64>,
     /// Signed ledger balances by account code (debits positive).
     pub balances: HashMap<String, i64>,
+    /// Payable movements (merchant, time, transaction, amount), numbered per merchant in time
+    /// order when written at the end, as the server numbers them in commit order.
+    pub movements: Vec<(usize, DateTime<Utc>, String, i64)>,
 }
 
 /// Rates applied at completion, as the policies in force say.
@@ -425,19 +428,9 @@ impl<'a> Generator<'a> {
         )
         .await?;
         if net.get() != 0 {
-            self.sink
-                .row(
-                    &t::PAYABLE_MOVEMENTS,
-                    &[
-                        (&txn_id).into(),
-                        (&merchant_id).into(),
-                        TxnKind::OrderCompleted.as_str().into(),
-                        net.get().into(),
-                        completed.into(),
-                        completed.into(),
-                    ],
-                )
-                .await?;
+            self.totals
+                .movements
+                .push((m, completed, txn_id, net.get()));
         }
         *self
             .totals

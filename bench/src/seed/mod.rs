@@ -21,6 +21,7 @@ use chrono::{Duration, Utc};
 use peken_kernel::auth::PasswordHasherConfig;
 use peken_kernel::period::Period;
 use peken_kernel::policy::Policies;
+use peken_ledger::{Account, TxnKind};
 use peken_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -177,6 +178,45 @@ async fn finish(
         )
         .await?;
     }
+    let mut movements = totals.movements;
+    movements.sort_unstable();
+    let mut seqs: Vec<(String, i64)> = Vec::new();
+    let mut last: Option<(usize, i64)> = None;
+    for (m, at, txn_id, amount) in &movements {
+        let seq = match last {
+            Some((prev, n)) if prev == *m => n + 1,
+            _ => 1,
+        };
+        if seq == 1
+            && let Some((prev, n)) = last
+        {
+            seqs.push((
+                Account::MerchantPayable(city.merchants[prev].id.clone()).code(),
+                n,
+            ));
+        }
+        last = Some((*m, seq));
+        sink.row(
+            &tables::PAYABLE_MOVEMENTS,
+            &[
+                txn_id.into(),
+                (&city.merchants[*m].id).into(),
+                seq.into(),
+                TxnKind::OrderCompleted.as_str().into(),
+                (*amount).into(),
+                (*at).into(),
+                (*at).into(),
+            ],
+        )
+        .await?;
+    }
+    if let Some((prev, n)) = last {
+        seqs.push((
+            Account::MerchantPayable(city.merchants[prev].id.clone()).code(),
+            n,
+        ));
+    }
+    drop(movements);
     let mut spend: Vec<_> = totals.spend.into_iter().collect();
     spend.sort_by_key(|((b, p), _)| (*b, *p));
     for ((b, period), amount) in spend {
@@ -198,6 +238,7 @@ async fn finish(
     let mut balances: Vec<(String, i64)> = totals.balances.into_iter().collect();
     balances.sort();
     city::update_column(db, "ledger_accounts", "code", "balance", &balances).await?;
+    city::update_column(db, "ledger_accounts", "code", "seq", &seqs).await?;
     db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }

@@ -250,6 +250,7 @@ pub static PAYABLE_MOVEMENTS: Table = Table {
     columns: &[
         "txn_id",
         "merchant_id",
+        "seq",
         "kind",
         "amount",
         "occurred_at",
