@@ -194,9 +194,6 @@ async fn apply_payment<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let amount = Rupiah::new(bill.amount);
-    peken_ledger::post_payment_confirmed(conn, &bill.id, amount, now)
-        .await
-        .map_err(ledger_error)?;
     // The month the money counts for is the month the buyer paid (the provider's signed time,
     // or the verified transfer time), held between the checkout and now: a notification that
     // arrives after midnight still counts a 23:59 payment for the month it was made in.
@@ -250,6 +247,12 @@ async fn apply_payment<C: ConnectionTrait>(
         }
         notify::order_paid(conn, &before, now).await?;
     }
+    // Posted last: every confirmation locks the same two ledger accounts (collection, buyer
+    // funds held) until the commit, so the work above must not happen while they are held, or
+    // all payments queue behind one another for the length of a whole callback.
+    peken_ledger::post_payment_confirmed(conn, &bill.id, amount, now)
+        .await
+        .map_err(ledger_error)?;
     // Orders the buyer cancelled before paying leave part of the bill without goods.
     let remainder = amount
         .checked_sub(applied)
