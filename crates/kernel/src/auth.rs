@@ -5,18 +5,20 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm as ArgonAlgorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm as ArgonAlgorithm, Argon2, Block, Params, Version};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::{OnceCell, Semaphore};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -179,56 +181,144 @@ fn key_id(secret: &Secret) -> String {
 }
 
 /// Argon2id password hashing with a configurable memory cost.
+///
+/// Every hash needs `memory_kib` of working memory. At most one hash per CPU runs at a time
+/// (more would only wait for a CPU), each in a buffer kept for the next one: a burst of logins
+/// must not allocate the memory cost once per login, because the allocator keeps what was freed
+/// and the process would stay hundreds of MB larger after a few hundred concurrent logins.
 #[derive(Clone)]
 pub struct PasswordHasherConfig {
     memory_kib: u32,
+    slots: Arc<Semaphore>,
+    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// The hash of a fixed password, checked when a login names no account; made once.
+    decoy: Arc<OnceCell<String>>,
 }
 
 impl PasswordHasherConfig {
     pub fn new(memory_kib: u32) -> Self {
-        Self { memory_kib }
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            memory_kib,
+            slots: Arc::new(Semaphore::new(cpus)),
+            buffers: Arc::default(),
+            decoy: Arc::default(),
+        }
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        let params = Params::new(self.memory_kib, 2, 1, None).unwrap_or_default();
-        Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params)
+    fn params(&self) -> Params {
+        Params::new(self.memory_kib, 2, 1, None).unwrap_or_default()
     }
 
-    /// Hashes on a blocking thread, because a hash takes tens of milliseconds of CPU.
-    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
-        let argon = self.argon2();
-        let password = password.to_owned();
-        web::block(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
+    /// Runs `work` on a blocking thread (a hash takes tens of milliseconds of CPU) with a
+    /// reused memory buffer.
+    async fn with_memory<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
+        let mut buffer = self
+            .buffers
+            .lock()
+            .ok()
+            .and_then(|mut b| b.pop())
+            .unwrap_or_default();
+        let (result, buffer) = web::block(move || {
+            let result = work(&mut buffer);
+            (result, buffer)
         })
         .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}")))
+        .map_err(ApiError::internal)?;
+        if let Ok(mut buffers) = self.buffers.lock() {
+            buffers.push(buffer);
+        }
+        Ok(result)
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        let params = self.params();
+        let password = password.to_owned();
+        self.with_memory(move |blocks| hash_with(&params, &password, blocks))
+            .await?
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}")))
     }
 
     /// Checks a password against a stored hash. With no stored hash it still spends the time of
     /// a real check, so the response time does not tell whether an account exists.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, ApiError> {
-        let argon = self.argon2();
+        let (hash, real) = match stored {
+            Some(h) => (h.to_owned(), true),
+            None => (self.decoy().await?, false),
+        };
         let password = password.to_owned();
-        let stored = stored.map(str::to_owned);
-        let dummy = self.hash("timing-equaliser-password").await;
-        web::block(move || {
-            let (hash, real) = match stored {
-                Some(h) => (h, true),
-                None => (dummy.unwrap_or_default(), false),
-            };
-            let Ok(parsed) = PasswordHash::new(&hash) else {
-                return false;
-            };
-            argon.verify_password(password.as_bytes(), &parsed).is_ok() && real
-        })
-        .await
-        .map_err(ApiError::internal)
+        let matches = self
+            .with_memory(move |blocks| verify_with(&password, &hash, blocks))
+            .await?;
+        Ok(matches && real)
     }
+
+    async fn decoy(&self) -> Result<String, ApiError> {
+        self.decoy
+            .get_or_try_init(|| self.hash("timing-equaliser-password"))
+            .await
+            .cloned()
+    }
+}
+
+/// A PHC string (`$argon2id$v=19$m=…`) for `password` with a fresh salt, computed in `blocks`.
+fn hash_with(
+    params: &Params,
+    password: &str,
+    blocks: &mut Vec<Block>,
+) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0_u8; 64];
+    let raw_salt = salt.as_salt().decode_b64(&mut salt_bytes)?;
+    let mut out = vec![0_u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    blocks.resize(params.block_count(), Block::default());
+    Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), raw_salt, &mut out, &mut blocks[..])?;
+    Ok(PasswordHash {
+        algorithm: ArgonAlgorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out)?),
+    }
+    .to_string())
+}
+
+/// Whether `password` hashes to `stored` under the parameters `stored` names, computed in
+/// `blocks`; the comparison of the outputs takes constant time.
+fn verify_with(password: &str, stored: &str, blocks: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        ArgonAlgorithm::try_from(parsed.algorithm),
+        parsed
+            .version
+            .map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let mut salt_bytes = [0_u8; 64];
+    let Ok(raw_salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0_u8; expected.len()];
+    blocks.resize(params.block_count(), Block::default());
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        raw_salt,
+        &mut out,
+        &mut blocks[..],
+    );
+    computed.is_ok() && Output::new(&out).is_ok_and(|actual| actual == expected)
 }
 
 /// The authenticated caller, as its token says.
@@ -413,6 +503,44 @@ pub fn token_digest(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn passwords_verify_against_their_hashes_and_the_standard_format() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let hasher = PasswordHasherConfig::new(1024);
+        let ours = hasher.hash("rahasia-sekali").await.unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=1024,t=2,p=1$"));
+        assert!(hasher.verify("rahasia-sekali", Some(&ours)).await.unwrap());
+        assert!(!hasher.verify("rahasia-salah", Some(&ours)).await.unwrap());
+        assert!(!hasher.verify("rahasia-sekali", None).await.unwrap());
+        assert!(!hasher.verify("x", Some("not a hash")).await.unwrap());
+        // The library's own verifier accepts our hashes, and we accept the library's (older
+        // stored hashes, other memory costs).
+        let standard = Argon2::default();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(standard.verify_password(b"rahasia-sekali", &parsed).is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::new(
+            ArgonAlgorithm::Argon2id,
+            Version::V0x13,
+            Params::new(2048, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"kata-sandi", &salt)
+        .unwrap()
+        .to_string();
+        assert!(hasher.verify("kata-sandi", Some(&theirs)).await.unwrap());
+        assert!(!hasher.verify("kata-sandi!", Some(&theirs)).await.unwrap());
+        // Buffers are reused: never more of them than hashes that ran at once.
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let many = (0..8).map(|_| hasher.verify("rahasia-sekali", Some(&ours)));
+        assert!(
+            futures_util::future::join_all(many)
+                .await
+                .into_iter()
+                .all(|r| r.unwrap())
+        );
+        assert!(hasher.buffers.lock().unwrap().len() <= cpus);
+    }
 
     fn keys() -> JwtKeys {
         JwtKeys::new(&Secret::new("k".repeat(40)), &[])
