@@ -4,7 +4,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 /// Rows per multi-row statement. Kept well under SQLite's limit of 32,766 bound values and
 /// PostgreSQL's 65,535 for the widest rows written here.
-pub const CHUNK_ROWS: usize = 500;
+pub const CHUNK_ROWS: usize = 1_000;
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` values, numbered from `first`.
 pub fn values_rows(rows: usize, cols: usize, first: usize) -> String {

@@ -424,6 +424,10 @@ pub(super) async fn apply_matches<C: ConnectionTrait>(
             ));
         }
     }
+    tracing::debug!(
+        matches = found.len(),
+        "matches recorded, items paid, lines matched"
+    );
     let settlements = found
         .iter()
         .map(|f| {
