@@ -554,3 +554,51 @@ async fn treasury_payout_and_reconciliation_steps_are_recorded() {
             .is_intact()
     );
 }
+
+#[tokio::test]
+async fn admins_and_treasury_read_the_log_newest_first_and_by_subject() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let treasury = app.staff("treasury", None).await;
+    let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity_id = commodity(&app, None, None).await;
+    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 3).await;
+    let path = format!(
+        "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
+        shop.id
+    );
+    for _ in 0..3 {
+        app.post(
+            &path,
+            Some(&shop.owner.token),
+            &json!({"kind": "restock", "quantity_delta": 1}),
+        )
+        .await
+        .expect(201);
+    }
+    let query =
+        format!("/api/v1/admin/audit-log?subject_type=listing&subject_id={listing_id}&limit=2");
+    let first = app.get(&query, Some(&treasury.token)).await.expect(200);
+    let items = first.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["action"], "listing.stock_changed");
+    assert_eq!(items[0]["after"]["stock"], 6);
+    assert_eq!(items[1]["after"]["stock"], 5);
+    assert!(items[0]["seq"].as_i64() > items[1]["seq"].as_i64());
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(&format!("{query}&cursor={cursor}"), Some(&admin.token))
+        .await
+        .expect(200);
+    let rest: Vec<&str> = second.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest, ["listing.stock_changed", "listing.created"]);
+    assert!(second.body["next_cursor"].is_null());
+    app.get("/api/v1/admin/audit-log", Some(&shop.owner.token))
+        .await
+        .expect_problem(403, "forbidden");
+}

@@ -41,6 +41,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     //                                                                          anon asn pub mer oth adm tre opd
     ("POST", "/api/v1/admin/asn", "UFFFFAFF"),
     ("POST", "/api/v1/admin/asn/import", "UFFFFAFF"),
+    ("GET", "/api/v1/admin/audit-log", "UFFFFAAF"),
     ("PUT", "/api/v1/admin/category-permissions", "UFFFFAFF"),
     ("GET", "/api/v1/admin/commodities", "UFFFFAFF"),
     ("POST", "/api/v1/admin/commodities", "UFFFFAFF"),

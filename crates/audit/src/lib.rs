@@ -13,6 +13,8 @@
 //! roll back together.
 
 mod chain;
+pub mod http;
+mod read;
 mod verify;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +23,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use serde_json::Value as Json;
 
 pub use chain::{GENESIS, Row, hash_row};
+pub use read::{Filter, list};
 pub use verify::{Break, Verification, verify};
 
 /// Who did it: a user (from the request's [`Caller`]) or a background process.

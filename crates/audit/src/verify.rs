@@ -134,7 +134,7 @@ pub async fn verify<C: ConnectionTrait>(conn: &C) -> Result<Verification, DbErr>
     })
 }
 
-fn read_row(r: &QueryResult) -> Result<(Row, String), DbErr> {
+pub(crate) fn read_row(r: &QueryResult) -> Result<(Row, String), DbErr> {
     let row = Row {
         seq: r.try_get("", "seq")?,
         occurred_at: r.try_get::<DateTime<Utc>>("", "occurred_at")?,

@@ -36,6 +36,7 @@ use crate::middleware;
         (name = "ledger", description = "The double-entry journal and the trial balance"),
         (name = "payouts", description = "Payout batches, transfer files, failures, holds and the payout service level"),
         (name = "reconciliation", description = "Bank statements, matching, exceptions and the daily close"),
+        (name = "audit", description = "The audit log of money, stock, status and policy changes"),
     )
 )]
 struct ApiDoc;
@@ -79,7 +80,8 @@ pub fn app() -> (
                 .configure(peken_merchant::http::configure)
                 .configure(peken_order::http::configure)
                 .configure(peken_mail::http::configure)
-                .configure(peken_payout::http::configure),
+                .configure(peken_payout::http::configure)
+                .configure(peken_audit::http::configure),
         )
         .split_for_parts()
 }
