@@ -207,13 +207,17 @@ pub async fn standings<C: ConnectionTrait>(
     let minimum = minimums(&policies, period);
     let end = period.end_utc();
     let backend = conn.get_database_backend();
+    // The OPD at the month's end is the latest history row before it, found with an anti-join:
+    // one pass over the history rather than a subquery per ASN (15,000 index probes, and a plan
+    // costly enough for PostgreSQL to compile it with JIT on every report).
     let mut sql = String::from(
         "SELECT u.id, u.nip, u.name, u.email, u.position_class, u.domicile_kelurahan_code, \
-         u.work_kelurahan_code, \
-         COALESCE((SELECT h.opd_id FROM asn_opd_history h WHERE h.user_id = u.id \
-                   AND h.valid_from < $1 ORDER BY h.valid_from DESC LIMIT 1), u.opd_id) AS opd_id, \
+         u.work_kelurahan_code, COALESCE(h.opd_id, u.opd_id) AS opd_id, \
          COALESCE(s.spent_amount, 0) AS spent \
          FROM users u LEFT JOIN asn_monthly_spend s ON s.user_id = u.id AND s.period = $2 \
+         LEFT JOIN asn_opd_history h ON h.user_id = u.id AND h.valid_from < $1 \
+         AND NOT EXISTS (SELECT 1 FROM asn_opd_history l WHERE l.user_id = h.user_id \
+                         AND l.valid_from < $1 AND l.valid_from > h.valid_from) \
          WHERE u.role = 'asn' AND u.active = $3 AND u.created_at < $1",
     );
     let mut values: Vec<sea_orm::Value> = vec![end.into(), period.to_string().into(), true.into()];
