@@ -3,6 +3,7 @@
 //! memory next to the machine's own limits (pgbench and `/healthz`).
 
 mod checks;
+mod compare;
 mod load;
 mod rng;
 mod seed;
@@ -48,6 +49,11 @@ enum Command {
     },
     /// Drive a running server and print the figures.
     Run(load::RunArgs),
+    /// Compare the checkout figure of runs with different order histories (their `--json`).
+    Compare {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -90,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::Run(args) => load::run(args).await,
+        Command::Compare { files } => compare::run(&files),
     }
 }
 

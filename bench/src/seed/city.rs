@@ -140,7 +140,7 @@ async fn regions(db: &DatabaseConnection) -> anyhow::Result<(Vec<Kecamatan>, Vec
     Ok((kecamatans, kelurahans))
 }
 
-fn person_name(rng: &mut Rng) -> String {
+pub(super) fn person_name(rng: &mut Rng) -> String {
     format!(
         "{} {}",
         rng.pick(&data::FIRST_NAMES),
@@ -148,7 +148,7 @@ fn person_name(rng: &mut Rng) -> String {
     )
 }
 
-fn phone(rng: &mut Rng) -> String {
+pub(super) fn phone(rng: &mut Rng) -> String {
     format!("08{}{:09}", rng.range(11, 99), rng.below(1_000_000_000))
 }
 
@@ -209,7 +209,7 @@ pub async fn build(
         user_row(sink, &id, role, name, Some(email), password_hash, founded).await?;
     }
 
-    let buyers = buyers(
+    let buyers = super::people::buyers(
         sink,
         &mut r,
         &mut unique,
@@ -343,123 +343,6 @@ async fn user_row(
         ],
     )
     .await
-}
-
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the parts of the city buyers refer to"
-)]
-async fn buyers(
-    sink: &mut Sink,
-    r: &mut Rng,
-    unique: &mut Unique,
-    scale: Scale,
-    opds: &[(String, String, String)],
-    kelurahans: &[Kelurahan],
-    password_hash: &str,
-    founded: DateTime<Utc>,
-) -> anyhow::Result<(Vec<Buyer>, Vec<u64>)> {
-    let classes = cumulative(data::POSITION_CLASSES.iter().map(|(_, _, w)| *w));
-    let mut buyers = Vec::with_capacity(scale.asn + scale.public);
-    let mut weights = Vec::with_capacity(scale.asn + scale.public);
-    for i in 0..scale.asn {
-        let id = r.id_at(founded);
-        let pppk = r.chance(200);
-        let nip = if pppk {
-            unique.ni_pppk(r)
-        } else {
-            unique.nip(r)
-        };
-        let opd = &opds[r.index(opds.len())].0;
-        let class = data::POSITION_CLASSES[r.weighted(&classes)].0;
-        let home = r.index(kelurahans.len());
-        let work = r.index(kelurahans.len());
-        // About one in twelve lives outside Surabaya and shops near work.
-        let outside = r.chance(80);
-        let domicile = (!outside).then(|| kelurahans[home].code.as_str());
-        let phone = phone(r);
-        let email = format!("asn{:05}@bench.peken.local", i + 1);
-        let name = person_name(r);
-        sink.row(
-            &t::USERS,
-            &[
-                (&id).into(),
-                "asn".into(),
-                (&name).into(),
-                (&email).into(),
-                (&phone).into(),
-                (&nip).into(),
-                (if pppk { "pppk" } else { "pns" }).into(),
-                Cell::Text(None),
-                password_hash.into(),
-                opd.into(),
-                class.into(),
-                domicile.into(),
-                (&kelurahans[work].code).into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                true.into(),
-                0_i64.into(),
-                founded.into(),
-                founded.into(),
-            ],
-        )
-        .await?;
-        sink.row(
-            &t::ASN_OPD_HISTORY,
-            &[(&id).into(), opd.into(), founded.into()],
-        )
-        .await?;
-        let area = if outside { work } else { home };
-        // One in ten ASN hardly buys anything; the rest differ in how much they buy.
-        weights.push(if r.chance(100) { 1 } else { r.below(180) + 20 });
-        buyers.push(Buyer {
-            id,
-            asn: true,
-            kecamatan: kelurahans[area].kecamatan,
-        });
-    }
-    for i in 0..scale.public {
-        let id = r.id_at(founded);
-        let home = r.index(kelurahans.len());
-        let district = kelurahans[home].code.get(6..8).unwrap_or("01").to_owned();
-        let nik = unique.nik(r, &district);
-        let phone = phone(r);
-        let email = format!("warga{:05}@bench.peken.local", i + 1);
-        let name = person_name(r);
-        sink.row(
-            &t::USERS,
-            &[
-                (&id).into(),
-                "public".into(),
-                (&name).into(),
-                (&email).into(),
-                (&phone).into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                (&nik).into(),
-                password_hash.into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                (&kelurahans[home].code).into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                Cell::Text(None),
-                true.into(),
-                0_i64.into(),
-                founded.into(),
-                founded.into(),
-            ],
-        )
-        .await?;
-        weights.push(r.below(150) + 1);
-        buyers.push(Buyer {
-            id,
-            asn: false,
-            kecamatan: kelurahans[home].kecamatan,
-        });
-    }
-    Ok((buyers, cumulative(weights)))
 }
 
 /// The kind of the `i`-th merchant: a koperasi per kelurahan first, then toko kelontong, padat

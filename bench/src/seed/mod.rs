@@ -11,6 +11,8 @@ pub mod city;
 pub mod data;
 mod history;
 mod ids;
+mod journal;
+mod people;
 pub mod sink;
 mod tables;
 
