@@ -11,6 +11,7 @@ mod m0005_orders;
 mod m0006_mandate;
 mod m0007_password_tokens;
 mod m0008_audit;
+mod m0009_listing_search;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_mandate::Migration),
             Box::new(m0007_password_tokens::Migration),
             Box::new(m0008_audit::Migration),
+            Box::new(m0009_listing_search::Migration),
         ]
     }
 }

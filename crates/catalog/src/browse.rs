@@ -151,8 +151,10 @@ async fn browse_uncached(state: &AppState, query: &BrowseQuery) -> ApiResult<Pag
         sql.push_str(" AND l.search_text LIKE ");
         sql.push_str(&placeholder);
     }
+    // The listing's own copy of its category, so that an area and a category together use the
+    // (kecamatan, category) index.
     let filters = [
-        ("c.category", &query.category),
+        ("l.category", &query.category),
         ("l.commodity_id", &query.commodity_id),
         ("l.kecamatan_code", &query.kecamatan),
         ("l.kelurahan_code", &query.kelurahan),
