@@ -6,7 +6,7 @@ use peken_kernel::auth::{Caller, Role};
 use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
-use crate::idempotency::{self, Begin};
+use crate::idempotency::{self, Key};
 use crate::lifecycle::{complete_order, refund_paid_order, release_stock, transition};
 use crate::notify::{self, BuyerEvent};
 use crate::payment::close_if_empty;
@@ -32,13 +32,6 @@ pub async fn visible_order<C: sea_orm::ConnectionTrait>(
     found.ok_or_else(|| ApiError::not_found("order"))
 }
 
-/// Runs one action on one order for a caller, with its effects.
-/// An `Idempotency-Key` and the digest of the request it came with.
-pub struct Idem {
-    pub key: String,
-    pub hash: String,
-}
-
 /// Runs one action on one order for a caller and returns the order afterwards, as JSON. With an
 /// idempotency key, a repeat of the same request answers the first response again instead of
 /// "invalid transition".
@@ -48,14 +41,11 @@ pub async fn act(
     order_id: &str,
     action: Action,
     reason: Option<&str>,
-    idem: Option<&Idem>,
+    idem: Option<&Key>,
 ) -> ApiResult<String> {
     let now = state.now();
     let txn = state.db.begin().await?;
-    if let Some(idem) = idem
-        && let Begin::Replay { body, .. } =
-            idempotency::begin(&txn, &caller.user_id, &idem.key, &idem.hash, now).await?
-    {
+    if let Some((_, body)) = idempotency::claim(&txn, idem, now).await? {
         txn.rollback().await?;
         return Ok(body);
     }
@@ -110,9 +100,7 @@ pub async fn act(
     }
     let view = crate::views::get(&txn, caller, order_id).await?;
     let body = serde_json::to_string(&view).map_err(ApiError::internal)?;
-    if let Some(idem) = idem {
-        idempotency::finish(&txn, &caller.user_id, &idem.key, 200, &body).await?;
-    }
+    idempotency::store(&txn, idem, 200, &body).await?;
     // What shops and admins do to an order moves money or stock; buyers' own steps are in the
     // order's history already.
     if !caller.role.is_buyer() {

@@ -122,6 +122,59 @@ pub async fn finish<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A request's key: who sent it, the key, and the digest of the request it stands for.
+#[derive(Debug, Clone)]
+pub struct Key {
+    caller: String,
+    value: String,
+    hash: String,
+}
+
+impl Key {
+    /// The key of a request, if it sent one. `scope` names the operation and `request` its
+    /// content (path ids and body), so the same key on another request is caught.
+    pub fn from_request(
+        req: &HttpRequest,
+        caller: &str,
+        scope: &str,
+        request: &serde_json::Value,
+    ) -> ApiResult<Option<Key>> {
+        Ok(key_from(req, false)?.map(|value| Key {
+            caller: caller.to_owned(),
+            value,
+            hash: request_hash(scope, request),
+        }))
+    }
+}
+
+/// [`begin`] for an optional key: `Some` is the stored answer (status, body) to send again.
+pub async fn claim<C: ConnectionTrait>(
+    conn: &C,
+    key: Option<&Key>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Option<(u16, String)>> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    match begin(conn, &key.caller, &key.value, &key.hash, now).await? {
+        Begin::Fresh => Ok(None),
+        Begin::Replay { status, body } => Ok(Some((status, body))),
+    }
+}
+
+/// [`finish`] for an optional key.
+pub async fn store<C: ConnectionTrait>(
+    conn: &C,
+    key: Option<&Key>,
+    status: u16,
+    body: &str,
+) -> ApiResult<()> {
+    match key {
+        Some(key) => finish(conn, &key.caller, &key.value, status, body).await,
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

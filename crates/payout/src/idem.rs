@@ -4,37 +4,14 @@
 //! of a request whose answer was lost gets the first answer again, and the same key with a
 //! different request gets 409 `idempotency_key_reused`.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use peken_kernel::{ApiError, ApiResult};
-use peken_order::idempotency::{self, Begin};
+use peken_order::idempotency;
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
-/// A claimed key: who sent it, the key, and the digest of the request it stands for.
-#[derive(Debug, Clone)]
-pub struct Key {
-    caller: String,
-    value: String,
-    hash: String,
-}
-
-impl Key {
-    /// The key of a request, if it sent one. `scope` names the operation and `request` its
-    /// content (path ids and body), so the same key on another request is caught.
-    pub fn from_request(
-        req: &HttpRequest,
-        caller: &str,
-        scope: &str,
-        request: &serde_json::Value,
-    ) -> ApiResult<Option<Key>> {
-        Ok(idempotency::key_from(req, false)?.map(|value| Key {
-            caller: caller.to_owned(),
-            value,
-            hash: idempotency::request_hash(scope, request),
-        }))
-    }
-}
+pub use peken_order::idempotency::Key;
 
 /// What a service did: its result, or the stored answer of the first request with this key.
 #[derive(Debug)]
@@ -61,13 +38,7 @@ pub async fn begin<C: ConnectionTrait>(
     key: Option<&Key>,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<(u16, String)>> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    match idempotency::begin(conn, &key.caller, &key.value, &key.hash, now).await? {
-        Begin::Fresh => Ok(None),
-        Begin::Replay { status, body } => Ok(Some((status, body))),
-    }
+    idempotency::claim(conn, key, now).await
 }
 
 /// Stores the answer with the key, in the transaction that made the effect.
@@ -77,11 +48,11 @@ pub async fn finish<C: ConnectionTrait, T: Serialize>(
     status: u16,
     value: &T,
 ) -> ApiResult<()> {
-    let Some(key) = key else {
+    if key.is_none() {
         return Ok(());
-    };
+    }
     let body = serde_json::to_string(value).map_err(ApiError::internal)?;
-    idempotency::finish(conn, &key.caller, &key.value, status, &body).await
+    idempotency::store(conn, key, status, &body).await
 }
 
 /// The HTTP answer of an outcome: the result with `status`, or the stored answer as it was.

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::actions::{self, Idem};
-use crate::idempotency;
+use crate::actions;
+use crate::idempotency::Key;
 use crate::status::{Action, OrderStatus};
 use crate::views::{self, OrderView};
 
@@ -105,13 +105,12 @@ async fn run(
     action: Action,
     reason: Option<&str>,
 ) -> ApiResult<HttpResponse> {
-    let idem = idempotency::key_from(req, false)?.map(|key| Idem {
-        key,
-        hash: idempotency::request_hash(
-            &format!("order:{id}:{}", action.to().as_str()),
-            &serde_json::json!({ "reason": reason }),
-        ),
-    });
+    let idem = Key::from_request(
+        req,
+        &caller.user_id,
+        &format!("order:{id}:{}", action.to().as_str()),
+        &serde_json::json!({ "reason": reason }),
+    )?;
     let body = actions::act(state, caller, id, action, reason, idem.as_ref()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
