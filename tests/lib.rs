@@ -19,10 +19,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use peken_kernel::AppState;
 use peken_kernel::clock::ManualClock;
+use peken_kernel::scratch::ScratchDatabase;
 use peken_kernel::settings::Settings;
 use peken_server::Application;
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
 pub const ADMIN_EMAIL: &str = "admin@test.local";
@@ -36,8 +36,9 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: AppState,
     data_dir: PathBuf,
-    /// The server URL and name of this test's PostgreSQL database, dropped with the app.
-    postgres: Option<(String, String)>,
+    /// This test's PostgreSQL database, dropped with the app.
+    #[allow(dead_code, reason = "held for its Drop")]
+    postgres: Option<ScratchDatabase>,
 }
 
 /// Options for starting a test server.
@@ -64,8 +65,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     std::fs::create_dir_all(&data_dir).unwrap();
     let (database_url, postgres) = match std::env::var("PEKEN_TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
-            let (name, url) = fresh_postgres(&base, &id).await;
-            (url, Some((base, name)))
+            let scratch = ScratchDatabase::create(&base, "api")
+                .await
+                .expect("PostgreSQL reachable");
+            (scratch.url.clone(), Some(scratch))
         }
         _ => (
             format!("sqlite://{}/peken.db?mode=rwc", data_dir.display()),
@@ -128,79 +131,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
 }
 
-/// Creates `peken_t_<pid>_<id>` on the server of `base` and returns its name and URL. The first
-/// call in a process drops the databases of test processes that are no longer running, so
-/// aborted runs do not fill the disk.
-async fn fresh_postgres(base: &str, id: &str) -> (String, String) {
-    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    let admin = Database::connect(base).await.expect("PostgreSQL reachable");
-    SWEPT.get_or_init(|| sweep_dead_databases(&admin)).await;
-    let name = format!("peken_t_{}_{id}", std::process::id());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create test database");
-    admin.close().await.ok();
-    let (prefix, _) = base.rsplit_once('/').expect("database url has a path");
-    (name.clone(), format!("{prefix}/{name}"))
-}
-
-/// Drops `peken_t_<pid>_…` databases whose process has gone (and old unnamed-process ones).
-async fn sweep_dead_databases(admin: &sea_orm::DatabaseConnection) {
-    let Ok(rows) = admin
-        .query_all_raw(sea_orm::Statement::from_string(
-            admin.get_database_backend(),
-            "SELECT datname FROM pg_database WHERE datname LIKE 'peken\\_t\\_%'",
-        ))
-        .await
-    else {
-        return;
-    };
-    for row in rows {
-        let Ok(name) = row.try_get::<String>("", "datname") else {
-            continue;
-        };
-        let pid = name
-            .strip_prefix("peken_t_")
-            .and_then(|rest| rest.split_once('_'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok());
-        let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
-        if !alive {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
-        }
-    }
-}
-
-/// Drops a test database from a thread of its own: `Drop` cannot await, and the test's runtime
-/// may be shutting down.
-fn drop_postgres(base: String, name: String) {
-    let dropping = std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        runtime.block_on(async {
-            if let Ok(admin) = Database::connect(&base).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-                admin.close().await.ok();
-            }
-        });
-    });
-    let _ = dropping.join();
-}
-
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
-        if let Some((base, name)) = self.postgres.take() {
-            drop_postgres(base, name);
-        }
     }
 }
 

@@ -4,61 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use chrono::{TimeZone, Utc};
+use peken_kernel::scratch::{ScratchDatabase, test_database};
 use peken_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
 use crate::*;
 
-async fn db() -> DatabaseConnection {
-    let url = match std::env::var("PEKEN_TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let admin = sea_orm::Database::connect(&base).await.unwrap();
-            let name = format!("peken_a_{}", uuid_like());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            format!("{prefix}/{name}")
-        }
-        _ => "sqlite::memory:".to_owned(),
-    };
-    let db = peken_kernel::db::connect(&url, 30).await.unwrap();
+/// A fresh migrated database and the guard that drops it (see `test_database`).
+async fn db() -> (DatabaseConnection, Option<ScratchDatabase>) {
+    let (db, scratch) = test_database("audit", 30).await.unwrap();
     Migrator::up(&db, None).await.unwrap();
-    db
-}
-
-/// Drops the test's PostgreSQL database once the test passed; SQLite's is in memory.
-async fn finish(db: DatabaseConnection) {
-    let Ok(base) = std::env::var("PEKEN_TEST_DATABASE_URL") else {
-        return;
-    };
-    if base.is_empty() || db.get_database_backend() != sea_orm::DbBackend::Postgres {
-        return;
-    }
-    let name: String = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT current_database() AS name",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get("", "name")
-        .unwrap();
-    db.close().await.unwrap();
-    let admin = sea_orm::Database::connect(&base).await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-}
-
-fn uuid_like() -> String {
-    peken_kernel::db::new_id().replace('-', "")
+    (db, scratch)
 }
 
 fn actor(n: usize) -> Actor {
@@ -83,7 +40,7 @@ async fn append(db: &DatabaseConnection, n: usize) -> i64 {
 
 #[tokio::test]
 async fn appends_form_a_chain_that_verifies() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let empty = verify(&db).await.unwrap();
     assert!(empty.is_intact());
     assert_eq!(empty.rows, 0);
@@ -94,12 +51,11 @@ async fn appends_form_a_chain_that_verifies() {
     assert!(report.is_intact(), "{:?}", report.breaks);
     assert_eq!(report.rows, 5);
     assert_eq!(report.head_seq, 5);
-    finish(db).await;
 }
 
 #[tokio::test]
 async fn a_rolled_back_action_leaves_no_row_and_no_gap() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     append(&db, 1).await;
     let txn = db.begin().await.unwrap();
     record(&txn, actor(2), Change::new("x", "y", "z"), Utc::now())
@@ -108,12 +64,11 @@ async fn a_rolled_back_action_leaves_no_row_and_no_gap() {
     txn.rollback().await.unwrap();
     assert_eq!(append(&db, 3).await, 2);
     assert!(verify(&db).await.unwrap().is_intact());
-    finish(db).await;
 }
 
 #[tokio::test]
 async fn an_edited_row_is_named() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     for n in 1..=4 {
         append(&db, n).await;
     }
@@ -128,12 +83,11 @@ async fn an_edited_row_is_named() {
         report.breaks[0].to_string(),
         "row 3: content does not match its hash"
     );
-    finish(db).await;
 }
 
 #[tokio::test]
 async fn a_deleted_row_is_named() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     for n in 1..=4 {
         append(&db, n).await;
     }
@@ -148,12 +102,11 @@ async fn a_deleted_row_is_named() {
             Break::Unlinked { seq: 3 }
         ]
     );
-    finish(db).await;
 }
 
 #[tokio::test]
 async fn deleting_the_newest_rows_is_detected_by_the_head() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     for n in 1..=4 {
         append(&db, n).await;
     }
@@ -162,12 +115,11 @@ async fn deleting_the_newest_rows_is_detected_by_the_head() {
         .unwrap();
     let report = verify(&db).await.unwrap();
     assert_eq!(report.breaks, vec![Break::Missing { from: 3, to: 4 }]);
-    finish(db).await;
 }
 
 #[tokio::test]
 async fn a_rewritten_row_with_a_fresh_hash_breaks_the_next_link() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     for n in 1..=3 {
         append(&db, n).await;
     }
@@ -203,12 +155,11 @@ async fn a_rewritten_row_with_a_fresh_hash_breaks_the_next_link() {
     .unwrap();
     let report = verify(&db).await.unwrap();
     assert_eq!(report.breaks, vec![Break::Unlinked { seq: 3 }]);
-    finish(db).await;
 }
 
 #[tokio::test]
 async fn concurrent_appends_stay_one_chain() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let tasks: Vec<_> = (1..=24)
         .map(|n| {
             let db = db.clone();
@@ -224,7 +175,6 @@ async fn concurrent_appends_stay_one_chain() {
     let report = verify(&db).await.unwrap();
     assert!(report.is_intact(), "{:?}", report.breaks);
     assert_eq!(report.rows, 24);
-    finish(db).await;
 }
 
 #[test]

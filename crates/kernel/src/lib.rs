@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod period;
 pub mod policy;
 pub mod regions;
+pub mod scratch;
 pub mod settings;
 pub mod state;
 pub mod telemetry;

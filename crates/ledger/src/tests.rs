@@ -4,34 +4,18 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use peken_kernel::Rupiah;
+use peken_kernel::scratch::{ScratchDatabase, test_database};
 use peken_migrations::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::read;
 use crate::*;
 
-/// A fresh database: a new PostgreSQL database when `PEKEN_TEST_DATABASE_URL` is set, else an
-/// in-memory SQLite one.
-pub async fn db() -> DatabaseConnection {
-    let url = match std::env::var("PEKEN_TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let admin = sea_orm::Database::connect(&base).await.unwrap();
-            let name = format!("peken_l_{}", uuid::Uuid::new_v4().simple());
-            sea_orm::ConnectionTrait::execute_unprepared(
-                &admin,
-                &format!("CREATE DATABASE {name}"),
-            )
-            .await
-            .unwrap();
-            admin.close().await.unwrap();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            format!("{prefix}/{name}")
-        }
-        _ => "sqlite::memory:".to_owned(),
-    };
-    let db = peken_kernel::db::connect(&url, 5).await.unwrap();
+/// A fresh migrated database and the guard that drops it (see `test_database`).
+pub async fn db() -> (DatabaseConnection, Option<ScratchDatabase>) {
+    let (db, scratch) = test_database("ledger", 5).await.unwrap();
     Migrator::up(&db, None).await.unwrap();
-    db
+    (db, scratch)
 }
 
 fn at(day: u32) -> DateTime<Utc> {
@@ -48,7 +32,7 @@ async fn balance(db: &DatabaseConnection, account: Account) -> i64 {
 
 #[tokio::test]
 async fn the_marketplace_postings_balance_and_replays_post_nothing() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let txn = db.begin().await.unwrap();
     let first = post_payment_confirmed(&txn, "p1", rp(100_000), at(2))
         .await
@@ -90,7 +74,7 @@ async fn the_marketplace_postings_balance_and_replays_post_nothing() {
 
 #[tokio::test]
 async fn an_unbalanced_or_empty_transaction_is_refused() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let bad = NewTransaction {
         key: "x".into(),
         kind: TxnKind::Adjustment,
@@ -121,7 +105,7 @@ async fn an_unbalanced_or_empty_transaction_is_refused() {
 
 #[tokio::test]
 async fn a_guard_failure_writes_nothing_once_the_caller_rolls_back() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     // Completing an order without any buyer funds held would take buyer funds below zero.
     let txn = db.begin().await.unwrap();
     let err = post_order_completed(&txn, "o1", "m1", rp(1_000), rp(0), rp(0), at(1))
@@ -159,7 +143,7 @@ async fn a_guard_failure_writes_nothing_once_the_caller_rolls_back() {
 
 #[tokio::test]
 async fn refunds_after_completion_come_back_from_the_merchant_in_proportion() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let txn = db.begin().await.unwrap();
     post_payment_confirmed(&txn, "p1", rp(10_001), at(1))
         .await
@@ -221,7 +205,7 @@ async fn refunds_after_completion_come_back_from_the_merchant_in_proportion() {
 
 #[tokio::test]
 async fn a_reversal_negates_once_and_turnover_follows() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let txn = db.begin().await.unwrap();
     post_payment_confirmed(&txn, "p1", rp(5_000), at(1))
         .await
@@ -262,7 +246,7 @@ async fn a_reversal_negates_once_and_turnover_follows() {
 
 #[tokio::test]
 async fn crossing_a_yearly_threshold_raises_one_alert() {
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let txn = db.begin().await.unwrap();
     post_payment_confirmed(&txn, "p1", rp(2_000_000_000), at(1))
         .await
@@ -291,7 +275,7 @@ async fn crossing_a_yearly_threshold_raises_one_alert() {
 #[tokio::test]
 async fn claims_take_each_movement_once_and_failures_come_back_once() {
     use crate::claims::{give_back, movements_in, open_claims, take};
-    let db = db().await;
+    let (db, _scratch) = db().await;
     let txn = db.begin().await.unwrap();
     post_payment_confirmed(&txn, "p1", rp(40_000), at(1))
         .await

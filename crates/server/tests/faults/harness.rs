@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use peken_kernel::scratch::ScratchDatabase;
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -52,17 +53,14 @@ pub fn postgres_base() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Creates a fresh database next to the suite's and returns its URL.
+/// Creates a fresh database next to the suite's and returns its URL. The test drops it with
+/// [`drop_postgres`] once it passed; a failed test's is left for a look until the next run.
 pub async fn fresh_postgres(base: &str, prefix: &str) -> String {
-    let admin = Database::connect(base).await.expect("PostgreSQL reachable");
-    let name = format!("peken_{prefix}_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+    let mut scratch = ScratchDatabase::create(base, prefix)
         .await
-        .unwrap();
-    admin.close().await.ok();
-    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
-    format!("{prefix}/{name}")
+        .expect("PostgreSQL reachable");
+    scratch.keep();
+    scratch.url.clone()
 }
 
 /// Drops a database made by [`fresh_postgres`] once its test passed (a failed test keeps it for

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use peken_kernel::scratch::ScratchDatabase;
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -27,6 +28,8 @@ pub struct Cluster {
     pub mail_dirs: Vec<PathBuf>,
     /// Whether the processes share a Redis.
     pub redis: bool,
+    /// The database, dropped after the processes when the test passed.
+    _scratch: ScratchDatabase,
 }
 
 impl Drop for Cluster {
@@ -111,19 +114,6 @@ fn peken(vars: &[(String, String)], args: &[&str], log: &Path) -> Command {
     cmd
 }
 
-/// Creates a fresh database next to the suite's and returns its URL.
-async fn fresh_database(base: &str, id: &str) -> String {
-    let admin = Database::connect(base).await.expect("PostgreSQL reachable");
-    let name = format!("peken_mp_{id}");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await.ok();
-    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
-    format!("{prefix}/{name}")
-}
-
 impl Cluster {
     /// Migrates a fresh database with `peken migrate`, as a deployment's migration job does, then
     /// starts `processes` servers at once (racing to create the bootstrap admin), each with its
@@ -132,7 +122,10 @@ impl Cluster {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let root = std::env::temp_dir().join(format!("peken-scale-out-{id}"));
         std::fs::create_dir_all(&root).unwrap();
-        let database_url = fresh_database(database_base_url, &id).await;
+        let scratch = ScratchDatabase::create(database_base_url, "scale")
+            .await
+            .expect("PostgreSQL reachable");
+        let database_url = scratch.url.clone();
         let mut common: Vec<(String, String)> = [
             ("PEKEN_DATABASE_URL", database_url.as_str()),
             ("PEKEN_JWT_SECRET", JWT_SECRET),
@@ -181,6 +174,7 @@ impl Cluster {
             db: Database::connect(database_url.as_str()).await.unwrap(),
             mail_dirs: Vec::new(),
             redis: redis.is_some(),
+            _scratch: scratch,
         };
         for i in 0..processes {
             let port = free_port();
