@@ -11,7 +11,10 @@ use peken_kernel::period::{Period, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_merchant::service::{ListingForSale, listings_for_sale, turnover};
 use peken_merchant::stock::{self, MovementKind, StockChange};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Statement, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, Statement,
+    TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -289,31 +292,34 @@ pub async fn checkout(
     }
 
     let expires_at = now + Duration::minutes(i64::from(policies.reservation_minutes));
-    let (va_number, qris_payload) = match cart.payment_method {
-        PaymentMethod::Va => (Some(va_number(&policies.va_bank_prefix, &payment_id)), None),
-        PaymentMethod::Qris => (None, Some(qris::payload(&payment_id, grand_total))),
+    let qris_payload = match cart.payment_method {
+        PaymentMethod::Va => None,
+        PaymentMethod::Qris => Some(qris::payload(&payment_id, grand_total)),
     };
-    payment::Entity::insert(payment::ActiveModel {
-        id: Set(payment_id.clone()),
-        checkout_id: Set(checkout_id.clone()),
-        buyer_id: Set(caller.user_id.clone()),
-        method: Set(cart.payment_method.as_str().to_owned()),
-        amount: Set(grand_total.get()),
-        status: Set("pending".to_owned()),
-        va_number: Set(va_number.clone()),
-        qris_payload: Set(qris_payload.clone()),
-        expires_at: Set(expires_at),
-        provider_reference: Set(None),
-        paid_at: Set(None),
-        confirmed_at: Set(None),
-        proof_status: Set("none".to_owned()),
-        proof_reference: Set(None),
-        proof_paid_at: Set(None),
-        proof_verified_by: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_without_returning(&txn)
+    let va_number = insert_payment(
+        &txn,
+        payment::ActiveModel {
+            id: Set(payment_id.clone()),
+            checkout_id: Set(checkout_id.clone()),
+            buyer_id: Set(caller.user_id.clone()),
+            method: Set(cart.payment_method.as_str().to_owned()),
+            amount: Set(grand_total.get()),
+            status: Set("pending".to_owned()),
+            va_number: Set(None),
+            qris_payload: Set(qris_payload.clone()),
+            expires_at: Set(expires_at),
+            provider_reference: Set(None),
+            paid_at: Set(None),
+            confirmed_at: Set(None),
+            proof_status: Set("none".to_owned()),
+            proof_reference: Set(None),
+            proof_paid_at: Set(None),
+            proof_verified_by: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        },
+        (cart.payment_method == PaymentMethod::Va).then_some(policies.va_bank_prefix.as_str()),
+    )
     .await?;
     order::Entity::insert_many(orders)
         .exec_without_returning(&txn)
@@ -492,14 +498,130 @@ pub async fn release_rations<C: ConnectionTrait>(
     Ok(())
 }
 
-/// A virtual account number: the bank's prefix and twelve digits derived from the payment id,
-/// at most 24 digits as banks allow. A collision would violate the unique index and fail the
-/// checkout rather than mix two payments.
-fn va_number(prefix: &str, payment_id: &str) -> String {
-    let digest = Sha256::digest(payment_id.as_bytes());
+/// Inserts the payment; for a virtual account, with a number not held by another payment. The
+/// number is the bank's prefix and twelve digits derived from the payment id and an attempt
+/// counter (at most 24 digits, as banks allow); a number already taken, about one chance in a
+/// million per million payments held, is skipped for the next attempt instead of failing the
+/// checkout.
+async fn insert_payment(
+    txn: &DatabaseTransaction,
+    mut model: payment::ActiveModel,
+    va_prefix: Option<&str>,
+) -> ApiResult<Option<String>> {
+    let Some(prefix) = va_prefix else {
+        payment::Entity::insert(model)
+            .exec_without_returning(txn)
+            .await?;
+        return Ok(None);
+    };
+    let payment_id = match &model.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id.clone(),
+        sea_orm::ActiveValue::NotSet => {
+            return Err(ApiError::internal(anyhow::anyhow!("payment without id")));
+        }
+    };
+    for attempt in 0..8_u32 {
+        let number = va_number(prefix, &payment_id, attempt);
+        model.va_number = Set(Some(number.clone()));
+        let inserted = payment::Entity::insert(model.clone())
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(payment::Column::VaNumber)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        if inserted == 1 {
+            return Ok(Some(number));
+        }
+        tracing::warn!(attempt, "virtual account number taken; drawing another");
+    }
+    Err(ApiError::internal(anyhow::anyhow!(
+        "no free virtual account number after 8 attempts"
+    )))
+}
+
+/// The bank's prefix and twelve digits from a payment id and an attempt number.
+fn va_number(prefix: &str, payment_id: &str, attempt: u32) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(payment_id.as_bytes());
+    hasher.update(attempt.to_be_bytes());
+    let digest = hasher.finalize();
     let mut n: u64 = 0;
     for byte in &digest[..8] {
         n = (n << 8) | u64::from(*byte);
     }
     format!("{prefix}{:012}", n % 1_000_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use chrono::Utc;
+    use peken_migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ActiveValue::Set, ConnectionTrait, TransactionTrait};
+
+    use super::{insert_payment, va_number};
+    use crate::store::payment;
+
+    fn payment(id: &str, va: Option<String>) -> payment::ActiveModel {
+        let now = Utc::now();
+        payment::ActiveModel {
+            id: Set(id.to_owned()),
+            checkout_id: Set(format!("checkout-{id}")),
+            buyer_id: Set("buyer".to_owned()),
+            method: Set("va".to_owned()),
+            amount: Set(10_000),
+            status: Set("pending".to_owned()),
+            va_number: Set(va),
+            qris_payload: Set(None),
+            expires_at: Set(now),
+            provider_reference: Set(None),
+            paid_at: Set(None),
+            confirmed_at: Set(None),
+            proof_status: Set("none".to_owned()),
+            proof_reference: Set(None),
+            proof_paid_at: Set(None),
+            proof_verified_by: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+
+    #[test]
+    fn virtual_account_numbers_are_the_prefix_and_twelve_digits_and_differ_per_attempt() {
+        let first = va_number("8808", "p1", 0);
+        assert_eq!(first.len(), 16);
+        assert!(first.starts_with("8808") && first.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(first, va_number("8808", "p1", 0));
+        assert_ne!(first, va_number("8808", "p1", 1));
+        assert_ne!(first, va_number("8808", "p2", 0));
+    }
+
+    #[tokio::test]
+    async fn a_taken_virtual_account_number_is_skipped_not_a_failed_checkout() {
+        // In-memory SQLite: the payment's checkout and buyer need not exist for this.
+        let db = peken_kernel::db::connect("sqlite::memory:", 1)
+            .await
+            .unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        db.execute_unprepared("PRAGMA foreign_keys = OFF")
+            .await
+            .unwrap();
+        let taken = va_number("8808", "p1", 0);
+        let txn = db.begin().await.unwrap();
+        insert_payment(&txn, payment("other", Some(taken.clone())), None)
+            .await
+            .unwrap();
+        let got = insert_payment(&txn, payment("p1", None), Some("8808"))
+            .await
+            .unwrap();
+        assert_eq!(got, Some(va_number("8808", "p1", 1)));
+        assert_ne!(got.as_deref(), Some(taken.as_str()));
+        let qris = insert_payment(&txn, payment("p2", None), None)
+            .await
+            .unwrap();
+        assert_eq!(qris, None);
+    }
 }
