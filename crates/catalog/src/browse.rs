@@ -8,9 +8,11 @@
 //! cursor carries that whole sort key, so a page walk neither repeats nor skips a listing while
 //! the data stands still.
 
+use std::sync::Arc;
+
 use peken_kernel::pagination::Page;
 use peken_kernel::period::Period;
-use peken_kernel::{ApiResult, AppState, Rupiah};
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use sea_orm::{FromQueryResult, Statement, Value};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -97,16 +99,18 @@ impl Params {
     }
 }
 
-/// One page of browse results, from the cache when a fresh entry exists.
-pub async fn browse(state: &AppState, query: &BrowseQuery) -> ApiResult<Page<BrowseItem>> {
+/// One page of browse results as its JSON text (a `Page<BrowseItem>`), from the cache when a
+/// fresh entry exists: a cached page is sent as it was stored, never parsed again.
+pub async fn browse_json(state: &AppState, query: &BrowseQuery) -> ApiResult<Arc<[u8]>> {
     let key_text = serde_json::to_string(query).unwrap_or_default();
     let key = cache::key(state, cache::LISTINGS, &format!("browse:{key_text}")).await;
-    if let Some(page) = cache::get::<Page<BrowseItem>>(state, &key).await {
-        return Ok(page);
+    if let Some(json) = cache::get_json(state, &key).await {
+        return Ok(json);
     }
     let page = browse_uncached(state, query).await?;
-    cache::put(state, &key, &page, cache::BROWSE_TTL).await;
-    Ok(page)
+    cache::put_json(state, &key, &page, cache::BROWSE_TTL)
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))
 }
 
 async fn browse_uncached(state: &AppState, query: &BrowseQuery) -> ApiResult<Page<BrowseItem>> {

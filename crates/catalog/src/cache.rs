@@ -13,6 +13,7 @@
 //! live only [`BROWSE_TTL`], which bounds how long fairness order, the cap and shown stock may
 //! lag. Checkout checks stock and the cap itself, so the lag never sells what it should not.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use peken_kernel::AppState;
@@ -52,6 +53,23 @@ pub async fn get<T: DeserializeOwned>(state: &AppState, key: &str) -> Option<T> 
 
 pub async fn put<T: Serialize>(state: &AppState, key: &str, value: &T, ttl: Duration) {
     if let Ok(bytes) = serde_json::to_vec(value) {
-        state.stores.cache.set(key, &bytes, ttl).await;
+        state.stores.cache.set(key, bytes.into(), ttl).await;
     }
+}
+
+/// The cached JSON text of `key`, as stored: for responses sent as they are.
+pub async fn get_json(state: &AppState, key: &str) -> Option<Arc<[u8]>> {
+    state.stores.cache.get(key).await
+}
+
+/// Serialises `value` once, caches the text and returns it.
+pub async fn put_json<T: Serialize>(
+    state: &AppState,
+    key: &str,
+    value: &T,
+    ttl: Duration,
+) -> serde_json::Result<Arc<[u8]>> {
+    let bytes: Arc<[u8]> = serde_json::to_vec(value)?.into();
+    state.stores.cache.set(key, bytes.clone(), ttl).await;
+    Ok(bytes)
 }

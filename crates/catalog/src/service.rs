@@ -114,6 +114,23 @@ pub async fn category_exists<C: ConnectionTrait>(conn: &C, code: &str) -> Result
         .is_some())
 }
 
+/// Whether a category code exists, from the cached list of codes (categories change only with
+/// the commodities namespace, which every category change bumps).
+pub async fn category_known(state: &AppState, code: &str) -> ApiResult<bool> {
+    let key = cache::key(state, cache::COMMODITIES, "category-codes").await;
+    if let Some(codes) = cache::get::<Vec<String>>(state, &key).await {
+        return Ok(codes.iter().any(|c| c == code));
+    }
+    let codes: Vec<String> = category::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    cache::put(state, &key, &codes, cache::COMMODITIES_TTL).await;
+    Ok(codes.iter().any(|c| c == code))
+}
+
 async fn require_category<C: ConnectionTrait>(conn: &C, code: &str) -> ApiResult<()> {
     if !category_exists(conn, code).await? {
         return Err(ApiError::field(

@@ -19,8 +19,8 @@ use tokio::sync::Mutex as AsyncMutex;
 /// so every stale entry is unreachable at once.
 #[async_trait]
 pub trait Cache: Send + Sync {
-    async fn get(&self, key: &str) -> Option<Vec<u8>>;
-    async fn set(&self, key: &str, value: &[u8], ttl: Duration);
+    async fn get(&self, key: &str) -> Option<Arc<[u8]>>;
+    async fn set(&self, key: &str, value: Arc<[u8]>, ttl: Duration);
     /// The current generation of a namespace.
     async fn generation(&self, namespace: &str) -> u64;
     /// Makes every entry of the namespace stale.
@@ -48,21 +48,81 @@ pub trait Revocations: Send + Sync {
 }
 
 /// The in-process implementation of all three, for the embedded mode and as the fallback.
-#[derive(Default)]
 pub struct MemoryStore {
-    entries: Mutex<HashMap<String, (Instant, Vec<u8>)>>,
+    entries: Mutex<Entries>,
     generations: Mutex<HashMap<String, u64>>,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
     revoked: Mutex<HashMap<String, Instant>>,
     sweeps: AtomicU64,
+    max_bytes: usize,
 }
 
-/// Bound on cached entries, so a scan of unique queries cannot grow memory without limit.
+/// Cached values and the bytes they hold.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, (Instant, Arc<[u8]>)>,
+    bytes: usize,
+}
+
+/// Bounds on cached entries, so a scan of unique queries cannot grow memory without limit: when
+/// either is reached the cache starts again empty (cheaper than tracking recency, and a scan
+/// would evict everything anyway).
 const MAX_MEMORY_ENTRIES: usize = 10_000;
+const MAX_MEMORY_BYTES: usize = 64 << 20;
+/// The near cache in front of Redis holds less, and briefly.
+const NEAR_MAX_BYTES: usize = 16 << 20;
+const NEAR_TTL: Duration = Duration::from_secs(2);
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_budget(MAX_MEMORY_BYTES)
+    }
+}
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store whose cached values hold at most `max_bytes`.
+    pub fn with_budget(max_bytes: usize) -> Self {
+        Self {
+            entries: Mutex::new(Entries::default()),
+            generations: Mutex::new(HashMap::new()),
+            windows: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(HashMap::new()),
+            sweeps: AtomicU64::new(0),
+            max_bytes,
+        }
+    }
+
+    /// The cached value of `key`, shared rather than copied.
+    pub fn get_shared(&self, key: &str) -> Option<Arc<[u8]>> {
+        let entries = lock(&self.entries);
+        entries
+            .map
+            .get(key)
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Caches a shared value.
+    pub fn set_shared(&self, key: &str, value: Arc<[u8]>, ttl: Duration) {
+        self.maybe_sweep();
+        let mut entries = lock(&self.entries);
+        if entries.map.len() >= MAX_MEMORY_ENTRIES
+            || entries.bytes + value.len() + key.len() > self.max_bytes
+        {
+            entries.map.clear();
+            entries.bytes = 0;
+        }
+        entries.bytes += value.len() + key.len();
+        if let Some((_, old)) = entries
+            .map
+            .insert(key.to_owned(), (Instant::now() + ttl, value))
+        {
+            entries.bytes = entries.bytes.saturating_sub(old.len() + key.len());
+        }
     }
 
     /// Drops expired entries every so often instead of on every call.
@@ -75,7 +135,15 @@ impl MemoryStore {
             return;
         }
         let now = Instant::now();
-        lock(&self.entries).retain(|_, (until, _)| *until > now);
+        {
+            let mut entries = lock(&self.entries);
+            entries.map.retain(|_, (until, _)| *until > now);
+            entries.bytes = entries
+                .map
+                .iter()
+                .map(|(k, (_, v))| k.len() + v.len())
+                .sum();
+        }
         lock(&self.windows).retain(|_, (until, _)| *until > now);
         lock(&self.revoked).retain(|_, until| *until > now);
     }
@@ -87,21 +155,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[async_trait]
 impl Cache for MemoryStore {
-    async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let entries = lock(&self.entries);
-        entries
-            .get(key)
-            .filter(|(until, _)| *until > Instant::now())
-            .map(|(_, v)| v.clone())
+    async fn get(&self, key: &str) -> Option<Arc<[u8]>> {
+        self.get_shared(key)
     }
 
-    async fn set(&self, key: &str, value: &[u8], ttl: Duration) {
-        self.maybe_sweep();
-        let mut entries = lock(&self.entries);
-        if entries.len() >= MAX_MEMORY_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key.to_owned(), (Instant::now() + ttl, value.to_vec()));
+    async fn set(&self, key: &str, value: Arc<[u8]>, ttl: Duration) {
+        self.set_shared(key, value, ttl);
     }
 
     async fn generation(&self, namespace: &str) -> u64 {
@@ -158,9 +217,15 @@ const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 pub struct RedisStore {
     client: redis::Client,
     prefix: String,
-    conn: AsyncMutex<Option<ConnectionManager>>,
+    /// The live connection (a cheap handle to clone); `connecting` serialises reconnects.
+    conn: Mutex<Option<ConnectionManager>>,
+    connecting: AsyncMutex<()>,
     last_attempt: Mutex<Option<Instant>>,
     fallback: MemoryStore,
+    /// Values read or written in the last [`NEAR_TTL`]: cached entries live under keys that
+    /// carry their namespace's generation, so a near copy is never newer data under an old
+    /// key, only the same value a little longer.
+    near: MemoryStore,
 }
 
 impl RedisStore {
@@ -168,9 +233,11 @@ impl RedisStore {
         Ok(Self {
             client: redis::Client::open(url)?,
             prefix: prefix.to_owned(),
-            conn: AsyncMutex::new(None),
+            conn: Mutex::new(None),
+            connecting: AsyncMutex::new(()),
             last_attempt: Mutex::new(None),
             fallback: MemoryStore::new(),
+            near: MemoryStore::with_budget(NEAR_MAX_BYTES),
         })
     }
 
@@ -180,8 +247,11 @@ impl RedisStore {
 
     /// A connection, or `None` while Redis is unreachable (retried at most once a second).
     async fn connection(&self) -> Option<ConnectionManager> {
-        let mut guard = self.conn.lock().await;
-        if let Some(conn) = guard.as_ref() {
+        if let Some(conn) = lock(&self.conn).as_ref() {
+            return Some(conn.clone());
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(conn) = lock(&self.conn).as_ref() {
             return Some(conn.clone());
         }
         {
@@ -202,7 +272,7 @@ impl RedisStore {
         .await
         {
             Ok(Ok(conn)) => {
-                *guard = Some(conn.clone());
+                *lock(&self.conn) = Some(conn.clone());
                 Some(conn)
             }
             Ok(Err(e)) => {
@@ -246,14 +316,22 @@ impl RedisStore {
 
 #[async_trait]
 impl Cache for RedisStore {
-    async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let key = self.key(key);
-        self.run(|mut c| async move { c.get::<_, Option<Vec<u8>>>(key).await })
+    async fn get(&self, key: &str) -> Option<Arc<[u8]>> {
+        if let Some(value) = self.near.get_shared(key) {
+            return Some(value);
+        }
+        let rkey = self.key(key);
+        let value: Arc<[u8]> = self
+            .run(|mut c| async move { c.get::<_, Option<Vec<u8>>>(rkey).await })
             .await
-            .flatten()
+            .flatten()?
+            .into();
+        self.near.set_shared(key, value.clone(), NEAR_TTL);
+        Some(value)
     }
 
-    async fn set(&self, key: &str, value: &[u8], ttl: Duration) {
+    async fn set(&self, key: &str, value: Arc<[u8]>, ttl: Duration) {
+        self.near.set_shared(key, value.clone(), ttl.min(NEAR_TTL));
         let key = self.key(key);
         let value = value.to_vec();
         let _ = self
@@ -391,8 +469,35 @@ mod tests {
         let g0 = store.generation("listings").await;
         store.bump("listings").await;
         assert_eq!(store.generation("listings").await, g0 + 1);
-        store.set("a", b"x", Duration::from_secs(10)).await;
+        store
+            .set("a", Arc::from(&b"x"[..]), Duration::from_secs(10))
+            .await;
         assert_eq!(store.get("a").await.as_deref(), Some(&b"x"[..]));
+    }
+
+    #[tokio::test]
+    async fn memory_cache_keeps_within_its_byte_budget() {
+        let store = MemoryStore::with_budget(1_000);
+        for i in 0..50 {
+            store.set_shared(
+                &format!("k{i}"),
+                Arc::from(vec![0_u8; 100]),
+                Duration::from_secs(10),
+            );
+            let held = lock(&store.entries).bytes;
+            assert!(held <= 1_000, "{held} bytes held");
+        }
+        // The latest value is always kept.
+        assert!(store.get_shared("k49").is_some());
+        store.set_shared("k49", Arc::from(vec![1_u8; 10]), Duration::from_secs(10));
+        assert_eq!(store.get_shared("k49").as_deref(), Some(&[1_u8; 10][..]));
+        let entries = lock(&store.entries);
+        let counted: usize = entries
+            .map
+            .iter()
+            .map(|(k, (_, v))| k.len() + v.len())
+            .sum();
+        assert_eq!(entries.bytes, counted);
     }
 
     #[tokio::test]

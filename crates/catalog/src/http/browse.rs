@@ -1,6 +1,10 @@
 //! `GET /listings`: browse and search.
 
-use actix_web::{get, web};
+use std::time::Duration;
+
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, web};
 use peken_kernel::auth::{MaybeAuth, Role};
 use peken_kernel::error::{Problem, Validation};
 use peken_kernel::pagination::{Page, PageParams};
@@ -11,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::browse::{self, BrowseCursor, BrowseItem, BrowseQuery};
 use crate::input::query_words;
-use crate::service;
+use crate::{cache, service};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(browse_listings);
@@ -60,7 +64,7 @@ async fn browse_listings(
     state: web::Data<AppState>,
     auth: MaybeAuth,
     params: web::Query<BrowseParams>,
-) -> ApiResult<web::Json<Page<BrowseItem>>> {
+) -> ApiResult<HttpResponse> {
     let page = PageParams {
         limit: params.limit,
         cursor: params.cursor.clone(),
@@ -91,7 +95,7 @@ async fn browse_listings(
     });
     let category = non_empty(params.category.as_ref()).map(str::to_ascii_lowercase);
     if let Some(code) = &category {
-        let exists = service::category_exists(&state.db, code).await?;
+        let exists = service::category_known(&state, code).await?;
         v.require(
             exists,
             "category",
@@ -132,21 +136,33 @@ async fn browse_listings(
     {
         query.kecamatan = home_kecamatan(&state, &caller.user_id).await?;
     }
-    Ok(web::Json(browse::browse(&state, &query).await?))
+    let json = browse::browse_json(&state, &query).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(Bytes::from_owner(json)))
 }
 
 /// The kecamatan an ASN shops in: that of the KTP domicile, or of the work location for ASN
-/// living outside Surabaya.
+/// living outside Surabaya. Cached for [`HOME_TTL`]: it only sets the default filter, and an
+/// ASN moves house far less often than they browse.
 async fn home_kecamatan(state: &AppState, user_id: &str) -> ApiResult<Option<String>> {
+    let key = format!("browse:home:{user_id}");
+    if let Some(home) = cache::get::<Option<String>>(state, &key).await {
+        return Ok(home);
+    }
     let Some(user) = peken_identity::service::find_user(&state.db, user_id).await? else {
         return Ok(None);
     };
     let home = user
         .domicile_kelurahan_code
         .as_deref()
-        .or(user.work_kelurahan_code.as_deref());
-    Ok(home
+        .or(user.work_kelurahan_code.as_deref())
         .and_then(|code| state.regions.kelurahan(code))
         .and_then(|code| code.kecamatan())
-        .map(|code| code.as_str().to_owned()))
+        .map(|code| code.as_str().to_owned());
+    cache::put(state, &key, &home, HOME_TTL).await;
+    Ok(home)
 }
+
+/// How long an ASN's home area is remembered for browsing.
+const HOME_TTL: Duration = Duration::from_secs(60);
