@@ -43,6 +43,11 @@ pub async fn commodities_changed(state: &AppState) {
 /// The key of an entry of `namespace` at its current generation.
 pub async fn key(state: &AppState, namespace: &str, rest: &str) -> String {
     let generation = state.stores.cache.generation(namespace).await;
+    key_at(namespace, generation, rest)
+}
+
+/// The key of an entry of `namespace` at a generation already read.
+pub fn key_at(namespace: &str, generation: u64, rest: &str) -> String {
     format!("{namespace}:{generation}:{rest}")
 }
 

@@ -5,6 +5,7 @@ pub mod browse;
 pub mod cache;
 pub mod http;
 pub mod input;
+pub mod readmodel;
 pub mod service;
 pub mod store;
 

@@ -26,10 +26,54 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub webhook_secret: Secret,
     pub policies: Arc<PolicyStore>,
+    /// Per-process state a crate keeps for itself (an in-memory read model, say), one value per
+    /// type, made on first use.
+    pub locals: Arc<Locals>,
 }
 
 impl AppState {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+}
+
+/// One value per type, made on first use and shared for the life of the state.
+#[derive(Default)]
+pub struct Locals {
+    values: std::sync::Mutex<
+        std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    >,
+}
+
+impl Locals {
+    /// The value of type `T`, made by `make` the first time.
+    pub fn get_or_init<T: Send + Sync + 'static>(&self, make: impl FnOnce() -> T) -> Arc<T> {
+        let mut values = self
+            .values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = values
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(make()))
+            .clone();
+        drop(values);
+        // The map holds a `T` under `T`'s own type id.
+        value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("a value stored under another type's id"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Locals;
+
+    #[test]
+    fn one_value_per_type_made_once() {
+        let locals = Locals::default();
+        let a = locals.get_or_init(|| 7_u32);
+        let b = locals.get_or_init(|| 8_u32);
+        assert_eq!((*a, *b), (7, 7));
+        assert_eq!(*locals.get_or_init(|| String::from("x")), "x");
     }
 }

@@ -74,6 +74,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         stores,
         webhook_secret,
         policies: Arc::new(PolicyStore::new()),
+        locals: Arc::default(),
     };
     peken_identity::service::bootstrap_admin(&state).await?;
     Ok(state)
