@@ -261,6 +261,10 @@ impl TestApp {
         self.send(Method::PATCH, path, token, Some(body), &[]).await
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::DELETE, path, token, None, &[]).await
+    }
+
     pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
         self.send(Method::PUT, path, token, Some(body), &[]).await
     }

@@ -47,6 +47,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/admin/commodities", "UFFFFAFF"),
     ("PATCH", "/api/v1/admin/commodities/{id}", "UFFFFAFF"),
     ("POST", "/api/v1/admin/listings/{id}/takedown", "UFFFFAFF"),
+    ("DELETE", "/api/v1/admin/listings/{id}/takedown", "UFFFFAFF"),
     ("GET", "/api/v1/admin/mandate-policies", "UFFFFAFF"),
     ("PUT", "/api/v1/admin/mandate-policies", "UFFFFAFF"),
     ("GET", "/api/v1/admin/merchants", "UFFFFAFF"),
@@ -114,7 +115,13 @@ const TABLE: &[(&str, &str, &str)] = &[
         "/api/v1/merchants/{id}/listings/{listing_id}/stock-movements",
         "UFFANFFF",
     ),
+    ("GET", "/api/v1/merchants/{id}/staff", "UFFANAFF"),
     ("POST", "/api/v1/merchants/{id}/staff", "UFFANFFF"),
+    (
+        "DELETE",
+        "/api/v1/merchants/{id}/staff/{user_id}",
+        "UFFaNFFF",
+    ),
     ("GET", "/api/v1/merchants/{id}/turnover", "UFFANAAF"),
     ("GET", "/api/v1/orders", "UAAAAAFF"),
     ("GET", "/api/v1/orders/{id}", "UANANAAF"),
@@ -224,6 +231,8 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
     if let Some(listing) = listing {
         path = path.replace("{listing_id}", &listing);
     }
+    // A staff member to remove is made up: the owner's cell is `a`.
+    path = path.replace("{user_id}", "01a00000-0000-7000-8000-000000000001");
     assert!(!path.contains('{'), "no resource for {route}");
     path
 }

@@ -339,6 +339,22 @@ async fn an_admin_takes_a_listing_down_with_a_kept_reason() {
     .expect(200);
     let browse = app.get("/api/v1/listings?q=telur", None).await.expect(200);
     assert_eq!(browse.body["items"], json!([]));
+
+    // Only an admin lifts it; then it sells again, and lifting twice is a conflict.
+    app.delete(&takedown, Some(&owner.token))
+        .await
+        .expect_problem(403, "forbidden");
+    let restored = app.delete(&takedown, Some(&admin.token)).await.expect(200);
+    assert!(
+        restored.body["unsellable_reason"].is_null(),
+        "{}",
+        restored.text
+    );
+    let browse = app.get("/api/v1/listings?q=telur", None).await.expect(200);
+    assert_eq!(ids(&browse.body), std::slice::from_ref(&listing_id));
+    app.delete(&takedown, Some(&admin.token))
+        .await
+        .expect_problem(409, "not_taken_down");
 }
 
 #[tokio::test]

@@ -373,6 +373,36 @@ async fn staff_manage_stock_but_not_bank_details() {
         .expect(200);
     assert_eq!(changed.body["bank"]["bank_code"], "014");
 
+    // The owner and admins see who works there, owner first; staff may not.
+    let people = app.get(&staff_path, Some(&owner.token)).await.expect(200);
+    let roles: Vec<(&str, bool)> = people
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["merchant_role"].as_str().unwrap(),
+                p["active"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(roles, [("owner", true), ("staff", true)]);
+    assert_eq!(people.body[1]["email"], "staf@toko.test");
+    let admin_view = app.get(&staff_path, Some(&admin.token)).await.expect(200);
+    assert_eq!(admin_view.body, people.body);
+    app.get(&staff_path, Some(&staff.token))
+        .await
+        .expect_problem(403, "owner_only");
+    let staff_id = people.body[1]["id"].as_str().unwrap().to_owned();
+    let owner_id = people.body[0]["id"].as_str().unwrap().to_owned();
+    app.delete(&format!("{staff_path}/{owner_id}"), Some(&owner.token))
+        .await
+        .expect_problem(409, "owner_not_removable");
+    app.delete(&format!("{staff_path}/{staff_id}"), Some(&staff.token))
+        .await
+        .expect_problem(403, "owner_only");
+
     // The movement history says who did what.
     let history = app
         .get(
@@ -389,6 +419,27 @@ async fn staff_manage_stock_but_not_bank_details() {
     assert_eq!(items[0]["stock_after"], 15);
     assert_eq!(items[1]["actor_id"], owner.id);
     assert_eq!(items[1]["quantity_delta"], 10);
+
+    // Removed staff are locked out at once, sessions included; their history stays.
+    app.delete(&format!("{staff_path}/{staff_id}"), Some(&owner.token))
+        .await
+        .expect(204);
+    app.get(&format!("/api/v1/merchants/{id}"), Some(&staff.token))
+        .await
+        .expect(401);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": "staf@toko.test", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status.as_u16(), 401, "{}", login.text);
+    app.delete(&format!("{staff_path}/{staff_id}"), Some(&owner.token))
+        .await
+        .expect(204);
+    let people = app.get(&staff_path, Some(&owner.token)).await.expect(200);
+    assert_eq!(people.body[1]["active"], false);
 }
 
 #[tokio::test]

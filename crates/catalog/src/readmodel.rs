@@ -11,7 +11,7 @@
 //! checkout checks stock and the cap itself. The turnover cap is applied per request from the
 //! policies, so a new cap shows at once.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -95,76 +95,107 @@ impl Interner {
     }
 }
 
+/// A match in browse order: higher relevance first, then less turnover, then listing id; "less"
+/// means earlier on the page.
+struct Ranked<'a>(i64, &'a Entry);
+
+impl Ranked<'_> {
+    fn key(&self) -> (std::cmp::Reverse<i64>, i64, &str) {
+        (std::cmp::Reverse(self.0), self.1.turnover, &self.1.id)
+    }
+}
+
+impl PartialEq for Ranked<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Ranked<'_> {}
+
+impl PartialOrd for Ranked<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
 impl Snapshot {
     async fn load(state: &AppState, generation: u64, period: Period) -> ApiResult<Self> {
-        let rows = Row::find_by_statement(Statement::from_sql_and_values(
-            state.db.get_database_backend(),
-            "SELECT l.id, l.price, l.stock, l.merchant_id, m.name AS merchant_name, \
-             m.kelurahan_code AS merchant_kelurahan, c.id AS commodity_id, \
-             c.name AS commodity_name, c.category AS commodity_category, c.unit, c.het_price, \
-             c.max_qty_per_buyer_per_day, l.category, l.kecamatan_code, l.kelurahan_code, \
-             l.search_text, CAST(COALESCE(t.gross_amount, 0) AS BIGINT) AS turnover \
-             FROM listings l \
-             JOIN merchants m ON m.id = l.merchant_id \
-             JOIN commodities c ON c.id = l.commodity_id \
-             LEFT JOIN merchant_turnover t ON t.merchant_id = l.merchant_id AND t.period = $1 \
-             WHERE m.status = 'active' AND l.active = $2 AND c.active = $3 \
-             AND l.taken_down_at IS NULL AND l.stock > 0 \
-             AND (c.het_price IS NULL OR l.price <= c.het_price) \
-             AND EXISTS (SELECT 1 FROM category_permissions cp \
-               WHERE cp.merchant_kind = m.kind AND cp.category = c.category)",
-            [period.to_string().into(), true.into(), true.into()],
-        ))
-        .all(&state.db)
-        .await?;
         let mut strings = Interner::default();
         let mut merchants: HashMap<String, Arc<BrowseMerchant>> = HashMap::new();
         let mut commodities: HashMap<String, (Arc<BrowseCommodity>, Arc<str>)> = HashMap::new();
-        let mut listings = Vec::with_capacity(rows.len());
+        let mut listings = Vec::new();
         let mut by_kecamatan: HashMap<Arc<str>, Vec<u32>> = HashMap::new();
-        for row in rows {
-            let merchant = merchants
-                .entry(row.merchant_id.clone())
-                .or_insert_with(|| {
-                    Arc::new(BrowseMerchant {
-                        id: row.merchant_id,
-                        name: row.merchant_name,
-                        kelurahan_code: row.merchant_kelurahan,
+        // In chunks by listing id, so that a rebuild never holds the whole result set twice
+        // (driver rows and entries) at once.
+        let started = Instant::now();
+        let mut after = String::new();
+        loop {
+            let rows = load_chunk(state, period, &after).await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after.clone_from(&last.id);
+            let full = rows.len() == LOAD_CHUNK;
+            for row in rows {
+                let merchant = merchants
+                    .entry(row.merchant_id.clone())
+                    .or_insert_with(|| {
+                        Arc::new(BrowseMerchant {
+                            id: row.merchant_id,
+                            name: row.merchant_name,
+                            kelurahan_code: row.merchant_kelurahan,
+                        })
                     })
-                })
-                .clone();
-            let (commodity, commodity_lower) = commodities
-                .entry(row.commodity_id.clone())
-                .or_insert_with(|| {
-                    let lower: Arc<str> = Arc::from(row.commodity_name.to_lowercase());
-                    let commodity = BrowseCommodity {
-                        id: row.commodity_id,
-                        name: row.commodity_name,
-                        category: row.commodity_category,
-                        unit: row.unit,
-                        het_price: row.het_price.map(Rupiah::new),
-                        max_qty_per_buyer_per_day: row.max_qty_per_buyer_per_day.map(i64::from),
-                    };
-                    (Arc::new(commodity), lower)
-                })
-                .clone();
-            let kecamatan = strings.get(row.kecamatan_code);
-            let at = u32::try_from(listings.len()).unwrap_or(u32::MAX);
-            by_kecamatan.entry(kecamatan.clone()).or_default().push(at);
-            listings.push(Entry {
-                id: row.id.into(),
-                price: row.price,
-                stock: row.stock,
-                turnover: row.turnover,
-                merchant,
-                commodity,
-                commodity_lower,
-                category: strings.get(row.category),
-                kecamatan,
-                kelurahan: strings.get(row.kelurahan_code),
-                search_text: row.search_text.into(),
-            });
+                    .clone();
+                let (commodity, commodity_lower) = commodities
+                    .entry(row.commodity_id.clone())
+                    .or_insert_with(|| {
+                        let lower: Arc<str> = Arc::from(row.commodity_name.to_lowercase());
+                        let commodity = BrowseCommodity {
+                            id: row.commodity_id,
+                            name: row.commodity_name,
+                            category: row.commodity_category,
+                            unit: row.unit,
+                            het_price: row.het_price.map(Rupiah::new),
+                            max_qty_per_buyer_per_day: row.max_qty_per_buyer_per_day.map(i64::from),
+                        };
+                        (Arc::new(commodity), lower)
+                    })
+                    .clone();
+                let kecamatan = strings.get(row.kecamatan_code);
+                let at = u32::try_from(listings.len()).unwrap_or(u32::MAX);
+                by_kecamatan.entry(kecamatan.clone()).or_default().push(at);
+                listings.push(Entry {
+                    id: row.id.into(),
+                    price: row.price,
+                    stock: row.stock,
+                    turnover: row.turnover,
+                    merchant,
+                    commodity,
+                    commodity_lower,
+                    category: strings.get(row.category),
+                    kecamatan,
+                    kelurahan: strings.get(row.kelurahan_code),
+                    search_text: row.search_text.into(),
+                });
+            }
+            if !full {
+                break;
+            }
         }
+        listings.shrink_to_fit();
+        tracing::debug!(
+            listings = listings.len(),
+            millis = started.elapsed().as_millis(),
+            "browse snapshot built"
+        );
         Ok(Self {
             generation,
             period,
@@ -227,24 +258,32 @@ impl Snapshot {
             ),
             None => Box::new(self.listings.iter()),
         };
-        let mut found: Vec<(i64, &Entry)> = candidates
-            .filter(|e| matches(e))
-            .map(|e| (relevance(e), e))
-            .filter(|(rel, e)| after_cursor(*rel, e))
-            .collect();
-        let order = |a: &(i64, &Entry), b: &(i64, &Entry)| {
-            b.0.cmp(&a.0)
-                .then(a.1.turnover.cmp(&b.1.turnover))
-                .then_with(|| a.1.id.cmp(&b.1.id))
-        };
+        // The first `limit + 1` in browse order, kept in a max-heap of that size: memory per
+        // request stays a page, however many listings match.
         let wanted = usize::try_from(query.limit)
             .unwrap_or(usize::MAX)
             .saturating_add(1);
-        if found.len() > wanted {
-            found.select_nth_unstable_by(wanted - 1, order);
-            found.truncate(wanted);
+        let mut best: BinaryHeap<Ranked<'_>> = BinaryHeap::with_capacity(wanted.min(1024) + 1);
+        for e in candidates.filter(|e| matches(e)) {
+            let rel = relevance(e);
+            if !after_cursor(rel, e) {
+                continue;
+            }
+            let ranked = Ranked(rel, e);
+            if best.len() == wanted {
+                if best.peek().is_some_and(|worst| ranked < *worst) {
+                    best.pop();
+                } else {
+                    continue;
+                }
+            }
+            best.push(ranked);
         }
-        found.sort_unstable_by(order);
+        let found: Vec<(i64, &Entry)> = best
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Ranked(rel, e)| (rel, e))
+            .collect();
         Page::from_rows(
             found,
             query.limit,
@@ -260,6 +299,40 @@ impl Snapshot {
             },
         )
     }
+}
+
+/// Rows loaded per query when a snapshot is built.
+const LOAD_CHUNK: usize = 5_000;
+
+/// The sellable listings after listing id `after`, in id order, at most [`LOAD_CHUNK`].
+async fn load_chunk(state: &AppState, period: Period, after: &str) -> ApiResult<Vec<Row>> {
+    Ok(Row::find_by_statement(Statement::from_sql_and_values(
+        state.db.get_database_backend(),
+        "SELECT l.id, l.price, l.stock, l.merchant_id, m.name AS merchant_name, \
+         m.kelurahan_code AS merchant_kelurahan, c.id AS commodity_id, \
+         c.name AS commodity_name, c.category AS commodity_category, c.unit, c.het_price, \
+         c.max_qty_per_buyer_per_day, l.category, l.kecamatan_code, l.kelurahan_code, \
+         l.search_text, CAST(COALESCE(t.gross_amount, 0) AS BIGINT) AS turnover \
+         FROM listings l \
+         JOIN merchants m ON m.id = l.merchant_id \
+         JOIN commodities c ON c.id = l.commodity_id \
+         LEFT JOIN merchant_turnover t ON t.merchant_id = l.merchant_id AND t.period = $1 \
+         WHERE l.id > $2 AND m.status = 'active' AND l.active = $3 AND c.active = $4 \
+         AND l.taken_down_at IS NULL AND l.stock > 0 \
+         AND (c.het_price IS NULL OR l.price <= c.het_price) \
+         AND EXISTS (SELECT 1 FROM category_permissions cp \
+           WHERE cp.merchant_kind = m.kind AND cp.category = c.category) \
+         ORDER BY l.id LIMIT $5",
+        [
+            period.to_string().into(),
+            after.into(),
+            true.into(),
+            true.into(),
+            i64::try_from(LOAD_CHUNK).unwrap_or(5_000).into(),
+        ],
+    ))
+    .all(&state.db)
+    .await?)
 }
 
 impl ReadModel {
@@ -310,4 +383,136 @@ pub async fn snapshot(state: &AppState, generation: u64) -> ApiResult<Arc<Snapsh
     let fresh = Arc::new(Snapshot::load(state, generation, period).await?);
     model.replace(fresh.clone());
     Ok(fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use peken_kernel::pagination::PageParams;
+
+    /// A small deterministic generator, so a failure can be replayed.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    const NAMES: [&str; 4] = ["Beras Medium", "Gula Pasir", "Minyak Goreng", "Beras Merah"];
+    const AREAS: [&str; 3] = ["35.78.01", "35.78.02", "35.78.03"];
+
+    fn snapshot(rng: &mut Lcg, n: usize) -> Snapshot {
+        let mut listings = Vec::new();
+        let mut by_kecamatan: HashMap<Arc<str>, Vec<u32>> = HashMap::new();
+        for i in 0..n {
+            let name = NAMES[rng.below(4) as usize];
+            let shop = format!(
+                "Toko {}",
+                ["Beras Jaya", "Makmur", "Gula Manis"][rng.below(3) as usize]
+            );
+            let kecamatan: Arc<str> = Arc::from(AREAS[rng.below(3) as usize]);
+            by_kecamatan
+                .entry(kecamatan.clone())
+                .or_default()
+                .push(u32::try_from(i).unwrap());
+            listings.push(Entry {
+                id: format!("{:04x}-{}", rng.below(65_536), i).into(),
+                price: 10_000,
+                stock: 5,
+                // Few distinct values, so ties on turnover are common.
+                turnover: [0, 1_000_000, 29_000_000, 30_000_000][rng.below(4) as usize],
+                merchant: Arc::new(BrowseMerchant {
+                    id: format!("m{}", rng.below(5)),
+                    name: shop.clone(),
+                    kelurahan_code: format!("{kecamatan}.1001"),
+                }),
+                commodity: Arc::new(BrowseCommodity {
+                    id: name.to_owned(),
+                    name: name.to_owned(),
+                    category: "sembako".to_owned(),
+                    unit: "kg".to_owned(),
+                    het_price: None,
+                    max_qty_per_buyer_per_day: None,
+                }),
+                commodity_lower: Arc::from(name.to_lowercase()),
+                category: Arc::from("sembako"),
+                kelurahan: Arc::from(format!("{kecamatan}.1001")),
+                kecamatan,
+                search_text: crate::input::listing_search_text(name, &shop).into(),
+            });
+        }
+        Snapshot {
+            generation: 0,
+            period: Period::of(chrono::Utc::now()),
+            built: Instant::now(),
+            listings,
+            by_kecamatan,
+        }
+    }
+
+    #[test]
+    fn page_walks_return_every_match_once_in_browse_order() {
+        let mut rng = Lcg(7);
+        let cap = Rupiah::new(30_000_000);
+        for round in 0..200 {
+            let n = 1 + rng.below(120) as usize;
+            let snap = snapshot(&mut rng, n);
+            let words: Vec<String> = match rng.below(4) {
+                0 => vec![],
+                1 => vec!["beras".into()],
+                2 => vec!["beras".into(), "jaya".into()],
+                _ => vec!["gula".into()],
+            };
+            let kecamatan = (rng.below(2) == 0).then(|| AREAS[rng.below(3) as usize].to_owned());
+            let limit = 1 + rng.below(7);
+            // What the SQL used to answer: filter, then sort the whole set.
+            let mut expected: Vec<(i64, i64, String)> = snap
+                .listings
+                .iter()
+                .filter(|e| e.turnover < cap.get())
+                .filter(|e| kecamatan.as_deref().is_none_or(|k| *e.kecamatan == *k))
+                .filter(|e| words.iter().all(|w| e.search_text.contains(w.as_str())))
+                .map(|e| {
+                    let rel = words
+                        .iter()
+                        .filter(|w| e.commodity_lower.contains(w.as_str()))
+                        .count() as i64;
+                    (rel, e.turnover, e.id.to_string())
+                })
+                .collect();
+            expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            let mut walked = Vec::new();
+            let mut cursor = None;
+            loop {
+                let query = BrowseQuery {
+                    words: words.clone(),
+                    kecamatan: kecamatan.clone(),
+                    cursor: cursor.clone(),
+                    limit,
+                    ..BrowseQuery::default()
+                };
+                let page = snap.page(&query, cap);
+                assert!(page.items.len() as u64 <= limit);
+                walked.extend(page.items.iter().map(|i| i.id.clone()));
+                let Some(next) = page.next_cursor else {
+                    break;
+                };
+                cursor = PageParams {
+                    limit: None,
+                    cursor: Some(next),
+                }
+                .cursor::<BrowseCursor>()
+                .unwrap();
+            }
+            let expected: Vec<String> = expected.into_iter().map(|k| k.2).collect();
+            assert_eq!(walked, expected, "round {round}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::store::{opd, refresh_token, region, user};
@@ -364,6 +364,23 @@ pub async fn revoke_family(state: &AppState, family_id: &str) -> ApiResult<()> {
         .revocations
         .revoke(family_id, state.settings.access_token_ttl)
         .await;
+    Ok(())
+}
+
+/// Ends every live session of a user (a staff member removed, an account closed).
+pub async fn end_sessions_of(state: &AppState, user_id: &str) -> ApiResult<()> {
+    let families: Vec<String> = refresh_token::Entity::find()
+        .select_only()
+        .column(refresh_token::Column::FamilyId)
+        .distinct()
+        .filter(refresh_token::Column::UserId.eq(user_id.to_owned()))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    for family in families {
+        revoke_family(state, &family).await?;
+    }
     Ok(())
 }
 

@@ -19,7 +19,8 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(verify)
         .service(suspend)
         .service(reinstate)
-        .service(take_down);
+        .service(take_down)
+        .service(restore);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -209,5 +210,27 @@ async fn take_down(
     v.finish()?;
     let reason = reason.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated")))?;
     let detail = listings::take_down(&state, &auth, &id, reason).await?;
+    Ok(web::Json(detail.into()))
+}
+
+/// Lift a takedown: the listing can be sold again (if it otherwise qualifies). The takedown and
+/// its reason stay in the audit log.
+#[utoipa::path(
+    tag = "merchants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Listing id")),
+    responses(
+        (status = 200, description = "Restored", body = ListingResponse),
+        (status = 404, description = "No such listing", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not taken down (not_taken_down)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/admin/listings/{id}/takedown")]
+async fn restore(
+    state: web::Data<AppState>,
+    auth: Auth<AdminOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ListingResponse>> {
+    let detail = listings::restore(&state, &auth, &id).await?;
     Ok(web::Json(detail.into()))
 }

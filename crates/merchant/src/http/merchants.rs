@@ -1,6 +1,6 @@
 //! Registration, the merchant profile, staff users and bank details.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, MaybeAuth, MerchantOnly};
 use peken_kernel::error::{
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::listings::MerchantOrAdmin;
 use crate::service::BankAccount;
 use crate::service::merchants::{self, Access, NewMerchant, NewPerson};
 use crate::store::merchant;
@@ -20,6 +21,8 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(register)
         .service(get_merchant)
         .service(add_staff)
+        .service(list_staff)
+        .service(remove_staff)
         .service(set_bank_account);
 }
 
@@ -314,6 +317,78 @@ async fn add_staff(
         merchant_id: created.merchant_id.unwrap_or_default(),
         merchant_role: created.merchant_role.unwrap_or_default(),
     }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffMember {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// `owner` or `staff`.
+    pub merchant_role: String,
+    /// False once removed: the account can no longer log in.
+    pub active: bool,
+}
+
+/// The people who work for the merchant, owner first (owner and admin only).
+#[utoipa::path(
+    tag = "merchants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Merchant id")),
+    responses(
+        (status = 200, description = "Owner and staff, removed staff included", body = [StaffMember]),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such merchant, or not yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/merchants/{id}/staff")]
+async fn list_staff(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOrAdmin>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Vec<StaffMember>>> {
+    let people = merchants::list_staff(&state, &auth, &id).await?;
+    Ok(web::Json(
+        people
+            .into_iter()
+            .map(|u| StaffMember {
+                id: u.id,
+                name: u.name,
+                email: u.email,
+                phone: u.phone,
+                merchant_role: u.merchant_role.unwrap_or_default(),
+                active: u.active,
+            })
+            .collect(),
+    ))
+}
+
+/// Remove a staff member (owner only): the account is deactivated and its sessions end at once;
+/// what they did stays recorded. Removing someone already removed changes nothing.
+#[utoipa::path(
+    tag = "merchants",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Merchant id"),
+        ("user_id" = String, Path, description = "The staff member's user id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such merchant or staff member", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The owner cannot be removed (owner_not_removable)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/merchants/{id}/staff/{user_id}")]
+async fn remove_staff(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOnly>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, user_id) = path.into_inner();
+    merchants::remove_staff(&state, &auth, &id, &user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Replace the bank account payouts go to (owner only).

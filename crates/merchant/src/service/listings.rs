@@ -1,5 +1,6 @@
 //! Listings: a merchant offers a commodity at a price with a stock. Admins take listings down.
 
+use chrono::{DateTime, Utc};
 use peken_catalog::cache::listings_changed;
 use peken_catalog::input::listing_search_text;
 use peken_catalog::service as catalog;
@@ -309,6 +310,49 @@ pub async fn take_down(
     .await?;
     txn.commit().await?;
     tracing::info!(listing_id, admin = %admin.user_id, "listing taken down");
+    listings_changed(state).await;
+    Ok(detail)
+}
+
+/// Lifts a takedown (admin). The audit log keeps the reason it had.
+pub async fn restore(
+    state: &AppState,
+    admin: &Caller,
+    listing_id: &str,
+) -> ApiResult<ListingDetail> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let before = one(&txn, listing_id).await?;
+    let done = listing::Entity::update_many()
+        .col_expr(
+            listing::Column::TakenDownAt,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .col_expr(listing::Column::TakedownReason, Expr::value(None::<String>))
+        .col_expr(listing::Column::TakenDownBy, Expr::value(None::<String>))
+        .col_expr(listing::Column::UpdatedAt, Expr::value(now))
+        .filter(listing::Column::Id.eq(listing_id))
+        .filter(listing::Column::TakenDownAt.is_not_null())
+        .exec(&txn)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            "not_taken_down",
+            "this listing is not taken down",
+        ));
+    }
+    let detail = one(&txn, listing_id).await?;
+    peken_audit::record(
+        &txn,
+        admin,
+        peken_audit::Change::new("listing.restored", "listing", listing_id)
+            .before(serde_json::json!({"taken_down": true, "reason": before.takedown_reason}))
+            .after(serde_json::json!({"taken_down": false})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(listing_id, admin = %admin.user_id, "listing takedown lifted");
     listings_changed(state).await;
     Ok(detail)
 }

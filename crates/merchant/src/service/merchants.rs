@@ -399,6 +399,75 @@ pub async fn add_staff(
     Ok(user)
 }
 
+/// The people who work for a merchant, owner first, then staff by name; for its owner and for
+/// admins.
+pub async fn list_staff(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+) -> ApiResult<Vec<user::Model>> {
+    let found = if caller.role == Role::Admin {
+        find(&state.db, merchant_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("merchant"))?
+    } else {
+        owned(&state.db, caller, merchant_id).await?
+    };
+    let mut people = user::Entity::find()
+        .filter(user::Column::MerchantId.eq(found.id.clone()))
+        .order_by_asc(user::Column::Name)
+        .order_by_asc(user::Column::Id)
+        .all(&state.db)
+        .await?;
+    people.sort_by_key(|u| u.id != found.owner_user_id);
+    Ok(people)
+}
+
+/// Removes a staff member (owner only): the account is deactivated, so it can no longer log in,
+/// and its sessions end at once. What they did stays recorded under their id. The owner cannot
+/// be removed this way.
+pub async fn remove_staff(
+    state: &AppState,
+    owner: &Caller,
+    merchant_id: &str,
+    user_id: &str,
+) -> ApiResult<()> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let found = owned(&txn, owner, merchant_id).await?;
+    let member = identity::find_user(&txn, user_id)
+        .await?
+        .filter(|u| u.merchant_id.as_deref() == Some(found.id.as_str()))
+        .ok_or_else(|| ApiError::not_found("staff member"))?;
+    if member.id == found.owner_user_id || member.merchant_role.as_deref() != Some("staff") {
+        return Err(ApiError::conflict(
+            "owner_not_removable",
+            "the owner is not staff; a merchant always has its owner",
+        ));
+    }
+    if !member.active {
+        return Ok(());
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::Active, Expr::value(false))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(member.id.clone()))
+        .exec(&txn)
+        .await?;
+    peken_audit::record(
+        &txn,
+        owner,
+        peken_audit::Change::new("merchant.staff_removed", "merchant", &found.id)
+            .before(serde_json::json!({"user_id": member.id, "active": true}))
+            .after(serde_json::json!({"user_id": member.id, "active": false})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    identity::end_sessions_of(state, &member.id).await?;
+    Ok(())
+}
+
 /// Replaces the bank account payouts go to; only the owner may.
 pub async fn set_bank_account(
     state: &AppState,
