@@ -65,21 +65,25 @@ pub struct BrowseItem {
     pub available_stock: i64,
 }
 
-/// One page of browse results as its JSON text (a `Page<BrowseItem>`), from the page cache when
-/// a fresh entry exists (sent as it was stored, never parsed again), else from the in-memory
+/// One page of browse results as its JSON text (a `Page<BrowseItem>`): from this process's page
+/// cache when the same query was answered at the current listings generation in the last
+/// [`cache::BROWSE_TTL`] (sent as stored, never parsed again), else made from the in-memory
 /// read model ([`crate::readmodel`]).
 pub async fn browse_json(state: &AppState, query: &BrowseQuery) -> ApiResult<Arc<[u8]>> {
     let key_text = serde_json::to_string(query).unwrap_or_default();
     let generation = state.stores.cache.generation(cache::LISTINGS).await;
-    let key = cache::key_at(cache::LISTINGS, generation, &format!("browse:{key_text}"));
-    if let Some(json) = cache::get_json(state, &key).await {
+    let key = cache::key_at(cache::LISTINGS, generation, &key_text);
+    let model = readmodel::model(state);
+    if let Some(json) = model.pages.get_shared(&key) {
         return Ok(json);
     }
     let cap = crate::service::turnover_cap(state, &state.db).await?;
-    let page = readmodel::snapshot(state, generation)
-        .await?
-        .page(query, cap);
-    cache::put_json(state, &key, &page, cache::BROWSE_TTL)
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))
+    let snapshot = readmodel::snapshot(state, generation).await?;
+    let json: Arc<[u8]> = serde_json::to_vec(&snapshot.page(query, cap))
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+        .into();
+    model
+        .pages
+        .set_shared(&key, json.clone(), cache::BROWSE_TTL);
+    Ok(json)
 }

@@ -1,19 +1,21 @@
-//! Cached catalog reads: the commodity list and browse pages, in `state.stores.cache` (Redis
-//! when configured, in-process otherwise).
+//! Cached catalog reads and their invalidation. The commodity and category lists live in
+//! `state.stores.cache` (Redis when configured, in-process otherwise); browse pages live in each
+//! process's read model ([`crate::readmodel`]) under the same listings generation.
 //!
 //! Invalidation is by generation: every change that affects what a reader sees bumps the
-//! namespace's generation, and readers put the generation into their keys, so the next read
-//! after a change misses the cache. Bumps happen after the change commits, so a reader can
-//! never store pre-change data under the post-change generation.
+//! namespace's generation (in Redis, so every process sees it), and readers put the generation
+//! into their keys, so the next read after a change misses the cache. Bumps happen after the
+//! change commits, so a reader can never store pre-change data under the post-change
+//! generation.
 //!
 //! Inputs that change with every order are not bumped here: month-to-date turnover and the
 //! policies (the cap) change in other crates, and order-driven stock movements may be applied
 //! without a bump (a caller may call [`listings_changed`] after its commit). Bumping on every
-//! paid order would empty the cache under exactly the load it exists for, so browse entries
-//! live only [`BROWSE_TTL`], which bounds how long fairness order, the cap and shown stock may
-//! lag. Checkout checks stock and the cap itself, so the lag never sells what it should not.
+//! paid order would empty the cache under exactly the load it exists for, so browse pages live
+//! only [`BROWSE_TTL`] and the read model's snapshot at most its own five seconds, which bounds
+//! how long fairness order, the cap and shown stock may lag. Checkout checks stock and the cap
+//! itself, so the lag never sells what it should not.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use peken_kernel::AppState;
@@ -25,7 +27,8 @@ pub const LISTINGS: &str = "catalog:listings";
 /// The commodity and category lists.
 pub const COMMODITIES: &str = "catalog:commodities";
 
-pub const BROWSE_TTL: Duration = Duration::from_secs(10);
+/// How long an answered browse page is reused (on top of the read model's own age).
+pub const BROWSE_TTL: Duration = Duration::from_secs(5);
 pub const COMMODITIES_TTL: Duration = Duration::from_secs(300);
 
 /// Call after any change that a browse page shows: a listing created or changed, a stock
@@ -60,21 +63,4 @@ pub async fn put<T: Serialize>(state: &AppState, key: &str, value: &T, ttl: Dura
     if let Ok(bytes) = serde_json::to_vec(value) {
         state.stores.cache.set(key, bytes.into(), ttl).await;
     }
-}
-
-/// The cached JSON text of `key`, as stored: for responses sent as they are.
-pub async fn get_json(state: &AppState, key: &str) -> Option<Arc<[u8]>> {
-    state.stores.cache.get(key).await
-}
-
-/// Serialises `value` once, caches the text and returns it.
-pub async fn put_json<T: Serialize>(
-    state: &AppState,
-    key: &str,
-    value: &T,
-    ttl: Duration,
-) -> serde_json::Result<Arc<[u8]>> {
-    let bytes: Arc<[u8]> = serde_json::to_vec(value)?.into();
-    state.stores.cache.set(key, bytes.clone(), ttl).await;
-    Ok(bytes)
 }

@@ -8,8 +8,8 @@
 //! turns, or it is older than [`MAX_AGE`] (the next request starts a rebuild in the background
 //! and is answered from the old one meanwhile). Stock and turnover moved by orders therefore
 //! show at most [`MAX_AGE`] plus one rebuild late, as the browse page cache already allowed;
-//! checkout checks stock and the cap itself. The turnover cap is applied per request from the
-//! policies, so a new cap shows at once.
+//! checkout checks stock and the cap itself. The turnover cap is applied when a page is made,
+//! from the policies, so a new cap shows as soon as cached pages expire.
 
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -21,16 +21,35 @@ use peken_kernel::{ApiResult, AppState, Rupiah};
 use sea_orm::{FromQueryResult, Statement};
 use tokio::sync::Mutex as AsyncMutex;
 
-use crate::browse::{BrowseCommodity, BrowseCursor, BrowseItem, BrowseMerchant, BrowseQuery};
+use serde::Serialize;
+
+use crate::browse::{BrowseCommodity, BrowseCursor, BrowseMerchant, BrowseQuery};
+use peken_kernel::cache::MemoryStore;
 
 /// How old a snapshot may grow before it is rebuilt.
 pub const MAX_AGE: Duration = Duration::from_secs(5);
 
 /// The read model of one process (kept in [`AppState::locals`]).
-#[derive(Default)]
 pub struct ReadModel {
     current: RwLock<Option<Arc<Snapshot>>>,
     rebuilding: Arc<AsyncMutex<()>>,
+    /// Pages already answered, as their JSON text, under the listings generation and the
+    /// query; each process keeps its own (a page is cheap to make again from the snapshot, so
+    /// sharing them through Redis would cost more than it saves).
+    pub pages: MemoryStore,
+}
+
+/// What the page cache may hold.
+const PAGE_CACHE_BYTES: usize = 8 << 20;
+
+impl Default for ReadModel {
+    fn default() -> Self {
+        Self {
+            current: RwLock::default(),
+            rebuilding: Arc::default(),
+            pages: MemoryStore::with_budget(PAGE_CACHE_BYTES),
+        }
+    }
 }
 
 /// Sellable listings at one moment.
@@ -208,7 +227,7 @@ impl Snapshot {
     /// One page of the listings that answer `query`, in browse order: relevance (how many
     /// search words the commodity's own name holds) first, then less month-to-date turnover,
     /// then listing id.
-    pub fn page(&self, query: &BrowseQuery, cap: Rupiah) -> Page<BrowseItem> {
+    pub fn page(&self, query: &BrowseQuery, cap: Rupiah) -> Page<ItemRef<'_>> {
         let matches = |e: &Entry| {
             e.turnover < cap.get()
                 && query.category.as_deref().is_none_or(|c| *e.category == *c)
@@ -290,15 +309,26 @@ impl Snapshot {
             |(rel, e)| BrowseCursor {
                 k: (*rel, e.turnover, e.id.to_string()),
             },
-            |(_, e)| BrowseItem {
-                id: e.id.to_string(),
-                merchant: (*e.merchant).clone(),
-                commodity: (*e.commodity).clone(),
+            |(_, e)| ItemRef {
+                id: &e.id,
+                merchant: &e.merchant,
+                commodity: &e.commodity,
                 price: Rupiah::new(e.price),
                 available_stock: e.stock,
             },
         )
     }
+}
+
+/// A browse item borrowed from the snapshot, serialised exactly as [`BrowseItem`] (same fields,
+/// same order) without copying its strings.
+#[derive(Debug, Serialize)]
+pub struct ItemRef<'a> {
+    pub id: &'a str,
+    pub merchant: &'a BrowseMerchant,
+    pub commodity: &'a BrowseCommodity,
+    pub price: Rupiah,
+    pub available_stock: i64,
 }
 
 /// Rows loaded per query when a snapshot is built.
@@ -348,10 +378,15 @@ impl ReadModel {
     }
 }
 
+/// This process's read model.
+pub fn model(state: &AppState) -> Arc<ReadModel> {
+    state.locals.get_or_init(ReadModel::default)
+}
+
 /// The snapshot to answer from now, for the listings namespace's current `generation`: rebuilt
 /// first when the data it holds changed.
 pub async fn snapshot(state: &AppState, generation: u64) -> ApiResult<Arc<Snapshot>> {
-    let model = state.locals.get_or_init(ReadModel::default);
+    let model = model(state);
     let period = Period::of(state.now());
     let usable = |s: &Snapshot| s.generation == generation && s.period == period;
     if let Some(current) = model.current()
@@ -500,7 +535,7 @@ mod tests {
                 };
                 let page = snap.page(&query, cap);
                 assert!(page.items.len() as u64 <= limit);
-                walked.extend(page.items.iter().map(|i| i.id.clone()));
+                walked.extend(page.items.iter().map(|i| i.id.to_owned()));
                 let Some(next) = page.next_cursor else {
                     break;
                 };

@@ -70,7 +70,7 @@ struct Entries {
 const MAX_MEMORY_ENTRIES: usize = 10_000;
 const MAX_MEMORY_BYTES: usize = 64 << 20;
 /// The near cache in front of Redis holds less, and briefly.
-const NEAR_MAX_BYTES: usize = 16 << 20;
+const NEAR_MAX_BYTES: usize = 8 << 20;
 const NEAR_TTL: Duration = Duration::from_secs(2);
 
 impl Default for MemoryStore {
