@@ -5,8 +5,7 @@ use peken_kernel::{ApiResult, Rupiah};
 use peken_mail::{Mail, MailItem, Template};
 use sea_orm::ConnectionTrait;
 
-use crate::lifecycle::items_of;
-use crate::store::order;
+use crate::store::{order, order_item};
 
 /// The buyer's (name, e-mail), if it has an address.
 async fn buyer<C: ConnectionTrait>(
@@ -46,65 +45,58 @@ async fn send<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn mail_items<C: ConnectionTrait>(
-    conn: &C,
-    order: &order::Model,
-) -> ApiResult<Vec<MailItem>> {
-    Ok(items_of(conn, &order.id)
-        .await?
-        .into_iter()
-        .map(|i| MailItem {
-            name: i.name,
-            quantity: i.quantity,
-            unit: i.unit,
-            price: Rupiah::new(i.price),
-            line_total: Rupiah::new(i.line_total),
-        })
-        .collect())
+fn mail_item(i: &order_item::Model) -> MailItem {
+    MailItem {
+        name: i.name.clone(),
+        quantity: i.quantity,
+        unit: i.unit.clone(),
+        price: Rupiah::new(i.price),
+        line_total: Rupiah::new(i.line_total),
+    }
 }
 
-/// Payment confirmed: the buyer hears it is paid, the shop hears it has a new order.
+/// Payment confirmed: the buyer hears it is paid, the shop hears it has a new order. `items`
+/// are the order's lines, already read by the caller; both messages go in one insert.
 pub async fn order_paid<C: ConnectionTrait>(
     conn: &C,
     order: &order::Model,
+    items: &[order_item::Model],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let merchant_name = shop_name(conn, order).await?;
-    let items = mail_items(conn, order).await?;
+    let (merchant_name, owner) = peken_merchant::service::shop_and_owner(conn, &order.merchant_id)
+        .await?
+        .unwrap_or_default();
+    let items: Vec<MailItem> = items.iter().map(mail_item).collect();
     let total = Rupiah::new(order.total_amount);
+    let mut mails = Vec::with_capacity(2);
     if let Some(to) = buyer(conn, order).await? {
-        let template = Template::OrderPaid {
-            order_id: order.id.clone(),
-            buyer_name: to.0.clone(),
-            merchant_name: merchant_name.clone(),
-            items: items.clone(),
-            total,
-        };
-        send(
-            conn,
-            to,
-            format!("order:{}:paid:buyer", order.id),
-            template,
-            now,
-        )
-        .await?;
+        mails.push(Mail {
+            to: to.1,
+            to_name: Some(to.0.clone()),
+            template: Template::OrderPaid {
+                order_id: order.id.clone(),
+                buyer_name: to.0,
+                merchant_name: merchant_name.clone(),
+                items: items.clone(),
+                total,
+            },
+            dedupe_key: format!("order:{}:paid:buyer", order.id),
+        });
     }
-    if let Some(to) = peken_merchant::service::owner_contact(conn, &order.merchant_id).await? {
-        let template = Template::MerchantNewOrder {
-            order_id: order.id.clone(),
-            merchant_name,
-            items,
-            total,
-        };
-        send(
-            conn,
-            to,
-            format!("order:{}:paid:merchant", order.id),
-            template,
-            now,
-        )
-        .await?;
+    if let Some(to) = owner {
+        mails.push(Mail {
+            to: to.1,
+            to_name: Some(to.0),
+            template: Template::MerchantNewOrder {
+                order_id: order.id.clone(),
+                merchant_name,
+                items,
+                total,
+            },
+            dedupe_key: format!("order:{}:paid:merchant", order.id),
+        });
     }
+    peken_mail::enqueue_many(conn, mails, now).await?;
     Ok(())
 }
 

@@ -221,7 +221,8 @@ async fn apply_payment<C: ConnectionTrait>(
             [period.to_string().into(), before.id.clone().into()],
         ))
         .await?;
-        for item in items_of(conn, &before.id).await? {
+        let items = items_of(conn, &before.id).await?;
+        for item in &items {
             stock::apply(
                 conn,
                 StockChange {
@@ -245,7 +246,7 @@ async fn apply_payment<C: ConnectionTrait>(
         if before.buyer_role == "asn" {
             add_spend(conn, &before.buyer_id, period, total).await?;
         }
-        notify::order_paid(conn, &before, now).await?;
+        notify::order_paid(conn, &before, &items, now).await?;
     }
     // Posted last: every confirmation locks the same two ledger accounts (collection, buyer
     // funds held) until the commit, so the work above must not happen while they are held, or

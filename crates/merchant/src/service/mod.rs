@@ -6,5 +6,5 @@ mod sale;
 
 pub use sale::{
     BankAccount, ListingDetail, ListingForSale, add_turnover, bank_account, listings_for_sale,
-    merchant_name, owner_contact, turnover,
+    merchant_name, owner_contact, shop_and_owner, turnover,
 };
