@@ -16,7 +16,7 @@
 #   CLIENTS              concurrent clients                           64
 #   DURATION             length of each load scenario                 30s
 #   ORDERS               history of the main run                      300000
-#   HISTORY_SIZES        histories of the checkout comparison         "30000 3000000"
+#   HISTORY_SIZES        histories of the checkout comparison         "30000 3000000" ("" for none)
 #   PORT                 the server's port                            18080
 #   OUT                  where the JSON results and logs go           target/bench
 #   KEEP_DATABASES=1     keep the generated databases afterwards (they are dropped otherwise)
@@ -31,7 +31,7 @@ redis="${PEKEN_BENCH_REDIS:-redis://127.0.0.1:6379/}"
 clients="${CLIENTS:-64}"
 duration="${DURATION:-30s}"
 orders="${ORDERS:-300000}"
-sizes="${HISTORY_SIZES:-30000 3000000}"
+sizes="${HISTORY_SIZES-30000 3000000}"
 port="${PORT:-18080}"
 out="${OUT:-target/bench}"
 bin="${CARGO_TARGET_DIR:-target}/release"
