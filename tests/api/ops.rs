@@ -1,6 +1,6 @@
 //! Health, readiness, metrics, docs, the OpenAPI document and error shapes.
 
-use peken_tests::spawn_app;
+use peken_tests::{Options, spawn_app, spawn_app_with};
 use serde_json::json;
 
 #[tokio::test]
@@ -17,6 +17,27 @@ async fn health_ready_metrics_and_docs_answer() {
     let spec = app.get("/api-docs/openapi.json", None).await.expect(200);
     assert_eq!(spec.body["info"]["title"], "peken");
     assert!(spec.body["paths"]["/api/v1/auth/login"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn a_metrics_token_keeps_metrics_to_those_who_bear_it() {
+    let token = "scrape-token-0123456789";
+    let app = spawn_app_with(Options {
+        vars: vec![("PEKEN_METRICS_TOKEN".into(), token.into())],
+        ..Options::default()
+    })
+    .await;
+    app.get("/metrics", None)
+        .await
+        .expect_problem(401, "metrics_token_required");
+    app.get("/metrics", Some("scrape-token-0123456780"))
+        .await
+        .expect_problem(401, "metrics_token_required");
+    let metrics = app.get("/metrics", Some(token)).await.expect(200).text;
+    assert!(metrics.contains("peken_http_requests_total"), "{metrics}");
+    // Health and readiness stay open for the orchestrator.
+    app.get("/healthz", None).await.expect(200);
+    app.get("/readyz", None).await.expect(200);
 }
 
 #[tokio::test]

@@ -23,6 +23,12 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether `candidate` is this secret, compared in constant time.
+    pub fn matches(&self, candidate: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.as_bytes().ct_eq(candidate.as_bytes()))
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -61,6 +67,8 @@ pub struct Settings {
     /// Older signing keys still accepted for verification while tokens signed with them live.
     pub jwt_previous_secrets: Vec<Secret>,
     pub payment_webhook_secret: Option<Secret>,
+    /// When set, `/metrics` answers only requests bearing it (`Authorization: Bearer …`).
+    pub metrics_token: Option<Secret>,
     pub bootstrap_admin_email: Option<String>,
     pub bootstrap_admin_password: Option<Secret>,
     pub access_token_ttl: Duration,
@@ -155,6 +163,7 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             payment_webhook_secret: r.secret_min("PEKEN_PAYMENT_WEBHOOK_SECRET", 16),
+            metrics_token: r.secret_min("PEKEN_METRICS_TOKEN", 16),
             bootstrap_admin_email: r.string("PEKEN_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: r.secret_min("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", 10),
             access_token_ttl: r.seconds("PEKEN_ACCESS_TOKEN_TTL_SECONDS", 900, 30, 86_400),

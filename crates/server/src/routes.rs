@@ -123,13 +123,38 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(tag = "ops", responses((status = 200, description = "Metrics", body = String)))]
+/// Prometheus metrics in the text exposition format. When `PEKEN_METRICS_TOKEN` is set, only
+/// for requests bearing it (`Authorization: Bearer <token>`); otherwise open, for a network
+/// that keeps it internal.
+#[utoipa::path(
+    tag = "ops",
+    responses(
+        (status = 200, description = "Metrics", body = String),
+        (status = 401, description = "PEKEN_METRICS_TOKEN is set and the request does not bear it (metrics_token_required)", body = peken_kernel::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/metrics")]
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+async fn metrics(
+    state: web::Data<AppState>,
+    request: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(token) = &state.settings.metrics_token {
+        let presented = request
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !token.matches(presented) {
+            return Err(ApiError::unauthorized(
+                "metrics_token_required",
+                "this server's metrics need its metrics token as a bearer token",
+            ));
+        }
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }
 
 /// Answer for any path that matches no route.
