@@ -206,7 +206,17 @@ pub async fn build(
         if role == "admin" {
             admin_id.clone_from(&id);
         }
-        user_row(sink, &id, role, name, Some(email), password_hash, founded).await?;
+        UserRow {
+            id: &id,
+            role,
+            name,
+            email: Some(email),
+            password_hash,
+            at: founded,
+            ..UserRow::default()
+        }
+        .write(sink)
+        .await?;
     }
 
     let buyers = super::people::buyers(
@@ -308,41 +318,56 @@ async fn account_row(sink: &mut Sink, account: &Account) -> anyhow::Result<()> {
     .await
 }
 
-async fn user_row(
-    sink: &mut Sink,
-    id: &str,
-    role: &str,
-    name: &str,
-    email: Option<&str>,
-    password_hash: &str,
-    at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let none = Cell::Text(None);
-    sink.row(
-        &t::USERS,
-        &[
-            id.into(),
-            role.into(),
-            name.into(),
-            email.into(),
-            none,
-            none,
-            none,
-            none,
-            password_hash.into(),
-            none,
-            none,
-            none,
-            none,
-            none,
-            none,
-            true.into(),
-            0_i64.into(),
-            at.into(),
-            at.into(),
-        ],
-    )
-    .await
+/// One row of `users`, as the services would write it: active, no failed logins, created and
+/// updated at `at`; what is `None` is NULL.
+#[derive(Default)]
+pub struct UserRow<'a> {
+    pub id: &'a str,
+    pub role: &'a str,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub nip: Option<&'a str>,
+    pub asn_kind: Option<&'a str>,
+    pub nik: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub opd_id: Option<&'a str>,
+    pub position_class: Option<&'a str>,
+    pub domicile_kelurahan_code: Option<&'a str>,
+    pub work_kelurahan_code: Option<&'a str>,
+    pub merchant_id: Option<&'a str>,
+    pub merchant_role: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+impl UserRow<'_> {
+    pub async fn write(&self, sink: &mut Sink) -> anyhow::Result<()> {
+        sink.row(
+            &t::USERS,
+            &[
+                self.id.into(),
+                self.role.into(),
+                self.name.into(),
+                self.email.into(),
+                self.phone.into(),
+                self.nip.into(),
+                self.asn_kind.into(),
+                self.nik.into(),
+                self.password_hash.into(),
+                self.opd_id.into(),
+                self.position_class.into(),
+                self.domicile_kelurahan_code.into(),
+                self.work_kelurahan_code.into(),
+                self.merchant_id.into(),
+                self.merchant_role.into(),
+                true.into(),
+                0_i64.into(),
+                self.at.into(),
+                self.at.into(),
+            ],
+        )
+        .await
+    }
 }
 
 /// The kind of the `i`-th merchant: a koperasi per kelurahan first, then toko kelontong, padat
@@ -407,30 +432,19 @@ async fn shops(
         let address = format!("Jl. {} No. {}", kel.name, r.range(1, 200));
         let email = format!("merchant{:04}@bench.peken.local", i + 1);
         let phone = phone(r);
-        sink.row(
-            &t::USERS,
-            &[
-                (&owner_id).into(),
-                "merchant".into(),
-                (&owner).into(),
-                (&email).into(),
-                (&phone).into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                Cell::Text(None),
-                password_hash.into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                Cell::Text(None),
-                Cell::Text(None),
-                (&id).into(),
-                "owner".into(),
-                true.into(),
-                0_i64.into(),
-                created.into(),
-                created.into(),
-            ],
-        )
+        UserRow {
+            id: &owner_id,
+            role: "merchant",
+            name: &owner,
+            email: Some(&email),
+            phone: Some(&phone),
+            password_hash,
+            merchant_id: Some(&id),
+            merchant_role: Some("owner"),
+            at: created,
+            ..UserRow::default()
+        }
+        .write(sink)
         .await?;
         let kecamatan_code = &kecamatans[kel.kecamatan].code;
         sink.row(

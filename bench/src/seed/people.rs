@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::city::{Buyer, Kelurahan, Scale, person_name, phone};
+use super::city::{Buyer, Kelurahan, Scale, UserRow, person_name, phone};
 use super::data;
 use super::ids::Unique;
-use super::sink::{Cell, Sink};
+use super::sink::Sink;
 use super::tables as t;
 use crate::rng::{Rng, cumulative};
 
@@ -45,30 +45,23 @@ pub(super) async fn buyers(
         let phone = phone(r);
         let email = format!("asn{:05}@bench.peken.local", i + 1);
         let name = person_name(r);
-        sink.row(
-            &t::USERS,
-            &[
-                (&id).into(),
-                "asn".into(),
-                (&name).into(),
-                (&email).into(),
-                (&phone).into(),
-                (&nip).into(),
-                (if pppk { "pppk" } else { "pns" }).into(),
-                Cell::Text(None),
-                password_hash.into(),
-                opd.into(),
-                class.into(),
-                domicile.into(),
-                (&kelurahans[work].code).into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                true.into(),
-                0_i64.into(),
-                founded.into(),
-                founded.into(),
-            ],
-        )
+        UserRow {
+            id: &id,
+            role: "asn",
+            name: &name,
+            email: Some(&email),
+            phone: Some(&phone),
+            nip: Some(&nip),
+            asn_kind: Some(if pppk { "pppk" } else { "pns" }),
+            password_hash,
+            opd_id: Some(opd),
+            position_class: Some(class),
+            domicile_kelurahan_code: domicile,
+            work_kelurahan_code: Some(&kelurahans[work].code),
+            at: founded,
+            ..UserRow::default()
+        }
+        .write(sink)
         .await?;
         sink.row(
             &t::ASN_OPD_HISTORY,
@@ -92,30 +85,19 @@ pub(super) async fn buyers(
         let phone = phone(r);
         let email = format!("warga{:05}@bench.peken.local", i + 1);
         let name = person_name(r);
-        sink.row(
-            &t::USERS,
-            &[
-                (&id).into(),
-                "public".into(),
-                (&name).into(),
-                (&email).into(),
-                (&phone).into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                (&nik).into(),
-                password_hash.into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                (&kelurahans[home].code).into(),
-                Cell::Text(None),
-                Cell::Text(None),
-                Cell::Text(None),
-                true.into(),
-                0_i64.into(),
-                founded.into(),
-                founded.into(),
-            ],
-        )
+        UserRow {
+            id: &id,
+            role: "public",
+            name: &name,
+            email: Some(&email),
+            phone: Some(&phone),
+            nik: Some(&nik),
+            password_hash,
+            domicile_kelurahan_code: Some(&kelurahans[home].code),
+            at: founded,
+            ..UserRow::default()
+        }
+        .write(sink)
         .await?;
         weights.push(r.below(150) + 1);
         buyers.push(Buyer {
