@@ -292,33 +292,18 @@ pub async fn checkout(
     }
 
     let expires_at = now + Duration::minutes(i64::from(policies.reservation_minutes));
-    let qris_payload = match cart.payment_method {
-        PaymentMethod::Va => None,
-        PaymentMethod::Qris => Some(qris::payload(&payment_id, grand_total)),
-    };
-    let va_number = insert_payment(
+    let (va_number, qris_payload) = insert_payment(
         &txn,
-        payment::ActiveModel {
-            id: Set(payment_id.clone()),
-            checkout_id: Set(checkout_id.clone()),
-            buyer_id: Set(caller.user_id.clone()),
-            method: Set(cart.payment_method.as_str().to_owned()),
-            amount: Set(grand_total.get()),
-            status: Set("pending".to_owned()),
-            va_number: Set(None),
-            qris_payload: Set(qris_payload.clone()),
-            expires_at: Set(expires_at),
-            provider_reference: Set(None),
-            paid_at: Set(None),
-            confirmed_at: Set(None),
-            proof_status: Set("none".to_owned()),
-            proof_reference: Set(None),
-            proof_paid_at: Set(None),
-            proof_verified_by: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+        &NewBill {
+            id: &payment_id,
+            checkout_id: &checkout_id,
+            buyer_id: &caller.user_id,
+            method: cart.payment_method,
+            amount: grand_total,
+            expires_at,
+            va_prefix: &policies.va_bank_prefix,
         },
-        (cart.payment_method == PaymentMethod::Va).then_some(policies.va_bank_prefix.as_str()),
+        now,
     )
     .await?;
     order::Entity::insert_many(orders)
@@ -498,30 +483,58 @@ pub async fn release_rations<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Inserts the payment; for a virtual account, with a number not held by another payment. The
-/// number is the bank's prefix and twelve digits derived from the payment id and an attempt
-/// counter (at most 24 digits, as banks allow); a number already taken, about one chance in a
-/// million per million payments held, is skipped for the next attempt instead of failing the
-/// checkout.
+/// A checkout's bill, before it is stored.
+struct NewBill<'a> {
+    id: &'a str,
+    checkout_id: &'a str,
+    buyer_id: &'a str,
+    method: PaymentMethod,
+    amount: Rupiah,
+    expires_at: DateTime<Utc>,
+    /// The bank's prefix of virtual account numbers.
+    va_prefix: &'a str,
+}
+
+/// Stores the bill, pending, and returns how to pay it: its virtual account number or its QRIS
+/// payload. A virtual account number is the bank's prefix and twelve digits derived from the
+/// payment id and an attempt counter (at most 24 digits, as banks allow); a number already held
+/// by another payment, about one chance in a million per million payments held, is skipped for
+/// the next attempt instead of failing the checkout.
 async fn insert_payment(
     txn: &DatabaseTransaction,
-    mut model: payment::ActiveModel,
-    va_prefix: Option<&str>,
-) -> ApiResult<Option<String>> {
-    let Some(prefix) = va_prefix else {
+    bill: &NewBill<'_>,
+    now: DateTime<Utc>,
+) -> ApiResult<(Option<String>, Option<String>)> {
+    let qris_payload =
+        (bill.method == PaymentMethod::Qris).then(|| qris::payload(bill.id, bill.amount));
+    let mut model = payment::ActiveModel {
+        id: Set(bill.id.to_owned()),
+        checkout_id: Set(bill.checkout_id.to_owned()),
+        buyer_id: Set(bill.buyer_id.to_owned()),
+        method: Set(bill.method.as_str().to_owned()),
+        amount: Set(bill.amount.get()),
+        status: Set("pending".to_owned()),
+        va_number: Set(None),
+        qris_payload: Set(qris_payload.clone()),
+        expires_at: Set(bill.expires_at),
+        provider_reference: Set(None),
+        paid_at: Set(None),
+        confirmed_at: Set(None),
+        proof_status: Set("none".to_owned()),
+        proof_reference: Set(None),
+        proof_paid_at: Set(None),
+        proof_verified_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    if bill.method != PaymentMethod::Va {
         payment::Entity::insert(model)
             .exec_without_returning(txn)
             .await?;
-        return Ok(None);
-    };
-    let payment_id = match &model.id {
-        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id.clone(),
-        sea_orm::ActiveValue::NotSet => {
-            return Err(ApiError::internal(anyhow::anyhow!("payment without id")));
-        }
-    };
+        return Ok((None, qris_payload));
+    }
     for attempt in 0..8_u32 {
-        let number = va_number(prefix, &payment_id, attempt);
+        let number = va_number(bill.va_prefix, bill.id, attempt);
         model.va_number = Set(Some(number.clone()));
         let inserted = payment::Entity::insert(model.clone())
             .on_conflict(
@@ -532,7 +545,7 @@ async fn insert_payment(
             .exec_without_returning(txn)
             .await?;
         if inserted == 1 {
-            return Ok(Some(number));
+            return Ok((Some(number), None));
         }
         tracing::warn!(attempt, "virtual account number taken; drawing another");
     }
@@ -558,34 +571,23 @@ fn va_number(prefix: &str, payment_id: &str, attempt: u32) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
-    use chrono::Utc;
+    use chrono::{DateTime, Utc};
+    use peken_kernel::Rupiah;
     use peken_migrations::{Migrator, MigratorTrait};
-    use sea_orm::{ActiveValue::Set, ConnectionTrait, TransactionTrait};
+    use sea_orm::{ConnectionTrait, TransactionTrait};
 
-    use super::{insert_payment, va_number};
-    use crate::store::payment;
+    use super::{NewBill, PaymentMethod, insert_payment, va_number};
 
-    fn payment(id: &str, va: Option<String>) -> payment::ActiveModel {
-        let now = Utc::now();
-        payment::ActiveModel {
-            id: Set(id.to_owned()),
-            checkout_id: Set(format!("checkout-{id}")),
-            buyer_id: Set("buyer".to_owned()),
-            method: Set("va".to_owned()),
-            amount: Set(10_000),
-            status: Set("pending".to_owned()),
-            va_number: Set(va),
-            qris_payload: Set(None),
-            expires_at: Set(now),
-            provider_reference: Set(None),
-            paid_at: Set(None),
-            confirmed_at: Set(None),
-            proof_status: Set("none".to_owned()),
-            proof_reference: Set(None),
-            proof_paid_at: Set(None),
-            proof_verified_by: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+    fn bill(id: &str, method: PaymentMethod, now: DateTime<Utc>) -> NewBill<'_> {
+        NewBill {
+            id,
+            // One bill per checkout: the bill's id stands in for its checkout's.
+            checkout_id: id,
+            buyer_id: "buyer",
+            method,
+            amount: Rupiah::new(10_000),
+            expires_at: now,
+            va_prefix: "8808",
         }
     }
 
@@ -609,19 +611,25 @@ mod tests {
         db.execute_unprepared("PRAGMA foreign_keys = OFF")
             .await
             .unwrap();
-        let taken = va_number("8808", "p1", 0);
+        let now = Utc::now();
         let txn = db.begin().await.unwrap();
-        insert_payment(&txn, payment("other", Some(taken.clone())), None)
+        // Another bill already holds the first number p1 would draw.
+        let (none, qris) = insert_payment(&txn, &bill("other", PaymentMethod::Qris, now), now)
             .await
             .unwrap();
-        let got = insert_payment(&txn, payment("p1", None), Some("8808"))
+        assert_eq!(none, None);
+        assert!(qris.is_some());
+        let taken = va_number("8808", "p1", 0);
+        txn.execute_unprepared(&format!(
+            "UPDATE payments SET va_number = '{taken}' WHERE id = 'other'"
+        ))
+        .await
+        .unwrap();
+        let (got, no_qris) = insert_payment(&txn, &bill("p1", PaymentMethod::Va, now), now)
             .await
             .unwrap();
         assert_eq!(got, Some(va_number("8808", "p1", 1)));
         assert_ne!(got.as_deref(), Some(taken.as_str()));
-        let qris = insert_payment(&txn, payment("p2", None), None)
-            .await
-            .unwrap();
-        assert_eq!(qris, None);
+        assert_eq!(no_qris, None);
     }
 }
