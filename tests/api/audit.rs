@@ -8,7 +8,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::orders::fixtures::{commodity, listing, shop};
+use crate::orders::fixtures::{Shop, commodity, listing, shop};
 
 /// One row of the audit log, as the tests look at it.
 #[derive(Debug)]
@@ -52,6 +52,28 @@ async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
             }
         })
         .collect()
+}
+
+/// A listing of 3 units that its owner then restocks three times by `delta`; returns the shop
+/// and the listing's id.
+async fn restocked_listing(app: &TestApp, delta: i64) -> (Shop, String) {
+    let shop = shop(app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity_id = commodity(app, None, None).await;
+    let listing_id = listing(app, &shop, &commodity_id, 10_000, 3).await;
+    let path = format!(
+        "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
+        shop.id
+    );
+    for _ in 0..3 {
+        app.post(
+            &path,
+            Some(&shop.owner.token),
+            &json!({"kind": "restock", "quantity_delta": delta}),
+        )
+        .await
+        .expect(201);
+    }
+    (shop, listing_id)
 }
 
 fn find<'a>(rows: &'a [AuditRow], action: &str) -> &'a AuditRow {
@@ -246,22 +268,7 @@ async fn concurrent_stock_changes_stay_one_chain() {
 #[tokio::test]
 async fn verify_names_an_edited_and_a_deleted_row() {
     let app = spawn_app().await;
-    let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let commodity_id = commodity(&app, None, None).await;
-    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 3).await;
-    let path = format!(
-        "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
-        shop.id
-    );
-    for _ in 0..3 {
-        app.post(
-            &path,
-            Some(&shop.owner.token),
-            &json!({"kind": "restock", "quantity_delta": 2}),
-        )
-        .await
-        .expect(201);
-    }
+    restocked_listing(&app, 2).await;
     let rows = audit_rows(&app).await;
     let last = rows.last().unwrap().seq;
     let edited = last - 1;
@@ -560,22 +567,7 @@ async fn admins_and_treasury_read_the_log_newest_first_and_by_subject() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let treasury = app.staff("treasury", None).await;
-    let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let commodity_id = commodity(&app, None, None).await;
-    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 3).await;
-    let path = format!(
-        "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
-        shop.id
-    );
-    for _ in 0..3 {
-        app.post(
-            &path,
-            Some(&shop.owner.token),
-            &json!({"kind": "restock", "quantity_delta": 1}),
-        )
-        .await
-        .expect(201);
-    }
+    let (shop, listing_id) = restocked_listing(&app, 1).await;
     let query =
         format!("/api/v1/admin/audit-log?subject_type=listing&subject_id={listing_id}&limit=2");
     let first = app.get(&query, Some(&treasury.token)).await.expect(200);

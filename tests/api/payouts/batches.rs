@@ -416,13 +416,9 @@ async fn an_idempotency_key_replays_the_first_answer() {
     let replayed = approve().await.expect(200);
     assert_eq!(approved.body, replayed.body);
     // Without the key, the second approval is refused: the batch is approved already.
-    app.post(
-        &format!("/api/v1/treasury/payout-batches/{id}/approval"),
-        Some(&checker.token),
-        &json!({}),
-    )
-    .await
-    .expect_problem(409, "batch_not_draft");
+    app.post(&path, Some(&checker.token), &empty)
+        .await
+        .expect_problem(409, "batch_not_draft");
     let trial = trial(&app, &maker).await;
     assert_eq!(normal_balance(&trial, "payout_in_transit"), 42_000);
 }
