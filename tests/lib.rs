@@ -37,8 +37,7 @@ pub struct TestApp {
     pub state: AppState,
     data_dir: PathBuf,
     /// This test's PostgreSQL database, dropped with the app.
-    #[allow(dead_code, reason = "held for its Drop")]
-    postgres: Option<ScratchDatabase>,
+    _postgres: Option<ScratchDatabase>,
 }
 
 /// Options for starting a test server.
@@ -127,7 +126,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         clock,
         state,
         data_dir,
-        postgres,
+        _postgres: postgres,
     }
 }
 

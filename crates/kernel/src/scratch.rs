@@ -7,15 +7,13 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
 use tokio::sync::OnceCell;
 
 /// A database created for one test; dropped with this guard, unless the guard goes while its
-/// thread panics (a failed test keeps its data for a look; the next run's sweep removes it) or
-/// [`keep`](Self::keep) was called.
+/// thread panics (a failed test keeps its data for a look; the next run's sweep removes it).
 #[derive(Debug)]
 pub struct ScratchDatabase {
     /// The URL to connect to it.
     pub url: String,
     name: String,
     server_url: String,
-    keep: bool,
 }
 
 impl ScratchDatabase {
@@ -43,19 +41,13 @@ impl ScratchDatabase {
             url: format!("{prefix}/{name}"),
             name,
             server_url: server_url.to_owned(),
-            keep: false,
         })
-    }
-
-    /// Leaves the database in place when the guard goes.
-    pub fn keep(&mut self) {
-        self.keep = true;
     }
 }
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
-        if self.keep || std::thread::panicking() {
+        if std::thread::panicking() {
             return;
         }
         // `Drop` cannot await and the test's runtime may be shutting down: a thread of its own

@@ -5,15 +5,12 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::json;
 
-use crate::harness::{self, base_vars, fresh_postgres, postgres_base, scratch};
+use crate::harness::{self, base_vars, scratch};
 
 #[tokio::test]
 async fn audit_verify_names_an_edited_and_a_deleted_row() {
     let root = scratch("auditcli");
-    let database_url = match postgres_base() {
-        Some(pg) => fresh_postgres(&pg, "auditcli").await,
-        None => format!("sqlite://{}/peken.db?mode=rwc", root.display()),
-    };
+    let (database_url, _database) = harness::database(&root, "auditcli").await;
     let vars = base_vars(&database_url, &root);
     let log = root.join("cli.log");
     let (ok, out) = harness::run(&vars, &["migrate"], &log);
@@ -68,6 +65,5 @@ async fn audit_verify_names_an_edited_and_a_deleted_row() {
         "edited 3, missing 4, and 5 no longer chained: {out}"
     );
     db.close().await.ok();
-    crate::harness::drop_postgres(&database_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -17,8 +17,8 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::harness::{
-    self, ADMIN_EMAIL, Client, Peken, Shop, base_vars, fresh_postgres, number, open_shops,
-    postgres_base, register_buyers, scratch,
+    self, ADMIN_EMAIL, Client, Peken, Shop, base_vars, number, open_shops, postgres_base,
+    register_buyers, scratch,
 };
 
 /// The load: each client places this many checkouts and pays each one it got.
@@ -75,7 +75,8 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
         return;
     };
     let root = scratch("crash");
-    let database_url = fresh_postgres(&pg, "crash").await;
+    let database = harness::postgres(&pg, "crash").await;
+    let database_url = database.url.clone();
     let vars = base_vars(&database_url, &root);
     let (ok, out) = harness::run(&vars, &["migrate"], &root.join("migrate.log"));
     assert!(ok, "peken migrate failed: {out}");
@@ -196,7 +197,6 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
         "the load ended before the server was killed enough"
     );
     drop(server);
-    crate::harness::drop_postgres(&database_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::harness::{
-    self, ADMIN_EMAIL, Client, Peken, base_vars, fresh_postgres, number, open_shops, postgres_base,
+    self, ADMIN_EMAIL, Client, Peken, base_vars, number, open_shops, postgres_base,
     register_buyers, scratch,
 };
 use crate::proxy::{Proxy, reroute};
@@ -132,7 +132,8 @@ async fn postgres_cut_off_under_load_means_503_then_recovery_without_restart() {
         return;
     };
     let root = scratch("pgcut");
-    let direct_url = fresh_postgres(&pg, "pgcut").await;
+    let direct = harness::postgres(&pg, "pgcut").await;
+    let direct_url = direct.url.clone();
     let (target, _) = reroute(&direct_url, 0);
     let mut proxy = Proxy::start(&target);
     let (_, proxied_url) = reroute(&direct_url, proxy.port);
@@ -251,7 +252,6 @@ async fn postgres_cut_off_under_load_means_503_then_recovery_without_restart() {
         acknowledged.len()
     ));
     drop(server);
-    crate::harness::drop_postgres(&direct_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -265,10 +265,7 @@ async fn redis_cut_off_under_load_changes_nothing_but_readiness() {
         return;
     };
     let root = scratch("rediscut");
-    let database_url = match postgres_base() {
-        Some(pg) => fresh_postgres(&pg, "rediscut").await,
-        None => format!("sqlite://{}/peken.db?mode=rwc", root.display()),
-    };
+    let (database_url, _database) = harness::database(&root, "rediscut").await;
     let (target, _) = reroute(&redis, 0);
     let mut proxy = Proxy::start(&target);
     let (_, proxied_redis) = reroute(&redis, proxy.port);
@@ -368,6 +365,5 @@ async fn redis_cut_off_under_load_changes_nothing_but_readiness() {
         acknowledged.len()
     ));
     drop(server);
-    crate::harness::drop_postgres(&database_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }

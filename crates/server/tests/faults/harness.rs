@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use peken_kernel::scratch::ScratchDatabase;
 use reqwest::Method;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
 pub const JWT_SECRET: &str = "faults-signing-key-that-is-long-enough-0042";
@@ -53,30 +53,27 @@ pub fn postgres_base() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Creates a fresh database next to the suite's and returns its URL. The test drops it with
-/// [`drop_postgres`] once it passed; a failed test's is left for a look until the next run.
-pub async fn fresh_postgres(base: &str, prefix: &str) -> String {
-    let mut scratch = ScratchDatabase::create(base, prefix)
+/// A fresh database on the suite's PostgreSQL server, dropped with the guard once the test
+/// passed (a failed test's is left for a look until the next run sweeps it).
+pub async fn postgres(base: &str, tag: &str) -> ScratchDatabase {
+    ScratchDatabase::create(base, tag)
         .await
-        .expect("PostgreSQL reachable");
-    scratch.keep();
-    scratch.url.clone()
+        .expect("PostgreSQL reachable")
 }
 
-/// Drops a database made by [`fresh_postgres`] once its test passed (a failed test keeps it for
-/// a look). Connections still open are ended: the server under test is gone by then.
-pub async fn drop_postgres(url: &str) {
-    let Some(base) = postgres_base() else {
-        return;
-    };
-    let Some((_, name)) = url.rsplit_once('/').filter(|_| url.starts_with("postgres")) else {
-        return;
-    };
-    if let Ok(admin) = Database::connect(base.as_str()).await {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
-        admin.close().await.ok();
+/// The database of a test that runs on either backend: a fresh PostgreSQL database (see
+/// [`postgres`]) when the suite has one, else a SQLite file in `root`. Keep the guard until the
+/// test ends.
+pub async fn database(root: &Path, tag: &str) -> (String, Option<ScratchDatabase>) {
+    match postgres_base() {
+        Some(pg) => {
+            let scratch = postgres(&pg, tag).await;
+            (scratch.url.clone(), Some(scratch))
+        }
+        None => (
+            format!("sqlite://{}/peken.db?mode=rwc", root.display()),
+            None,
+        ),
     }
 }
 

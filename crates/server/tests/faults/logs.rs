@@ -10,17 +10,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    ADMIN_EMAIL, Client, JWT_SECRET, PASSWORD, Peken, WEBHOOK_SECRET, base_vars, fresh_postgres,
-    open_shops, postgres_base, register_buyers, scratch,
+    ADMIN_EMAIL, Client, JWT_SECRET, PASSWORD, Peken, WEBHOOK_SECRET, base_vars, open_shops,
+    register_buyers, scratch,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_run_at_debug_level_logs_no_personal_data_or_secret() {
     let root = scratch("logs");
-    let database_url = match postgres_base() {
-        Some(pg) => fresh_postgres(&pg, "logs").await,
-        None => format!("sqlite://{}/peken.db?mode=rwc", root.display()),
-    };
+    let (database_url, _database) = crate::harness::database(&root, "logs").await;
     let mut vars = base_vars(&database_url, &root);
     vars.retain(|(k, _)| k != "PEKEN_LOG");
     vars.extend([
@@ -279,6 +276,5 @@ async fn a_full_run_at_debug_level_logs_no_personal_data_or_secret() {
         lines.len(),
         secrets.len()
     ));
-    crate::harness::drop_postgres(&database_url).await;
     let _ = std::fs::remove_dir_all(&root);
 }
