@@ -1,8 +1,9 @@
 //! The browse read model: every listing that could be sold, held in this process's memory and
 //! searched there, so a browse request costs no database query.
 //!
-//! A snapshot is loaded with one query (the sellable listings with their merchant, commodity,
-//! category permission and month-to-date turnover) and answers requests until one of these:
+//! A snapshot is loaded by a few queries of [`LOAD_CHUNK`] rows (the sellable listings with their
+//! merchant, commodity, category permission and month-to-date turnover) and answers requests
+//! until one of these:
 //! the listings namespace's cache generation moves (a merchant, listing, takedown, commodity or
 //! category change, in any process: the next request waits for a new snapshot), the WIB month
 //! turns, or it is older than [`MAX_AGE`] (the next request starts a rebuild in the background
@@ -11,20 +12,20 @@
 //! checkout checks stock and the cap itself. The turnover cap is applied when a page is made,
 //! from the policies, so a new cap shows as soon as cached pages expire.
 
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use peken_kernel::cache::MemoryStore;
 use peken_kernel::pagination::Page;
 use peken_kernel::period::Period;
 use peken_kernel::{ApiResult, AppState, Rupiah};
 use sea_orm::{FromQueryResult, Statement};
+use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 
-use serde::Serialize;
-
 use crate::browse::{BrowseCommodity, BrowseCursor, BrowseMerchant, BrowseQuery};
-use peken_kernel::cache::MemoryStore;
 
 /// How old a snapshot may grow before it is rebuilt.
 pub const MAX_AGE: Duration = Duration::from_secs(5);
@@ -119,8 +120,8 @@ impl Interner {
 struct Ranked<'a>(i64, &'a Entry);
 
 impl Ranked<'_> {
-    fn key(&self) -> (std::cmp::Reverse<i64>, i64, &str) {
-        (std::cmp::Reverse(self.0), self.1.turnover, &self.1.id)
+    fn key(&self) -> (Reverse<i64>, i64, &str) {
+        (Reverse(self.0), self.1.turnover, &self.1.id)
     }
 }
 
@@ -259,13 +260,14 @@ impl Snapshot {
                 .filter(|w| e.commodity_lower.contains(w.as_str()))
                 .count() as i64
         };
-        let after_cursor = |rel: i64, e: &Entry| match &query.cursor {
-            None => true,
-            Some(BrowseCursor { k: (r, t, id) }) => {
-                rel < *r
-                    || (rel == *r
-                        && (e.turnover > *t || (e.turnover == *t && &*e.id > id.as_str())))
-            }
+        // A page walk goes on after the cursor's sort key, in the same order.
+        let after_cursor = |ranked: &Ranked<'_>| {
+            query
+                .cursor
+                .as_ref()
+                .is_none_or(|BrowseCursor { k: (r, t, id) }| {
+                    ranked.key() > (Reverse(*r), *t, id.as_str())
+                })
         };
         let candidates: Box<dyn Iterator<Item = &Entry>> = match query.kecamatan.as_deref() {
             Some(k) => Box::new(
@@ -284,11 +286,10 @@ impl Snapshot {
             .saturating_add(1);
         let mut best: BinaryHeap<Ranked<'_>> = BinaryHeap::with_capacity(wanted.min(1024) + 1);
         for e in candidates.filter(|e| matches(e)) {
-            let rel = relevance(e);
-            if !after_cursor(rel, e) {
+            let ranked = Ranked(relevance(e), e);
+            if !after_cursor(&ranked) {
                 continue;
             }
-            let ranked = Ranked(rel, e);
             if best.len() == wanted {
                 if best.peek().is_some_and(|worst| ranked < *worst) {
                     best.pop();
