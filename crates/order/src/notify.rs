@@ -24,6 +24,16 @@ async fn shop_name<C: ConnectionTrait>(conn: &C, order: &order::Model) -> ApiRes
     )
 }
 
+/// A message to (name, e-mail), sent once per `key`.
+fn mail(to: (String, String), key: String, template: Template) -> Mail {
+    Mail {
+        to: to.1,
+        to_name: Some(to.0),
+        template,
+        dedupe_key: key,
+    }
+}
+
 async fn send<C: ConnectionTrait>(
     conn: &C,
     to: (String, String),
@@ -31,17 +41,7 @@ async fn send<C: ConnectionTrait>(
     template: Template,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    peken_mail::enqueue(
-        conn,
-        Mail {
-            to: to.1,
-            to_name: Some(to.0),
-            template,
-            dedupe_key: key,
-        },
-        now,
-    )
-    .await?;
+    peken_mail::enqueue(conn, mail(to, key, template), now).await?;
     Ok(())
 }
 
@@ -70,31 +70,27 @@ pub async fn order_paid<C: ConnectionTrait>(
     let total = Rupiah::new(order.total_amount);
     let mut mails = Vec::with_capacity(2);
     if let Some(to) = buyer(conn, order).await? {
-        mails.push(Mail {
-            to: to.1,
-            to_name: Some(to.0.clone()),
-            template: Template::OrderPaid {
-                order_id: order.id.clone(),
-                buyer_name: to.0,
-                merchant_name: merchant_name.clone(),
-                items: items.clone(),
-                total,
-            },
-            dedupe_key: format!("order:{}:paid:buyer", order.id),
-        });
+        let template = Template::OrderPaid {
+            order_id: order.id.clone(),
+            buyer_name: to.0.clone(),
+            merchant_name: merchant_name.clone(),
+            items: items.clone(),
+            total,
+        };
+        mails.push(mail(to, format!("order:{}:paid:buyer", order.id), template));
     }
     if let Some(to) = owner {
-        mails.push(Mail {
-            to: to.1,
-            to_name: Some(to.0),
-            template: Template::MerchantNewOrder {
-                order_id: order.id.clone(),
-                merchant_name,
-                items,
-                total,
-            },
-            dedupe_key: format!("order:{}:paid:merchant", order.id),
-        });
+        let template = Template::MerchantNewOrder {
+            order_id: order.id.clone(),
+            merchant_name,
+            items,
+            total,
+        };
+        mails.push(mail(
+            to,
+            format!("order:{}:paid:merchant", order.id),
+            template,
+        ));
     }
     peken_mail::enqueue_many(conn, mails, now).await?;
     Ok(())

@@ -241,16 +241,9 @@ pub async fn owner_contact<C: ConnectionTrait>(
     conn: &C,
     merchant_id: &str,
 ) -> Result<Option<(String, String)>, DbErr> {
-    let Some(found) = merchant::Entity::find_by_id(merchant_id.to_owned())
-        .one(conn)
+    Ok(shop_and_owner(conn, merchant_id)
         .await?
-    else {
-        return Ok(None);
-    };
-    let owner = peken_identity::service::find_user(conn, &found.owner_user_id)
-        .await
-        .map_err(|e| DbErr::Custom(format!("loading owner of {merchant_id}: {e:?}")))?;
-    Ok(owner.and_then(|u| u.email.map(|email| (u.name, email))))
+        .and_then(|(_, owner)| owner))
 }
 
 /// Bank details for payouts.
