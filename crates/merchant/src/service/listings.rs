@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use peken_catalog::cache::listings_changed;
 use peken_catalog::input::listing_search_text;
 use peken_catalog::service as catalog;
-use peken_kernel::auth::{Caller, Role};
+use peken_kernel::auth::Caller;
 use peken_kernel::db::new_id;
 use peken_kernel::error::unique_violation;
 use peken_kernel::pagination::Page;
@@ -48,12 +48,11 @@ async fn merchant_for<C: ConnectionTrait>(
     merchant_id: &str,
     admin_may: bool,
 ) -> ApiResult<merchant::Model> {
-    if admin_may && caller.role == Role::Admin {
-        return merchants::find(conn, merchant_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("merchant"));
+    if admin_may {
+        merchants::for_reading(conn, caller, merchant_id, false).await
+    } else {
+        merchants::own(conn, caller, merchant_id).await
     }
-    merchants::own(conn, caller, merchant_id).await
 }
 
 fn merchant_not_active(status: &str) -> ApiError {

@@ -186,6 +186,26 @@ pub async fn owned<C: ConnectionTrait>(
     Ok(found)
 }
 
+/// The merchant for a read that admins may make too: any merchant for an admin, else the
+/// caller's own as [`own`] (or [`owned`], with `owner_only`) finds it.
+pub async fn for_reading<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    id: &str,
+    owner_only: bool,
+) -> ApiResult<merchant::Model> {
+    if caller.role == Role::Admin {
+        return find(conn, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("merchant"));
+    }
+    if owner_only {
+        owned(conn, caller, id).await
+    } else {
+        own(conn, caller, id).await
+    }
+}
+
 /// Admin's decision on a registration: `approve` makes it active, `reject` needs a reason. A
 /// rejected merchant may be approved later (after fixing its papers), since its NIB cannot
 /// register again.
@@ -406,13 +426,7 @@ pub async fn list_staff(
     caller: &Caller,
     merchant_id: &str,
 ) -> ApiResult<Vec<user::Model>> {
-    let found = if caller.role == Role::Admin {
-        find(&state.db, merchant_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("merchant"))?
-    } else {
-        owned(&state.db, caller, merchant_id).await?
-    };
+    let found = for_reading(&state.db, caller, merchant_id, true).await?;
     let mut people = user::Entity::find()
         .filter(user::Column::MerchantId.eq(found.id.clone()))
         .order_by_asc(user::Column::Name)
