@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cache;
 pub mod clock;
+pub mod csv;
 pub mod db;
 pub mod error;
 pub mod ids;

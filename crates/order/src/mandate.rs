@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::Caller;
+use peken_kernel::csv::{Cell, CsvWriter};
 use peken_kernel::period::{Period, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_mail::{Mail, Template};
@@ -367,47 +368,42 @@ pub fn to_csv(report: &ComplianceReport) -> String {
         .iter()
         .map(|o| (o.opd_id.as_str(), o.opd_code.as_str()))
         .collect();
-    let mut out = String::from(
-        "period,nip,name,opd_code,kecamatan_code,position_class,required_amount,spent_amount,\
-         remaining_amount,compliant,policy_found\n",
-    );
+    let period = report.period.to_string();
+    let mut writer = CsvWriter::new();
+    writer.header(&[
+        "period",
+        "nip",
+        "name",
+        "opd_code",
+        "kecamatan_code",
+        "position_class",
+        "required_amount",
+        "spent_amount",
+        "remaining_amount",
+        "compliant",
+        "policy_found",
+    ]);
     for s in &report.asns {
-        let fields = [
-            report.period.to_string(),
-            s.nip.clone(),
-            s.name.clone(),
-            s.opd_id
-                .as_deref()
-                .and_then(|o| codes.get(o))
-                .unwrap_or(&"")
-                .to_string(),
-            s.kecamatan_code.clone().unwrap_or_default(),
-            s.position_class.clone(),
-            s.required_amount.to_string(),
-            s.spent_amount.to_string(),
-            s.remaining_amount.to_string(),
-            s.compliant.to_string(),
-            s.policy_found.to_string(),
-        ];
-        let escaped: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&escaped.join(","));
-        out.push('\n');
+        writer.row(&[
+            Cell::Text(&period),
+            Cell::Text(&s.nip),
+            Cell::Text(&s.name),
+            Cell::Text(
+                s.opd_id
+                    .as_deref()
+                    .and_then(|o| codes.get(o))
+                    .unwrap_or(&""),
+            ),
+            Cell::Text(s.kecamatan_code.as_deref().unwrap_or_default()),
+            Cell::Text(&s.position_class),
+            s.required_amount.into(),
+            s.spent_amount.into(),
+            s.remaining_amount.into(),
+            Cell::Text(if s.compliant { "true" } else { "false" }),
+            Cell::Text(if s.policy_found { "true" } else { "false" }),
+        ]);
     }
-    out
-}
-
-/// Quotes a CSV field when needed, and defuses spreadsheet formulas.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) && value.parse::<i64>().is_err() {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
+    writer.finish()
 }
 
 /// Sends each ASN still short of the month's minimum one reminder, once the month has no more
@@ -525,12 +521,5 @@ mod tests {
             !may.contains_key("staf"),
             "no policy before its first month"
         );
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("Budi, S.E."), "\"Budi, S.E.\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-5000"), "-5000");
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
+use peken_kernel::csv::{Cell, CsvWriter};
 use peken_kernel::db::new_id;
 use peken_kernel::{ApiError, ApiResult, Rupiah};
 use peken_ledger::claims::{self, Claim};
@@ -581,36 +582,28 @@ pub async fn transfer_file<C: ConnectionTrait>(conn: &C, batch_id: &str) -> ApiR
         ));
     }
     let items = items_of(conn, batch_id).await?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let write_err = |e: csv::Error| ApiError::internal(anyhow::anyhow!("transfer file: {e}"));
-    writer
-        .write_record([
-            "reference",
-            "bank_code",
-            "account_number",
-            "account_name",
-            "amount",
-            "rail",
-            "remark",
-        ])
-        .map_err(write_err)?;
+    let mut writer = CsvWriter::new();
+    writer.header(&[
+        "reference",
+        "bank_code",
+        "account_number",
+        "account_name",
+        "amount",
+        "rail",
+        "remark",
+    ]);
     for item in items.iter().filter(|i| i.status != "cancelled") {
-        writer
-            .write_record([
-                item.reference.as_str(),
-                item.bank_code.as_str(),
-                item.account_number.as_str(),
-                item.account_name.as_str(),
-                &item.amount.get().to_string(),
-                item.rail.as_str(),
-                &format!("PEKEN {}", item.reference),
-            ])
-            .map_err(write_err)?;
+        writer.row(&[
+            Cell::Text(&item.reference),
+            Cell::Text(&item.bank_code),
+            Cell::Text(&item.account_number),
+            Cell::Text(&item.account_name),
+            Cell::Number(item.amount.get()),
+            Cell::Text(&item.rail),
+            Cell::Text(&format!("PEKEN {}", item.reference)),
+        ]);
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("transfer file: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| ApiError::internal(anyhow::anyhow!("transfer file: {e}")))
+    Ok(writer.finish())
 }
 
 #[cfg(test)]

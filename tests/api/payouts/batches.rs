@@ -1,5 +1,6 @@
 //! Payout batches: cut-off, four-eyes approval, transfer file, failures, holds and retries.
 
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use super::fixtures::{
@@ -421,4 +422,42 @@ async fn an_idempotency_key_replays_the_first_answer() {
         .expect_problem(409, "batch_not_draft");
     let trial = trial(&app, &maker).await;
     assert_eq!(normal_balance(&trial, "payout_in_transit"), 42_000);
+}
+
+#[tokio::test]
+async fn an_account_name_written_as_a_formula_reaches_the_transfer_file_as_text() {
+    let app = app_at(utc(2026, 3, 4, 3)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (m1, account) = merchant(&app, "toko_kelontong", KEL_A, None).await;
+    let name = "=HYPERLINK(\"http://evil.example/\",\"klik\")";
+    let db = &app.state.db;
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE merchants SET account_name = $1 WHERE id = $2",
+        [name.into(), m1.clone().into()],
+    ))
+    .await
+    .unwrap();
+    owed(&app, "f1", &m1, 125_000, utc(2026, 3, 2, 2)).await;
+    let batch = paid_batch(&app, &maker, &checker, utc(2026, 3, 2, 17)).await;
+    let id = batch["id"].as_str().unwrap();
+    let file = app
+        .get(
+            &format!("/api/v1/treasury/payout-batches/{id}/transfer-file"),
+            Some(&maker.token),
+        )
+        .await
+        .expect(200);
+    let line = file.text.lines().nth(1).unwrap().to_owned();
+    let reference = item_of(&batch, &m1)["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "{reference},008,{account},\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"klik\"\")\",125000,BIFAST,PEKEN {reference}"
+        ),
+        "the name is text (a leading '), the amount a number"
+    );
 }

@@ -162,7 +162,7 @@ async fn city_turnover(
     let report = reports::city_turnover(&state.db, &state.regions, from, to).await?;
     if wants_csv(&req) {
         return Ok(csv_response(
-            reports::city_turnover_csv(&report)?,
+            reports::city_turnover_csv(&report),
             &format!("turnover-{from}-{to}.csv"),
         ));
     }

@@ -1,9 +1,9 @@
 //! Merchant turnover and UMKM class, turnover alerts, and the city-wide turnover report.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
+use peken_kernel::csv::{Cell, CsvWriter};
 use peken_kernel::period::Period;
 use peken_kernel::regions::Regions;
 use peken_kernel::{ApiError, ApiResult, Rupiah};
@@ -192,15 +192,24 @@ pub async fn merchant_turnover<C: ConnectionTrait>(
 
 /// The merchant turnover report as CSV, one line per month.
 pub fn merchant_turnover_csv(report: &MerchantTurnover) -> String {
-    let mut out = String::from("period,gross_amount,refunds_amount,net_amount,completed_orders\n");
+    let mut writer = CsvWriter::new();
+    writer.header(&[
+        "period",
+        "gross_amount",
+        "refunds_amount",
+        "net_amount",
+        "completed_orders",
+    ]);
     for m in &report.months {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{}",
-            m.period, m.gross_amount, m.refunds_amount, m.net_amount, m.completed_orders
-        );
+        writer.row(&[
+            Cell::Text(&m.period.to_string()),
+            m.gross_amount.into(),
+            m.refunds_amount.into(),
+            m.net_amount.into(),
+            Cell::Number(m.completed_orders),
+        ]);
     }
-    out
+    writer.finish()
 }
 
 /// One line of the city-wide report.
@@ -272,39 +281,31 @@ pub async fn city_turnover<C: ConnectionTrait>(
 }
 
 /// The city-wide report as CSV.
-pub fn city_turnover_csv(report: &CityTurnover) -> ApiResult<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| ApiError::internal(anyhow::anyhow!("report csv: {e}"));
-    writer
-        .write_record([
-            "kecamatan_code",
-            "kecamatan_name",
-            "kind",
-            "merchants",
-            "gross_amount",
-            "refunds_amount",
-            "net_amount",
-            "completed_orders",
-        ])
-        .map_err(fail)?;
+pub fn city_turnover_csv(report: &CityTurnover) -> String {
+    let mut writer = CsvWriter::new();
+    writer.header(&[
+        "kecamatan_code",
+        "kecamatan_name",
+        "kind",
+        "merchants",
+        "gross_amount",
+        "refunds_amount",
+        "net_amount",
+        "completed_orders",
+    ]);
     for r in &report.rows {
-        writer
-            .write_record([
-                r.kecamatan_code.clone(),
-                r.kecamatan_name.clone(),
-                r.kind.clone(),
-                r.merchants.to_string(),
-                r.gross_amount.to_string(),
-                r.refunds_amount.to_string(),
-                r.net_amount.to_string(),
-                r.completed_orders.to_string(),
-            ])
-            .map_err(fail)?;
+        writer.row(&[
+            Cell::Text(&r.kecamatan_code),
+            Cell::Text(&r.kecamatan_name),
+            Cell::Text(&r.kind),
+            Cell::Number(r.merchants),
+            r.gross_amount.into(),
+            r.refunds_amount.into(),
+            r.net_amount.into(),
+            Cell::Number(r.completed_orders),
+        ]);
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("report csv: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| ApiError::internal(anyhow::anyhow!("report csv: {e}")))
+    writer.finish()
 }
 
 #[cfg(test)]
