@@ -22,5 +22,6 @@ mod payouts;
 mod policies;
 mod privacy;
 mod shops;
+mod text;
 mod tokens;
 mod users;

@@ -18,6 +18,7 @@ pub mod scratch;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod text;
 
 pub use error::{ApiError, FieldError, Validation};
 pub use money::Rupiah;

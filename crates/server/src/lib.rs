@@ -2,6 +2,7 @@
 //! migrations, workers and the command line.
 
 pub mod cli;
+pub mod guard;
 pub mod middleware;
 pub mod policies;
 pub mod routes;

@@ -21,7 +21,7 @@ use sea_orm::DatabaseConnection;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::workers::Workers;
-use crate::{middleware, routes, secrets};
+use crate::{guard, middleware, routes, secrets};
 
 /// Connects to the database and applies pending migrations.
 pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<DatabaseConnection> {
@@ -109,6 +109,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(middleware::path_error))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
                 .default_service(web::to(routes::not_found))
+                .wrap(from_fn(guard::refuse_control_characters))
                 .wrap(from_fn(middleware::observe))
         })
         .listen(listener)?
