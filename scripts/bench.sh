@@ -79,7 +79,8 @@ start_server() {
     PEKEN_JWT_SECRET="$secret_jwt" PEKEN_PAYMENT_WEBHOOK_SECRET="$secret_hook" \
     PEKEN_LISTEN="127.0.0.1:$port" PEKEN_LOG=warn PEKEN_DATA_DIR="$work/data-$label" \
     PEKEN_LOGIN_IP_PER_MINUTE=100000 PEKEN_LOGIN_ACCOUNT_PER_MINUTE=100000 \
-    PEKEN_CHECKOUT_PER_MINUTE=1000000 \
+    PEKEN_CHECKOUT_PER_MINUTE=1000000 PEKEN_UNPAID_CHECKOUTS_PER_BUYER=1000 \
+    PEKEN_RESERVED_UNITS_PER_BUYER=1000000 \
     "$bin/peken" serve >"$out/server-$label.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do

@@ -12,6 +12,7 @@ mod m0006_mandate;
 mod m0007_password_tokens;
 mod m0008_audit;
 mod m0009_listing_search;
+mod m0012_payment_proofs;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_password_tokens::Migration),
             Box::new(m0008_audit::Migration),
             Box::new(m0009_listing_search::Migration),
+            Box::new(m0012_payment_proofs::Migration),
         ]
     }
 }

@@ -341,13 +341,16 @@ async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
     )
     .await
     .expect(200);
-    app.post(
-        &format!("/api/v1/treasury/payments/{payment_id}/verification"),
-        Some(&treasury.token),
-        &json!({"decision": "approve"}),
-    )
-    .await
-    .expect(200);
+    let second = app.staff("treasury", None).await;
+    for approver in [&treasury, &second] {
+        app.post(
+            &format!("/api/v1/treasury/payments/{payment_id}/verification"),
+            Some(&approver.token),
+            &json!({"decision": "approve"}),
+        )
+        .await
+        .expect(200);
+    }
     let due = app
         .get("/api/v1/treasury/refunds?status=due", Some(&treasury.token))
         .await
@@ -390,8 +393,13 @@ async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
         rows.iter().all(|r| r.action != "order.cancelled"),
         "buyers' own steps are not in the audit log"
     );
+    let proposal = find(&rows, "payment.proof_approval_proposed");
+    assert_eq!(proposal.actor_id, treasury.id);
+    assert_eq!(proposal.after["status"], "pending");
+    assert_eq!(proposal.after["proof_status"], "approval_proposed");
     let proof = find(&rows, "payment.proof_approved");
     assert_eq!(proof.actor_role, "treasury");
+    assert_eq!(proof.actor_id, second.id);
     assert_eq!(proof.before["status"], "pending");
     assert_eq!(proof.after["status"], "paid");
     assert_eq!(proof.after["transfer_reference"], "TRF-AUDIT-1");

@@ -121,6 +121,13 @@ impl ApiError {
             .with_detail("your role may not perform this action")
     }
 
+    /// A second person must approve what this one prepared or proposed (payout batches, manual
+    /// matches, transfer proofs).
+    pub fn four_eyes() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "four_eyes_required")
+            .with_detail("a second treasury user must approve what another one prepared")
+    }
+
     pub fn too_many_requests(retry_after: u64) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             .with_detail("too many attempts; try again later")

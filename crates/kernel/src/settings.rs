@@ -82,6 +82,12 @@ pub struct Settings {
     pub login_account_per_minute: u32,
     /// Checkouts one buyer may place per minute.
     pub checkout_per_minute: u32,
+    /// Unpaid checkouts (bills still open) one buyer may hold at once.
+    pub unpaid_checkouts_per_buyer: u32,
+    /// Units one buyer may hold reserved in unpaid checkouts.
+    pub reserved_units_per_buyer: u32,
+    /// How long a bill with a transfer proof waits for treasury before it expires.
+    pub payment_proof_wait: Duration,
     pub password_hash_memory_kib: u32,
     pub holidays: Vec<NaiveDate>,
     pub log_filter: String,
@@ -178,6 +184,14 @@ impl Settings {
             login_ip_per_minute: r.number("PEKEN_LOGIN_IP_PER_MINUTE", 30, 1, 100_000),
             login_account_per_minute: r.number("PEKEN_LOGIN_ACCOUNT_PER_MINUTE", 20, 1, 100_000),
             checkout_per_minute: r.number("PEKEN_CHECKOUT_PER_MINUTE", 30, 1, 1_000_000),
+            unpaid_checkouts_per_buyer: r.number("PEKEN_UNPAID_CHECKOUTS_PER_BUYER", 3, 1, 1_000),
+            reserved_units_per_buyer: r.number("PEKEN_RESERVED_UNITS_PER_BUYER", 100, 1, 1_000_000),
+            payment_proof_wait: r.seconds(
+                "PEKEN_PAYMENT_PROOF_WAIT_SECONDS",
+                2 * 86_400,
+                60,
+                30 * 86_400,
+            ),
             password_hash_memory_kib: r.number(
                 "PEKEN_PASSWORD_HASH_MEMORY_KIB",
                 19_456,

@@ -148,6 +148,12 @@ pub async fn checkout(
         state.metrics.event("checkout", "replayed");
         return Ok(CheckoutOutcome { status, body });
     }
+    let cart_units = cart
+        .lines
+        .values()
+        .copied()
+        .fold(0_i64, i64::saturating_add);
+    crate::holding::check(&txn, &state.settings, &caller.user_id, cart_units).await?;
     let ids: Vec<String> = cart.lines.keys().cloned().collect();
     let found = listings_for_sale(&txn, &ids).await?;
     let by_id: BTreeMap<&str, &ListingForSale> =
@@ -524,6 +530,8 @@ async fn insert_payment(
         proof_reference: Set(None),
         proof_paid_at: Set(None),
         proof_verified_by: Set(None),
+        proof_wait_until: Set(None),
+        proof_proposed_by: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

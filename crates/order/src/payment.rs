@@ -10,8 +10,8 @@ use peken_kernel::period::Period;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_merchant::stock::{self, MovementKind, StockChange};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use crate::lifecycle::{add_spend, items_of, ledger_error, release_stock, transition};
@@ -273,8 +273,14 @@ async fn apply_payment<C: ConnectionTrait>(
     Ok(())
 }
 
-/// A buyer's manual proof of a bank transfer, for treasury to verify. While a proof waits, the
-/// bill does not expire: "paid but not recorded" must never cancel an order.
+/// Proof states in which the bill waits for treasury.
+const PROOF_WAITING: [&str; 2] = ["submitted", "approval_proposed"];
+
+/// A buyer's manual proof of a bank transfer, for treasury to verify. Taken only while the bill
+/// is open and before it expires; while it waits, the bill does not expire at its own time but
+/// `PEKEN_PAYMENT_PROOF_WAIT_SECONDS` after the proof, so a transfer treasury has not yet seen
+/// does not cancel the order, and a proof nobody acts on does not hold the stock for ever (money
+/// that arrives for an expired bill is recorded and owed back).
 pub async fn submit_proof(
     state: &AppState,
     caller: &Caller,
@@ -294,6 +300,15 @@ pub async fn submit_proof(
             "this payment is no longer open",
         ));
     }
+    if bill.expires_at <= now {
+        return Err(ApiError::conflict(
+            "payment_expired",
+            "this payment has expired; a transfer made for it is refunded",
+        ));
+    }
+    let wait_until = now
+        + chrono::Duration::from_std(state.settings.payment_proof_wait)
+            .map_err(ApiError::internal)?;
     let updated = payment::Entity::update_many()
         .col_expr(payment::Column::ProofStatus, "submitted".into())
         .col_expr(
@@ -301,9 +316,15 @@ pub async fn submit_proof(
             Some(reference.to_owned()).into(),
         )
         .col_expr(payment::Column::ProofPaidAt, Some(paid_at).into())
+        .col_expr(payment::Column::ProofWaitUntil, Some(wait_until).into())
+        .col_expr(
+            payment::Column::ProofProposedBy,
+            Option::<String>::None.into(),
+        )
         .col_expr(payment::Column::UpdatedAt, now.into())
         .filter(payment::Column::Id.eq(bill.id.clone()))
         .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::ExpiresAt.gt(now))
         .filter(payment::Column::ProofStatus.is_in(["none", "rejected"]))
         .exec(&state.db)
         .await?;
@@ -316,39 +337,83 @@ pub async fn submit_proof(
     find(&state.db, payment_id).await
 }
 
-/// Treasury's decision on a manual proof. Approval records the transfer like a provider's
-/// notification (keyed by the transfer reference, so it cannot count twice).
+/// What a treasury decision on a proof did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofDecision {
+    /// The first approval: the bill waits for a second treasury user.
+    Proposed,
+    /// The second approval: the transfer was recorded.
+    Received(ReceiptOutcome),
+    Rejected,
+}
+
+/// Treasury's decision on a manual proof. A proof is evidence the buyer typed, so marking a
+/// bill paid by it takes two treasury users: the first approval proposes, a second user's
+/// approval records the transfer like a provider's notification (keyed by the transfer
+/// reference, so it cannot count twice); the proposer approving again is 403
+/// `four_eyes_required`. Either may reject at any point.
 pub async fn verify_proof(
     state: &AppState,
     verifier: &Caller,
     payment_id: &str,
     approve: bool,
-) -> ApiResult<(payment::Model, ReceiptOutcome)> {
+) -> ApiResult<(payment::Model, ProofDecision)> {
     let now = state.now();
     let txn = state.db.begin().await?;
     let bill = find(&txn, payment_id).await?;
-    let claimed = payment::Entity::update_many()
+    let claim = |to: &str| {
+        payment::Entity::update_many()
+            .col_expr(payment::Column::ProofStatus, to.into())
+            .col_expr(payment::Column::UpdatedAt, now.into())
+            .filter(payment::Column::Id.eq(bill.id.clone()))
+    };
+    let decision = if !approve {
+        let claimed = claim("rejected")
+            .col_expr(
+                payment::Column::ProofVerifiedBy,
+                Some(verifier.user_id.clone()).into(),
+            )
+            .filter(payment::Column::ProofStatus.is_in(PROOF_WAITING))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Err(no_proof());
+        }
+        ProofDecision::Rejected
+    } else if claim("approval_proposed")
         .col_expr(
-            payment::Column::ProofStatus,
-            if approve { "approved" } else { "rejected" }.into(),
-        )
-        .col_expr(
-            payment::Column::ProofVerifiedBy,
+            payment::Column::ProofProposedBy,
             Some(verifier.user_id.clone()).into(),
         )
-        .col_expr(payment::Column::UpdatedAt, now.into())
-        .filter(payment::Column::Id.eq(bill.id.clone()))
         .filter(payment::Column::ProofStatus.eq("submitted"))
         .exec(&txn)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Err(ApiError::conflict(
-            "no_proof_to_verify",
-            "this payment has no proof waiting for verification",
-        ));
-    }
-    let mut outcome = ReceiptOutcome::Replayed;
-    if approve {
+        .await?
+        .rows_affected
+        == 1
+    {
+        ProofDecision::Proposed
+    } else {
+        let claimed = claim("approved")
+            .col_expr(
+                payment::Column::ProofVerifiedBy,
+                Some(verifier.user_id.clone()).into(),
+            )
+            .filter(payment::Column::ProofStatus.eq("approval_proposed"))
+            .filter(payment::Column::ProofProposedBy.ne(verifier.user_id.clone()))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected == 0 {
+            let now_seen = find(&txn, payment_id).await?;
+            return Err(
+                if now_seen.proof_status == "approval_proposed"
+                    && now_seen.proof_proposed_by.as_deref() == Some(verifier.user_id.as_str())
+                {
+                    ApiError::four_eyes()
+                } else {
+                    no_proof()
+                },
+            );
+        }
         let notice = Notice {
             payment_id: bill.id.clone(),
             provider_reference: format!(
@@ -358,28 +423,29 @@ pub async fn verify_proof(
             amount: Rupiah::new(bill.amount),
             paid_at: bill.proof_paid_at.unwrap_or(now),
         };
-        outcome = receive_in(state, &txn, &notice).await?;
+        let outcome = receive_in(state, &txn, &notice).await?;
         if outcome == ReceiptOutcome::Replayed {
             return Err(ApiError::conflict(
                 "transfer_already_recorded",
                 "a transfer with this reference was already recorded",
             ));
         }
-    }
+        ProofDecision::Received(outcome)
+    };
     let after = find(&txn, payment_id).await?;
     peken_audit::record(
         &txn,
         verifier,
         peken_audit::Change::new(
-            if approve {
-                "payment.proof_approved"
-            } else {
-                "payment.proof_rejected"
+            match decision {
+                ProofDecision::Proposed => "payment.proof_approval_proposed",
+                ProofDecision::Received(_) => "payment.proof_approved",
+                ProofDecision::Rejected => "payment.proof_rejected",
             },
             "payment",
             payment_id,
         )
-        .before(serde_json::json!({"status": bill.status, "proof_status": "submitted"}))
+        .before(serde_json::json!({"status": bill.status, "proof_status": bill.proof_status}))
         .after(serde_json::json!({
             "status": after.status, "proof_status": after.proof_status,
             "amount": bill.amount, "transfer_reference": bill.proof_reference,
@@ -388,7 +454,14 @@ pub async fn verify_proof(
     )
     .await?;
     txn.commit().await?;
-    Ok((find(&state.db, payment_id).await?, outcome))
+    Ok((find(&state.db, payment_id).await?, decision))
+}
+
+fn no_proof() -> ApiError {
+    ApiError::conflict(
+        "no_proof_to_verify",
+        "this payment has no proof waiting for verification",
+    )
 }
 
 pub async fn find<C: ConnectionTrait>(conn: &C, payment_id: &str) -> ApiResult<payment::Model> {
@@ -398,16 +471,28 @@ pub async fn find<C: ConnectionTrait>(conn: &C, payment_id: &str) -> ApiResult<p
         .ok_or_else(|| ApiError::not_found("payment"))
 }
 
-/// Expires unpaid bills past their time (not those with a proof waiting): their orders are
-/// cancelled and their stock returns, once, even with several workers racing.
+/// Expires unpaid bills past their time, or past their proof wait when a proof waits: their
+/// orders are cancelled and their stock returns, once, even with several workers racing.
 pub async fn expire_due(state: &AppState, limit: u64) -> ApiResult<usize> {
     let now = state.now();
+    let due_condition = || {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(payment::Column::ProofStatus.is_not_in(PROOF_WAITING))
+                    .add(payment::Column::ExpiresAt.lte(now)),
+            )
+            .add(
+                Condition::all()
+                    .add(payment::Column::ProofStatus.is_in(PROOF_WAITING))
+                    .add(payment::Column::ProofWaitUntil.lte(now)),
+            )
+    };
     let due: Vec<String> = payment::Entity::find()
         .select_only()
         .column(payment::Column::Id)
         .filter(payment::Column::Status.eq("pending"))
-        .filter(payment::Column::ExpiresAt.lte(now))
-        .filter(payment::Column::ProofStatus.ne("submitted"))
+        .filter(due_condition())
         .order_by_asc(payment::Column::ExpiresAt)
         .limit(limit)
         .into_tuple()
@@ -421,7 +506,7 @@ pub async fn expire_due(state: &AppState, limit: u64) -> ApiResult<usize> {
             .col_expr(payment::Column::UpdatedAt, now.into())
             .filter(payment::Column::Id.eq(payment_id.clone()))
             .filter(payment::Column::Status.eq("pending"))
-            .filter(payment::Column::ProofStatus.ne("submitted"))
+            .filter(due_condition())
             .exec(&txn)
             .await?;
         if won.rows_affected == 0 {

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use peken_kernel::csv::{Cell, CsvWriter};
 use peken_kernel::db::new_id;
@@ -44,11 +43,6 @@ pub fn new_reference() -> String {
         out.push(char::from(ALPHABET[((bits >> (5 * i)) & 31) as usize]));
     }
     out
-}
-
-pub(crate) fn four_eyes() -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "four_eyes_required")
-        .with_detail("a second treasury user must approve what another one prepared")
 }
 
 const BATCH_COLUMNS: &str = "id, cutoff, status, item_count, total_amount, created_by, \
@@ -369,7 +363,7 @@ async fn batch_refusal<C: ConnectionTrait>(conn: &C, id: &str, actor: &str) -> A
             "batch_not_draft",
             format!("the batch is {} and can no longer change", b.status),
         ),
-        Ok(Some(b)) if b.created_by == actor => four_eyes(),
+        Ok(Some(b)) if b.created_by == actor => ApiError::four_eyes(),
         Ok(Some(_)) => ApiError::conflict("batch_not_draft", "the batch changed meanwhile"),
         Err(e) => e,
     }

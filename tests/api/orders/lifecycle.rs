@@ -311,7 +311,8 @@ async fn unpaid_checkouts_expire_and_a_manual_proof_holds_them() {
     .expect(200);
     assert_eq!(late.body["outcome"], "refund_due");
 
-    // Treasury verifies the proof: the bill is paid.
+    // Two treasury users verify the proof: the bill is paid.
+    let second = app.staff("treasury", None).await;
     app.post(
         &format!("/api/v1/treasury/payments/{proofed_payment}/verification"),
         Some(&buyer.token),
@@ -323,6 +324,16 @@ async fn unpaid_checkouts_expire_and_a_manual_proof_holds_them() {
         .post(
             &format!("/api/v1/treasury/payments/{proofed_payment}/verification"),
             Some(&treasury.token),
+            &json!({"decision": "approve"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(v.body["outcome"], "approval_proposed");
+    assert_eq!(v.body["payment"]["status"], "pending");
+    let v = app
+        .post(
+            &format!("/api/v1/treasury/payments/{proofed_payment}/verification"),
+            Some(&second.token),
             &json!({"decision": "approve"}),
         )
         .await

@@ -3,4 +3,5 @@
 mod checkout;
 mod concurrency;
 pub(crate) mod fixtures;
+mod holding;
 mod lifecycle;

@@ -138,9 +138,14 @@ pub struct PaymentView {
     pub qris_payload: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
-    /// `none`, `submitted`, `approved` or `rejected`.
+    /// `none`, `submitted`, `approval_proposed` (one treasury user approved; a second one
+    /// must), `approved` or `rejected`.
     pub proof_status: String,
     pub proof_reference: Option<String>,
+    /// While a proof waits: when the bill expires if treasury has not decided.
+    pub proof_wait_until: Option<DateTime<Utc>>,
+    /// The treasury user who proposed approving the proof.
+    pub proof_proposed_by: Option<String>,
 }
 
 impl From<store::Model> for PaymentView {
@@ -157,6 +162,8 @@ impl From<store::Model> for PaymentView {
             paid_at: p.paid_at,
             proof_status: p.proof_status,
             proof_reference: p.proof_reference,
+            proof_wait_until: p.proof_wait_until,
+            proof_proposed_by: p.proof_proposed_by,
         }
     }
 }
@@ -196,7 +203,7 @@ pub struct ProofRequest {
     request_body = ProofRequest,
     responses(
         (status = 200, description = "Waiting for treasury", body = PaymentView),
-        (status = 409, description = "Payment not open, or a proof already waits", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Payment not open (`payment_not_pending`), expired (`payment_expired`), or a proof already waits", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/payments/{id}/proof")]
@@ -240,11 +247,13 @@ pub struct VerificationRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct VerificationResponse {
     pub payment: PaymentView,
-    /// For approvals: `applied` or `refund_due`.
+    /// For approvals: `approval_proposed` (the first treasury user's), then `applied` or
+    /// `refund_due` (the second one's).
     pub outcome: Option<String>,
 }
 
-/// Treasury approves or rejects a buyer's transfer proof after checking the bank.
+/// Treasury approves or rejects a buyer's transfer proof after checking the bank. Approval takes
+/// two treasury users: the first proposes, the second's approval marks the bill paid.
 #[utoipa::path(
     tag = "payments",
     security(("bearer" = [])),
@@ -252,6 +261,7 @@ pub struct VerificationResponse {
     request_body = VerificationRequest,
     responses(
         (status = 200, body = VerificationResponse),
+        (status = 403, description = "The proposer cannot approve too (`four_eyes_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No proof waiting", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -263,9 +273,13 @@ async fn verification(
     body: web::Json<VerificationRequest>,
 ) -> ApiResult<web::Json<VerificationResponse>> {
     let approve = matches!(body.decision, Decision::Approve);
-    let (found, outcome) = payment::verify_proof(&state, &auth, &id, approve).await?;
+    let (found, decision) = payment::verify_proof(&state, &auth, &id, approve).await?;
     Ok(web::Json(VerificationResponse {
         payment: found.into(),
-        outcome: approve.then(|| outcome_str(outcome).to_owned()),
+        outcome: match decision {
+            payment::ProofDecision::Proposed => Some("approval_proposed".to_owned()),
+            payment::ProofDecision::Received(outcome) => Some(outcome_str(outcome).to_owned()),
+            payment::ProofDecision::Rejected => None,
+        },
     }))
 }

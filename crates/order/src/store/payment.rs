@@ -20,6 +20,8 @@ pub struct Model {
     pub proof_reference: Option<String>,
     pub proof_paid_at: Option<DateTimeUtc>,
     pub proof_verified_by: Option<String>,
+    pub proof_wait_until: Option<DateTimeUtc>,
+    pub proof_proposed_by: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

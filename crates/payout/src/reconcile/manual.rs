@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::matching::{Found, apply_matches};
 use super::{LineView, find_line};
-use crate::batches::{find_item, four_eyes};
+use crate::batches::find_item;
 use crate::idem::{self, Key, Outcome};
 use crate::views::ItemView;
 
@@ -216,7 +216,7 @@ pub async fn approve_match(
         ));
     }
     if proposal.proposed_by == actor {
-        return Err(four_eyes());
+        return Err(ApiError::four_eyes());
     }
     let decided = sql::exec(
         &txn,

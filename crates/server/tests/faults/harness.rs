@@ -92,6 +92,8 @@ pub fn base_vars(database_url: &str, data_dir: &Path) -> Vec<(String, String)> {
         ("PEKEN_LOGIN_IP_PER_MINUTE", "100000"),
         ("PEKEN_LOGIN_ACCOUNT_PER_MINUTE", "100000"),
         ("PEKEN_CHECKOUT_PER_MINUTE", "100000"),
+        ("PEKEN_UNPAID_CHECKOUTS_PER_BUYER", "1000"),
+        ("PEKEN_RESERVED_UNITS_PER_BUYER", "1000000"),
         ("PEKEN_LOG", "warn"),
     ]
     .iter()

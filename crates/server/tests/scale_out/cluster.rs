@@ -140,6 +140,8 @@ impl Cluster {
             ("PEKEN_DB_MAX_CONNECTIONS", "8"),
             ("PEKEN_LOGIN_IP_PER_MINUTE", "100000"),
             ("PEKEN_LOGIN_ACCOUNT_PER_MINUTE", "100000"),
+            ("PEKEN_UNPAID_CHECKOUTS_PER_BUYER", "1000"),
+            ("PEKEN_RESERVED_UNITS_PER_BUYER", "1000000"),
             ("PEKEN_LOG", "warn"),
         ]
         .iter()
