@@ -53,6 +53,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/admin/merchants", "UFFFFAFF"),
     (
         "POST",
+        "/api/v1/admin/merchants/{id}/bank-account/confirmation",
+        "UFFFFAFF",
+    ),
+    (
+        "POST",
         "/api/v1/admin/merchants/{id}/suspension",
         "UFFFFAFF",
     ),

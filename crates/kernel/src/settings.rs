@@ -88,6 +88,8 @@ pub struct Settings {
     pub reserved_units_per_buyer: u32,
     /// How long a bill with a transfer proof waits for treasury before it expires.
     pub payment_proof_wait: Duration,
+    /// How long payouts to a merchant's new bank account wait unless an admin confirms it.
+    pub bank_account_cooling_off: Duration,
     pub password_hash_memory_kib: u32,
     pub holidays: Vec<NaiveDate>,
     pub log_filter: String,
@@ -191,6 +193,12 @@ impl Settings {
                 2 * 86_400,
                 60,
                 30 * 86_400,
+            ),
+            bank_account_cooling_off: r.seconds(
+                "PEKEN_BANK_ACCOUNT_COOLING_OFF_SECONDS",
+                3 * 86_400,
+                0,
+                60 * 86_400,
             ),
             password_hash_memory_kib: r.number(
                 "PEKEN_PASSWORD_HASH_MEMORY_KIB",

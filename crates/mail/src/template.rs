@@ -97,6 +97,16 @@ pub enum Template {
         approved: bool,
         reason: Option<String>,
     },
+    /// To the merchant's owner: the bank account payouts go to was changed; payouts to a new
+    /// account wait until `payouts_from` unless an admin confirms it sooner.
+    BankAccountChanged {
+        merchant_name: String,
+        bank_code: String,
+        /// The account number with all but its last four digits hidden.
+        account_masked: String,
+        account_name: String,
+        payouts_from: Option<DateTime<Utc>>,
+    },
     /// To the merchant: a payout was approved; what it pays for and the transfer reference.
     RemittanceAdvice {
         merchant_name: String,
@@ -192,6 +202,7 @@ fn files(name: &str) -> (&'static str, &'static str) {
         "merchant_new_order",
         "merchant_approved",
         "merchant_rejected",
+        "bank_account_changed",
         "remittance_advice",
         "mandate_reminder",
         "payout_failed",
@@ -322,6 +333,28 @@ impl Template {
                     (
                         "reason",
                         text(reason.as_deref().unwrap_or("tidak disebutkan")),
+                    ),
+                ],
+            ),
+            Template::BankAccountChanged {
+                merchant_name,
+                bank_code,
+                account_masked,
+                account_name,
+                payouts_from,
+            } => (
+                "bank_account_changed",
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    ("bank_code", text(bank_code)),
+                    ("account_masked", text(account_masked)),
+                    ("account_name", text(account_name)),
+                    (
+                        "payouts_from",
+                        text(payouts_from.map_or_else(
+                            || "segera (rekening yang sama atau tanpa masa tunggu)".to_owned(),
+                            time_label,
+                        )),
                     ),
                 ],
             ),
@@ -693,6 +726,13 @@ mod tests {
                 spent: Rupiah::new(1_250_000),
                 remaining: Rupiah::new(750_000),
                 deadline: date,
+            },
+            Template::BankAccountChanged {
+                merchant_name: "Toko Sri".into(),
+                bank_code: "008".into(),
+                account_masked: "******7890".into(),
+                account_name: "SRI RAHAYU".into(),
+                payouts_from: DateTime::from_timestamp(1_793_431_800, 0),
             },
             Template::PayoutFailed {
                 merchant_name: "Toko Sri".into(),

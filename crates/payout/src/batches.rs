@@ -218,8 +218,8 @@ pub async fn build(
         ],
     )
     .await?;
-    // Held merchants and merchants owed nothing (refunds exceeding sales) stay open for a later
-    // batch.
+    // Held merchants, merchants owed nothing (refunds exceeding sales) and merchants whose new
+    // bank account is not yet confirmed stay open for a later batch.
     let held_set: std::collections::HashSet<&str> = held.iter().map(String::as_str).collect();
     let claims: Vec<Claim> = claims::open_claims(&txn, cutoff)
         .await?
@@ -237,9 +237,22 @@ pub async fn build(
                 merchant_id: claim.merchant_id,
                 amount: Rupiah::new(claim.amount),
                 reason: "merchant_unknown".into(),
+                until: None,
             });
             continue;
         };
+        if let Some(until) = merchant
+            .bank_account_hold_until
+            .filter(|until| *until > now)
+        {
+            skipped.push(SkippedMerchant {
+                merchant_id: claim.merchant_id,
+                amount: Rupiah::new(claim.amount),
+                reason: "bank_account_unconfirmed".into(),
+                until: Some(until),
+            });
+            continue;
+        }
         items.push(ItemView {
             id: new_id(),
             batch_id: batch_id.clone(),

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use peken_ledger::sql;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
@@ -18,6 +20,8 @@ pub struct MerchantFacts {
     pub account_number: String,
     pub account_name: String,
     pub owner_user_id: String,
+    /// Payouts to a new bank account wait until then (unless an admin confirmed it).
+    pub bank_account_hold_until: Option<DateTime<Utc>>,
 }
 
 /// The facts of the given merchants, by id; unknown ids are absent.
@@ -32,7 +36,7 @@ pub async fn facts<C: ConnectionTrait>(
             conn,
             format!(
                 "SELECT id, name, kind, kecamatan_code, bank_code, account_number, account_name, \
-                 owner_user_id FROM merchants WHERE id IN ({})",
+                 owner_user_id, bank_account_hold_until FROM merchants WHERE id IN ({})",
                 sql::list(chunk.len(), 1)
             ),
             values,
@@ -48,6 +52,7 @@ pub async fn facts<C: ConnectionTrait>(
                 account_number: r.try_get("", "account_number")?,
                 account_name: r.try_get("", "account_name")?,
                 owner_user_id: r.try_get("", "owner_user_id")?,
+                bank_account_hold_until: r.try_get("", "bank_account_hold_until")?,
             };
             out.insert(facts.id.clone(), facts);
         }

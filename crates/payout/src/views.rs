@@ -53,8 +53,11 @@ pub struct ItemView {
 pub struct SkippedMerchant {
     pub merchant_id: String,
     pub amount: Rupiah,
-    /// `merchant_unknown`.
+    /// `merchant_unknown`, or `bank_account_unconfirmed`: the merchant changed its bank
+    /// account, and payouts to the new one wait for an admin's confirmation or the cooling-off
+    /// period (`until`).
     pub reason: String,
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// A batch with its items.

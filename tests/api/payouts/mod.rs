@@ -1,5 +1,6 @@
 //! Ledger, turnover, payout batches, bank statements and reconciliation.
 
+mod bank_hold;
 mod batches;
 pub(crate) mod fixtures;
 mod flow;

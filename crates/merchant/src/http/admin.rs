@@ -19,6 +19,7 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(verify)
         .service(suspend)
         .service(reinstate)
+        .service(confirm_bank_account)
         .service(take_down)
         .service(restore);
 }
@@ -128,6 +129,28 @@ async fn verify(
     v.finish()?;
     let updated = merchants::verify(&state, &auth, &id, approve, reason).await?;
     Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+}
+
+/// Confirm a merchant's new bank account (after checking it with the owner): payouts to it
+/// start with the next batch instead of after the cooling-off period.
+#[utoipa::path(
+    tag = "merchants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Merchant id")),
+    responses(
+        (status = 200, description = "The merchant, its bank account no longer held", body = MerchantResponse),
+        (status = 404, description = "No such merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No new bank account waits for confirmation (`bank_account_not_held`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/merchants/{id}/bank-account/confirmation")]
+async fn confirm_bank_account(
+    state: web::Data<AppState>,
+    auth: Auth<AdminOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<MerchantResponse>> {
+    let confirmed = merchants::confirm_bank_account(&state, &auth, &id).await?;
+    Ok(web::Json(MerchantResponse::new(confirmed, Access::Full)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

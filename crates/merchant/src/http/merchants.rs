@@ -95,6 +95,10 @@ pub struct MerchantResponse {
     pub npwp: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank: Option<BankAccountBody>,
+    /// After a change of bank account: payout batches leave the merchant out until then,
+    /// unless an admin confirms the account sooner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_account_hold_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -109,6 +113,7 @@ impl MerchantResponse {
             mbr: staff.then_some(m.mbr),
             owner_nik_masked: full.then(|| mask_nik_str(&m.owner_nik)),
             npwp: m.npwp.filter(|_| full),
+            bank_account_hold_until: m.bank_account_hold_until.filter(|_| full),
             bank: full.then_some(BankAccountBody {
                 bank_code: m.bank_code,
                 account_number: m.account_number,

@@ -112,6 +112,8 @@ pub async fn register(state: &AppState, new: NewMerchant) -> ApiResult<merchant:
         verified_at: Set(None),
         verified_by: Set(None),
         owner_user_id: Set(owner.id),
+        bank_account_hold_until: Set(None),
+        bank_account_confirmed_by: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -482,7 +484,10 @@ pub async fn remove_staff(
     Ok(())
 }
 
-/// Replaces the bank account payouts go to; only the owner may.
+/// Replaces the bank account payouts go to; only the owner may. A new account (another bank or
+/// number) is held: payout batches leave the merchant out until an admin confirms the account
+/// or `PEKEN_BANK_ACCOUNT_COOLING_OFF_SECONDS` pass, so a stolen owner session cannot redirect
+/// the next payout unnoticed; the owner is mailed about every change, in the same transaction.
 pub async fn set_bank_account(
     state: &AppState,
     owner: &Caller,
@@ -498,15 +503,44 @@ pub async fn set_bank_account(
             "bank_code": m.bank_code,
             "account_number": peken_audit::mask_account(&m.account_number),
             "account_name": m.account_name,
+            "hold_until": m.bank_account_hold_until,
         })
     };
     let before = account(&found);
+    let new_account =
+        found.bank_code != bank.bank_code || found.account_number != bank.account_number;
+    let cooling_off = chrono::Duration::from_std(state.settings.bank_account_cooling_off)
+        .map_err(ApiError::internal)?;
     let mut model: merchant::ActiveModel = found.into();
     model.bank_code = Set(bank.bank_code);
     model.account_number = Set(bank.account_number);
     model.account_name = Set(bank.account_name);
+    if new_account {
+        model.bank_account_hold_until =
+            Set((cooling_off > chrono::Duration::zero()).then(|| now + cooling_off));
+        model.bank_account_confirmed_by = Set(None);
+    }
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
+    if let Some((owner_name, email)) = super::owner_contact(&txn, &updated.id).await? {
+        peken_mail::enqueue(
+            &txn,
+            peken_mail::Mail {
+                to: email,
+                to_name: Some(owner_name),
+                template: peken_mail::Template::BankAccountChanged {
+                    merchant_name: updated.name.clone(),
+                    bank_code: updated.bank_code.clone(),
+                    account_masked: peken_audit::mask_account(&updated.account_number),
+                    account_name: updated.account_name.clone(),
+                    payouts_from: updated.bank_account_hold_until,
+                },
+                dedupe_key: format!("merchant:{}:bank_account:{}", updated.id, new_id()),
+            },
+            now,
+        )
+        .await?;
+    }
     peken_audit::record(
         &txn,
         owner,
@@ -519,4 +553,53 @@ pub async fn set_bank_account(
     txn.commit().await?;
     tracing::info!(merchant_id = %updated.id, user_id = %owner.user_id, "bank account changed");
     Ok(updated)
+}
+
+/// An admin confirms a merchant's new bank account (having checked it with the owner): the
+/// hold ends at once and the next payout batch pays to it.
+pub async fn confirm_bank_account(
+    state: &AppState,
+    admin: &Caller,
+    merchant_id: &str,
+) -> ApiResult<merchant::Model> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let confirmed = merchant::Entity::update_many()
+        .col_expr(
+            merchant::Column::BankAccountHoldUntil,
+            Option::<DateTime<Utc>>::None.into(),
+        )
+        .col_expr(
+            merchant::Column::BankAccountConfirmedBy,
+            Some(admin.user_id.clone()).into(),
+        )
+        .col_expr(merchant::Column::UpdatedAt, now.into())
+        .filter(merchant::Column::Id.eq(merchant_id))
+        .filter(merchant::Column::BankAccountHoldUntil.gt(now))
+        .exec(&txn)
+        .await?;
+    let found = merchant::Entity::find_by_id(merchant_id.to_owned())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("merchant"))?;
+    if confirmed.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            "bank_account_not_held",
+            "this merchant has no new bank account waiting for confirmation",
+        ));
+    }
+    peken_audit::record(
+        &txn,
+        admin,
+        peken_audit::Change::new("merchant.bank_account_confirmed", "merchant", merchant_id).after(
+            serde_json::json!({
+                "bank_code": found.bank_code,
+                "account_number": peken_audit::mask_account(&found.account_number),
+            }),
+        ),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(found)
 }

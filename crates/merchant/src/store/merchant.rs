@@ -25,6 +25,10 @@ pub struct Model {
     pub verified_at: Option<DateTimeUtc>,
     pub verified_by: Option<String>,
     pub owner_user_id: String,
+    /// After a change of bank account: payouts to it wait until then, unless an admin confirms
+    /// it first (then `None`).
+    pub bank_account_hold_until: Option<DateTimeUtc>,
+    pub bank_account_confirmed_by: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -70,6 +70,19 @@ async fn a_full_run_at_debug_level_logs_no_personal_data_or_secret() {
         .await
         .expect(200);
     secrets.push(("new bank account".into(), new_account.clone()));
+    // The admin confirms the new account, so the payout below may go to it.
+    client
+        .post(
+            &base,
+            &format!(
+                "/api/v1/admin/merchants/{}/bank-account/confirmation",
+                shop.merchant
+            ),
+            Some(&admin),
+            &json!({}),
+        )
+        .await
+        .expect(200);
 
     let buyers = register_buyers(&client, &base, 7, 1).await;
     let (nik, _) = &buyers[0];
