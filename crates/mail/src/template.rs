@@ -727,13 +727,6 @@ mod tests {
                 remaining: Rupiah::new(750_000),
                 deadline: date,
             },
-            Template::BankAccountChanged {
-                merchant_name: "Toko Sri".into(),
-                bank_code: "008".into(),
-                account_masked: "******7890".into(),
-                account_name: "SRI RAHAYU".into(),
-                payouts_from: DateTime::from_timestamp(1_793_431_800, 0),
-            },
             Template::PayoutFailed {
                 merchant_name: "Toko Sri".into(),
                 reference: "PKN-0001".into(),
@@ -750,6 +743,13 @@ mod tests {
                 login: "199001012015011001".into(),
                 code: "abc-123".into(),
                 expires_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::BankAccountChanged {
+                merchant_name: "Toko Sri".into(),
+                bank_code: "008".into(),
+                account_masked: "******7890".into(),
+                account_name: "SRI RAHAYU".into(),
+                payouts_from: DateTime::from_timestamp(1_793_431_800, 0),
             },
         ]
     }
