@@ -55,6 +55,56 @@ async fn the_committed_openapi_document_is_current() {
     );
 }
 
+/// What client generators need of the document: unique operation ids, every response
+/// described, every secured operation saying it may answer 401 and 403, and `limit` as the
+/// server takes it.
+#[test]
+fn the_openapi_document_is_complete_for_client_generators() {
+    let doc = serde_json::to_value(peken_server::routes::openapi()).unwrap();
+    let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut problems = Vec::new();
+    let mut secured = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{} {path}", method.to_uppercase());
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            ids.entry(id).or_default().push(at.clone());
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                if response["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+                {
+                    problems.push(format!("{at}: {status} has no description"));
+                }
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                secured += 1;
+                for status in ["401", "403"] {
+                    if !responses.contains_key(status) {
+                        problems.push(format!("{at}: secured, but no {status}"));
+                    }
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "limit"
+                    && (p["schema"]["minimum"] != 1 || p["schema"]["maximum"] != 200)
+                {
+                    problems.push(format!("{at}: limit is not 1 to 200: {}", p["schema"]));
+                }
+            }
+        }
+    }
+    for (id, ops) in &ids {
+        if id.is_empty() || ops.len() > 1 {
+            problems.push(format!("operationId {id:?} names {ops:?}"));
+        }
+    }
+    assert!(secured > 70, "{secured} secured operations");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[tokio::test]
 async fn bad_requests_get_problem_json_never_500() {
     let app = spawn_app().await;

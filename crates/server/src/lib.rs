@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod guard;
 pub mod middleware;
+pub mod openapi;
 pub mod policies;
 pub mod routes;
 pub mod secrets;

@@ -33,7 +33,7 @@ async fn get_policies(
 #[utoipa::path(
     tag = "policies",
     security(("bearer" = [])),
-    request_body(content = Object, description = "Any subset of the policy fields"),
+    request_body(content = Policies, description = "Any subset of the policy fields (every field of `Policies` is optional here); the others keep their value"),
     responses(
         (status = 200, description = "Policies now in force", body = Policies),
         (status = 422, description = "Invalid values", body = Problem, content_type = "application/problem+json"),

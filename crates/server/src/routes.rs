@@ -66,7 +66,7 @@ pub fn app() -> (
     >,
     utoipa::openapi::OpenApi,
 ) {
-    App::new()
+    let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(healthz)
@@ -83,7 +83,9 @@ pub fn app() -> (
                 .configure(peken_payout::http::configure)
                 .configure(peken_audit::http::configure),
         )
-        .split_for_parts()
+        .split_for_parts();
+    crate::openapi::add_common_responses(&mut api);
+    (app, api)
 }
 
 /// The OpenAPI document as served and committed.

@@ -192,6 +192,7 @@ fn check_person(v: &mut Validation, prefix: &str, p: &PersonBody) -> Option<NewP
 /// approves it; the owner can log in at once with the e-mail and password.
 #[utoipa::path(
     tag = "merchants",
+    operation_id = "register_merchant",
     request_body = RegisterMerchantRequest,
     responses(
         (status = 201, description = "Registered, pending verification", body = MerchantResponse),

@@ -51,9 +51,10 @@ pub struct MandateMe {
 /// The caller's standing for a month: what is required, spent and still to spend.
 #[utoipa::path(
     tag = "mandate",
+    operation_id = "my_mandate",
     security(("bearer" = [])),
     params(PeriodQuery),
-    responses((status = 200, body = MandateMe), (status = 422, description = "Bad period", body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The caller's mandate for the month", body = MandateMe), (status = 422, description = "Bad period", body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/mandate/me")]
 async fn me(
@@ -106,7 +107,7 @@ pub struct PolicyRequest {
     tag = "mandate",
     security(("bearer" = [])),
     request_body = PolicyRequest,
-    responses((status = 200, body = MandatePolicy), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The policy as stored", body = MandatePolicy), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"))
 )]
 #[put("/admin/mandate-policies")]
 async fn put_policy(
@@ -143,7 +144,7 @@ async fn put_policy(
 #[utoipa::path(
     tag = "mandate",
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<MandatePolicy>))
+    responses((status = 200, description = "Every mandate policy", body = Vec<MandatePolicy>))
 )]
 #[get("/admin/mandate-policies")]
 async fn list_policies(
@@ -171,7 +172,10 @@ pub struct ComplianceQuery {
     security(("bearer" = [])),
     params(ComplianceQuery),
     responses(
-        (status = 200, description = "The report (or its per-ASN rows as text/csv)", body = ComplianceReport),
+        (status = 200, description = "The report, or with `Accept: text/csv` its per-ASN rows (period, nip, name, opd_code, kecamatan_code, position_class, required_amount, spent_amount, remaining_amount, compliant, policy_found)", content(
+            (ComplianceReport = "application/json"),
+            (String = "text/csv"),
+        )),
         (status = 404, description = "Another OPD (for an OPD admin)", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -119,7 +119,7 @@ async fn run(
 
 /// Cancel an order before the shop accepts it: its stock returns, a paid order is refunded.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 409, description = "Not cancellable now", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not cancellable now", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/cancel")]
 async fn cancel(
     state: web::Data<AppState>,
@@ -140,7 +140,7 @@ async fn cancel(
 
 /// The shop accepts a paid order.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 409, description = "Not in a state to accept", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not in a state to accept", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/accept")]
 async fn accept(
     state: web::Data<AppState>,
@@ -153,7 +153,7 @@ async fn accept(
 
 /// The shop rejects a paid order with a reason: stock returns, the buyer is refunded.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)), request_body = ReasonRequest,
-    responses((status = 200, body = OrderView), (status = 409, description = "Not in a state to reject", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not in a state to reject", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/reject")]
 async fn reject(
     state: web::Data<AppState>,
@@ -168,7 +168,7 @@ async fn reject(
 
 /// The shop ships the order (or makes it ready for pickup).
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 409, description = "Not accepted yet", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not accepted yet", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/ship")]
 async fn ship(
     state: web::Data<AppState>,
@@ -181,7 +181,7 @@ async fn ship(
 
 /// The buyer confirms receipt (BAST): the order completes and the shop is owed its money.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 409, description = "Not shipped", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not shipped", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/receipt")]
 async fn receipt(
     state: web::Data<AppState>,
@@ -194,7 +194,7 @@ async fn receipt(
 
 /// The buyer disputes a shipped order before confirming receipt.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)), request_body = ReasonRequest,
-    responses((status = 200, body = OrderView), (status = 409, description = "Not shipped", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not shipped", body = Problem, content_type = "application/problem+json")))]
 #[post("/orders/{id}/dispute")]
 async fn dispute(
     state: web::Data<AppState>,
@@ -222,7 +222,7 @@ pub struct ResolutionRequest {
 
 /// An admin resolves a dispute: the shop is owed (`completed`) or the buyer refunded.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)), request_body = ResolutionRequest,
-    responses((status = 200, body = OrderView), (status = 409, description = "Not disputed", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not disputed", body = Problem, content_type = "application/problem+json")))]
 #[post("/admin/orders/{id}/dispute-resolution")]
 async fn resolve_dispute(
     state: web::Data<AppState>,

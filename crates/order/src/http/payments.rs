@@ -173,7 +173,7 @@ impl From<store::Model> for PaymentView {
     tag = "payments",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, description = "No such payment for this caller", body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The payment", body = PaymentView), (status = 404, description = "No such payment for this caller", body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/payments/{id}")]
 async fn get_payment(
@@ -260,7 +260,7 @@ pub struct VerificationResponse {
     params(("id" = String, Path)),
     request_body = VerificationRequest,
     responses(
-        (status = 200, body = VerificationResponse),
+        (status = 200, description = "The decision and the payment after it", body = VerificationResponse),
         (status = 403, description = "The proposer cannot approve too (`four_eyes_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No proof waiting", body = Problem, content_type = "application/problem+json"),
     )

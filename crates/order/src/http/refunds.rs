@@ -29,7 +29,7 @@ pub struct RefundQuery {
     tag = "payments",
     security(("bearer" = [])),
     params(RefundQuery),
-    responses((status = 200, body = Page<RefundView>))
+    responses((status = 200, description = "One page of refunds", body = Page<RefundView>))
 )]
 #[get("/treasury/refunds")]
 async fn list(
@@ -62,7 +62,7 @@ pub struct RefundPaymentRequest {
     params(("id" = String, Path)),
     request_body = RefundPaymentRequest,
     responses(
-        (status = 200, body = RefundView),
+        (status = 200, description = "The refund, now paid", body = RefundView),
         (status = 409, description = "Already paid", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -38,9 +38,9 @@ pub struct ImportQuery {
     security(("bearer" = [])),
     params(ImportQuery, ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     request_body(description = "The statement file", content(
-        ("text/csv"),
-        ("application/x-mt940"),
-        ("text/plain"),
+        (String = "text/csv"),
+        (String = "application/x-mt940"),
+        (String = "text/plain"),
     )),
     responses(
         (status = 201, description = "Imported", body = ImportResult),
