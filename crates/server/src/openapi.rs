@@ -1,8 +1,9 @@
 //! What every operation of a kind answers, added to the OpenAPI document in one place rather
 //! than written on each handler: 401 and 403 on every secured operation (the `Auth` extractor
-//! answers them), 404 where a path names a resource, 400, 413, 415 and 422 where a request has
-//! a body or a query (the extractors and the control-character guard answer them), 503 on
-//! every operation (a lost database, a request past its time), and `limit` as 1 to 200. A
+//! answers them), 404 where a path names a resource, 400, 413 and 415 where a request has a
+//! body or a query (the extractors answer them), 422 everywhere (validation, and the
+//! control-character guard, which reads every header too), 503 on every operation (a lost
+//! database, a request past its time), and `limit` as 1 to 200. A
 //! handler's own description of one of these statuses is kept.
 
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
@@ -43,9 +44,11 @@ fn complete(op: &mut Operation) {
     let has_path = parameters
         .iter()
         .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+    // Query parameters and headers such as `Idempotency-Key`: read by extractors that answer
+    // 400 when they cannot.
     let has_query = parameters
         .iter()
-        .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Header));
     for p in parameters {
         if p.name == "limit"
             && let Some(RefOr::T(Schema::Object(schema))) = &mut p.schema
@@ -74,15 +77,18 @@ fn complete(op: &mut Operation) {
     if has_query || has_body {
         add(
             "400",
-            "The body is not valid JSON (`malformed_json`) or the query cannot be read (`invalid_query`)",
+            "The body is not valid JSON (`malformed_json`), the query cannot be read (`invalid_query`), or a header is malformed (`invalid_idempotency_key`)",
         );
     }
-    if has_path || has_query || has_body {
-        add(
-            "422",
-            "A field is invalid (`validation_failed`, `invalid_body`), or text holds a control character (`control_character`)",
-        );
-    }
+    // The control-character guard reads every header, so any operation may answer 422.
+    add(
+        "422",
+        if has_path || has_query || has_body {
+            "A field is invalid (`validation_failed`, `invalid_body`), or text holds a control character (`control_character`)"
+        } else {
+            "A header holds a control character (`control_character`)"
+        },
+    );
     if has_body {
         add("413", "The body is too large (`payload_too_large`)");
         add(
