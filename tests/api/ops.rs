@@ -96,6 +96,22 @@ fn the_openapi_document_is_complete_for_client_generators() {
             }
         }
     }
+    // A 201 of a collection whose items have their own GET says where the new item is.
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, item) in paths {
+        let Some(created) = item["post"]["responses"].get("201") else {
+            continue;
+        };
+        let has_item = paths.iter().any(|(p, i)| {
+            p.strip_prefix(path.as_str())
+                .and_then(|rest| rest.strip_prefix("/{"))
+                .is_some_and(|rest| !rest.contains('/'))
+                && i.get("get").is_some()
+        });
+        if has_item && created["headers"].get("Location").is_none() {
+            problems.push(format!("POST {path}: 201 without Location"));
+        }
+    }
     for (id, ops) in &ids {
         if id.is_empty() || ops.len() > 1 {
             problems.push(format!("operationId {id:?} names {ops:?}"));
@@ -103,6 +119,59 @@ fn the_openapi_document_is_complete_for_client_generators() {
     }
     assert!(secured > 70, "{secured} secured operations");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn created_resources_say_where_they_are() {
+    let app = crate::payouts::fixtures::app_at(crate::payouts::fixtures::utc(2026, 3, 4, 3)).await;
+    let shop = crate::orders::fixtures::shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity = crate::orders::fixtures::commodity(&app, None, None).await;
+    let listed = app
+        .post(
+            &format!("/api/v1/merchants/{}/listings", shop.id),
+            Some(&shop.owner.token),
+            &json!({"commodity_id": commodity, "price": 12_000, "stock": 5}),
+        )
+        .await
+        .expect(201);
+    let location = listed.headers["location"].to_str().unwrap().to_owned();
+    let seen = app
+        .get(&location, Some(&shop.owner.token))
+        .await
+        .expect(200);
+    assert_eq!(seen.body["id"], listed.body["id"]);
+
+    let (maker, _) = crate::payouts::fixtures::treasurers(&app).await;
+    crate::payouts::fixtures::owed(
+        &app,
+        "loc1",
+        &shop.id,
+        10_000,
+        crate::payouts::fixtures::utc(2026, 3, 2, 2),
+    )
+    .await;
+    let body = json!({"cutoff": "2026-03-02T17:00:00Z"});
+    let create = || {
+        app.send(
+            reqwest::Method::POST,
+            "/api/v1/treasury/payout-batches",
+            Some(&maker.token),
+            Some(&body),
+            &[("Idempotency-Key", "loc-batch")],
+        )
+    };
+    let batch = create().await.expect(201);
+    let location = batch.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!(
+            "/api/v1/treasury/payout-batches/{}",
+            batch.body["id"].as_str().unwrap()
+        )
+    );
+    app.get(&location, Some(&maker.token)).await.expect(200);
+    let replayed = create().await.expect(201);
+    assert_eq!(replayed.headers["location"].to_str().unwrap(), location);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! A merchant's listings and their stock movements.
 
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use peken_catalog::MAX_PRICE;
@@ -110,7 +111,8 @@ pub struct CreateListingRequest {
     request_body = CreateListingRequest,
     params(("id" = String, Path, description = "Merchant id")),
     responses(
-        (status = 201, description = "Listed", body = ListingResponse),
+        (status = 201, description = "Listed", body = ListingResponse,
+            headers(("Location" = String, description = "The listing: `/api/v1/merchants/{id}/listings/{listing_id}`"))),
         (status = 404, description = "Not your merchant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already listed, or merchant not active", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, price above HET, or category not allowed", body = Problem, content_type = "application/problem+json"),
@@ -134,7 +136,13 @@ async fn create_listing(
         )));
     };
     let created = listings::create(&state, &auth, &id, &commodity, price, stock).await?;
-    Ok(HttpResponse::Created().json(ListingResponse::from(created)))
+    let location = format!(
+        "/api/v1/merchants/{}/listings/{}",
+        created.sale.merchant_id, created.sale.listing_id
+    );
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, location))
+        .json(ListingResponse::from(created)))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

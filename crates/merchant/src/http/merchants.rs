@@ -1,5 +1,6 @@
 //! Registration, the merchant profile, staff users and bank details.
 
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, MaybeAuth, MerchantOnly};
@@ -195,7 +196,8 @@ fn check_person(v: &mut Validation, prefix: &str, p: &PersonBody) -> Option<NewP
     operation_id = "register_merchant",
     request_body = RegisterMerchantRequest,
     responses(
-        (status = 201, description = "Registered, pending verification", body = MerchantResponse),
+        (status = 201, description = "Registered, pending verification", body = MerchantResponse,
+            headers(("Location" = String, description = "The merchant: `/api/v1/merchants/{id}`"))),
         (status = 409, description = "NIB or e-mail already registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -256,7 +258,9 @@ async fn register(
         },
     )
     .await?;
-    Ok(HttpResponse::Created().json(MerchantResponse::new(created, Access::Full)))
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/v1/merchants/{}", created.id)))
+        .json(MerchantResponse::new(created, Access::Full)))
 }
 
 /// A merchant's profile. Everyone sees active merchants' public profile; the merchant's own

@@ -1,5 +1,6 @@
 //! Payout batches, their transfer files, failed items and holds.
 
+use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, TreasuryOnly};
@@ -42,7 +43,8 @@ pub struct CreateBatchRequest {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
     request_body = CreateBatchRequest,
     responses(
-        (status = 201, description = "Draft batch", body = BatchDetail),
+        (status = 201, description = "Draft batch", body = BatchDetail,
+            headers(("Location" = String, description = "The batch: `/api/v1/treasury/payout-batches/{id}`"))),
         (status = 422, description = "Invalid cut-off, or nothing to pay", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -69,7 +71,23 @@ async fn create_batch(
             )
         })?;
     let outcome = batches::build(&state.db, cutoff, &auth, state.now(), key.as_ref()).await?;
-    Ok(idem::respond(outcome, 201))
+    // A replayed answer says where the batch is as the first one did.
+    let batch_id = match &outcome {
+        idem::Outcome::Done(detail) => Some(detail.batch.id.clone()),
+        idem::Outcome::Replay { status: 201, body } => {
+            serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+        }
+        idem::Outcome::Replay { .. } => None,
+    };
+    let mut response = idem::respond(outcome, 201);
+    if let Some(value) = batch_id
+        .and_then(|id| HeaderValue::from_str(&format!("/api/v1/treasury/payout-batches/{id}")).ok())
+    {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    Ok(response)
 }
 
 /// Payout batches, newest first.
