@@ -12,6 +12,7 @@ mod m0006_mandate;
 mod m0007_password_tokens;
 mod m0008_audit;
 mod m0009_listing_search;
+mod m0010_client_request_id;
 mod m0012_payment_proofs;
 mod m0013_bank_account_hold;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_password_tokens::Migration),
             Box::new(m0008_audit::Migration),
             Box::new(m0009_listing_search::Migration),
+            Box::new(m0010_client_request_id::Migration),
             Box::new(m0012_payment_proofs::Migration),
             Box::new(m0013_bank_account_hold::Migration),
         ]

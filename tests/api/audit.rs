@@ -21,6 +21,7 @@ struct AuditRow {
     before: Value,
     after: Value,
     request_id: Option<String>,
+    client_request_id: Option<String>,
 }
 
 async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
@@ -29,7 +30,7 @@ async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
             "SELECT seq, actor_id, actor_role, action, subject_id, before_state, after_state, \
-             request_id FROM audit_log ORDER BY seq",
+             request_id, client_request_id FROM audit_log ORDER BY seq",
         ))
         .await
         .unwrap();
@@ -49,6 +50,7 @@ async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
                 before: json("before_state"),
                 after: json("after_state"),
                 request_id: r.try_get("", "request_id").unwrap(),
+                client_request_id: r.try_get("", "client_request_id").unwrap(),
             }
         })
         .collect()
@@ -90,7 +92,8 @@ async fn admin_and_merchant_actions_are_recorded_with_who_what_and_the_request()
     let commodity_id = commodity(&app, Some(15_000), None).await;
     let listing_id = listing(&app, &shop, &commodity_id, 14_000, 10).await;
 
-    // A stock change with a request id the client chose: the audit row carries it.
+    // A stock change with a request id the client chose: the audit row names the request by the
+    // server's own id (the one it answered with) and keeps the client's beside it.
     let reply = app
         .send(
             Method::POST,
@@ -105,6 +108,8 @@ async fn admin_and_merchant_actions_are_recorded_with_who_what_and_the_request()
         .await
         .expect(201);
     assert_eq!(reply.body["stock"], 15);
+    let server_request_id = reply.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(server_request_id, "audit-test-request-0001");
     app.patch(
         &format!("/api/v1/merchants/{}/listings/{listing_id}", shop.id),
         Some(&shop.owner.token),
@@ -179,7 +184,15 @@ async fn admin_and_merchant_actions_are_recorded_with_who_what_and_the_request()
     assert_eq!(stock.before["stock"], 10);
     assert_eq!(stock.after["stock"], 15);
     assert_eq!(stock.after["note"], "kiriman pagi");
-    assert_eq!(stock.request_id.as_deref(), Some("audit-test-request-0001"));
+    assert_eq!(
+        stock.request_id.as_deref(),
+        Some(server_request_id.as_str())
+    );
+    assert_eq!(
+        stock.client_request_id.as_deref(),
+        Some("audit-test-request-0001")
+    );
+    assert_eq!(approved.client_request_id, None, "no client id was sent");
 
     let created = find(&rows, "listing.created");
     assert_eq!(created.after["stock"], 10);

@@ -7,7 +7,13 @@ use serde_json::json;
 async fn health_ready_metrics_and_docs_answer() {
     let app = spawn_app().await;
     assert_eq!(app.get("/healthz", None).await.expect(200).text, "ok");
-    assert_eq!(app.get("/readyz", None).await.expect(200).text, "ready");
+    let ready = app.get("/readyz", None).await.expect(200).text;
+    let expected = if peken_tests::on_postgres() {
+        "ready\nredis: ok"
+    } else {
+        "ready"
+    };
+    assert_eq!(ready, expected);
     app.get("/api/v1/regions", None).await.expect(200);
     let metrics = app.get("/metrics", None).await.expect(200).text;
     assert!(metrics.contains("peken_http_requests_total"), "{metrics}");
@@ -17,6 +23,24 @@ async fn health_ready_metrics_and_docs_answer() {
     let spec = app.get("/api-docs/openapi.json", None).await.expect(200);
     assert_eq!(spec.body["info"]["title"], "peken");
     assert!(spec.body["paths"]["/api/v1/auth/login"]["post"].is_object());
+}
+
+/// Redis is optional to this process (every use falls back in-process), so its outage must not
+/// take the process out of service: every replica would leave the load balancer at once.
+#[tokio::test]
+async fn a_process_without_redis_stays_ready_and_says_so() {
+    let app = spawn_app_with(Options {
+        vars: vec![
+            // Nothing listens on port 1: every Redis call fails at once.
+            ("PEKEN_REDIS_URL".into(), "redis://127.0.0.1:1/".into()),
+            ("PEKEN_REDIS_PREFIX".into(), "test:unreachable:".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let ready = app.get("/readyz", None).await.expect(200).text;
+    assert_eq!(ready, "ready\nredis: unavailable");
+    app.get("/api/v1/commodities", None).await.expect(200);
 }
 
 #[tokio::test]

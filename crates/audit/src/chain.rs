@@ -19,6 +19,8 @@ pub struct Row {
     pub before_state: Option<String>,
     pub after_state: Option<String>,
     pub request_id: Option<String>,
+    /// The `X-Request-Id` the client sent, beside the server's `request_id`.
+    pub client_request_id: Option<String>,
     pub prev_hash: String,
 }
 
@@ -30,9 +32,10 @@ pub(crate) fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The SHA-256, in hex, of the row's content and the previous row's hash. The content is encoded
 /// as a JSON array, whose quoting makes the encoding unambiguous: no two different rows encode
-/// to the same text.
+/// to the same text. A client's request id, when there is one, is the array's last element, so
+/// rows written before the column existed (and rows without one) hash as they always did.
 pub fn hash_row(row: &Row) -> String {
-    let encoded = serde_json::json!([
+    let mut encoded = serde_json::json!([
         row.seq,
         row.occurred_at.timestamp_micros(),
         row.actor_id,
@@ -44,7 +47,10 @@ pub fn hash_row(row: &Row) -> String {
         row.after_state,
         row.request_id,
         row.prev_hash,
-    ])
-    .to_string();
+    ]);
+    if let (Some(client), Some(array)) = (&row.client_request_id, encoded.as_array_mut()) {
+        array.push(serde_json::Value::from(client.as_str()));
+    }
+    let encoded = encoded.to_string();
     hex::encode(Sha256::digest(encoded.as_bytes()))
 }

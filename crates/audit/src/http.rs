@@ -54,8 +54,11 @@ pub struct AuditEntry {
     /// The relevant state after the change.
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
-    /// The HTTP request that made the change.
+    /// The HTTP request that made the change (the server's id, as in its `X-Request-Id` answer
+    /// and its log).
     pub request_id: Option<String>,
+    /// The `X-Request-Id` the client sent with that request, if it sent a sane one.
+    pub client_request_id: Option<String>,
     /// The SHA-256 of this row and the previous row's hash; `peken audit verify` checks them.
     pub hash: String,
 }
@@ -74,6 +77,7 @@ impl AuditEntry {
             before: json(row.before_state),
             after: json(row.after_state),
             request_id: row.request_id,
+            client_request_id: row.client_request_id,
             hash,
         }
     }

@@ -32,6 +32,8 @@ pub struct Actor {
     pub user_id: String,
     pub role: String,
     pub request_id: Option<String>,
+    /// The `X-Request-Id` the client sent, kept beside the server's id.
+    pub client_request_id: Option<String>,
 }
 
 impl Actor {
@@ -41,6 +43,7 @@ impl Actor {
             user_id: format!("system:{process}"),
             role: "system".to_owned(),
             request_id: None,
+            client_request_id: None,
         }
     }
 }
@@ -52,6 +55,7 @@ impl From<&str> for Actor {
             user_id: user_id.to_owned(),
             role: "unknown".to_owned(),
             request_id: None,
+            client_request_id: None,
         }
     }
 }
@@ -62,6 +66,7 @@ impl From<&Caller> for Actor {
             user_id: caller.user_id.clone(),
             role: caller.role.as_str().to_owned(),
             request_id: caller.request_id.clone(),
+            client_request_id: caller.client_request_id.clone(),
         }
     }
 }
@@ -147,14 +152,15 @@ pub async fn record<C: ConnectionTrait>(
         before_state: change.before.map(|v| v.to_string()),
         after_state: change.after.map(|v| v.to_string()),
         request_id: actor.request_id,
+        client_request_id: actor.client_request_id,
         prev_hash,
     };
     let hash = hash_row(&row);
     conn.execute_raw(Statement::from_sql_and_values(
         backend,
         "INSERT INTO audit_log (seq, occurred_at, actor_id, actor_role, action, subject_type, \
-         subject_id, before_state, after_state, request_id, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         subject_id, before_state, after_state, request_id, client_request_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         [
             Value::from(row.seq),
             Value::from(row.occurred_at),
@@ -166,6 +172,7 @@ pub async fn record<C: ConnectionTrait>(
             Value::from(row.before_state),
             Value::from(row.after_state),
             Value::from(row.request_id),
+            Value::from(row.client_request_id),
             Value::from(row.prev_hash),
             Value::from(hash.clone()),
         ],

@@ -51,7 +51,8 @@ pub async fn list<C: ConnectionTrait>(
             conn.get_database_backend(),
             format!(
                 "SELECT seq, occurred_at, actor_id, actor_role, action, subject_type, subject_id, \
-                 before_state, after_state, request_id, prev_hash, hash FROM audit_log {condition} \
+                 before_state, after_state, request_id, client_request_id, prev_hash, hash \
+                 FROM audit_log {condition} \
                  ORDER BY seq DESC LIMIT ${}",
                 values.len()
             ),

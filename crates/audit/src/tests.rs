@@ -23,6 +23,8 @@ fn actor(n: usize) -> Actor {
         user_id: format!("user-{n}"),
         role: "admin".to_owned(),
         request_id: Some(format!("req-{n}")),
+        // Every other row carries a client's own request id, so both encodings are in the chain.
+        client_request_id: (n % 2 == 0).then(|| format!("client-{n}")),
     }
 }
 
@@ -86,6 +88,60 @@ async fn an_edited_row_is_named() {
 }
 
 #[tokio::test]
+async fn a_clients_request_id_is_hashed_and_an_edit_of_it_is_named() {
+    let (db, _scratch) = db().await;
+    for n in 1..=4 {
+        append(&db, n).await;
+    }
+    assert!(verify(&db).await.unwrap().is_intact());
+    db.execute_unprepared("UPDATE audit_log SET client_request_id = 'someone-else' WHERE seq = 2")
+        .await
+        .unwrap();
+    db.execute_unprepared("UPDATE audit_log SET client_request_id = 'added-later' WHERE seq = 3")
+        .await
+        .unwrap();
+    let report = verify(&db).await.unwrap();
+    assert_eq!(
+        report.breaks,
+        vec![Break::Edited { seq: 2 }, Break::Edited { seq: 3 }]
+    );
+}
+
+/// Rows written before the client's request id was kept hash as they always did: the hash of a
+/// row without one is the SHA-256 of the eleven-element array.
+#[test]
+fn a_row_without_a_clients_request_id_hashes_as_before() {
+    use sha2::{Digest, Sha256};
+    let row = Row {
+        seq: 7,
+        occurred_at: Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap(),
+        actor_id: "user-1".into(),
+        actor_role: "admin".into(),
+        action: "merchant.verified".into(),
+        subject_type: "merchant".into(),
+        subject_id: "m1".into(),
+        before_state: None,
+        after_state: Some("{}".into()),
+        request_id: Some("req-1".into()),
+        client_request_id: None,
+        prev_hash: GENESIS.into(),
+    };
+    let before = format!(
+        "[7,{},\"user-1\",\"admin\",\"merchant.verified\",\"merchant\",\"m1\",null,\"{{}}\",\"req-1\",\"{GENESIS}\"]",
+        row.occurred_at.timestamp_micros()
+    );
+    assert_eq!(
+        hash_row(&row),
+        hex::encode(Sha256::digest(before.as_bytes()))
+    );
+    let with_client = Row {
+        client_request_id: Some("client-1".into()),
+        ..row.clone()
+    };
+    assert_ne!(hash_row(&with_client), hash_row(&row));
+}
+
+#[tokio::test]
 async fn a_deleted_row_is_named() {
     let (db, _scratch) = db().await;
     for n in 1..=4 {
@@ -144,6 +200,7 @@ async fn a_rewritten_row_with_a_fresh_hash_breaks_the_next_link() {
         before_state: None,
         after_state: None,
         request_id: Some("req-2".into()),
+        client_request_id: actor(2).client_request_id,
         prev_hash: row.try_get("", "prev_hash").unwrap(),
     };
     let hash = hash_row(&forged);

@@ -85,7 +85,8 @@ pub async fn verify<C: ConnectionTrait>(conn: &C) -> Result<Verification, DbErr>
             .query_all_raw(Statement::from_sql_and_values(
                 backend,
                 "SELECT seq, occurred_at, actor_id, actor_role, action, subject_type, subject_id, \
-                 before_state, after_state, request_id, prev_hash, hash FROM audit_log \
+                 before_state, after_state, request_id, client_request_id, prev_hash, hash \
+                 FROM audit_log \
                  WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
                 [
                     Value::from(last_seq),
@@ -146,6 +147,7 @@ pub(crate) fn read_row(r: &QueryResult) -> Result<(Row, String), DbErr> {
         before_state: r.try_get("", "before_state")?,
         after_state: r.try_get("", "after_state")?,
         request_id: r.try_get("", "request_id")?,
+        client_request_id: r.try_get("", "client_request_id")?,
         prev_hash: r.try_get("", "prev_hash")?,
     };
     let hash = r.try_get("", "hash")?;

@@ -331,13 +331,21 @@ pub struct Caller {
     pub opd_id: Option<String>,
     /// The id of the HTTP request that carries this call, so what the caller changes can be
     /// traced back to the request in the audit log and the request log. `None` outside HTTP.
+    /// Always made by the server, so no client can choose what the audit log calls its request.
     pub request_id: Option<String>,
+    /// The `X-Request-Id` the client (or a proxy in front) sent, when it was a sane one: kept
+    /// beside the server's id for correlating with the client's own logs, never in its place.
+    pub client_request_id: Option<String>,
 }
 
-/// The id of the current HTTP request. The request middleware stores it in the request's
-/// extensions; [`Auth`] copies it into the [`Caller`].
+/// The ids of the current HTTP request: `id` is the server's own, `client` what the client sent
+/// in `X-Request-Id`. The request middleware stores it in the request's extensions; [`Auth`]
+/// copies it into the [`Caller`].
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId {
+    pub id: String,
+    pub client: Option<String>,
+}
 
 impl Caller {
     /// True when the caller is the merchant (owner or staff) of `merchant_id`.
@@ -437,9 +445,9 @@ impl FromRequest for MaybeAuth {
     }
 }
 
-fn request_id(req: &HttpRequest) -> Option<String> {
+fn request_id(req: &HttpRequest) -> Option<RequestId> {
     use actix_web::HttpMessage;
-    req.extensions().get::<RequestId>().map(|id| id.0.clone())
+    req.extensions().get::<RequestId>().cloned()
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -455,7 +463,7 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
 fn verify_token(
     state: &AppState,
     token: Option<&str>,
-    request_id: Option<String>,
+    request_id: Option<RequestId>,
 ) -> Result<Caller, ApiError> {
     let token = token
         .ok_or_else(|| ApiError::unauthorized("unauthenticated", "an access token is required"))?;
@@ -466,7 +474,8 @@ fn verify_token(
         session_id: claims.sid,
         merchant_id: claims.mid,
         opd_id: claims.opd,
-        request_id,
+        client_request_id: request_id.as_ref().and_then(|r| r.client.clone()),
+        request_id: request_id.map(|r| r.id),
     })
 }
 

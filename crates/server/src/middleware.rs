@@ -16,29 +16,41 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// so that `Auth` can hand it to services with the caller.
 pub use peken_kernel::auth::RequestId;
 
-/// Wraps every request: assigns an id (or keeps a sane one sent by a proxy), times it, records
-/// it in the metrics and the log, and answers 503 when it runs past the configured limit.
+/// Wraps every request: assigns it an id of the server's own (a client's `X-Request-Id`, when
+/// sane, is kept beside it as `client_id`, never in its place, so no client names the request
+/// the audit log records), times it, records it in the metrics and the log, and answers 503
+/// when it runs past the configured limit.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let request_id = req
+    let request_id = peken_kernel::db::new_id();
+    let client_id = req
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        .map_or_else(peken_kernel::db::new_id, str::to_owned);
-    req.extensions_mut().insert(RequestId(request_id.clone()));
+        .map(str::to_owned);
+    req.extensions_mut().insert(RequestId {
+        id: request_id.clone(),
+        client: client_id.clone(),
+    });
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     // Only the path is logged: query strings may carry personal data.
-    let span = tracing::info_span!("request", id = %request_id, %method, path = %req.path());
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        client_id = client_id.as_deref().unwrap_or(""),
+        %method,
+        path = %req.path()
+    );
     let timeout = state
         .as_ref()
         .map_or(std::time::Duration::from_secs(30), |s| {

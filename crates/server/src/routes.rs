@@ -104,12 +104,15 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
-/// Readiness: 200 only when the database (and Redis, if configured) answer.
+/// Readiness: 200 when this process can serve, which needs only the database. Redis is optional
+/// (cache, rate limits and revocations fall back to in-process stores when it does not answer),
+/// so a Redis outage is reported in the body (`redis: unavailable`) but keeps the process in
+/// service; failing readiness there would take every replica out of the load balancer at once.
 #[utoipa::path(
     tag = "ops",
     responses(
-        (status = 200, description = "Ready", body = String),
-        (status = 503, description = "A dependency is down", body = peken_kernel::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Ready; the body names the state of optional dependencies (`ready`, then `redis: ok` or `redis: unavailable` when Redis is configured)", body = String),
+        (status = 503, description = "The database does not answer (database_unavailable)", body = peken_kernel::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/readyz")]
@@ -117,12 +120,17 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !peken_kernel::db::ping(&state.db).await {
         return Err(ApiError::unavailable("database_unavailable"));
     }
-    if let Some(redis) = &state.stores.redis
-        && !redis.ping().await
-    {
-        return Err(ApiError::unavailable("redis_unavailable"));
+    let mut body = String::from("ready");
+    if let Some(redis) = &state.stores.redis {
+        let redis_state = if redis.ping().await {
+            "ok"
+        } else {
+            "unavailable"
+        };
+        body.push_str("\nredis: ");
+        body.push_str(redis_state);
     }
-    Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
+    Ok(HttpResponse::Ok().content_type("text/plain").body(body))
 }
 
 /// Prometheus metrics in the text exposition format. When `PEKEN_METRICS_TOKEN` is set, only

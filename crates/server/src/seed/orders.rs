@@ -128,6 +128,7 @@ async fn caller_by(
             merchant_id: r.try_get("", "merchant_id")?,
             opd_id: r.try_get("", "opd_id")?,
             request_id: None,
+            client_request_id: None,
         }),
         None => None,
     })

@@ -292,5 +292,6 @@ fn caller(user_id: &str, role: Role, merchant_id: Option<String>) -> Caller {
         merchant_id,
         opd_id: None,
         request_id: None,
+        client_request_id: None,
     }
 }

@@ -25,6 +25,7 @@ async fn audit_verify_names_an_edited_and_a_deleted_row() {
                 user_id: format!("admin-{n}"),
                 role: "admin".into(),
                 request_id: Some(format!("req-{n}")),
+                client_request_id: None,
             },
             peken_audit::Change::new("merchant.suspended", "merchant", &format!("m{n}"))
                 .before(json!({"status": "active"}))

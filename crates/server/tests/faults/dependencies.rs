@@ -256,7 +256,7 @@ async fn postgres_cut_off_under_load_means_503_then_recovery_without_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redis_cut_off_under_load_changes_nothing_but_readiness() {
+async fn redis_cut_off_under_load_changes_nothing_and_keeps_the_process_ready() {
     let Some(redis) = std::env::var("PEKEN_TEST_REDIS_URL")
         .ok()
         .filter(|v| !v.is_empty())
@@ -318,7 +318,7 @@ async fn redis_cut_off_under_load_changes_nothing_but_readiness() {
     let restored_at = began.elapsed().as_secs_f64();
     let restored = Instant::now();
     let ready_again = loop {
-        if client.get(&base, "/readyz", None).await.status == 200 {
+        if client.get(&base, "/readyz", None).await.text == "ready\nredis: ok" {
             break restored.elapsed();
         }
         assert!(
@@ -333,8 +333,9 @@ async fn redis_cut_off_under_load_changes_nothing_but_readiness() {
         task.await.unwrap();
     }
 
-    assert_eq!(ready_down.status, 503);
-    assert_eq!(ready_down.code(), "redis_unavailable");
+    // Readiness depends only on what the process cannot serve without: Redis is not that.
+    assert_eq!(ready_down.status, 200, "{}", ready_down.text);
+    assert_eq!(ready_down.text, "ready\nredis: unavailable");
     assert_eq!(browse.status, 200, "{}", browse.text);
     assert!(
         logins.get(&429).copied().unwrap_or(0) > 0,
