@@ -46,6 +46,7 @@ cargo build --release -p peken-server -p peken-bench
 
 secret_jwt="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 secret_hook="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
+secret_metrics="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 server_pid=""
 work="$(mktemp -d)"
 cleanup() {
@@ -77,6 +78,7 @@ start_server() {
   local db="$1" label="$2"
   PEKEN_DATABASE_URL="$pg/$db" PEKEN_REDIS_URL="$redis" PEKEN_REDIS_PREFIX="peken-bench-$$-$label:" \
     PEKEN_JWT_SECRET="$secret_jwt" PEKEN_PAYMENT_WEBHOOK_SECRET="$secret_hook" \
+    PEKEN_METRICS_TOKEN="$secret_metrics" \
     PEKEN_LISTEN="127.0.0.1:$port" PEKEN_LOG=warn PEKEN_DATA_DIR="$work/data-$label" \
     PEKEN_LOGIN_IP_PER_MINUTE=100000 PEKEN_LOGIN_ACCOUNT_PER_MINUTE=100000 \
     PEKEN_CHECKOUT_PER_MINUTE=1000000 PEKEN_UNPAID_CHECKOUTS_PER_BUYER=1000 \

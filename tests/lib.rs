@@ -28,6 +28,9 @@ use serde_json::{Value, json};
 pub const ADMIN_EMAIL: &str = "admin@test.local";
 pub const PASSWORD: &str = "correct-horse-battery";
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+/// The metrics token of servers on PostgreSQL, where one is required (the embedded mode on
+/// SQLite leaves `/metrics` open unless a test sets one).
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 /// A running server and a client for it.
 pub struct TestApp {
@@ -108,6 +111,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     {
         vars.push(("PEKEN_REDIS_URL".into(), redis));
         vars.push(("PEKEN_REDIS_PREFIX".into(), format!("test:{id}:")));
+    }
+    if postgres.is_some() {
+        vars.push(("PEKEN_METRICS_TOKEN".into(), METRICS_TOKEN.into()));
     }
     vars.extend(options.vars);
     let settings = Settings::from_vars(vars).expect("test settings are valid");
@@ -249,6 +255,17 @@ impl TestApp {
             text,
             headers,
         }
+    }
+
+    /// `/metrics`, with this server's metrics token when it has one.
+    pub async fn metrics(&self) -> String {
+        let token = self
+            .state
+            .settings
+            .metrics_token
+            .as_ref()
+            .map(peken_kernel::settings::Secret::expose);
+        self.get("/metrics", token).await.expect(200).text
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {

@@ -205,7 +205,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/treasury/trial-balance", "UFFFFFAF"),
     ("GET", "/api/v1/treasury/turnover-alerts", "UFFFFAAF"),
     ("GET", "/healthz", "AAAAAAAA"),
-    ("GET", "/metrics", "AAAAAAAA"),
+    ("GET", "/metrics", "MMMMMMMM"),
     ("GET", "/readyz", "AAAAAAAA"),
     ("POST", "/api/v1/auth/logout", "UAAAAAAA"),
 ];
@@ -261,8 +261,12 @@ fn body_for(route: &str, ids: &HashMap<&str, String>) -> serde_json::Value {
     }
 }
 
-fn judge(cell: char, status: u16, code: &str) -> bool {
+/// `M`: `/metrics` answers by its token, not by role: open in the embedded mode without one,
+/// `metrics_token_required` to every caller (whose JWT is not the token) when one is set.
+fn judge(cell: char, status: u16, code: &str, metrics_token: bool) -> bool {
     match cell {
+        'M' if metrics_token => status == 401 && code == "metrics_token_required",
+        'M' => status == 200,
         'A' => !matches!(status, 401 | 403 | 404),
         'a' => !matches!(status, 401 | 403),
         'U' => status == 401 && code == "unauthenticated",
@@ -419,7 +423,8 @@ async fn every_route_answers_every_caller_as_the_table_says() {
                 .await;
             calls += 1;
             let status = reply.status.as_u16();
-            if status >= 500 || !judge(cell, status, reply.code()) {
+            let metrics_token = app.state.settings.metrics_token.is_some();
+            if status >= 500 || !judge(cell, status, reply.code(), metrics_token) {
                 wrong.push(format!(
                     "{method} {route} as {caller}: expected {cell}, got {status} {}",
                     reply.code()

@@ -155,7 +155,7 @@ async fn an_smtp_outage_delays_mail_and_loses_none() {
     assert_eq!(got.len(), 3, "each exactly once");
     let sent = outbox(&app, "sent").await;
     assert!(sent.iter().all(|r| r["attempts"] == 2));
-    let metrics = app.get("/metrics", None).await.text;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"peken_events_total{event="mail",outcome="retry"} 3"#),
         "{metrics}"
@@ -209,7 +209,7 @@ async fn after_the_last_attempt_a_message_is_failed_until_an_admin_retries_it() 
     app.post(&retry, Some(&admin.token), &Value::Null)
         .await
         .expect_problem(409, "mail_already_sent");
-    let metrics = app.get("/metrics", None).await.text;
+    let metrics = app.metrics().await;
     assert!(metrics.contains(r#"peken_events_total{event="mail",outcome="failed"} 1"#));
     assert!(metrics.contains(r#"peken_events_total{event="mail",outcome="sent"} 1"#));
 }

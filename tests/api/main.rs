@@ -21,6 +21,7 @@ mod password;
 mod payouts;
 mod policies;
 mod privacy;
+mod proxy;
 mod shops;
 mod text;
 mod tokens;

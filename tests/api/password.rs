@@ -247,6 +247,40 @@ async fn the_answer_does_not_tell_whether_an_account_exists() {
     );
 }
 
+/// `/metrics` must not undo the uniform answer: a reset for an account and for nobody count the
+/// same, and logins against a locked account count like any other failure.
+#[tokio::test]
+async fn metrics_do_not_tell_whether_an_account_exists_or_is_locked() {
+    let app = spawn_app().await;
+    let (nik, email, _) = buyer(&app).await;
+    ask_reset(&app, &email).await.expect(202);
+    ask_reset(&app, "nobody@warga.test").await.expect(202);
+    for _ in 0..5 {
+        assert_eq!(login_status(&app, &nik, "wrong-password-1").await, 401);
+    }
+    assert_eq!(login_status(&app, &nik, PASSWORD).await, 401, "locked");
+    assert_eq!(login_status(&app, "nobody@warga.test", PASSWORD).await, 401);
+    let metrics = app.metrics().await;
+    let events: Vec<&str> = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("peken_events_total{event=\"password_reset\"")
+                || l.starts_with("peken_events_total{event=\"login\"")
+        })
+        .collect();
+    assert!(
+        events.contains(&r#"peken_events_total{event="password_reset",outcome="accepted"} 2"#),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&r#"peken_events_total{event="login",outcome="failed"} 7"#),
+        "{events:?}"
+    );
+    for leak in ["no_account", "mailed", "locked"] {
+        assert!(!metrics.contains(leak), "{leak} in {events:?}");
+    }
+}
+
 #[tokio::test]
 async fn reset_requests_are_rate_limited_per_account_and_per_client() {
     let app = spawn_app().await;

@@ -24,7 +24,7 @@ fn actor(n: usize) -> Actor {
         role: "admin".to_owned(),
         request_id: Some(format!("req-{n}")),
         // Every other row carries a client's own request id, so both encodings are in the chain.
-        client_request_id: (n % 2 == 0).then(|| format!("client-{n}")),
+        client_request_id: n.is_multiple_of(2).then(|| format!("client-{n}")),
     }
 }
 

@@ -90,7 +90,8 @@ pub async fn request_reset(state: &AppState, login: &str, client: &str) -> ApiRe
         .filter(|u| u.active)
         .and_then(|u| u.email.clone().map(|e| (u, e)))
     else {
-        state.metrics.event("password_reset", "no_account");
+        // Counted like a mailed code: metrics must not say whether an account exists.
+        state.metrics.event("password_reset", "accepted");
         return Ok(());
     };
     let now = state.now();
@@ -122,7 +123,7 @@ pub async fn request_reset(state: &AppState, login: &str, client: &str) -> ApiRe
     )
     .await?;
     txn.commit().await?;
-    state.metrics.event("password_reset", "mailed");
+    state.metrics.event("password_reset", "accepted");
     Ok(())
 }
 

@@ -196,9 +196,9 @@ pub async fn login(
         if !ok && !locked {
             record_failure(state, &found, now).await?;
         }
-        state
-            .metrics
-            .event("login", if locked { "locked" } else { "failed" });
+        // One outcome for a wrong password, a locked and an unknown account alike: only an
+        // existing account can be locked, so a `locked` count would tell which logins exist.
+        state.metrics.event("login", "failed");
         return Err(invalid());
     }
     if found.failed_logins != 0 || found.locked_until.is_some() {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Payload;
@@ -191,8 +192,12 @@ pub struct PasswordHasherConfig {
     memory_kib: u32,
     slots: Arc<Semaphore>,
     buffers: Arc<Mutex<Vec<Vec<Block>>>>,
-    /// The hash of a fixed password, checked when a login names no account; made once.
+    /// The hash of a fixed password, checked when a login names no account or an account
+    /// without a usable password (a roster account not yet activated); made once.
     decoy: Arc<OnceCell<String>>,
+    /// How many Argon2 computations ran: what makes a login slow, counted so that a test can
+    /// show that every login path pays the same.
+    runs: Arc<AtomicU64>,
 }
 
 impl PasswordHasherConfig {
@@ -203,7 +208,13 @@ impl PasswordHasherConfig {
             slots: Arc::new(Semaphore::new(cpus)),
             buffers: Arc::default(),
             decoy: Arc::default(),
+            runs: Arc::default(),
         }
+    }
+
+    /// The number of Argon2 computations (hashes and checks) this hasher has run.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     fn params(&self) -> Params {
@@ -217,6 +228,7 @@ impl PasswordHasherConfig {
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let mut buffer = self
             .buffers
             .lock()
@@ -243,16 +255,23 @@ impl PasswordHasherConfig {
             .map_err(|e| ApiError::internal(anyhow::anyhow!("password hashing failed: {e}")))
     }
 
-    /// Checks a password against a stored hash. With no stored hash it still spends the time of
-    /// a real check, so the response time does not tell whether an account exists.
+    /// Checks a password against a stored hash. With no stored hash, or one that is no Argon2
+    /// hash (an account whose password was never set, such as a roster account awaiting
+    /// activation), it checks the decoy instead and answers false: the same computation runs, so
+    /// the response time does not tell whether an account exists or has a password.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, ApiError> {
-        let (hash, real) = match stored {
-            Some(h) => (h.to_owned(), true),
-            None => (self.decoy().await?, false),
+        let (target, real) = if let Some(target) = stored.and_then(Stored::parse) {
+            (target, true)
+        } else {
+            let decoy = self.decoy().await?;
+            let target = Stored::parse(&decoy).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("the decoy hash does not parse"))
+            })?;
+            (target, false)
         };
         let password = password.to_owned();
         let matches = self
-            .with_memory(move |blocks| verify_with(&password, &hash, blocks))
+            .with_memory(move |blocks| target.matches(&password, blocks))
             .await?;
         Ok(matches && real)
     }
@@ -288,37 +307,51 @@ fn hash_with(
     .to_string())
 }
 
-/// Whether `password` hashes to `stored` under the parameters `stored` names, computed in
-/// `blocks`; the comparison of the outputs takes constant time.
-fn verify_with(password: &str, stored: &str, blocks: &mut Vec<Block>) -> bool {
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        return false;
-    };
-    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-        return false;
-    };
-    let (Ok(algorithm), Ok(version), Ok(params)) = (
-        ArgonAlgorithm::try_from(parsed.algorithm),
-        parsed
+/// A stored Argon2 hash, parsed: what a check needs to run.
+struct Stored {
+    algorithm: ArgonAlgorithm,
+    version: Version,
+    params: Params,
+    salt: Vec<u8>,
+    expected: Output,
+}
+
+impl Stored {
+    /// `None` when `stored` is no Argon2 PHC string with a salt and an output.
+    fn parse(stored: &str) -> Option<Self> {
+        let parsed = PasswordHash::new(stored).ok()?;
+        let (salt, expected) = (parsed.salt?, parsed.hash?);
+        let algorithm = ArgonAlgorithm::try_from(parsed.algorithm).ok()?;
+        let version = parsed
             .version
-            .map_or(Ok(Version::default()), Version::try_from),
-        Params::try_from(&parsed),
-    ) else {
-        return false;
-    };
-    let mut salt_bytes = [0_u8; 64];
-    let Ok(raw_salt) = salt.decode_b64(&mut salt_bytes) else {
-        return false;
-    };
-    let mut out = vec![0_u8; expected.len()];
-    blocks.resize(params.block_count(), Block::default());
-    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
-        password.as_bytes(),
-        raw_salt,
-        &mut out,
-        &mut blocks[..],
-    );
-    computed.is_ok() && Output::new(&out).is_ok_and(|actual| actual == expected)
+            .map_or(Ok(Version::default()), Version::try_from)
+            .ok()?;
+        let params = Params::try_from(&parsed).ok()?;
+        let mut salt_bytes = [0_u8; 64];
+        let salt = salt.decode_b64(&mut salt_bytes).ok()?.to_vec();
+        Some(Self {
+            algorithm,
+            version,
+            params,
+            salt,
+            expected,
+        })
+    }
+
+    /// Whether `password` hashes to the stored output, computed in `blocks`; the comparison of
+    /// the outputs takes constant time.
+    fn matches(self, password: &str, blocks: &mut Vec<Block>) -> bool {
+        let mut out = vec![0_u8; self.expected.len()];
+        blocks.resize(self.params.block_count(), Block::default());
+        let computed = Argon2::new(self.algorithm, self.version, self.params)
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                &self.salt,
+                &mut out,
+                &mut blocks[..],
+            );
+        computed.is_ok() && Output::new(&out).is_ok_and(|actual| actual == self.expected)
+    }
 }
 
 /// The authenticated caller, as its token says.
@@ -513,6 +546,27 @@ pub fn token_digest(token: &str) -> String {
 mod tests {
     use super::*;
 
+    /// An unknown account, an account whose password was never set (`!`, what the roster
+    /// import stores) and a wrong password all cost one Argon2 computation, so none answers
+    /// faster than the others.
+    #[tokio::test]
+    async fn every_login_path_runs_one_argon2_computation() {
+        let hasher = PasswordHasherConfig::new(1024);
+        let real = hasher.hash("rahasia-sekali").await.unwrap();
+        hasher.verify("warm the decoy", None).await.unwrap();
+        for stored in [
+            None,
+            Some("!"),
+            Some(""),
+            Some("$argon2id$broken"),
+            Some(real.as_str()),
+        ] {
+            let before = hasher.runs();
+            assert!(!hasher.verify("tebakan", stored).await.unwrap());
+            assert_eq!(hasher.runs() - before, 1, "{stored:?}");
+        }
+    }
+
     #[tokio::test]
     async fn passwords_verify_against_their_hashes_and_the_standard_format() {
         use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -523,6 +577,7 @@ mod tests {
         assert!(!hasher.verify("rahasia-salah", Some(&ours)).await.unwrap());
         assert!(!hasher.verify("rahasia-sekali", None).await.unwrap());
         assert!(!hasher.verify("x", Some("not a hash")).await.unwrap());
+        assert!(!hasher.verify("x", Some("!")).await.unwrap());
         // The library's own verifier accepts our hashes, and we accept the library's (older
         // stored hashes, other memory costs).
         let standard = Argon2::default();

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod metrics;
 pub mod money;
+pub mod net;
 pub mod pagination;
 pub mod period;
 pub mod policy;

@@ -69,6 +69,8 @@ pub struct Settings {
     pub payment_webhook_secret: Option<Secret>,
     /// When set, `/metrics` answers only requests bearing it (`Authorization: Bearer …`).
     pub metrics_token: Option<Secret>,
+    /// Proxies whose forwarded headers name the client (`PEKEN_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<crate::net::Cidr>,
     pub bootstrap_admin_email: Option<String>,
     pub bootstrap_admin_password: Option<Secret>,
     pub access_token_ttl: Duration,
@@ -160,18 +162,10 @@ impl Settings {
                 .unwrap_or_else(|| "Peken Surabaya <noreply@peken.surabaya.go.id>".into()),
             mail_max_attempts: r.number("PEKEN_MAIL_MAX_ATTEMPTS", 8, 1, 100),
             jwt_secret: r.secret_min("PEKEN_JWT_SECRET", 32),
-            jwt_previous_secrets: r
-                .string("PEKEN_JWT_PREVIOUS_SECRETS")
-                .map(|s| {
-                    s.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(Secret::new)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            jwt_previous_secrets: r.previous_secrets("PEKEN_JWT_PREVIOUS_SECRETS", 32),
             payment_webhook_secret: r.secret_min("PEKEN_PAYMENT_WEBHOOK_SECRET", 16),
             metrics_token: r.secret_min("PEKEN_METRICS_TOKEN", 16),
+            trusted_proxies: r.cidrs("PEKEN_TRUSTED_PROXIES"),
             bootstrap_admin_email: r.string("PEKEN_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: r.secret_min("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", 10),
             access_token_ttl: r.seconds("PEKEN_ACCESS_TOKEN_TTL_SECONDS", 900, 30, 86_400),
@@ -244,6 +238,15 @@ impl Settings {
                         .into(),
                 );
             }
+            // Open metrics tell a stranger how often requests of each kind are refused; a
+            // server meant for a network gets them only with a token.
+            if settings.metrics_token.is_none() {
+                r.problems.push(
+                    "PEKEN_METRICS_TOKEN (16+ characters) is required when PEKEN_DATABASE_URL is \
+                     not SQLite: /metrics then answers only requests bearing it"
+                        .into(),
+                );
+            }
         }
         if r.problems.is_empty() {
             Ok(settings)
@@ -269,6 +272,21 @@ impl Settings {
         }
     }
 }
+
+/// Values that stand for secrets in this repository's example and development files (`deploy/`,
+/// and what the compose file once defaulted to). A server given one of them was configured by
+/// copying an example, and everyone who has read the repository knows the secret, so start
+/// refuses them wherever a secret is read.
+pub const EXAMPLE_SECRETS: &[&str] = &[
+    "<jwt-signing-key>",
+    "<payment-webhook-secret>",
+    "<first-admin-password>",
+    "<metrics-token>",
+    "compose-dev-only-jwt-signing-key-replace-me",
+    "compose-dev-only-webhook-secret-replace-me",
+    "peken-compose-admin",
+    "peken-compose-dev",
+];
 
 struct Reader<'a> {
     vars: &'a HashMap<String, String>,
@@ -314,14 +332,60 @@ impl Reader<'_> {
 
     fn secret_min(&mut self, name: &str, min_len: usize) -> Option<Secret> {
         let value = self.string(name)?;
+        self.checked_secret(name, value, min_len)
+    }
+
+    /// A secret long enough and not one of [`EXAMPLE_SECRETS`]; the value is never echoed.
+    fn checked_secret(&mut self, name: &str, value: String, min_len: usize) -> Option<Secret> {
         if value.len() < min_len {
             self.problems.push(format!(
                 "{name}: must be at least {min_len} characters long"
             ));
             None
+        } else if EXAMPLE_SECRETS.contains(&value.as_str()) {
+            self.problems.push(format!(
+                "{name}: is the example value from this repository's deploy files, which anyone \
+                 can read; set a secret of your own (e.g. head -c 48 /dev/urandom | base64)"
+            ));
+            None
         } else {
             Some(Secret::new(value))
         }
+    }
+
+    /// A comma-separated list of secrets, each held to what a current one must be: an old key
+    /// still accepted for verification is as good as the current one to whoever guesses it.
+    fn previous_secrets(&mut self, name: &str, min_len: usize) -> Vec<Secret> {
+        let Some(list) = self.string(name) else {
+            return Vec::new();
+        };
+        let mut secrets = Vec::new();
+        for (i, value) in list.split(',').map(str::trim).enumerate() {
+            if value.is_empty() {
+                continue;
+            }
+            let entry = format!("{name} entry {}", i + 1);
+            if let Some(secret) = self.checked_secret(&entry, value.to_owned(), min_len) {
+                secrets.push(secret);
+            }
+        }
+        secrets
+    }
+
+    fn cidrs(&mut self, name: &str) -> Vec<crate::net::Cidr> {
+        let Some(list) = self.string(name) else {
+            return Vec::new();
+        };
+        let mut cidrs = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match crate::net::Cidr::parse(entry) {
+                Some(cidr) => cidrs.push(cidr),
+                None => self.problems.push(format!(
+                    "{name}: {entry:?} is not an address or a block such as 10.0.0.0/8"
+                )),
+            }
+        }
+        cidrs
     }
 
     fn number(&mut self, name: &str, default: u32, min: u32, max: u32) -> u32 {
@@ -422,8 +486,116 @@ mod tests {
             "PEKEN_HOLIDAYS",
             "PEKEN_JWT_SECRET is required",
             "PEKEN_PAYMENT_WEBHOOK_SECRET is required",
+            "PEKEN_METRICS_TOKEN (16+ characters) is required",
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
+        }
+    }
+
+    fn production(extra: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut all = vec![
+            ("PEKEN_DATABASE_URL", "postgres://db/peken"),
+            (
+                "PEKEN_JWT_SECRET",
+                "a-very-long-signing-key-of-32-characters!",
+            ),
+            (
+                "PEKEN_PAYMENT_WEBHOOK_SECRET",
+                "a-webhook-secret-of-some-length",
+            ),
+            ("PEKEN_METRICS_TOKEN", "a-metrics-token-of-some-length"),
+        ];
+        for (name, value) in extra {
+            all.retain(|(n, _)| n != name);
+            all.push((name, value));
+        }
+        Settings::from_vars(vars(&all))
+    }
+
+    #[test]
+    fn example_secrets_and_short_previous_keys_are_refused() {
+        assert!(production(&[]).is_ok());
+        for name in [
+            "PEKEN_JWT_SECRET",
+            "PEKEN_PAYMENT_WEBHOOK_SECRET",
+            "PEKEN_METRICS_TOKEN",
+            "PEKEN_JWT_PREVIOUS_SECRETS",
+        ] {
+            for example in EXAMPLE_SECRETS {
+                let err = production(&[(name, example)]).expect_err("an example secret");
+                let text = err.to_string();
+                assert!(text.contains(name), "{text}");
+                assert!(!text.contains(example), "the value is not echoed: {text}");
+            }
+        }
+        let err = production(&[
+            ("PEKEN_BOOTSTRAP_ADMIN_EMAIL", "admin@example.go.id"),
+            ("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", "peken-compose-admin"),
+        ])
+        .expect_err("the compose file's old admin password");
+        assert!(err.to_string().contains("PEKEN_BOOTSTRAP_ADMIN_PASSWORD"));
+        let err = production(&[(
+            "PEKEN_JWT_PREVIOUS_SECRETS",
+            "an-old-signing-key-of-32-characters-or-more, too-short-old-key",
+        )])
+        .expect_err("a short previous key");
+        assert!(
+            err.to_string()
+                .contains("PEKEN_JWT_PREVIOUS_SECRETS entry 2: must be at least 32"),
+            "{err}"
+        );
+        let ok = production(&[(
+            "PEKEN_JWT_PREVIOUS_SECRETS",
+            "an-old-signing-key-of-32-characters-or-more,another-old-key-that-is-32-chars-long",
+        )])
+        .expect("two long previous keys");
+        assert_eq!(ok.jwt_previous_secrets.len(), 2);
+    }
+
+    /// Every placeholder or default that the deploy files show for a secret is refused, so a new
+    /// example cannot slip past the list.
+    #[test]
+    fn every_secret_shown_in_the_deploy_files_is_refused() {
+        let files = [
+            include_str!("../../../deploy/compose.yaml"),
+            include_str!("../../../deploy/config/peken.env.example"),
+            include_str!("../../../deploy/k8s/secret.example.yaml"),
+        ];
+        let secret_names = [
+            "PEKEN_JWT_SECRET",
+            "PEKEN_PAYMENT_WEBHOOK_SECRET",
+            "PEKEN_METRICS_TOKEN",
+            "PEKEN_BOOTSTRAP_ADMIN_PASSWORD",
+        ];
+        let mut shown = Vec::new();
+        for file in files {
+            for line in file.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+                for name in secret_names {
+                    let Some(rest) = line.strip_prefix(name) else {
+                        continue;
+                    };
+                    let value = rest.trim_start_matches([':', '=', ' ']).trim_matches('"');
+                    // A compose default, `${NAME:-value}`, or a plain value.
+                    let value = value
+                        .split_once(":-")
+                        .map_or(value, |(_, d)| d.trim_end_matches('}'));
+                    if !value.is_empty() && !value.starts_with("${") {
+                        shown.push((name, value.to_owned()));
+                    }
+                }
+            }
+        }
+        assert!(
+            shown.len() >= 3,
+            "the example files show their placeholders: {shown:?}"
+        );
+        for (name, value) in shown {
+            let mut extra = vec![(name, value.as_str())];
+            if name == "PEKEN_BOOTSTRAP_ADMIN_PASSWORD" {
+                extra.push(("PEKEN_BOOTSTRAP_ADMIN_EMAIL", "admin@example.go.id"));
+            }
+            let err = production(&extra).expect_err("an example secret is refused");
+            assert!(err.to_string().contains(name), "{name}={value}: {err}");
         }
     }
 

@@ -50,12 +50,6 @@ impl From<service::Session> for TokenResponse {
     }
 }
 
-/// The client's address for rate limiting: the peer, not a forwarded header a client can forge.
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
-}
-
 /// Log in with NIP, NIK or e-mail and a password.
 #[utoipa::path(
     tag = "auth",
@@ -78,8 +72,13 @@ async fn login(
             "login or password is wrong",
         ));
     }
-    let session =
-        service::login(&state, &body.login, &body.password, &client_address(&req)).await?;
+    let session = service::login(
+        &state,
+        &body.login,
+        &body.password,
+        &peken_kernel::net::client_address(&req),
+    )
+    .await?;
     Ok(web::Json(session.into()))
 }
 

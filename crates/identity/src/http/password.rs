@@ -36,12 +36,6 @@ pub struct PasswordResetConfirm {
     pub password: String,
 }
 
-/// The client's address for rate limiting: the peer, not a forwarded header a client can forge.
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
-}
-
 /// Ask for a password reset code. If the login names an active account with an e-mail
 /// address, a single-use code valid for two hours is mailed to it. The answer is the same
 /// whether or not the account exists.
@@ -61,7 +55,12 @@ async fn request_reset(
 ) -> ApiResult<HttpResponse> {
     // An overlong login names no account; it gets the same answer without a lookup.
     if body.login.len() <= 254 {
-        password::request_reset(&state, &body.login, &client_address(&req)).await?;
+        password::request_reset(
+            &state,
+            &body.login,
+            &peken_kernel::net::client_address(&req),
+        )
+        .await?;
     }
     Ok(HttpResponse::Accepted().json(PasswordResetAccepted {
         status: "accepted".into(),
@@ -103,6 +102,12 @@ async fn confirm_reset(
             "the code is invalid, has expired or has already been used",
         ));
     }
-    password::confirm(&state, token, &password, &client_address(&req)).await?;
+    password::confirm(
+        &state,
+        token,
+        &password,
+        &peken_kernel::net::client_address(&req),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -130,6 +130,7 @@ impl Cluster {
             ("PEKEN_DATABASE_URL", database_url.as_str()),
             ("PEKEN_JWT_SECRET", JWT_SECRET),
             ("PEKEN_PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("PEKEN_METRICS_TOKEN", "scale-out-metrics-token-0123"),
             ("PEKEN_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
             ("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
             ("PEKEN_AUTO_MIGRATE", "false"),
