@@ -98,6 +98,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("PEKEN_LOGIN_IP_PER_MINUTE".into(), "100000".into()),
         ("PEKEN_LOGIN_ACCOUNT_PER_MINUTE".into(), "100000".into()),
         ("PEKEN_CHECKOUT_PER_MINUTE".into(), "100000".into()),
+        ("PEKEN_REGISTRATION_IP_PER_MINUTE".into(), "100000".into()),
+        ("PEKEN_REGISTRATION_PER_MINUTE".into(), "100000".into()),
+        ("PEKEN_REFRESH_IP_PER_MINUTE".into(), "100000".into()),
         // Tests hold many unpaid checkouts per buyer; the holding test sets its own limits.
         ("PEKEN_UNPAID_CHECKOUTS_PER_BUYER".into(), "1000".into()),
         ("PEKEN_RESERVED_UNITS_PER_BUYER".into(), "1000000".into()),

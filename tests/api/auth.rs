@@ -144,6 +144,60 @@ async fn login_is_rate_limited_per_client() {
     assert_eq!(limited, 3, "attempts beyond 5 a minute are refused");
 }
 
+/// Each registration costs a password hash: a flood from one address, or from everyone, is
+/// refused before any hashing, buyers and merchants counted together.
+#[tokio::test]
+async fn registration_and_refresh_are_rate_limited() {
+    let app = spawn_app_with(Options {
+        vars: vec![
+            ("PEKEN_REGISTRATION_IP_PER_MINUTE".into(), "3".into()),
+            ("PEKEN_REFRESH_IP_PER_MINUTE".into(), "4".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let r = app
+            .post(
+                "/api/v1/auth/register",
+                None,
+                &json!({
+                    "nik": peken_tests::next_nik(),
+                    "name": format!("Warga {i}"),
+                    "email": format!("warga{i}@limit.test"),
+                    "phone": "081234567890",
+                    "password": PASSWORD,
+                    "kelurahan_code": "35.78.01.1001",
+                }),
+            )
+            .await;
+        statuses.push(r.status.as_u16());
+    }
+    // The merchant form counts in the same bucket: the 4th registration of any kind is refused,
+    // whatever its body.
+    let merchant = app
+        .post("/api/v1/merchants", None, &json!({"name": "Toko"}))
+        .await;
+    statuses.push(merchant.status.as_u16());
+    assert_eq!(statuses, [201, 201, 201, 429], "{}", merchant.text);
+    assert_eq!(merchant.code(), "too_many_requests");
+    assert!(merchant.headers.get("retry-after").is_some());
+
+    let mut refreshes = Vec::new();
+    for _ in 0..5 {
+        let r = app
+            .post(
+                "/api/v1/auth/refresh",
+                None,
+                &json!({"refresh_token": "not-a-token"}),
+            )
+            .await;
+        refreshes.push(r.status.as_u16());
+    }
+    assert_eq!(refreshes, [401, 401, 401, 401, 429]);
+}
+
 #[tokio::test]
 async fn tampered_expired_and_foreign_tokens_are_refused() {
     let app = spawn_app().await;

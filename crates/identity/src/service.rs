@@ -137,6 +137,51 @@ pub(crate) fn login_column(login: &str) -> Option<(user::Column, String)> {
 
 /// Logs in with NIP, NIK or e-mail. Wrong password, unknown login, inactive and locked
 /// accounts all get the same 401, and all spend the same time hashing.
+async fn limited(state: &AppState, key: &str, limit: u32, event: &str) -> ApiResult<()> {
+    if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = state
+        .stores
+        .limiter
+        .hit(key, limit, std::time::Duration::from_secs(60))
+        .await
+    {
+        state.metrics.event(event, "rate_limited");
+        return Err(ApiError::too_many_requests(retry_after_secs));
+    }
+    Ok(())
+}
+
+/// The limits of public registration (buyers and merchants alike), checked before anything is
+/// hashed: per client address, and for everyone together, since each registration costs a
+/// password hash and a flood of them would starve logins of CPU and memory.
+pub async fn limit_registration(state: &AppState, client: &str) -> ApiResult<()> {
+    let settings = &state.settings;
+    limited(
+        state,
+        &format!("register:ip:{client}"),
+        settings.registration_ip_per_minute,
+        "registration",
+    )
+    .await?;
+    limited(
+        state,
+        "register:all",
+        settings.registration_per_minute,
+        "registration",
+    )
+    .await
+}
+
+/// The limit of token refreshes per client address.
+pub async fn limit_refresh(state: &AppState, client: &str) -> ApiResult<()> {
+    limited(
+        state,
+        &format!("refresh:ip:{client}"),
+        state.settings.refresh_ip_per_minute,
+        "refresh",
+    )
+    .await
+}
+
 pub async fn login(
     state: &AppState,
     login: &str,

@@ -84,6 +84,12 @@ pub struct Settings {
     pub login_account_per_minute: u32,
     /// Checkouts one buyer may place per minute.
     pub checkout_per_minute: u32,
+    /// Registrations (public buyers and merchants together) per client address per minute.
+    pub registration_ip_per_minute: u32,
+    /// Registrations per minute from everyone together: each costs a password hash.
+    pub registration_per_minute: u32,
+    /// Token refreshes per client address per minute.
+    pub refresh_ip_per_minute: u32,
     /// Unpaid checkouts (bills still open) one buyer may hold at once.
     pub unpaid_checkouts_per_buyer: u32,
     /// Units one buyer may hold reserved in unpaid checkouts.
@@ -180,6 +186,14 @@ impl Settings {
             login_ip_per_minute: r.number("PEKEN_LOGIN_IP_PER_MINUTE", 30, 1, 100_000),
             login_account_per_minute: r.number("PEKEN_LOGIN_ACCOUNT_PER_MINUTE", 20, 1, 100_000),
             checkout_per_minute: r.number("PEKEN_CHECKOUT_PER_MINUTE", 30, 1, 1_000_000),
+            registration_ip_per_minute: r.number(
+                "PEKEN_REGISTRATION_IP_PER_MINUTE",
+                10,
+                1,
+                1_000_000,
+            ),
+            registration_per_minute: r.number("PEKEN_REGISTRATION_PER_MINUTE", 120, 1, 1_000_000),
+            refresh_ip_per_minute: r.number("PEKEN_REFRESH_IP_PER_MINUTE", 120, 1, 1_000_000),
             unpaid_checkouts_per_buyer: r.number("PEKEN_UNPAID_CHECKOUTS_PER_BUYER", 3, 1, 1_000),
             reserved_units_per_buyer: r.number("PEKEN_RESERVED_UNITS_PER_BUYER", 100, 1, 1_000_000),
             payment_proof_wait: r.seconds(

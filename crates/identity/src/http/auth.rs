@@ -94,13 +94,16 @@ pub struct RefreshRequest {
     responses(
         (status = 200, description = "New token pair", body = TokenResponse),
         (status = 401, description = "Invalid, expired or reused token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many refreshes from this address (PEKEN_REFRESH_IP_PER_MINUTE)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]
 async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
+    service::limit_refresh(&state, &peken_kernel::net::client_address(&req)).await?;
     if body.refresh_token.len() > 256 {
         return Err(ApiError::unauthorized(
             "invalid_refresh_token",
@@ -192,13 +195,16 @@ impl MeResponse {
         (status = 201, description = "Registered", body = MeResponse),
         (status = 409, description = "NIK or e-mail already registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address or from everyone (PEKEN_REGISTRATION_IP_PER_MINUTE, PEKEN_REGISTRATION_PER_MINUTE)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
 async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
+    service::limit_registration(&state, &peken_kernel::net::client_address(&req)).await?;
     let mut v = Validation::new();
     let nik = v.check("nik", Nik::parse(&body.nik));
     let name = check_text(&mut v, "name", &body.name, 120);

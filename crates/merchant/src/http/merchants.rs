@@ -200,13 +200,17 @@ fn check_person(v: &mut Validation, prefix: &str, p: &PersonBody) -> Option<NewP
             headers(("Location" = String, description = "The merchant: `/api/v1/merchants/{id}`"))),
         (status = 409, description = "NIB or e-mail already registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address or from everyone (PEKEN_REGISTRATION_IP_PER_MINUTE, PEKEN_REGISTRATION_PER_MINUTE)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/merchants")]
 async fn register(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     body: web::Json<RegisterMerchantRequest>,
 ) -> ApiResult<HttpResponse> {
+    peken_identity::service::limit_registration(&state, &peken_kernel::net::client_address(&req))
+        .await?;
     let mut v = Validation::new();
     let name = check_text(&mut v, "name", &body.name, 120);
     let kind = check_kind(&mut v, &body.kind);
