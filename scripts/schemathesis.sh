@@ -34,6 +34,8 @@ export PEKEN_LISTEN="127.0.0.1:$port" PEKEN_DATA_DIR="$work/data" PEKEN_LOG=warn
   PEKEN_LOGIN_IP_PER_MINUTE=100000 PEKEN_LOGIN_ACCOUNT_PER_MINUTE=100000 \
   PEKEN_CHECKOUT_PER_MINUTE=100000 PEKEN_UNPAID_CHECKOUTS_PER_BUYER=1000 \
   PEKEN_RESERVED_UNITS_PER_BUYER=1000000 PEKEN_ACCESS_TOKEN_TTL_SECONDS=7200 \
+  PEKEN_REGISTRATION_IP_PER_MINUTE=100000 PEKEN_REGISTRATION_PER_MINUTE=100000 \
+  PEKEN_REFRESH_IP_PER_MINUTE=100000 \
   PEKEN_PASSWORD_HASH_MEMORY_KIB=1024 PEKEN_HTTP_WORKERS=2
 database="SQLite"
 scratch_db=""
@@ -43,7 +45,8 @@ if [ -n "$admin_url" ]; then
   psql "$admin_url" -qc "CREATE DATABASE $scratch_db" >/dev/null
   export PEKEN_DATABASE_URL="${admin_url%/*}/$scratch_db" PEKEN_AUTO_MIGRATE=true \
     PEKEN_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
-    PEKEN_PAYMENT_WEBHOOK_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    PEKEN_PAYMENT_WEBHOOK_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
+    PEKEN_METRICS_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
   database="PostgreSQL"
 fi
 echo "schemathesis on $database, seed $seed (PEKEN_SCHEMATHESIS_SEED=$seed replays this run)"
