@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${PEKEN_OPENAPI_CLIENT_VENV:-target/openapi-client-venv}"
+# Absolute, since the import check below runs inside the generated client.
+case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
 if [ ! -x "$venv/bin/openapi-python-client" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet 'openapi-python-client==0.29.1'
