@@ -15,6 +15,7 @@ mod m0009_listing_search;
 mod m0010_client_request_id;
 mod m0012_payment_proofs;
 mod m0013_bank_account_hold;
+mod m0014_sessions;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_client_request_id::Migration),
             Box::new(m0012_payment_proofs::Migration),
             Box::new(m0013_bank_account_hold::Migration),
+            Box::new(m0014_sessions::Migration),
         ]
     }
 }

@@ -16,7 +16,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, TransactionTrait, Value,
 };
 
-use crate::service::{find_user, login_column};
+use crate::service::{Sessions, find_user, login_column, refuse_access_tokens, revoke_sessions};
 use crate::store::user;
 
 /// How long a reset code mailed on request stays valid.
@@ -185,37 +185,21 @@ pub async fn confirm(state: &AppState, token: &str, password: &str, client: &str
     .await?;
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
-        "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL, \
-         updated_at = $2 WHERE id = $3",
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
         [hash.into(), now.into(), user_id.clone().into()],
     ))
     .await?;
-    let families = txn
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT DISTINCT family_id FROM refresh_tokens \
-             WHERE user_id = $1 AND revoked_at IS NULL",
-            [user_id.clone().into()],
-        ))
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String>("", "family_id"))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Lockouts are lifted: the person who proved they own the mailbox may log in anywhere.
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
-        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-        [now.into(), user_id.clone().into()],
+        "DELETE FROM login_locks WHERE user_id = $1",
+        [user_id.clone().into()],
     ))
     .await?;
+    let families = revoke_sessions(&txn, Sessions::OfUser(&user_id), now).await?;
     txn.commit().await?;
     // Access tokens of those sessions stop working too, as after a logout.
-    for family in &families {
-        state
-            .stores
-            .revocations
-            .revoke(family, state.settings.access_token_ttl)
-            .await;
-    }
+    refuse_access_tokens(state, &families).await;
     tracing::info!(user_id = %user_id, sessions_ended = families.len(), "password set with a code");
     state.metrics.event("password_reset", "confirmed");
     Ok(())

@@ -10,10 +10,10 @@ use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
-use crate::store::{opd, refresh_token, region, user};
+use crate::store::{login_lock, opd, refresh_token, region, session, user};
 
 /// An access token and its refresh token.
 #[derive(Debug, Clone)]
@@ -84,8 +84,6 @@ pub async fn insert_user<C: ConnectionTrait>(
         merchant_id: Set(new.merchant_id),
         merchant_role: Set(new.merchant_role),
         active: Set(true),
-        failed_logins: Set(0),
-        locked_until: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -236,56 +234,97 @@ pub async fn login(
         state.metrics.event("login", "failed");
         return Err(invalid());
     };
-    let locked = found.locked_until.is_some_and(|until| until > now);
+    let client_digest = token_digest(client);
+    let lock = login_lock::Entity::find_by_id((found.id.clone(), client_digest.clone()))
+        .one(&state.db)
+        .await?;
+    let locked = lock
+        .as_ref()
+        .and_then(|l| l.locked_until)
+        .is_some_and(|until| until > now);
     if !ok || !found.active || locked {
         if !ok && !locked {
-            record_failure(state, &found, now).await?;
+            record_failure(state, &found.id, &client_digest, now).await?;
         }
         // One outcome for a wrong password, a locked and an unknown account alike: only an
         // existing account can be locked, so a `locked` count would tell which logins exist.
         state.metrics.event("login", "failed");
         return Err(invalid());
     }
-    if found.failed_logins != 0 || found.locked_until.is_some() {
-        user::Entity::update_many()
-            .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(
-                user::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(user::Column::Id.eq(found.id.clone()))
+    if lock.is_some() {
+        login_lock::Entity::delete_by_id((found.id.clone(), client_digest))
             .exec(&state.db)
             .await?;
     }
     state.metrics.event("login", "ok");
-    start_session(state, &found, new_id()).await
+    let txn = state.db.begin().await?;
+    let family_id = new_id();
+    session::ActiveModel {
+        id: Set(family_id.clone()),
+        user_id: Set(found.id.clone()),
+        created_at: Set(now),
+        refreshed_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let started = start_session(&txn, state, &found, family_id).await?;
+    txn.commit().await?;
+    Ok(started)
 }
 
-/// Counts a failed password; at the limit the account is locked for the lockout period. One
-/// statement counts and decides on the row's current count, so wrong passwords sent at once
-/// cannot each read a count below the limit and all slip past the lock.
+/// Counts a wrong password from one client address; at the limit that address is locked out of
+/// the account for the lockout period. The lock is per account and address, so a stranger
+/// guessing cannot lock the owner out from the owner's own address, while guessing from many
+/// addresses stays bounded by the per-account rate limit. One statement counts and decides on
+/// the row's current count, so wrong passwords sent at once cannot each read a count below the
+/// limit and all slip past the lock.
 async fn record_failure(
     state: &AppState,
-    found: &user::Model,
+    user_id: &str,
+    client_digest: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let max = i32::try_from(state.settings.login_max_failures).unwrap_or(i32::MAX);
     let lockout = chrono::Duration::from_std(state.settings.login_lockout)
         .unwrap_or_else(|_| chrono::Duration::minutes(15));
+    let backend = state.db.get_database_backend();
+    // Counts older than a lockout period are forgotten (and their rows, so an account's rows
+    // stay bounded by the addresses that tried it lately).
+    state
+        .db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "DELETE FROM login_locks WHERE user_id = $1 AND updated_at < $2",
+            [user_id.into(), (now - lockout).into()],
+        ))
+        .await?;
     let row = state
         .db
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
-            state.db.get_database_backend(),
-            "UPDATE users SET \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END, \
-             failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END \
-             WHERE id = $3 RETURNING failed_logins",
-            [max.into(), (now + lockout).into(), found.id.clone().into()],
+            backend,
+            "INSERT INTO login_locks (user_id, client_digest, failures, locked_until, updated_at) \
+             VALUES ($3, $4, CASE WHEN 1 >= $1 THEN 0 ELSE 1 END, \
+                     CASE WHEN 1 >= $1 THEN $2 ELSE NULL END, $5) \
+             ON CONFLICT (user_id, client_digest) DO UPDATE SET \
+             locked_until = CASE WHEN login_locks.failures + 1 >= $1 THEN $2 \
+                                 ELSE login_locks.locked_until END, \
+             failures = CASE WHEN login_locks.failures + 1 >= $1 THEN 0 \
+                             ELSE login_locks.failures + 1 END, \
+             updated_at = $5 \
+             RETURNING failures",
+            [
+                max.into(),
+                (now + lockout).into(),
+                user_id.into(),
+                client_digest.into(),
+                now.into(),
+            ],
         ))
         .await?;
-    // The count goes back to zero exactly when this failure locked the account.
-    if row.is_some_and(|r| r.try_get::<i32>("", "failed_logins").ok() == Some(0)) {
-        tracing::warn!(user_id = %found.id, "account locked after repeated failed logins");
+    // The count goes back to zero exactly when this failure locked the address out.
+    if row.is_some_and(|r| r.try_get::<i32>("", "failures").ok() == Some(0)) {
+        tracing::warn!(user_id = %user_id, "login locked for one client address after repeated failures");
     }
     Ok(())
 }
@@ -313,8 +352,10 @@ pub async fn create_staff(
     Ok(created)
 }
 
-/// Issues a refresh token in `family_id` and an access token for the session.
-async fn start_session(
+/// Issues a refresh token in session `family_id` and an access token for it, inside the caller's
+/// transaction.
+async fn start_session<C: ConnectionTrait>(
+    conn: &C,
     state: &AppState,
     found: &user::Model,
     family_id: String,
@@ -333,7 +374,7 @@ async fn start_session(
         revoked_at: Set(None),
         created_at: Set(now),
     }
-    .insert(&state.db)
+    .insert(conn)
     .await?;
     let role = Role::parse(&found.role)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user {} has unknown role", found.id)))?;
@@ -353,8 +394,11 @@ async fn start_session(
     })
 }
 
-/// Spends a refresh token for a new pair. A token that was already spent (or revoked) means it
-/// was copied: the whole family is revoked and the caller must log in again.
+/// Spends a refresh token for a new pair, in one transaction that starts by locking the
+/// session's row: a revocation of the session either committed before (and the refresh fails)
+/// or waits for this transaction and then also ends the token issued here. A token that was
+/// already spent means it was copied: the whole session is revoked and the caller must log in
+/// again.
 pub async fn refresh(state: &AppState, token: &str) -> ApiResult<Session> {
     let invalid =
         || ApiError::unauthorized("invalid_refresh_token", "the refresh token is invalid");
@@ -369,14 +413,28 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<Session> {
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(invalid());
     }
+    let txn = state.db.begin().await?;
+    let live = txn
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "UPDATE sessions SET refreshed_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            [now.into(), row.family_id.clone().into()],
+        ))
+        .await?;
+    if live.rows_affected() == 0 {
+        return Err(invalid());
+    }
     // Spending is a conditional update, so two concurrent uses of one token cannot both win.
     let spent = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::SpentAt, Expr::value(Some(now)))
         .filter(refresh_token::Column::Id.eq(row.id.clone()))
         .filter(refresh_token::Column::SpentAt.is_null())
-        .exec(&state.db)
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&txn)
         .await?;
     if spent.rows_affected == 0 {
+        // The session's row is locked by this transaction; revoking waits for it to end.
+        txn.rollback().await?;
         tracing::warn!(user_id = %row.user_id, "refresh token reused; revoking its family");
         revoke_family(state, &row.family_id).await?;
         state.metrics.event("refresh", "reused");
@@ -385,47 +443,88 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<Session> {
             "this refresh token was already used; the session has been ended",
         ));
     }
-    let Some(found) = find_user(&state.db, &row.user_id).await? else {
+    let Some(found) = find_user(&txn, &row.user_id).await? else {
         return Err(invalid());
     };
     if !found.active {
         return Err(invalid());
     }
+    let started = start_session(&txn, state, &found, row.family_id).await?;
+    txn.commit().await?;
     state.metrics.event("refresh", "ok");
-    start_session(state, &found, row.family_id).await
+    Ok(started)
+}
+
+/// Which sessions [`revoke_sessions`] ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sessions<'a> {
+    One(&'a str),
+    OfUser(&'a str),
+}
+
+/// Ends sessions inside the caller's transaction and returns their ids, whose access tokens the
+/// caller refuses after commit ([`refuse_access_tokens`]). The session rows are revoked first:
+/// that waits for a refresh of any of them in flight, so the second statement, which sees what
+/// committed meanwhile, also ends the token that refresh issued.
+pub(crate) async fn revoke_sessions<C: ConnectionTrait>(
+    conn: &C,
+    which: Sessions<'_>,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<String>> {
+    let (filter, key) = match which {
+        Sessions::One(id) => ("id", id),
+        Sessions::OfUser(user_id) => ("user_id", user_id),
+    };
+    let ended: Vec<String> = conn
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            format!(
+                "UPDATE sessions SET revoked_at = $1 \
+                 WHERE {filter} = $2 AND revoked_at IS NULL RETURNING id"
+            ),
+            [now.into(), key.into()],
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "id"))
+        .collect::<Result<_, _>>()?;
+    if !ended.is_empty() {
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Some(now)))
+            .filter(refresh_token::Column::FamilyId.is_in(ended.clone()))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(conn)
+            .await?;
+    }
+    Ok(ended)
+}
+
+/// Refuses the access tokens of ended sessions until they would have expired anyway.
+pub(crate) async fn refuse_access_tokens(state: &AppState, sessions: &[String]) {
+    for id in sessions {
+        state
+            .stores
+            .revocations
+            .revoke(id, state.settings.access_token_ttl)
+            .await;
+    }
 }
 
 /// Ends a session: its refresh tokens stop working and its access tokens are refused.
 pub async fn revoke_family(state: &AppState, family_id: &str) -> ApiResult<()> {
-    let now = state.now();
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Some(now)))
-        .filter(refresh_token::Column::FamilyId.eq(family_id.to_owned()))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&state.db)
-        .await?;
-    state
-        .stores
-        .revocations
-        .revoke(family_id, state.settings.access_token_ttl)
-        .await;
+    let txn = state.db.begin().await?;
+    let ended = revoke_sessions(&txn, Sessions::One(family_id), state.now()).await?;
+    txn.commit().await?;
+    refuse_access_tokens(state, &ended).await;
     Ok(())
 }
 
 /// Ends every live session of a user (a staff member removed, an account closed).
 pub async fn end_sessions_of(state: &AppState, user_id: &str) -> ApiResult<()> {
-    let families: Vec<String> = refresh_token::Entity::find()
-        .select_only()
-        .column(refresh_token::Column::FamilyId)
-        .distinct()
-        .filter(refresh_token::Column::UserId.eq(user_id.to_owned()))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    for family in families {
-        revoke_family(state, &family).await?;
-    }
+    let txn = state.db.begin().await?;
+    let ended = revoke_sessions(&txn, Sessions::OfUser(user_id), state.now()).await?;
+    txn.commit().await?;
+    refuse_access_tokens(state, &ended).await;
     Ok(())
 }
 

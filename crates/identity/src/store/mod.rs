@@ -1,7 +1,9 @@
-//! Storage of users, OPDs, refresh tokens and regions. Entities are storage only: the API has
+//! Storage of users, sessions, OPDs, refresh tokens and regions. Entities are storage only: the API has
 //! its own types in `http`.
 
+pub mod login_lock;
 pub mod opd;
 pub mod refresh_token;
 pub mod region;
+pub mod session;
 pub mod user;

@@ -21,8 +21,6 @@ pub struct Model {
     pub merchant_id: Option<String>,
     pub merchant_role: Option<String>,
     pub active: bool,
-    pub failed_logins: i32,
-    pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
