@@ -23,6 +23,7 @@ use peken_kernel::scratch::ScratchDatabase;
 use peken_kernel::settings::Settings;
 use peken_server::Application;
 use reqwest::{Method, StatusCode};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 pub const ADMIN_EMAIL: &str = "admin@test.local";
@@ -380,17 +381,63 @@ impl TestApp {
     /// Registers a public buyer with a generated valid NIK and logs in as it.
     pub async fn public_buyer(&self, kelurahan: &str) -> User {
         let nik = next_nik();
-        self.post(
-            "/api/v1/auth/register",
-            None,
-            &json!({
-                "nik": nik, "name": "Warga Uji", "email": format!("{nik}@warga.test"),
-                "phone": "081234567890", "password": PASSWORD, "kelurahan_code": kelurahan,
-            }),
-        )
+        self.register(&json!({
+            "nik": nik, "name": "Warga Uji", "email": format!("{nik}@warga.test"),
+            "phone": "081234567890", "password": PASSWORD, "kelurahan_code": kelurahan,
+        }))
         .await
         .expect(201);
         self.login(&nik, PASSWORD).await
+    }
+
+    /// Registers a public buyer and confirms with the code mailed to the form's address; the
+    /// confirmation's reply (201 with the user when all went well).
+    pub async fn register(&self, form: &Value) -> Reply {
+        self.post("/api/v1/auth/register", None, form)
+            .await
+            .expect(202);
+        let code = self
+            .mailed_code("registration_confirm", form["email"].as_str().unwrap())
+            .await
+            .expect("a confirmation mail");
+        self.post(
+            "/api/v1/auth/register/confirm",
+            None,
+            &json!({ "token": code }),
+        )
+        .await
+    }
+
+    /// The texts of the queued mails of one template to one address, oldest first.
+    pub async fn mails(&self, template: &str, to: &str) -> Vec<String> {
+        let backend = self.state.db.get_database_backend();
+        self.state
+            .db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                "SELECT body_text FROM mail_outbox WHERE template = $1 AND recipient = $2 \
+                 ORDER BY created_at, id",
+                [template.into(), to.into()],
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0).unwrap())
+            .collect()
+    }
+
+    /// The code (the one line that is a 43-character token) in the newest mail of one template
+    /// to one address.
+    pub async fn mailed_code(&self, template: &str, to: &str) -> Option<String> {
+        let text = self.mails(template, to).await.pop()?;
+        text.lines()
+            .map(str::trim)
+            .find(|l| {
+                l.len() == 43
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .map(str::to_owned)
     }
 }
 

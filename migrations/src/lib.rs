@@ -16,6 +16,7 @@ mod m0010_client_request_id;
 mod m0012_payment_proofs;
 mod m0013_bank_account_hold;
 mod m0014_sessions;
+mod m0015_registrations;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_payment_proofs::Migration),
             Box::new(m0013_bank_account_hold::Migration),
             Box::new(m0014_sessions::Migration),
+            Box::new(m0015_registrations::Migration),
         ]
     }
 }

@@ -178,7 +178,7 @@ async fn registration_and_refresh_are_rate_limited() {
     let body = crate::shops::registration("Toko Limit", "toko_kelontong", "35.78.01.1001");
     let merchant = app.post("/api/v1/merchants", None, &body).await;
     statuses.push(merchant.status.as_u16());
-    assert_eq!(statuses, [201, 201, 201, 429], "{}", merchant.text);
+    assert_eq!(statuses, [202, 202, 202, 429], "{}", merchant.text);
     assert_eq!(merchant.code(), "too_many_requests");
     assert!(merchant.headers.get("retry-after").is_some());
 

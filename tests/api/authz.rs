@@ -73,6 +73,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/api/v1/admin/opds", "UFFFFAFF"),
     ("POST", "/api/v1/admin/opds", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/nik-reclaims", "UFFFFAFF"),
     (
         "POST",
         "/api/v1/admin/orders/{id}/dispute-resolution",
@@ -88,6 +89,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/auth/password-reset/confirm", "AAAAAAAA"),
     ("POST", "/api/v1/auth/refresh", "AAAAAAAA"),
     ("POST", "/api/v1/auth/register", "AAAAAAAA"),
+    ("POST", "/api/v1/auth/register/confirm", "AAAAAAAA"),
     ("GET", "/api/v1/categories", "AAAAAAAA"),
     ("POST", "/api/v1/checkout", "UAAFFFFF"),
     ("GET", "/api/v1/commodities", "AAAAAAAA"),

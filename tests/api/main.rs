@@ -22,6 +22,7 @@ mod payouts;
 mod policies;
 mod privacy;
 mod proxy;
+mod registration;
 mod sessions;
 mod shops;
 mod text;

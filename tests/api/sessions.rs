@@ -23,7 +23,10 @@ async fn refresh_until_refused(app: &TestApp, first: String, max: usize) -> (usi
             assert_eq!(reply.status, 401, "{}", reply.text);
             return (n, token);
         }
-        token = reply.body["refresh_token"].as_str().unwrap().to_owned();
+        reply.body["refresh_token"]
+            .as_str()
+            .unwrap()
+            .clone_into(&mut token);
     }
     (max, token)
 }
@@ -66,7 +69,10 @@ async fn race(app: &TestApp, rounds: usize, end: impl AsyncFn(&TestApp, &[User])
         };
         let (results, ()) = tokio::join!(loops, ender);
         for (refreshed, last) in results {
-            assert!(refreshed < 400, "round {round}: a refresh loop outlived the end");
+            assert!(
+                refreshed < 400,
+                "round {round}: a refresh loop outlived the end"
+            );
             let reply = app
                 .post(
                     "/api/v1/auth/refresh",

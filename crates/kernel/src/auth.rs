@@ -99,8 +99,95 @@ pub struct JwtKeys {
     decoding: HashMap<String, DecodingKey>,
 }
 
+/// The only cryptography jsonwebtoken gets: HMAC-SHA-256 from the `RustCrypto` crates `hmac`
+/// and `sha2`.
+/// Its own backends bring RSA and elliptic-curve code this service never uses (`rust_crypto`
+/// pulls `rsa`, RUSTSEC-2023-0071; `aws_lc_rs` builds a C library), so neither is compiled in,
+/// and any other algorithm is refused before a key is looked at.
+mod hs256 {
+    use hmac::{Hmac, Mac};
+    use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
+    use jsonwebtoken::errors::{ErrorKind, Result};
+    use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+    use sha2::Sha256;
+    use signature::{Signer, Verifier};
+
+    type HmacSha256 = Hmac<Sha256>;
+
+    pub(super) static PROVIDER: CryptoProvider = CryptoProvider {
+        signer_factory,
+        verifier_factory,
+        key_utils: KeyUtils::new_unimplemented(),
+    };
+
+    struct Hs256(HmacSha256);
+
+    fn keyed(algorithm: Algorithm, family: AlgorithmFamily, key: &[u8]) -> Result<Hs256> {
+        if algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        if family != AlgorithmFamily::Hmac {
+            return Err(ErrorKind::InvalidKeyFormat.into());
+        }
+        HmacSha256::new_from_slice(key)
+            .map(Hs256)
+            .map_err(|_| ErrorKind::InvalidKeyFormat.into())
+    }
+
+    // The provider's fields take the algorithm by reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn signer_factory(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
+        Ok(Box::new(keyed(*algorithm, key.family(), key.as_bytes())?))
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn verifier_factory(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+        Ok(Box::new(keyed(
+            *algorithm,
+            key.family(),
+            key.try_get_as_bytes()?,
+        )?))
+    }
+
+    impl Signer<Vec<u8>> for Hs256 {
+        fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
+            let mut mac = self.0.clone();
+            mac.update(message);
+            Ok(mac.finalize().into_bytes().to_vec())
+        }
+    }
+
+    impl Verifier<Vec<u8>> for Hs256 {
+        fn verify(
+            &self,
+            message: &[u8],
+            signature: &Vec<u8>,
+        ) -> std::result::Result<(), signature::Error> {
+            let mut mac = self.0.clone();
+            mac.update(message);
+            // Constant-time comparison.
+            mac.verify_slice(signature)
+                .map_err(signature::Error::from_source)
+        }
+    }
+
+    impl JwtSigner for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    impl JwtVerifier for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+}
+
 impl JwtKeys {
     pub fn new(current: &Secret, previous: &[Secret]) -> Self {
+        // Installed once per process; a second call finds it installed, which is fine.
+        let _ = hs256::PROVIDER.install_default();
         let mut decoding = HashMap::new();
         for secret in std::iter::once(current).chain(previous) {
             decoding.insert(
@@ -545,6 +632,47 @@ pub fn token_digest(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The HS256 provider signs RFC 7515's example (appendix A.1) to the RFC's signature, and
+    /// refuses every other algorithm, including HS512 with a good key.
+    #[test]
+    fn the_hs256_provider_matches_rfc_7515_and_refuses_other_algorithms() {
+        use base64::Engine;
+        let _ = hs256::PROVIDER.install_default();
+        let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
+            .unwrap();
+        let key = EncodingKey::from_secret(&secret);
+        let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.\
+                     eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256);
+        assert_eq!(
+            signature.unwrap(),
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
+        for other in [
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::RS256,
+            Algorithm::ES256,
+        ] {
+            assert!(
+                jsonwebtoken::crypto::sign(input.as_bytes(), &key, other).is_err(),
+                "{other:?}"
+            );
+        }
+        let decoding = DecodingKey::from_secret(&secret);
+        let good = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let check = |sig: &str, alg| {
+            jsonwebtoken::crypto::verify(sig, input.as_bytes(), &decoding, alg).unwrap_or(false)
+        };
+        assert!(check(good, Algorithm::HS256));
+        assert!(!check(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            Algorithm::HS256
+        ));
+        assert!(!check(good, Algorithm::HS512));
+    }
 
     /// An unknown account, an account whose password was never set (`!`, what the roster
     /// import stores) and a wrong password all cost one Argon2 computation, so none answers

@@ -139,6 +139,23 @@ pub enum Template {
         code: String,
         expires_at: DateTime<Utc>,
     },
+    /// To whoever registered as a public buyer: the code that confirms the address and creates
+    /// the account.
+    RegistrationConfirm {
+        name: String,
+        code: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// To the owner of an address someone tried to register again.
+    RegistrationEmailTaken { name: String },
+    /// To whoever registered with a NIK another account holds: how to reclaim it.
+    RegistrationNikTaken {
+        name: String,
+        /// The NIK with its middle digits hidden.
+        nik_masked: String,
+    },
+    /// To the holder of an account closed because the NIK's owner reclaimed it.
+    NikReclaimed { name: String, nik_masked: String },
     /// To an ASN imported from the roster: a single-use code to set the first password.
     AccountActivation {
         name: String,
@@ -208,6 +225,10 @@ fn files(name: &str) -> (&'static str, &'static str) {
         "payout_failed",
         "password_reset",
         "account_activation",
+        "registration_confirm",
+        "registration_email_taken",
+        "registration_nik_taken",
+        "nik_reclaimed",
     )
 }
 
@@ -417,6 +438,29 @@ impl Template {
                     ("code", text(code)),
                     ("expires_at", text(time_label(*expires_at))),
                 ],
+            ),
+            Template::RegistrationConfirm {
+                name,
+                code,
+                expires_at,
+            } => (
+                "registration_confirm",
+                vec![
+                    ("name", text(name)),
+                    ("code", text(code)),
+                    ("expires_at", text(time_label(*expires_at))),
+                ],
+            ),
+            Template::RegistrationEmailTaken { name } => {
+                ("registration_email_taken", vec![("name", text(name))])
+            }
+            Template::RegistrationNikTaken { name, nik_masked } => (
+                "registration_nik_taken",
+                vec![("name", text(name)), ("nik_masked", text(nik_masked))],
+            ),
+            Template::NikReclaimed { name, nik_masked } => (
+                "nik_reclaimed",
+                vec![("name", text(name)), ("nik_masked", text(nik_masked))],
             ),
             Template::AccountActivation {
                 name,
@@ -750,6 +794,20 @@ mod tests {
                 account_masked: "******7890".into(),
                 account_name: "SRI RAHAYU".into(),
                 payouts_from: DateTime::from_timestamp(1_793_431_800, 0),
+            },
+            Template::RegistrationConfirm {
+                name: "Ani".into(),
+                code: "abc-123".into(),
+                expires_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::RegistrationEmailTaken { name: "Ani".into() },
+            Template::RegistrationNikTaken {
+                name: "Ani".into(),
+                nik_masked: "3578********0001".into(),
+            },
+            Template::NikReclaimed {
+                name: "Ani".into(),
+                nik_masked: "3578********0001".into(),
             },
         ]
     }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::service::{self, NewUser};
+use crate::registration;
+use crate::service;
 use crate::store::user;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
@@ -19,6 +20,7 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(refresh)
         .service(logout)
         .service(register)
+        .service(confirm_registration)
         .service(me);
 }
 
@@ -187,15 +189,32 @@ impl MeResponse {
     }
 }
 
-/// Register as a public buyer with NIK.
+/// The same answer for every well-formed registration, whether or not the NIK or the address
+/// is registered already.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RegistrationAccepted {
+    /// Always `accepted`.
+    pub status: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegistrationConfirm {
+    /// The code from the confirmation mail.
+    pub token: String,
+}
+
+/// Register as a public buyer with NIK. The answer is the same whatever is registered already:
+/// a mail goes to the address, with a code that creates the account (valid 24 hours), or, when
+/// the address has an account, a note to its owner, or, when another account holds the NIK, how
+/// to reclaim it at the cooperatives office.
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Registered", body = MeResponse),
-        (status = 409, description = "NIK or e-mail already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Accepted; a mail is on its way to the address", body = RegistrationAccepted),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many registrations from this address or from everyone (PEKEN_REGISTRATION_IP_PER_MINUTE, PEKEN_REGISTRATION_PER_MINUTE)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address, for this e-mail address or from everyone (PEKEN_REGISTRATION_IP_PER_MINUTE, PEKEN_REGISTRATION_PER_MINUTE, 5 an hour per e-mail address)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
@@ -219,20 +238,61 @@ async fn register(
         "not an official kelurahan code",
     );
     v.finish()?;
-    let (Some(nik), Some(name), Some(password), Some(kelurahan)) = (nik, name, password, kelurahan)
+    let (Some(nik), Some(name), Some(email), Some(phone), Some(password), Some(kelurahan)) =
+        (nik, name, email, phone, password, kelurahan)
     else {
         return Err(ApiError::internal(anyhow::anyhow!(
             "validation passed with missing fields"
         )));
     };
-    let hash = state.passwords.hash(&password).await?;
-    let mut new = NewUser::new(Role::Public, name, hash);
-    new.nik = Some(nik.expose().to_owned());
-    new.email = email;
-    new.phone = phone;
-    new.domicile_kelurahan_code = Some(kelurahan.as_str().to_owned());
-    let created = service::insert_user(&state.db, new, state.now()).await?;
-    Ok(HttpResponse::Created().json(MeResponse::from_model(created)?))
+    registration::register(
+        &state,
+        registration::Form {
+            nik: nik.expose().to_owned(),
+            name,
+            email,
+            phone,
+            password,
+            kelurahan_code: kelurahan.as_str().to_owned(),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(RegistrationAccepted {
+        status: "accepted".into(),
+        detail: "a mail has been sent to the address; follow it to finish the registration".into(),
+    }))
+}
+
+/// Finish a registration with the code from its mail: the account is created and can log in
+/// with its NIK and password.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegistrationConfirm,
+    responses(
+        (status = 201, description = "Registered", body = MeResponse),
+        (status = 400, description = "Invalid, expired or used code (`invalid_registration_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The NIK or the address was registered since (`nik_taken`, `email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register/confirm")]
+async fn confirm_registration(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RegistrationConfirm>,
+) -> ApiResult<HttpResponse> {
+    let token = body.token.trim();
+    if token.is_empty() || token.len() > 256 {
+        return Err(ApiError::bad_request(
+            "invalid_registration_token",
+            "the code is invalid, has expired or has already been used",
+        ));
+    }
+    let created =
+        registration::confirm(&state, token, &peken_kernel::net::client_address(&req)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", "/api/v1/me"))
+        .json(MeResponse::from_model(created)?))
 }
 
 /// The caller's own profile.

@@ -19,7 +19,49 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(create_opd)
         .service(list_opds)
         .service(create_asn)
-        .service(import_roster);
+        .service(import_roster)
+        .service(reclaim_nik);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NikReclaimRequest {
+    /// The 16-digit NIK its owner proved in person (KTP checked at the office).
+    pub nik: String,
+    /// Why, for the audit log: e.g. the KTP checked and the owner's statement.
+    pub reason: String,
+}
+
+/// Give a NIK back to its owner: the public buyer account holding it is closed and loses the
+/// NIK (its sessions end, its orders stay, its holder is mailed), so the owner can register.
+/// For the person whose NIK someone else registered; audited with the reason.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = NikReclaimRequest,
+    responses(
+        (status = 200, description = "The account that held the NIK, now closed", body = MeResponse),
+        (status = 404, description = "No account holds this NIK", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The NIK belongs to an ASN or merchant account (`nik_not_reclaimable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/nik-reclaims")]
+async fn reclaim_nik(
+    state: web::Data<AppState>,
+    auth: Auth<AdminOnly>,
+    body: web::Json<NikReclaimRequest>,
+) -> ApiResult<web::Json<MeResponse>> {
+    let mut v = Validation::new();
+    let nik = v.check("nik", peken_kernel::ids::Nik::parse(&body.nik));
+    let reason = check_text(&mut v, "reason", &body.reason, 500);
+    v.finish()?;
+    let (Some(nik), Some(reason)) = (nik, reason) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validation passed with missing fields"
+        )));
+    };
+    let closed = crate::registration::reclaim_nik(&state, &auth, nik.expose(), &reason).await?;
+    Ok(web::Json(MeResponse::from_model(closed)?))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

@@ -5,5 +5,6 @@ pub mod login_lock;
 pub mod opd;
 pub mod refresh_token;
 pub mod region;
+pub mod registration;
 pub mod session;
 pub mod user;

@@ -87,7 +87,7 @@ async fn killing_the_server_under_load_loses_nothing_acknowledged() {
 
     let admin = client.login(&base, ADMIN_EMAIL).await;
     let shops = open_shops(&client, &base, &admin, 1, SHOPS, STOCK).await;
-    let buyers = register_buyers(&client, &base, 1, CLIENTS).await;
+    let buyers = register_buyers(&client, &base, &database_url, 1, CLIENTS).await;
 
     let rng_seed: u64 = rand::rng().random();
     println!("crash test seed {rng_seed}");

@@ -147,7 +147,7 @@ async fn postgres_cut_off_under_load_means_503_then_recovery_without_restart() {
     let base = server.base.clone();
     let admin = client.login(&base, ADMIN_EMAIL).await;
     let shops = open_shops(&client, &base, &admin, 2, 2, 100_000).await;
-    let buyers = register_buyers(&client, &base, 2, 6).await;
+    let buyers = register_buyers(&client, &base, &direct_url, 2, 6).await;
     let listings: Vec<String> = shops.iter().map(|s| s.listing.clone()).collect();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -285,7 +285,7 @@ async fn redis_cut_off_under_load_changes_nothing_and_keeps_the_process_ready() 
     let base = server.base.clone();
     let admin = client.login(&base, ADMIN_EMAIL).await;
     let shops = open_shops(&client, &base, &admin, 3, 2, 100_000).await;
-    let buyers = register_buyers(&client, &base, 3, 4).await;
+    let buyers = register_buyers(&client, &base, &database_url, 3, 4).await;
     let listings: Vec<String> = shops.iter().map(|s| s.listing.clone()).collect();
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -471,26 +471,65 @@ pub async fn open_shops(
     shops
 }
 
-/// Registers `count` public buyers and returns (NIK, access token) of each.
+/// The code in the newest mail of `template` to `to`, read from the outbox of the database at
+/// `database_url` (what a person would read in their mailbox).
+pub async fn mailed_code(database_url: &str, template: &str, to: &str) -> String {
+    let db = sea_orm::Database::connect(database_url).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT body_text FROM mail_outbox WHERE template = $1 AND recipient = $2 \
+             ORDER BY created_at DESC, id DESC",
+            [template.into(), to.into()],
+        ))
+        .await
+        .unwrap();
+    let text: String = rows[0].try_get_by_index(0).unwrap();
+    db.close().await.ok();
+    text.lines()
+        .map(str::trim)
+        .find(|l| {
+            l.len() == 43
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .unwrap_or_else(|| panic!("no code in {text}"))
+        .to_owned()
+}
+
+/// Registers `count` public buyers, confirming each with the mailed code, and returns (NIK,
+/// access token) of each.
 pub async fn register_buyers(
     client: &Client,
     base: &str,
+    database_url: &str,
     salt: usize,
     count: usize,
 ) -> Vec<(String, String)> {
     let mut buyers = Vec::new();
     for i in 0..count {
         let nik = nik(salt, i);
+        let email = format!("{nik}@faults.test");
         client
             .post(
                 base,
                 "/api/v1/auth/register",
                 None,
                 &json!({
-                    "nik": nik, "name": "Warga Uji", "email": format!("{nik}@faults.test"),
+                    "nik": nik, "name": "Warga Uji", "email": email,
                     "phone": "081234567890", "password": PASSWORD,
                     "kelurahan_code": "35.78.03.1002",
                 }),
+            )
+            .await
+            .expect(202);
+        let code = mailed_code(database_url, "registration_confirm", &email).await;
+        client
+            .post(
+                base,
+                "/api/v1/auth/register/confirm",
+                None,
+                &json!({ "token": code }),
             )
             .await
             .expect(201);

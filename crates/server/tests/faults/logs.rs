@@ -84,7 +84,7 @@ async fn a_full_run_at_debug_level_logs_no_personal_data_or_secret() {
         .await
         .expect(200);
 
-    let buyers = register_buyers(&client, &base, 7, 1).await;
+    let buyers = register_buyers(&client, &base, &database_url, 7, 1).await;
     let (nik, _) = &buyers[0];
     secrets.push(("buyer NIK".into(), nik.clone()));
     // A fresh login (its tokens are recorded) and a refresh.

@@ -237,21 +237,43 @@ async fn open_shops(c: &Cluster, admin: &str) -> Vec<Shop> {
     shops
 }
 
-/// Public buyers, each registered on one process and logged in on the next.
+/// Public buyers, each registered on one process, confirmed on the next and logged in on the
+/// one after.
 async fn register_buyers(c: &Cluster) -> Vec<String> {
     let mut buyers = Vec::new();
     for b in 0..BUYERS {
         let nik = nik(b);
+        let email = format!("{nik}@warga.test");
         c.post(
             b,
             "/api/v1/auth/register",
             None,
-            &json!({"nik": nik, "name": format!("Warga {b}"), "email": format!("{nik}@warga.test"),
+            &json!({"nik": nik, "name": format!("Warga {b}"), "email": email,
                     "phone": "081234567890", "password": PASSWORD, "kelurahan_code": "35.78.03.1002"}),
         )
         .await
+        .expect(202);
+        let mail = c
+            .strings(&format!(
+                "SELECT body_text FROM mail_outbox \
+                 WHERE template = 'registration_confirm' AND recipient = '{email}'"
+            ))
+            .await;
+        let code = mail[0]
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() == 43 && !l.contains(' '))
+            .expect("a code in the confirmation mail")
+            .to_owned();
+        c.post(
+            b + 1,
+            "/api/v1/auth/register/confirm",
+            None,
+            &json!({ "token": code }),
+        )
+        .await
         .expect(201);
-        buyers.push(c.login(b + 1, &nik).await.0);
+        buyers.push(c.login(b + 2, &nik).await.0);
     }
     buyers
 }
