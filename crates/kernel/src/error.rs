@@ -408,7 +408,48 @@ impl Validation {
             Err(ApiError::validation(self.errors))
         }
     }
+
+    /// Like [`finish`](Self::finish), and hands back the checked values: a tuple of the
+    /// `Option`s the checks returned becomes a tuple of the values. A check that returns `None`
+    /// records an error, so with no error every value is there; a `None` without an error is a
+    /// bug in a check, answered 500 here, in one place.
+    pub fn finish_with<T: Checked>(self, values: T) -> Result<T::Values, ApiError> {
+        self.finish()?;
+        values.all().ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "a check returned no value and recorded no error"
+            ))
+        })
+    }
 }
+
+/// A tuple of checked `Option`s (see [`Validation::finish_with`]).
+pub trait Checked {
+    type Values;
+    fn all(self) -> Option<Self::Values>;
+}
+
+macro_rules! checked_tuple {
+    ($($value:ident),+) => {
+        impl<$($value),+> Checked for ($(Option<$value>,)+) {
+            type Values = ($($value,)+);
+            #[allow(non_snake_case)]
+            fn all(self) -> Option<Self::Values> {
+                let ($($value,)+) = self;
+                Some(($($value?,)+))
+            }
+        }
+    };
+}
+
+checked_tuple!(A);
+checked_tuple!(A, B);
+checked_tuple!(A, B, C);
+checked_tuple!(A, B, C, D);
+checked_tuple!(A, B, C, D, E);
+checked_tuple!(A, B, C, D, E, F);
+checked_tuple!(A, B, C, D, E, F, G);
+checked_tuple!(A, B, C, D, E, F, G, H);
 
 /// Checks a free-text field: trimmed, non-empty, at most `max` characters.
 pub fn check_text(v: &mut Validation, field: &str, value: &str, max: usize) -> Option<String> {
@@ -487,6 +528,27 @@ pub fn check_password(v: &mut Validation, field: &str, value: &str) -> Option<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finish_with_hands_back_the_checked_values_or_the_422() {
+        let mut v = Validation::new();
+        let email = check_email(&mut v, "email", " Ani@Example.ID ");
+        let name = check_text(&mut v, "name", " Ani ", 10);
+        let (email, name) = v.finish_with((email, name)).expect("both valid");
+        assert_eq!((email.as_str(), name.as_str()), ("ani@example.id", "Ani"));
+
+        let mut v = Validation::new();
+        let email = check_email(&mut v, "email", "nope");
+        let name = check_text(&mut v, "name", "Ani", 10);
+        let err = v.finish_with((email, name)).expect_err("a bad e-mail");
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // A value missing without a recorded error is a bug in a check: 500, not a panic.
+        let err = Validation::new()
+            .finish_with((Some(1), None::<u8>))
+            .expect_err("nothing recorded, a value missing");
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     #[test]
     fn validation_collects_every_field() {

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use peken_kernel::auth::{AdminOnly, Auth};
 use peken_kernel::error::{Problem, Validation, check_text};
 use peken_kernel::pagination::Page;
-use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use peken_kernel::{ApiResult, AppState, Rupiah};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -195,12 +195,7 @@ async fn create_commodity(
     let unit = check_text(&mut v, "unit", &body.unit, 20);
     let het_price = check_het(&mut v, body.het_price.as_ref());
     let limit = check_limit(&mut v, body.max_qty_per_buyer_per_day.as_ref());
-    v.finish()?;
-    let (Some(name), Some(category), Some(unit)) = (name, category, unit) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (name, category, unit) = v.finish_with((name, category, unit))?;
     let created = service::create_commodity(
         &state,
         &auth,

@@ -237,14 +237,8 @@ async fn register(
         "unknown_region",
         "not an official kelurahan code",
     );
-    v.finish()?;
-    let (Some(nik), Some(name), Some(email), Some(phone), Some(password), Some(kelurahan)) =
-        (nik, name, email, phone, password, kelurahan)
-    else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validation passed with missing fields"
-        )));
-    };
+    let (nik, name, email, phone, password, kelurahan) =
+        v.finish_with((nik, name, email, phone, password, kelurahan))?;
     registration::register(
         &state,
         registration::Form {

@@ -89,12 +89,7 @@ async fn confirm_reset(
 ) -> ApiResult<HttpResponse> {
     let mut v = Validation::new();
     let password = check_password(&mut v, "password", &body.password);
-    v.finish()?;
-    let Some(password) = password else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validation passed without a password"
-        )));
-    };
+    let (password,) = v.finish_with((password,))?;
     let token = body.token.trim();
     if token.is_empty() || token.len() > 256 {
         return Err(ApiError::bad_request(

@@ -54,12 +54,7 @@ async fn reclaim_nik(
     let mut v = Validation::new();
     let nik = v.check("nik", peken_kernel::ids::Nik::parse(&body.nik));
     let reason = check_text(&mut v, "reason", &body.reason, 500);
-    v.finish()?;
-    let (Some(nik), Some(reason)) = (nik, reason) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validation passed with missing fields"
-        )));
-    };
+    let (nik, reason) = v.finish_with((nik, reason))?;
     let closed = crate::registration::reclaim_nik(&state, &auth, nik.expose(), &reason).await?;
     Ok(web::Json(MeResponse::from_model(closed)?))
 }
@@ -133,12 +128,7 @@ async fn create_user(
         }
         (None, _) => None,
     };
-    v.finish()?;
-    let (Some(name), Some(password)) = (name, password) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (name, password) = v.finish_with((name, password))?;
     let hash = state.passwords.hash(&password).await?;
     let mut new = NewUser::new(role, name, hash);
     new.email = email;
@@ -206,12 +196,7 @@ async fn create_opd(
     let mut v = Validation::new();
     let code = check_code(&mut v, "code", &body.code);
     let name = check_text(&mut v, "name", &body.name, 200);
-    v.finish()?;
-    let (Some(code), Some(name)) = (code, name) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (code, name) = v.finish_with((code, name))?;
     let created = service::create_opd(&state, code, name).await?;
     Ok(HttpResponse::Created().json(OpdResponse::from(created)))
 }
@@ -326,14 +311,7 @@ async fn create_asn(
         "required",
         "an ASN living outside Surabaya needs a work kelurahan",
     );
-    v.finish()?;
-    let (Some(nip), Some(name), Some(password), Some(class), Some(opd)) =
-        (nip, name, password, class, opd)
-    else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (nip, name, password, class, opd) = v.finish_with((nip, name, password, class, opd))?;
     let hash = state.passwords.hash(&password).await?;
     let mut new = NewUser::new(Role::Asn, name, hash);
     new.nip = Some((nip.as_str().to_owned(), nip.kind()));

@@ -9,7 +9,7 @@ use peken_catalog::input::{positive_rupiah, whole_number};
 use peken_kernel::auth::{Auth, MerchantOnly};
 use peken_kernel::error::{Problem, Validation, check_text};
 use peken_kernel::pagination::{Page, PageParams};
-use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use peken_kernel::{ApiResult, AppState, Rupiah};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -129,12 +129,7 @@ async fn create_listing(
     let commodity = check_text(&mut v, "commodity_id", &body.commodity_id, 64);
     let price = positive_rupiah(&mut v, "price", &body.price, MAX_PRICE);
     let stock = whole_number(&mut v, "stock", &body.stock, 0, MAX_UNITS);
-    v.finish()?;
-    let (Some(commodity), Some(price), Some(stock)) = (commodity, price, stock) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (commodity, price, stock) = v.finish_with((commodity, price, stock))?;
     let created = listings::create(&state, &auth, &id, &commodity, price, stock).await?;
     let location = format!(
         "/api/v1/merchants/{}/listings/{}",
@@ -345,12 +340,7 @@ async fn change_stock(
         .as_deref()
         .filter(|n| !n.trim().is_empty())
         .and_then(|n| check_text(&mut v, "note", n, 500));
-    v.finish()?;
-    let (Some(kind), Some(delta)) = (kind, delta) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (kind, delta) = v.finish_with((kind, delta))?;
     let stock = listings::change_stock(&state, &auth, &id, &listing_id, kind, delta, note).await?;
     Ok(HttpResponse::Created().json(StockResponse { listing_id, stock }))
 }

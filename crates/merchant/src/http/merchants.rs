@@ -233,19 +233,8 @@ async fn register(
     let address = check_text(&mut v, "address", &body.address, 300);
     let bank = check_bank(&mut v, "bank.", &body.bank);
     let owner = check_person(&mut v, "owner.", &body.owner);
-    v.finish()?;
-    let (Some(name), Some(kind), Some(nib), Some(owner_nik), Some(kelurahan), Some(address)) =
-        (name, kind, nib, owner_nik, kelurahan, address)
-    else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
-    let (Some(bank), Some(owner)) = (bank, owner) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (name, kind, nib, owner_nik, kelurahan, address, bank, owner) =
+        v.finish_with((name, kind, nib, owner_nik, kelurahan, address, bank, owner))?;
     let created = merchants::register(
         &state,
         NewMerchant {

@@ -125,12 +125,7 @@ async fn put_policy(
         "a whole number of rupiah, zero or more",
     );
     let from = v.check("effective_from", Period::parse(&body.effective_from));
-    v.finish()?;
-    let (Some(class), Some(from)) = (class, from) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
+    let (class, from) = v.finish_with((class, from))?;
     let policy = MandatePolicy {
         position_class: class,
         min_amount: Rupiah::new(body.min_amount),

@@ -103,12 +103,7 @@ async fn check_pair<C: ConnectionTrait>(
         "unknown_payout_item",
         "no payout item with this id",
     );
-    v.finish()?;
-    let (Some(line), Some(item)) = (line, item) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated pair missing"
-        )));
-    };
+    let (line, item) = v.finish_with((line, item))?;
     if line.status != "unmatched" {
         return Err(ApiError::conflict(
             "statement_line_matched",
