@@ -8,7 +8,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::orders::fixtures::{Shop, commodity, listing, shop};
+use crate::fixtures::orders::{Shop, any_commodity, shop};
 
 /// One row of the audit log, as the tests look at it.
 #[derive(Debug)]
@@ -60,8 +60,8 @@ async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
 /// and the listing's id.
 async fn restocked_listing(app: &TestApp, delta: i64) -> (Shop, String) {
     let shop = shop(app, "toko_kelontong", "35.78.03.1001").await;
-    let commodity_id = commodity(app, None, None).await;
-    let listing_id = listing(app, &shop, &commodity_id, 10_000, 3).await;
+    let commodity_id = any_commodity(app, None, None).await;
+    let listing_id = shop.list(app, &commodity_id, 10_000, 3).await;
     let path = format!(
         "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
         shop.id
@@ -89,8 +89,8 @@ async fn admin_and_merchant_actions_are_recorded_with_who_what_and_the_request()
     let app = spawn_app().await;
     let admin = app.admin().await;
     let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let commodity_id = commodity(&app, Some(15_000), None).await;
-    let listing_id = listing(&app, &shop, &commodity_id, 14_000, 10).await;
+    let commodity_id = any_commodity(&app, Some(15_000), None).await;
+    let listing_id = shop.list(&app, &commodity_id, 14_000, 10).await;
 
     // A stock change with a request id the client chose: the audit row names the request by the
     // server's own id (the one it answered with) and keeps the client's beside it.
@@ -234,8 +234,8 @@ async fn admin_and_merchant_actions_are_recorded_with_who_what_and_the_request()
 async fn a_refused_action_leaves_no_audit_row() {
     let app = spawn_app().await;
     let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let commodity_id = commodity(&app, None, None).await;
-    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 3).await;
+    let commodity_id = any_commodity(&app, None, None).await;
+    let listing_id = shop.list(&app, &commodity_id, 10_000, 3).await;
     let before = audit_rows(&app).await.len();
     app.post(
         &format!(
@@ -254,8 +254,8 @@ async fn a_refused_action_leaves_no_audit_row() {
 async fn concurrent_stock_changes_stay_one_chain() {
     let app = spawn_app().await;
     let shop = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let commodity_id = commodity(&app, None, None).await;
-    let listing_id = listing(&app, &shop, &commodity_id, 10_000, 0).await;
+    let commodity_id = any_commodity(&app, None, None).await;
+    let listing_id = shop.list(&app, &commodity_id, 10_000, 0).await;
     let path = format!(
         "/api/v1/merchants/{}/listings/{listing_id}/stock-movements",
         shop.id
@@ -307,7 +307,7 @@ async fn verify_names_an_edited_and_a_deleted_row() {
 
 #[tokio::test]
 async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
-    use crate::orders::fixtures::{buyer, cart, checkout, paid_order, shop_with_listing};
+    use crate::fixtures::orders::{buyer, cart, checkout, paid_order, shop_with_listing};
     let app = spawn_app().await;
     let admin = app.admin().await;
     let treasury = app.staff("treasury", None).await;
@@ -433,7 +433,7 @@ async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
 
 #[tokio::test]
 async fn treasury_payout_and_reconciliation_steps_are_recorded() {
-    use crate::payouts::fixtures::{
+    use crate::fixtures::payouts::{
         app_at, csv_statement, item_of, merchant, owed, paid_batch, treasurers, utc,
     };
     let app = app_at(utc(2026, 3, 4, 3)).await;

@@ -175,7 +175,8 @@ async fn registration_and_refresh_are_rate_limited() {
         statuses.push(r.status.as_u16());
     }
     // The merchant form counts in the same bucket: the 4th registration of any kind is refused.
-    let body = crate::shops::registration("Toko Limit", "toko_kelontong", "35.78.01.1001");
+    let body =
+        crate::fixtures::merchants::registration("Toko Limit", "toko_kelontong", "35.78.01.1001");
     let merchant = app.post("/api/v1/merchants", None, &body).await;
     statuses.push(merchant.status.as_u16());
     assert_eq!(statuses, [202, 202, 202, 429], "{}", merchant.text);

@@ -22,7 +22,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::orders::fixtures::{commodity, listing, paid_order, shop};
+use crate::fixtures::orders::{any_commodity, paid_order, shop};
 
 const CALLERS: [&str; 8] = [
     "anonymous",
@@ -290,8 +290,8 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
     let treasury = app.staff("treasury", None).await;
     let batch_maker = app.staff("treasury", None).await;
     let opd_admin = app.staff("opd_admin", Some(&opd)).await;
-    let commodity_id = commodity(app, None, None).await;
-    let listing_id = listing(app, &own, &commodity_id, 10_000, 100).await;
+    let commodity_id = any_commodity(app, None, None).await;
+    let listing_id = own.list(app, &commodity_id, 10_000, 100).await;
 
     // One order completed (so the shop is owed and a batch has an item), one cancelled after
     // payment (a refund is due), one paid: the order the routes are called on.

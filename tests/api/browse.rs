@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::catalog::ids;
-use crate::shops::{active_merchant, commodity, listing, register};
+use crate::fixtures::merchants::{active_merchant, commodity, listing, register};
 
 /// Records month-to-date turnover for a merchant directly, as checkout's payment confirmation
 /// does.

@@ -5,7 +5,7 @@ use peken_tests::spawn_app;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::shops::{active_merchant, commodity, count, listing};
+use crate::fixtures::merchants::{active_merchant, commodity, count, listing};
 
 pub(crate) fn ids(reply: &Value) -> Vec<String> {
     reply["items"]

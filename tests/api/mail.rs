@@ -394,16 +394,6 @@ async fn the_worker_loop_delivers_and_stops_when_told() {
         .unwrap();
 }
 
-/// The order tests' fixtures, which build shops, listings and paid orders through the API. They
-/// are compiled again here rather than shared, so the order tests' module stays private.
-#[path = "orders/fixtures.rs"]
-#[allow(
-    dead_code,
-    clippy::duplicate_mod,
-    reason = "shared with the order tests; this module uses only some of them"
-)]
-mod fixtures;
-
 /// The e-mail address of a shop's owner, as stored.
 async fn owner_email(app: &TestApp, merchant_id: &str) -> String {
     use sea_orm::ConnectionTrait;
@@ -434,7 +424,7 @@ fn envelopes(got: &[Received]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn an_orders_life_mails_exactly_the_expected_people_with_the_expected_amounts() {
-    use fixtures::{buyer, callback, cart, checkout, paid_order, shop_with_listing};
+    use crate::fixtures::orders::{buyer, callback, cart, checkout, paid_order, shop_with_listing};
     use serde_json::json;
 
     let smtp = SmtpServer::start().await;

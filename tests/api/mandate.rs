@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use peken_tests::{Options, TestApp, User, spawn_app, spawn_app_with};
 use serde_json::json;
 
-use crate::orders::fixtures::{callback, callback_at, cart, checkout, scalar, shop_with_listing};
+use crate::fixtures::orders::{callback, callback_at, cart, checkout, scalar, shop_with_listing};
 
 fn at(year: i32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, month, day, hour, minute, second)

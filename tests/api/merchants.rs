@@ -4,7 +4,9 @@
 use peken_tests::{PASSWORD, spawn_app};
 use serde_json::json;
 
-use crate::shops::{active_merchant, approve, commodity, count, listing, register, registration};
+use crate::fixtures::merchants::{
+    active_merchant, approve, commodity, count, listing, register, registration,
+};
 
 #[tokio::test]
 async fn a_merchant_registers_is_verified_and_then_lists() {

@@ -154,9 +154,9 @@ fn the_openapi_document_is_complete_for_client_generators() {
 
 #[tokio::test]
 async fn created_resources_say_where_they_are() {
-    let app = crate::payouts::fixtures::app_at(crate::payouts::fixtures::utc(2026, 3, 4, 3)).await;
-    let shop = crate::orders::fixtures::shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let commodity = crate::orders::fixtures::commodity(&app, None, None).await;
+    let app = crate::fixtures::payouts::app_at(crate::fixtures::payouts::utc(2026, 3, 4, 3)).await;
+    let shop = crate::fixtures::orders::shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let commodity = crate::fixtures::orders::any_commodity(&app, None, None).await;
     let listed = app
         .post(
             &format!("/api/v1/merchants/{}/listings", shop.id),
@@ -172,13 +172,13 @@ async fn created_resources_say_where_they_are() {
         .expect(200);
     assert_eq!(seen.body["id"], listed.body["id"]);
 
-    let (maker, _) = crate::payouts::fixtures::treasurers(&app).await;
-    crate::payouts::fixtures::owed(
+    let (maker, _) = crate::fixtures::payouts::treasurers(&app).await;
+    crate::fixtures::payouts::owed(
         &app,
         "loc1",
         &shop.id,
         10_000,
-        crate::payouts::fixtures::utc(2026, 3, 2, 2),
+        crate::fixtures::payouts::utc(2026, 3, 2, 2),
     )
     .await;
     let body = json!({"cutoff": "2026-03-02T17:00:00Z"});

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use peken_tests::{Options, TestApp, next_nik, spawn_app, spawn_app_with};
 use serde_json::json;
 
-use crate::orders::fixtures::{buyer, paid_order, shop_with_listing};
+use crate::fixtures::orders::{buyer, paid_order, shop_with_listing};
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_with_413() {

@@ -3,8 +3,8 @@
 use peken_tests::spawn_app;
 use serde_json::json;
 
-use super::fixtures::{
-    buyer, callback, cart, checkout, commodity, listing, movements_sum, refreshed, scalar, shop,
+use crate::fixtures::orders::{
+    any_commodity, buyer, callback, cart, checkout, movements_sum, refreshed, scalar, shop,
     shop_with_listing, stock_of,
 };
 
@@ -12,8 +12,8 @@ use super::fixtures::{
 async fn a_cart_from_two_shops_becomes_two_orders_and_one_payment() {
     let app = spawn_app().await;
     let (shop_a, beras) = shop_with_listing(&app, 14_000, 50).await;
-    let gula_c = commodity(&app, None, None).await;
-    let gula = listing(&app, &shop_a, &gula_c, 17_500, 20).await;
+    let gula_c = any_commodity(&app, None, None).await;
+    let gula = shop_a.list(&app, &gula_c, 17_500, 20).await;
     let (shop_b, minyak) = shop_with_listing(&app, 15_700, 10).await;
     let buyer = buyer(&app).await;
 
@@ -107,8 +107,8 @@ async fn bad_carts_are_refused_with_stable_codes_and_reserve_nothing() {
 async fn ceilings_caps_and_daily_limits_refuse_checkout() {
     let app = spawn_app().await;
     let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let minyak_c = commodity(&app, Some(15_700), Some(2)).await;
-    let minyak = listing(&app, &s, &minyak_c, 15_700, 100).await;
+    let minyak_c = any_commodity(&app, Some(15_700), Some(2)).await;
+    let minyak = s.list(&app, &minyak_c, 15_700, 100).await;
     let buyer = buyer(&app).await;
 
     // Rationing: two a day, counted across checkouts.
@@ -255,7 +255,7 @@ async fn checkout_is_rate_limited_per_buyer() {
         .expect_problem(429, "too_many_requests");
     assert!(limited.headers.get("retry-after").is_some());
     // Another buyer is not affected.
-    let other = super::fixtures::buyer(&app).await;
+    let other = crate::fixtures::orders::buyer(&app).await;
     checkout(&app, &other, "rl4", &cart(&[(&beras, 1)]))
         .await
         .expect(201);

@@ -4,9 +4,9 @@
 use futures_util::future::join_all;
 use peken_tests::spawn_app;
 
-use super::fixtures::{
-    buyer, callback, cart, checkout, commodity, listing, movements_sum, scalar, shop,
-    shop_with_listing, stock_of,
+use crate::fixtures::orders::{
+    any_commodity, buyer, callback, cart, checkout, movements_sum, scalar, shop, shop_with_listing,
+    stock_of,
 };
 
 #[tokio::test]
@@ -41,8 +41,12 @@ async fn two_hundred_buyers_for_thirty_seven_units_sell_exactly_thirty_seven() {
 async fn carts_sharing_listings_in_opposite_order_never_deadlock() {
     let app = spawn_app().await;
     let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let a = listing(&app, &s, &commodity(&app, None, None).await, 1_000, 1_000).await;
-    let b = listing(&app, &s, &commodity(&app, None, None).await, 2_000, 1_000).await;
+    let a = s
+        .list(&app, &any_commodity(&app, None, None).await, 1_000, 1_000)
+        .await;
+    let b = s
+        .list(&app, &any_commodity(&app, None, None).await, 2_000, 1_000)
+        .await;
     let buyers = [buyer(&app).await, buyer(&app).await];
     let forward = cart(&[(&a, 1), (&b, 1)]);
     let backward = cart(&[(&b, 1), (&a, 1)]);

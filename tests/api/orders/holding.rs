@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use peken_tests::{Options, TestApp, spawn_app_with};
 use serde_json::json;
 
-use super::fixtures::{
+use crate::fixtures::orders::{
     buyer, cart, checkout, movements_sum, refreshed, shop_with_listing, stock_of,
 };
 

@@ -4,7 +4,7 @@
 use peken_tests::{Options, spawn_app, spawn_app_with};
 use serde_json::json;
 
-use super::fixtures::{
+use crate::fixtures::orders::{
     buyer, callback, cart, checkout, movements_sum, paid_order, refreshed, scalar,
     shop_with_listing, stock_of,
 };

@@ -2,6 +2,5 @@
 
 mod checkout;
 mod concurrency;
-pub(crate) mod fixtures;
 mod holding;
 mod lifecycle;

@@ -3,8 +3,10 @@
 
 use serde_json::json;
 
-use super::fixtures::{app_at, item_of, merchant, move_clock, owed, scalar, treasurers, utc};
-use crate::orders::fixtures::shop;
+use crate::fixtures::orders::shop;
+use crate::fixtures::payouts::{
+    app_at, item_of, merchant, move_clock, owed, scalar, treasurers, utc,
+};
 
 const KEL: &str = "35.78.03.1001";
 

@@ -3,7 +3,7 @@
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use super::fixtures::{
+use crate::fixtures::payouts::{
     app_at, item_of, merchant, move_clock, normal_balance, owed, paid_batch, refunded, treasurers,
     trial, utc,
 };

@@ -1,63 +1,12 @@
 //! The whole money path through the public API: checkout, payment callback, receipt, payout
 //! batch, approval, transfer file, bank statement, and a ledger that ends where it began.
 
-use peken_tests::{PASSWORD, TestApp, User, WEBHOOK_SECRET, next_nik};
+use peken_tests::{TestApp, User, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 
-use super::fixtures::{app_at, move_clock, normal_balance, scalar, treasurers, trial, unique, utc};
-
-/// An active shop registered and verified through the API; returns (id, owner).
-async fn shop(app: &TestApp) -> (String, User) {
-    let n = unique();
-    let email = format!("flow{n}@toko.test");
-    let reply = app
-        .post(
-            "/api/v1/merchants",
-            None,
-            &json!({
-                "name": format!("Toko Alur {n}"), "kind": "toko_kelontong",
-                "nib": format!("93{:011}", n % 100_000_000_000), "owner_nik": next_nik(),
-                "mbr": false, "kelurahan_code": "35.78.03.1001", "address": "Jl. Alur No. 2",
-                "bank": {"bank_code": "008", "account_number": format!("13{:08}", n % 100_000_000), "account_name": "PEMILIK ALUR"},
-                "owner": {"name": "Pemilik Alur", "email": email, "phone": "081234567890", "password": PASSWORD},
-            }),
-        )
-        .await
-        .expect(201);
-    let id = reply.body["id"].as_str().unwrap().to_owned();
-    let admin = app.admin().await;
-    app.post(
-        &format!("/api/v1/admin/merchants/{id}/verification"),
-        Some(&admin.token),
-        &json!({"decision": "approve"}),
-    )
-    .await
-    .expect(200);
-    (id, app.login(&email, PASSWORD).await)
-}
-
-async fn listing(app: &TestApp, shop: &str, owner: &User, price: i64) -> String {
-    let admin = app.admin().await;
-    let commodity = app
-        .post(
-            "/api/v1/admin/commodities",
-            Some(&admin.token),
-            &json!({"name": format!("Gula Alur {}", unique()), "category": "sembako", "unit": "kg"}),
-        )
-        .await
-        .expect(201);
-    app.post(
-        &format!("/api/v1/merchants/{shop}/listings"),
-        Some(&owner.token),
-        &json!({"commodity_id": commodity.body["id"], "price": price, "stock": 50}),
-    )
-    .await
-    .expect(201)
-    .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use crate::fixtures::payouts::{
+    app_at, move_clock, normal_balance, scalar, treasurers, trial, unique, utc,
+};
 
 /// Checks out `quantity` units, pays through the signed callback, and walks the order to
 /// receipt; returns the order's total.
@@ -137,8 +86,10 @@ fn account(trial: &Value, code: &str) -> i64 {
 async fn from_checkout_to_bank_statement_every_rupiah_is_accounted_for() {
     let app = app_at(utc(2026, 3, 2, 2)).await;
     let (maker, checker) = treasurers(&app).await;
-    let (shop_id, owner) = shop(&app).await;
-    let beras = listing(&app, &shop_id, &owner, 14_000).await;
+    let shop = crate::fixtures::orders::shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let (shop_id, owner) = (shop.id.clone(), shop.owner.clone());
+    let gula = crate::fixtures::orders::any_commodity(&app, None, None).await;
+    let beras = shop.list(&app, &gula, 14_000, 50).await;
     let opd = app.create_opd(&format!("ALUR{}", unique())).await;
     let (buyer, _) = app.asn(&opd, "staf", "35.78.03.1002").await;
     let first = completed_order(&app, &buyer, &owner, &beras, 3).await;

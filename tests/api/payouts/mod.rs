@@ -2,7 +2,6 @@
 
 mod bank_hold;
 mod batches;
-pub(crate) mod fixtures;
 mod flow;
 mod reports;
 mod statements;

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::fixtures::{app_at, merchant, owed, paid_batch, refunded, treasurers, utc};
+use crate::fixtures::payouts::{app_at, merchant, owed, paid_batch, refunded, treasurers, utc};
 
 #[tokio::test]
 async fn turnover_by_wib_month_with_year_to_date_class_and_alerts() {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::fixtures::{
+use crate::fixtures::payouts::{
     app_at, csv_statement, item_of, merchant, move_clock, normal_balance, owed, paid_batch,
     treasurers, trial, utc,
 };
