@@ -1,5 +1,6 @@
 //! The shared vocabulary of peken: money, identifiers, periods, errors, settings, auth, and the
-//! state every handler shares. Domain crates build on it; it knows no domain tables.
+//! state every handler shares. Domain crates build on it; it knows no domain tables (it keeps
+//! only the plumbing ones: `idempotency_keys`, `settings`).
 
 pub mod auth;
 pub mod cache;
@@ -7,6 +8,7 @@ pub mod clock;
 pub mod csv;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod metrics;
 pub mod money;
@@ -15,6 +17,7 @@ pub mod pagination;
 pub mod period;
 pub mod policy;
 pub mod regions;
+#[cfg(feature = "test-support")]
 pub mod scratch;
 pub mod settings;
 pub mod state;

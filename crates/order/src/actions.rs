@@ -6,12 +6,12 @@ use peken_kernel::auth::{Caller, Role};
 use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
-use crate::idempotency::{self, Key};
 use crate::lifecycle::{complete_order, refund_paid_order, release_stock, transition};
 use crate::notify::{self, BuyerEvent};
 use crate::payment::close_if_empty;
 use crate::status::{Action, OrderStatus};
 use crate::store::order;
+use peken_kernel::idempotency::{self, Key};
 
 /// Loads an order the caller may act on or see: a buyer's own, a merchant's own shop's, or any
 /// for admin and treasury. Anything else is "not found", so ids of others' orders leak nothing.

@@ -19,10 +19,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::idempotency::{self, Begin};
 use crate::qris;
 use crate::status::OrderStatus;
 use crate::store::{order, order_event, order_item, payment};
+use peken_kernel::idempotency::{self, Begin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,6 @@ pub mod actions;
 pub mod checkout;
 pub mod holding;
 pub mod http;
-pub mod idempotency;
 pub mod lifecycle;
 pub mod mandate;
 pub mod notify;

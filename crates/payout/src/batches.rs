@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use peken_kernel::csv::{Cell, CsvWriter};
 use peken_kernel::db::new_id;
+use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::{ApiError, ApiResult, Rupiah};
 use peken_ledger::claims::{self, Claim};
 use peken_ledger::sql;
 use peken_ledger::{LedgerError, payout_approved, post_many};
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, TransactionTrait, Value,
+};
 
-use crate::idem::{self, Key, Outcome};
 use crate::merchants;
 use crate::notify::{self, Advice};
 use crate::views::{BatchDetail, BatchView, ItemView, SkippedMerchant};
@@ -186,144 +188,141 @@ pub async fn build(
             "the cut-off must not be later than now",
         ));
     }
-    let txn = db.begin().await?;
-    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
-        return Ok(Outcome::Replay { status, body });
-    }
-    lock_batches(&txn).await?;
-    if sql::query_one(
-        &txn,
-        "SELECT id FROM payout_batches WHERE status = 'draft'",
-        vec![],
-    )
-    .await?
-    .is_some()
-    {
-        return Err(ApiError::conflict(
-            "draft_batch_exists",
-            "a draft batch is waiting for approval; approve or cancel it first",
-        ));
-    }
-    let held = held_merchants(&txn).await?;
-    let batch_id = new_id();
-    sql::exec(
-        &txn,
-        "INSERT INTO payout_batches (id, cutoff, status, item_count, total_amount, created_by, \
-         created_at) VALUES ($1, $2, 'draft', 0, 0, $3, $4)",
-        vec![
-            batch_id.clone().into(),
-            cutoff.into(),
-            actor.into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    // Held merchants, merchants owed nothing (refunds exceeding sales) and merchants whose new
-    // bank account is not yet confirmed stay open for a later batch.
-    let held_set: std::collections::HashSet<&str> = held.iter().map(String::as_str).collect();
-    let claims: Vec<Claim> = claims::open_claims(&txn, cutoff)
+    idempotency::transaction(db, key, now, 201, async |txn: &DatabaseTransaction| {
+        lock_batches(txn).await?;
+        if sql::query_one(
+            txn,
+            "SELECT id FROM payout_batches WHERE status = 'draft'",
+            vec![],
+        )
         .await?
-        .into_iter()
-        .filter(|c| c.amount > 0 && !held_set.contains(c.merchant_id.as_str()))
-        .collect();
-    let ids: Vec<String> = claims.iter().map(|c| c.merchant_id.clone()).collect();
-    let facts = merchants::facts(&txn, &ids).await?;
-    let mut skipped = Vec::new();
-    let mut items = Vec::with_capacity(claims.len());
-    let mut taken = Vec::with_capacity(claims.len());
-    for claim in claims {
-        let Some(merchant) = facts.get(&claim.merchant_id) else {
-            skipped.push(SkippedMerchant {
-                merchant_id: claim.merchant_id,
-                amount: Rupiah::new(claim.amount),
-                reason: "merchant_unknown".into(),
-                until: None,
-            });
-            continue;
-        };
-        if let Some(until) = merchant
-            .bank_account_hold_until
-            .filter(|until| *until > now)
+        .is_some()
         {
-            skipped.push(SkippedMerchant {
-                merchant_id: claim.merchant_id,
-                amount: Rupiah::new(claim.amount),
-                reason: "bank_account_unconfirmed".into(),
-                until: Some(until),
-            });
-            continue;
+            return Err(ApiError::conflict(
+                "draft_batch_exists",
+                "a draft batch is waiting for approval; approve or cancel it first",
+            ));
         }
-        items.push(ItemView {
-            id: new_id(),
-            batch_id: batch_id.clone(),
-            merchant_id: claim.merchant_id.clone(),
-            amount: Rupiah::new(claim.amount),
-            reference: new_reference(),
-            bank_code: merchant.bank_code.clone(),
-            account_number: merchant.account_number.clone(),
-            account_name: merchant.account_name.clone(),
-            rail: rail_for(claim.amount).to_owned(),
-            status: "draft".into(),
-            oldest_receipt_at: claim.oldest_receipt_at,
-            approved_at: None,
-            settled_at: None,
-            failed_at: None,
-            failure_reason: None,
-        });
-        taken.push(claim);
-    }
-    if items.is_empty() {
-        // Dropping the transaction rolls the empty batch back.
-        return Err(ApiError::unprocessable(
-            "nothing_to_pay",
-            "no merchant is owed money up to this cut-off",
-        ));
-    }
-    if !claims::take(&txn, &taken).await? {
-        return Err(ApiError::conflict(
-            "concurrent_batch",
-            "another batch claimed these payables meanwhile; try again",
-        ));
-    }
-    insert_items(&txn, &items, &taken, now).await?;
-    let total = items
-        .iter()
-        .try_fold(0_i64, |acc, i| acc.checked_add(i.amount.get()))
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch total overflows")))?;
-    sql::exec(
-        &txn,
-        "UPDATE payout_batches SET item_count = $1, total_amount = $2 WHERE id = $3",
-        vec![
-            (items.len() as i32).into(),
-            total.into(),
-            batch_id.clone().into(),
-        ],
-    )
-    .await?;
-    let batch = find_batch(&txn, &batch_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
-    peken_audit::record(
-        &txn,
-        &who,
-        peken_audit::Change::new("payout_batch.created", "payout_batch", &batch_id).after(
-            serde_json::json!({
-                "status": "draft", "cutoff": cutoff, "item_count": items.len(),
-                "total_amount": total, "held_merchants": held.len(),
-            }),
-        ),
-        now,
-    )
-    .await?;
-    let value = BatchDetail {
-        batch,
-        items,
-        held_merchants: held,
-        skipped,
-    };
-    idem::finish(&txn, key, 201, &value).await?;
-    txn.commit().await?;
-    Ok(Outcome::Done(value))
+        let held = held_merchants(txn).await?;
+        let batch_id = new_id();
+        sql::exec(
+            txn,
+            "INSERT INTO payout_batches (id, cutoff, status, item_count, total_amount, created_by, \
+             created_at) VALUES ($1, $2, 'draft', 0, 0, $3, $4)",
+            vec![
+                batch_id.clone().into(),
+                cutoff.into(),
+                actor.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+        // Held merchants, merchants owed nothing (refunds exceeding sales) and merchants whose new
+        // bank account is not yet confirmed stay open for a later batch.
+        let held_set: std::collections::HashSet<&str> = held.iter().map(String::as_str).collect();
+        let claims: Vec<Claim> = claims::open_claims(txn, cutoff)
+            .await?
+            .into_iter()
+            .filter(|c| c.amount > 0 && !held_set.contains(c.merchant_id.as_str()))
+            .collect();
+        let ids: Vec<String> = claims.iter().map(|c| c.merchant_id.clone()).collect();
+        let facts = merchants::facts(txn, &ids).await?;
+        let mut skipped = Vec::new();
+        let mut items = Vec::with_capacity(claims.len());
+        let mut taken = Vec::with_capacity(claims.len());
+        for claim in claims {
+            let Some(merchant) = facts.get(&claim.merchant_id) else {
+                skipped.push(SkippedMerchant {
+                    merchant_id: claim.merchant_id,
+                    amount: Rupiah::new(claim.amount),
+                    reason: "merchant_unknown".into(),
+                    until: None,
+                });
+                continue;
+            };
+            if let Some(until) = merchant
+                .bank_account_hold_until
+                .filter(|until| *until > now)
+            {
+                skipped.push(SkippedMerchant {
+                    merchant_id: claim.merchant_id,
+                    amount: Rupiah::new(claim.amount),
+                    reason: "bank_account_unconfirmed".into(),
+                    until: Some(until),
+                });
+                continue;
+            }
+            items.push(ItemView {
+                id: new_id(),
+                batch_id: batch_id.clone(),
+                merchant_id: claim.merchant_id.clone(),
+                amount: Rupiah::new(claim.amount),
+                reference: new_reference(),
+                bank_code: merchant.bank_code.clone(),
+                account_number: merchant.account_number.clone(),
+                account_name: merchant.account_name.clone(),
+                rail: rail_for(claim.amount).to_owned(),
+                status: "draft".into(),
+                oldest_receipt_at: claim.oldest_receipt_at,
+                approved_at: None,
+                settled_at: None,
+                failed_at: None,
+                failure_reason: None,
+            });
+            taken.push(claim);
+        }
+        if items.is_empty() {
+            // Dropping the transaction rolls the empty batch back.
+            return Err(ApiError::unprocessable(
+                "nothing_to_pay",
+                "no merchant is owed money up to this cut-off",
+            ));
+        }
+        if !claims::take(txn, &taken).await? {
+            return Err(ApiError::conflict(
+                "concurrent_batch",
+                "another batch claimed these payables meanwhile; try again",
+            ));
+        }
+        insert_items(txn, &items, &taken, now).await?;
+        let total = items
+            .iter()
+            .try_fold(0_i64, |acc, i| acc.checked_add(i.amount.get()))
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch total overflows")))?;
+        sql::exec(
+            txn,
+            "UPDATE payout_batches SET item_count = $1, total_amount = $2 WHERE id = $3",
+            vec![
+                (items.len() as i32).into(),
+                total.into(),
+                batch_id.clone().into(),
+            ],
+        )
+        .await?;
+        let batch = find_batch(txn, &batch_id)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+        peken_audit::record(
+            txn,
+            &who,
+            peken_audit::Change::new("payout_batch.created", "payout_batch", &batch_id).after(
+                serde_json::json!({
+                    "status": "draft", "cutoff": cutoff, "item_count": items.len(),
+                    "total_amount": total, "held_merchants": held.len(),
+                }),
+            ),
+            now,
+        )
+        .await?;
+        let value = BatchDetail {
+            batch,
+            items,
+            held_merchants: held,
+            skipped,
+        };
+        Ok(value)
+    })
+    .await
 }
 
 async fn insert_items<C: ConnectionTrait>(
@@ -394,66 +393,63 @@ pub async fn approve(
 ) -> ApiResult<Outcome<BatchDetail>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
-    let txn = db.begin().await?;
-    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
-        return Ok(Outcome::Replay { status, body });
-    }
-    let changed = sql::exec(
-        &txn,
-        "UPDATE payout_batches SET status = 'approved', approved_by = $1, approved_at = $2 \
-         WHERE id = $3 AND status = 'draft' AND created_by <> $1",
-        vec![actor.into(), now.into(), batch_id.into()],
-    )
-    .await?;
-    if changed != 1 {
-        return Err(batch_refusal(&txn, batch_id, actor).await);
-    }
-    sql::exec(
-        &txn,
-        "UPDATE payout_items SET status = 'approved', approved_at = $1 \
-         WHERE batch_id = $2 AND status = 'draft'",
-        vec![now.into(), batch_id.into()],
-    )
-    .await?;
-    let items = items_of(&txn, batch_id).await?;
-    let postings = items
-        .iter()
-        .map(|i| payout_approved(&i.id, &i.merchant_id, i.amount.get(), now))
-        .collect();
-    post_many(&txn, postings).await.map_err(|e| match e {
-        LedgerError::InsufficientBalance { account } => ApiError::conflict(
-            "insufficient_payable",
-            "a merchant is now owed less than its item (a refund came in after the cut-off); \
-             cancel the batch and build a new one",
+    idempotency::transaction(db, key, now, 200, async |txn: &DatabaseTransaction| {
+        let changed = sql::exec(
+            txn,
+            "UPDATE payout_batches SET status = 'approved', approved_by = $1, approved_at = $2 \
+             WHERE id = $3 AND status = 'draft' AND created_by <> $1",
+            vec![actor.into(), now.into(), batch_id.into()],
         )
-        .with_context(serde_json::json!({ "account": account })),
-        other => other.into(),
-    })?;
-    send_remittance_advice(&txn, batch_id, &items, now).await?;
-    let batch = find_batch(&txn, batch_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
-    peken_audit::record(
-        &txn,
-        &who,
-        peken_audit::Change::new("payout_batch.approved", "payout_batch", batch_id)
-            .before(serde_json::json!({"status": "draft"}))
-            .after(serde_json::json!({
-                "status": "approved", "item_count": batch.item_count,
-                "total_amount": batch.total_amount,
-            })),
-        now,
-    )
-    .await?;
-    let value = BatchDetail {
-        batch,
-        items,
-        held_merchants: Vec::new(),
-        skipped: Vec::new(),
-    };
-    idem::finish(&txn, key, 200, &value).await?;
-    txn.commit().await?;
-    Ok(Outcome::Done(value))
+        .await?;
+        if changed != 1 {
+            return Err(batch_refusal(txn, batch_id, actor).await);
+        }
+        sql::exec(
+            txn,
+            "UPDATE payout_items SET status = 'approved', approved_at = $1 \
+             WHERE batch_id = $2 AND status = 'draft'",
+            vec![now.into(), batch_id.into()],
+        )
+        .await?;
+        let items = items_of(txn, batch_id).await?;
+        let postings = items
+            .iter()
+            .map(|i| payout_approved(&i.id, &i.merchant_id, i.amount.get(), now))
+            .collect();
+        post_many(txn, postings).await.map_err(|e| match e {
+            LedgerError::InsufficientBalance { account } => ApiError::conflict(
+                "insufficient_payable",
+                "a merchant is now owed less than its item (a refund came in after the cut-off); \
+                 cancel the batch and build a new one",
+            )
+            .with_context(serde_json::json!({ "account": account })),
+            other => other.into(),
+        })?;
+        send_remittance_advice(txn, batch_id, &items, now).await?;
+        let batch = find_batch(txn, batch_id)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
+        peken_audit::record(
+            txn,
+            &who,
+            peken_audit::Change::new("payout_batch.approved", "payout_batch", batch_id)
+                .before(serde_json::json!({"status": "draft"}))
+                .after(serde_json::json!({
+                    "status": "approved", "item_count": batch.item_count,
+                    "total_amount": batch.total_amount,
+                })),
+            now,
+        )
+        .await?;
+        let value = BatchDetail {
+            batch,
+            items,
+            held_merchants: Vec::new(),
+            skipped: Vec::new(),
+        };
+        Ok(value)
+    })
+    .await
 }
 
 async fn send_remittance_advice<C: ConnectionTrait>(

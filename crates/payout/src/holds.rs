@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use peken_kernel::db::new_id;
+use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::{ApiError, ApiResult};
 use peken_ledger::sql;
 use peken_ledger::{payout_failed, post};
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, TransactionTrait,
+};
 
 use crate::batches::find_item;
-use crate::idem::{self, Key, Outcome};
 use crate::merchants;
 use crate::notify;
 use crate::views::{HoldView, ItemView};
@@ -26,88 +28,85 @@ pub async fn fail_item(
 ) -> ApiResult<Outcome<ItemView>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
-    let txn = db.begin().await?;
-    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
-        return Ok(Outcome::Replay { status, body });
-    }
-    let changed = sql::exec(
-        &txn,
-        "UPDATE payout_items SET status = 'failed', failed_at = $1, failed_by = $2, \
-         failure_reason = $3 WHERE id = $4 AND status = 'approved'",
-        vec![now.into(), actor.into(), reason.into(), item_id.into()],
-    )
-    .await?;
-    let item = find_item(&txn, item_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payout item"))?;
-    if changed != 1 {
-        return Err(match item.status.as_str() {
-            "paid" => ApiError::conflict(
-                "payout_already_settled",
-                "the statement shows this item paid; it cannot fail any more",
+    idempotency::transaction(db, key, now, 200, async |txn: &DatabaseTransaction| {
+        let changed = sql::exec(
+            txn,
+            "UPDATE payout_items SET status = 'failed', failed_at = $1, failed_by = $2, \
+             failure_reason = $3 WHERE id = $4 AND status = 'approved'",
+            vec![now.into(), actor.into(), reason.into(), item_id.into()],
+        )
+        .await?;
+        let item = find_item(txn, item_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("payout item"))?;
+        if changed != 1 {
+            return Err(match item.status.as_str() {
+                "paid" => ApiError::conflict(
+                    "payout_already_settled",
+                    "the statement shows this item paid; it cannot fail any more",
+                ),
+                "failed" => ApiError::conflict("payout_already_failed", "the item failed already"),
+                _ => ApiError::conflict(
+                    "payout_item_not_in_transit",
+                    "only an approved item in transit can fail",
+                ),
+            });
+        }
+        post(
+            txn,
+            payout_failed(
+                &item.id,
+                &item.merchant_id,
+                item.amount.get(),
+                now,
+                item.oldest_receipt_at,
             ),
-            "failed" => ApiError::conflict("payout_already_failed", "the item failed already"),
-            _ => ApiError::conflict(
-                "payout_item_not_in_transit",
-                "only an approved item in transit can fail",
-            ),
-        });
-    }
-    post(
-        &txn,
-        payout_failed(
+        )
+        .await?;
+        sql::exec(
+            txn,
+            "INSERT INTO payout_holds (id, merchant_id, reason, payout_item_id, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                new_id().into(),
+                item.merchant_id.clone().into(),
+                format!("payout {} failed: {reason}", item.reference).into(),
+                item.id.clone().into(),
+                actor.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+        let name = merchants::facts(txn, std::slice::from_ref(&item.merchant_id))
+            .await?
+            .remove(&item.merchant_id)
+            .map_or_else(|| item.merchant_id.clone(), |m| m.name);
+        notify::payout_failure_notice(
+            txn,
             &item.id,
-            &item.merchant_id,
+            &name,
+            &item.reference,
             item.amount.get(),
+            reason,
             now,
-            item.oldest_receipt_at,
-        ),
-    )
-    .await?;
-    sql::exec(
-        &txn,
-        "INSERT INTO payout_holds (id, merchant_id, reason, payout_item_id, created_by, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        vec![
-            new_id().into(),
-            item.merchant_id.clone().into(),
-            format!("payout {} failed: {reason}", item.reference).into(),
-            item.id.clone().into(),
-            actor.into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    let name = merchants::facts(&txn, std::slice::from_ref(&item.merchant_id))
-        .await?
-        .remove(&item.merchant_id)
-        .map_or_else(|| item.merchant_id.clone(), |m| m.name);
-    notify::payout_failure_notice(
-        &txn,
-        &item.id,
-        &name,
-        &item.reference,
-        item.amount.get(),
-        reason,
-        now,
-    )
-    .await?;
-    peken_audit::record(
-        &txn,
-        &who,
-        peken_audit::Change::new("payout_item.failed", "payout_item", &item.id)
-            .before(serde_json::json!({"status": "approved"}))
-            .after(serde_json::json!({
-                "status": "failed", "reason": reason, "amount": item.amount.get(),
-                "merchant_id": item.merchant_id, "merchant_held": true,
-            })),
-        now,
-    )
-    .await?;
-    let value = item;
-    idem::finish(&txn, key, 200, &value).await?;
-    txn.commit().await?;
-    Ok(Outcome::Done(value))
+        )
+        .await?;
+        peken_audit::record(
+            txn,
+            &who,
+            peken_audit::Change::new("payout_item.failed", "payout_item", &item.id)
+                .before(serde_json::json!({"status": "approved"}))
+                .after(serde_json::json!({
+                    "status": "failed", "reason": reason, "amount": item.amount.get(),
+                    "merchant_id": item.merchant_id, "merchant_held": true,
+                })),
+            now,
+        )
+        .await?;
+        let value = item;
+        Ok(value)
+    })
+    .await
 }
 
 const HOLD_COLUMNS: &str = "id, merchant_id, reason, payout_item_id, created_by, created_at, \

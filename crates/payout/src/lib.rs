@@ -4,10 +4,8 @@
 //! payout service level.
 
 pub mod batches;
-pub mod bench;
 pub mod holds;
 pub mod http;
-pub mod idem;
 pub mod merchants;
 pub mod notify;
 pub mod reconcile;

@@ -401,12 +401,12 @@ impl World {
             .map_err(|e| format!("{e:?}"))?;
         reconcile::import(&self.db, &parsed, MAKERS[0], now, None)
             .await
-            .and_then(crate::idem::Outcome::done)
+            .and_then(peken_kernel::idempotency::Outcome::done)
             .map_err(|e| format!("{e:?}"))?;
         let before = fingerprint(&self.db).await;
         let again = reconcile::import(&self.db, &parsed, MAKERS[1], now, None)
             .await
-            .and_then(crate::idem::Outcome::done)
+            .and_then(peken_kernel::idempotency::Outcome::done)
             .map_err(|e| format!("{e:?}"))?;
         if !again.already_imported || again.matched != 0 || again.duplicates != parsed.lines.len() {
             return Err(format!("re-import reported {again:?}"));

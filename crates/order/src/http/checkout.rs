@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::checkout::{Cart, CheckoutResponse, FulfilmentMethod, PaymentMethod};
-use crate::idempotency;
+use peken_kernel::idempotency;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(checkout);

@@ -11,9 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::actions;
-use crate::idempotency::Key;
 use crate::status::{Action, OrderStatus};
 use crate::views::{self, OrderView};
+use peken_kernel::idempotency::Key;
 
 role_set!(pub OrderListers = [Asn, Public, Merchant, Admin]);
 role_set!(pub OrderReaders = [Asn, Public, Merchant, Admin, Treasury]);

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, TreasuryOnly};
 use peken_kernel::error::{Problem, check_text};
+use peken_kernel::idempotency::{self, Key};
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::{ApiError, ApiResult, AppState, Validation};
 use serde::Deserialize;
@@ -12,7 +13,6 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::idem::{self, Key};
 use crate::views::{BatchDetail, BatchView, HoldView, ItemView};
 use crate::{batches, holds};
 
@@ -73,15 +73,15 @@ async fn create_batch(
     let outcome = batches::build(&state.db, cutoff, &auth, state.now(), key.as_ref()).await?;
     // A replayed answer says where the batch is as the first one did.
     let batch_id = match &outcome {
-        idem::Outcome::Done(detail) => Some(detail.batch.id.clone()),
-        idem::Outcome::Replay { status: 201, body } => {
+        idempotency::Outcome::Done(detail) => Some(detail.batch.id.clone()),
+        idempotency::Outcome::Replay { status: 201, body } => {
             serde_json::from_str::<serde_json::Value>(body)
                 .ok()
                 .and_then(|v| v["id"].as_str().map(str::to_owned))
         }
-        idem::Outcome::Replay { .. } => None,
+        idempotency::Outcome::Replay { .. } => None,
     };
-    let mut response = idem::respond(outcome, 201);
+    let mut response = idempotency::respond(outcome, 201);
     if let Some(value) = batch_id
         .and_then(|id| HeaderValue::from_str(&format!("/api/v1/treasury/payout-batches/{id}")).ok())
     {
@@ -169,7 +169,7 @@ async fn approve_batch(
         &json!({"batch_id": &*id}),
     )?;
     let outcome = batches::approve(&state.db, &id, &auth, state.now(), key.as_ref()).await?;
-    Ok(idem::respond(outcome, 200))
+    Ok(idempotency::respond(outcome, 200))
 }
 
 /// Cancel a draft batch; its amounts are free for the next batch.
@@ -257,7 +257,7 @@ async fn fail_item(
     )?;
     let outcome =
         holds::fail_item(&state.db, &id, &reason, &auth, state.now(), key.as_ref()).await?;
-    Ok(idem::respond(outcome, 200))
+    Ok(idempotency::respond(outcome, 200))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use peken_kernel::auth::{Auth, TreasuryOnly};
 use peken_kernel::error::Problem;
+use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::pagination::MAX_LIMIT;
 use peken_kernel::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
@@ -10,7 +11,6 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::idem::{self, Key, Outcome};
 use crate::reconcile::{self, Exceptions, Format, ImportResult, ProposalView};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
@@ -87,7 +87,7 @@ async fn import_statement(
     let outcome = reconcile::import(&state.db, &parsed, &auth, state.now(), key.as_ref()).await?;
     Ok(match outcome {
         Outcome::Done(result) if result.already_imported => HttpResponse::Ok().json(result),
-        other => idem::respond(other, 201),
+        other => idempotency::respond(other, 201),
     })
 }
 
@@ -217,7 +217,7 @@ async fn approve_match(
     )?;
     let outcome =
         reconcile::approve_match(&state.db, &id, &auth, state.now(), key.as_ref()).await?;
-    Ok(idem::respond(outcome, 200))
+    Ok(idempotency::respond(outcome, 200))
 }
 
 /// Reject a pending manual match.

@@ -2,16 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use peken_kernel::db::new_id;
+use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::{ApiError, ApiResult};
 use peken_ledger::sql;
-use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::matching::{Found, apply_matches};
 use super::{LineView, find_line};
 use crate::batches::find_item;
-use crate::idem::{self, Key, Outcome};
 use crate::views::ItemView;
 
 /// A manual match waiting for, or decided by, a second treasury user.
@@ -199,71 +201,68 @@ pub async fn approve_match(
 ) -> ApiResult<Outcome<ProposalView>> {
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
-    let txn = db.begin().await?;
-    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
-        return Ok(Outcome::Replay { status, body });
-    }
-    let proposal = find_proposal(&txn, proposal_id).await?;
-    if proposal.status != "pending" {
-        return Err(ApiError::conflict(
-            "match_decided",
-            format!("this match was {} already", proposal.status),
-        ));
-    }
-    if proposal.proposed_by == actor {
-        return Err(ApiError::four_eyes());
-    }
-    let decided = sql::exec(
-        &txn,
-        "UPDATE payout_match_proposals SET status = 'approved', decided_by = $1, decided_at = $2 \
-         WHERE id = $3 AND status = 'pending'",
-        vec![actor.into(), now.into(), proposal_id.into()],
-    )
-    .await?;
-    if decided != 1 {
-        return Err(ApiError::conflict(
-            "match_decided",
-            "this match was decided meanwhile",
-        ));
-    }
-    let (line, item) =
-        check_pair(&txn, &proposal.statement_line_id, &proposal.payout_item_id).await?;
-    let value_date = peken_kernel::period::parse_date(&line.value_date)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored value date: {e}")))?;
-    apply_matches(
-        &txn,
-        &[Found {
-            line_id: line.id,
-            value_date,
-            item,
-            method: "manual",
-        }],
-        Some(&proposal.proposed_by),
-        Some(actor),
-        now,
-    )
-    .await?;
-    let view = find_proposal(&txn, proposal_id).await?;
-    peken_audit::record(
-        &txn,
-        &who,
-        peken_audit::Change::new(
-            "reconciliation_match.approved",
-            "match_proposal",
-            proposal_id,
+    idempotency::transaction(db, key, now, 200, async |txn: &DatabaseTransaction| {
+        let proposal = find_proposal(txn, proposal_id).await?;
+        if proposal.status != "pending" {
+            return Err(ApiError::conflict(
+                "match_decided",
+                format!("this match was {} already", proposal.status),
+            ));
+        }
+        if proposal.proposed_by == actor {
+            return Err(ApiError::four_eyes());
+        }
+        let decided = sql::exec(
+            txn,
+            "UPDATE payout_match_proposals SET status = 'approved', decided_by = $1, decided_at = $2 \
+             WHERE id = $3 AND status = 'pending'",
+            vec![actor.into(), now.into(), proposal_id.into()],
         )
-        .before(serde_json::json!({"status": "pending"}))
-        .after(serde_json::json!({
-            "status": "approved", "statement_line_id": view.statement_line_id,
-            "payout_item_id": view.payout_item_id,
-        })),
-        now,
-    )
-    .await?;
-    let value = view;
-    idem::finish(&txn, key, 200, &value).await?;
-    txn.commit().await?;
-    Ok(Outcome::Done(value))
+        .await?;
+        if decided != 1 {
+            return Err(ApiError::conflict(
+                "match_decided",
+                "this match was decided meanwhile",
+            ));
+        }
+        let (line, item) =
+            check_pair(txn, &proposal.statement_line_id, &proposal.payout_item_id).await?;
+        let value_date = peken_kernel::period::parse_date(&line.value_date)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("stored value date: {e}")))?;
+        apply_matches(
+            txn,
+            &[Found {
+                line_id: line.id,
+                value_date,
+                item,
+                method: "manual",
+            }],
+            Some(&proposal.proposed_by),
+            Some(actor),
+            now,
+        )
+        .await?;
+        let view = find_proposal(txn, proposal_id).await?;
+        peken_audit::record(
+            txn,
+            &who,
+            peken_audit::Change::new(
+                "reconciliation_match.approved",
+                "match_proposal",
+                proposal_id,
+            )
+            .before(serde_json::json!({"status": "pending"}))
+            .after(serde_json::json!({
+                "status": "approved", "statement_line_id": view.statement_line_id,
+                "payout_item_id": view.payout_item_id,
+            })),
+            now,
+        )
+        .await?;
+        let value = view;
+        Ok(value)
+    })
+    .await
 }
 
 /// Rejects a pending manual match.

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::db::new_id;
+use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::period::{wib_date, wib_midnight_utc};
 use peken_kernel::{ApiError, ApiResult};
 use peken_ledger::{LedgerError, payout_settled, post_many, sql};
@@ -12,7 +13,6 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 
 use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS};
 use crate::batches::item_row;
-use crate::idem::{self, Key, Outcome};
 use crate::statement::{self, Line, Statement, digits_of, references_in};
 use crate::views::ItemView;
 
@@ -30,7 +30,7 @@ pub async fn import(
     let digests = statement::line_digests(parsed.account.as_deref(), &parsed.lines);
     let content = statement::statement_digest(parsed, &digests);
     let txn = db.begin().await?;
-    if let Some((status, body)) = idem::begin(&txn, key, now).await? {
+    if let Some((status, body)) = idempotency::claim(&txn, key, now).await? {
         return Ok(Outcome::Replay { status, body });
     }
     let statement_id = new_id();
@@ -120,7 +120,7 @@ pub async fn import(
         duplicates,
         already_imported: false,
     };
-    idem::finish(&txn, key, 201, &value).await?;
+    idempotency::store_value(&txn, key, 201, &value).await?;
     txn.commit().await?;
     Ok(Outcome::Done(value))
 }

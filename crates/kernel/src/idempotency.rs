@@ -6,10 +6,15 @@
 //! Only successful responses are stored: a refused request changed nothing and rolled back,
 //! so retrying it with the same key asks again (and may now succeed).
 
-use actix_web::HttpRequest;
-use peken_kernel::{ApiError, ApiResult};
-use sea_orm::{ConnectionTrait, Statement};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, Statement, TransactionTrait,
+};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use crate::{ApiError, ApiResult};
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -59,7 +64,7 @@ pub async fn begin<C: ConnectionTrait>(
     caller: &str,
     key: &str,
     hash: &str,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> ApiResult<Begin> {
     let backend = conn.get_database_backend();
     let inserted = conn
@@ -151,7 +156,7 @@ impl Key {
 pub async fn claim<C: ConnectionTrait>(
     conn: &C,
     key: Option<&Key>,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> ApiResult<Option<(u16, String)>> {
     let Some(key) = key else {
         return Ok(None);
@@ -172,6 +177,77 @@ pub async fn store<C: ConnectionTrait>(
     match key {
         Some(key) => finish(conn, &key.caller, &key.value, status, body).await,
         None => Ok(()),
+    }
+}
+
+/// What an idempotent operation did: its result, or the stored answer of the first request
+/// with the same key.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    Done(T),
+    Replay { status: u16, body: String },
+}
+
+impl<T> Outcome<T> {
+    /// The result of a call made without a key (which is never a replay).
+    pub fn done(self) -> ApiResult<T> {
+        match self {
+            Outcome::Done(value) => Ok(value),
+            Outcome::Replay { .. } => Err(ApiError::internal(anyhow::anyhow!(
+                "a replayed answer where none was expected"
+            ))),
+        }
+    }
+}
+
+/// [`store`] for a value: its JSON is the answer kept with the key.
+pub async fn store_value<C: ConnectionTrait, T: Serialize>(
+    conn: &C,
+    key: Option<&Key>,
+    status: u16,
+    value: &T,
+) -> ApiResult<()> {
+    if key.is_none() {
+        return Ok(());
+    }
+    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+    store(conn, key, status, &body).await
+}
+
+/// One idempotent transaction: begin, claim the key (a replay ends here with the stored answer),
+/// do the work, keep its answer with the key, commit. The effect and the kept answer commit
+/// together or not at all; an error rolls both back, so the request may be retried.
+pub async fn transaction<T, W>(
+    db: &DatabaseConnection,
+    key: Option<&Key>,
+    now: DateTime<Utc>,
+    status: u16,
+    work: W,
+) -> ApiResult<Outcome<T>>
+where
+    T: Serialize,
+    W: AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
+{
+    let txn = db.begin().await?;
+    if let Some((status, body)) = claim(&txn, key, now).await? {
+        return Ok(Outcome::Replay { status, body });
+    }
+    let value = work(&txn).await?;
+    store_value(&txn, key, status, &value).await?;
+    txn.commit().await?;
+    Ok(Outcome::Done(value))
+}
+
+/// The HTTP answer of an outcome: the result with `status`, or the stored answer as it was.
+pub fn respond<T: Serialize>(outcome: Outcome<T>, status: u16) -> HttpResponse {
+    let code = |status| {
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK)
+    };
+    match outcome {
+        Outcome::Done(value) => HttpResponse::build(code(status)).json(value),
+        Outcome::Replay { status, body } => HttpResponse::build(code(status))
+            .content_type("application/json")
+            .body(body),
     }
 }
 

@@ -14,7 +14,7 @@ use peken_kernel::period::wib_date;
 use peken_ledger::{Account, NewTransaction, Refs, TxnKind, post_many, sql};
 use sea_orm::{DatabaseConnection, TransactionTrait, Value};
 
-use crate::{batches, reconcile};
+use peken_payout::{batches, reconcile};
 
 /// What was measured.
 #[derive(Debug, Clone)]
@@ -92,14 +92,14 @@ pub async fn run(
     let started = Instant::now();
     let batch = batches::build(db, now, "bench-maker", now, None)
         .await
-        .and_then(crate::idem::Outcome::done)
+        .and_then(peken_kernel::idempotency::Outcome::done)
         .map_err(|e| anyhow::anyhow!("build: {e:?}"))?;
     let build = started.elapsed();
 
     let started = Instant::now();
     let approved = batches::approve(db, &batch.batch.id, "bench-checker", now, None)
         .await
-        .and_then(crate::idem::Outcome::done)
+        .and_then(peken_kernel::idempotency::Outcome::done)
         .map_err(|e| anyhow::anyhow!("approve: {e:?}"))?;
     let approve = started.elapsed();
 
@@ -121,7 +121,7 @@ pub async fn run(
     let started = Instant::now();
     let imported = reconcile::import(db, &parsed, "bench-maker", now, None)
         .await
-        .and_then(crate::idem::Outcome::done)
+        .and_then(peken_kernel::idempotency::Outcome::done)
         .map_err(|e| anyhow::anyhow!("import: {e:?}"))?;
     let import_and_match = started.elapsed();
 

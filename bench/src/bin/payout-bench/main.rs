@@ -5,6 +5,8 @@
 //! to `db`, runs there and drops it afterwards (unless `PEKEN_BENCH_KEEP=1`); without, it uses a
 //! temporary SQLite file.
 
+mod city;
+
 use anyhow::Context;
 use peken_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database};
@@ -41,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let db = peken_kernel::db::connect(&url, 10).await?;
     Migrator::up(&db, None).await?;
-    let report = peken_payout::bench::run(&db, merchants, orders).await;
+    let report = city::run(&db, merchants, orders).await;
     db.close().await?;
     let keep = std::env::var("PEKEN_BENCH_KEEP").is_ok_and(|v| v == "1");
     if keep {
