@@ -2,7 +2,7 @@
 //! oversold, stock equal to the sum of its movements, the journal balanced per transaction and
 //! in total, balances equal to their entries, no payment recorded twice.
 
-use peken_ledger::sql;
+use peken_kernel::sql;
 use sea_orm::{DatabaseConnection, Value};
 use serde::Serialize;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use peken_ledger::sql;
+use peken_kernel::sql;
 use reqwest::Method;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::ValueEnum;
-use peken_ledger::sql;
+use peken_kernel::sql;
 use sea_orm::DatabaseConnection;
 
 use crate::seed::city::{ADMIN_EMAIL, PASSWORD, TREASURY_EMAILS};

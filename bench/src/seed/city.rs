@@ -100,7 +100,7 @@ pub const TREASURY_EMAILS: [&str; 2] = [
 
 /// Loads the official kecamatan and kelurahan of the city from the `regions` table.
 async fn regions(db: &DatabaseConnection) -> anyhow::Result<(Vec<Kecamatan>, Vec<Kelurahan>)> {
-    let rows = peken_ledger::sql::query(
+    let rows = peken_kernel::sql::query(
         db,
         "SELECT code, level, name, parent_code FROM regions ORDER BY code",
         vec![],
@@ -585,9 +585,9 @@ pub async fn update_column(
         let sql = format!(
             "UPDATE {table} SET {value_column} = v.column2 FROM (VALUES {}) AS v \
              WHERE {table}.{key_column} = v.column1",
-            peken_ledger::sql::values_rows(chunk.len(), 2, 1)
+            peken_kernel::sql::values_rows(chunk.len(), 2, 1)
         );
-        db.execute_raw(peken_ledger::sql::stmt(backend, sql, values))
+        db.execute_raw(peken_kernel::sql::stmt(backend, sql, values))
             .await?;
     }
     Ok(())

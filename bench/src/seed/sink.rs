@@ -243,9 +243,9 @@ async fn insert(db: &DatabaseConnection, table: &Table, values: Vec<Value>) -> a
             "INSERT INTO {} ({}) VALUES {}",
             table.name,
             table.columns.join(", "),
-            peken_ledger::sql::values_rows(rows, cols, 1)
+            peken_kernel::sql::values_rows(rows, cols, 1)
         );
-        peken_ledger::sql::exec(db, sql, chunk)
+        peken_kernel::sql::exec(db, sql, chunk)
             .await
             .with_context(|| format!("INSERT into {}", table.name))?;
     }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use peken_kernel::auth::{random_token, token_digest};
 use peken_kernel::cache::RateDecision;
 use peken_kernel::db::new_id;
+use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult, AppState};
 use peken_mail::{Mail, Template};
 use sea_orm::{
@@ -260,10 +261,7 @@ async fn insert_tokens<C: ConnectionTrait>(
         return Ok(());
     }
     let mut values: Vec<Value> = Vec::with_capacity(rows.len() * COLS);
-    let mut tuples = Vec::with_capacity(rows.len());
-    for (i, (id, user_id, digest)) in rows.iter().enumerate() {
-        let params: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
-        tuples.push(format!("({})", params.join(", ")));
+    for (id, user_id, digest) in rows {
         values.extend([
             id.clone().into(),
             user_id.clone().into(),
@@ -276,7 +274,7 @@ async fn insert_tokens<C: ConnectionTrait>(
     let sql = format!(
         "INSERT INTO password_tokens (id, user_id, purpose, token_hash, expires_at, created_at) \
          VALUES {}",
-        tuples.join(", ")
+        sql::values_rows(rows.len(), COLS, 1)
     );
     let backend = conn.get_database_backend();
     conn.execute_raw(Statement::from_sql_and_values(backend, &sql, values))

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use peken_kernel::db::new_id;
 use peken_kernel::ids::{AsnKind, AsnNumber};
+use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait, Value};
 use serde::Serialize;
@@ -306,11 +307,7 @@ async fn upsert<C: ConnectionTrait>(
 ) -> ApiResult<()> {
     const COLS: usize = 13;
     let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
-    let mut tuples = Vec::with_capacity(chunk.len());
-    for (i, (_, row)) in chunk.iter().enumerate() {
-        let base = i * COLS;
-        let params: Vec<String> = (1..=COLS).map(|k| format!("${}", base + k)).collect();
-        tuples.push(format!("({})", params.join(", ")));
+    for (_, row) in chunk {
         values.extend([
             new_id().into(),
             "asn".into(),
@@ -335,7 +332,7 @@ async fn upsert<C: ConnectionTrait>(
          position_class = excluded.position_class, \
          domicile_kelurahan_code = excluded.domicile_kelurahan_code, \
          work_kelurahan_code = excluded.work_kelurahan_code, updated_at = excluded.updated_at",
-        tuples.join(", ")
+        sql::values_rows(chunk.len(), COLS, 1)
     );
     let backend = conn.get_database_backend();
     conn.execute_raw(Statement::from_sql_and_values(backend, &sql, values))
@@ -406,10 +403,9 @@ async fn invite_new<C: ConnectionTrait>(
     if created.is_empty() {
         return Ok(());
     }
-    let params: Vec<String> = (1..=created.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT id, nip FROM users WHERE nip IN ({})",
-        params.join(", ")
+        sql::list(created.len(), 1)
     );
     let values: Vec<Value> = created.iter().map(|r| r.nip.clone().into()).collect();
     let backend = conn.get_database_backend();

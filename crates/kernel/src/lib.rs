@@ -20,6 +20,7 @@ pub mod regions;
 #[cfg(feature = "test-support")]
 pub mod scratch;
 pub mod settings;
+pub mod sql;
 pub mod state;
 pub mod telemetry;
 pub mod text;

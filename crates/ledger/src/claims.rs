@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
-use crate::sql;
+use peken_kernel::sql;
 
 /// What one merchant's open movements up to a cut-off add up to.
 #[derive(Debug, Clone, PartialEq, Eq)]

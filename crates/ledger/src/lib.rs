@@ -22,7 +22,6 @@ pub mod error;
 pub mod post;
 pub mod postings;
 pub mod read;
-pub mod sql;
 
 pub use account::{Account, NormalSide};
 pub use error::LedgerError;

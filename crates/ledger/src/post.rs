@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Value};
 
 use crate::account::Account;
 use crate::error::LedgerError;
-use crate::sql::{self, CHUNK_ROWS};
+use peken_kernel::sql::{self, CHUNK_ROWS};
 
 /// What kind of event a transaction records. The code is stored in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

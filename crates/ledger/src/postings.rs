@@ -8,7 +8,7 @@ use sea_orm::ConnectionTrait;
 use crate::account::Account;
 use crate::error::LedgerError;
 use crate::post::{NewTransaction, Posted, Refs, TxnKind, post};
-use crate::sql;
+use peken_kernel::sql;
 
 /// Splits the gross of a completed order into what the merchant is owed, the platform fee and
 /// the tax withheld, each rate in basis points rounded half up (the one tax rounding rule).

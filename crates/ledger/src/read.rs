@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use peken_kernel::period::Period;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
-use crate::sql;
+use peken_kernel::sql;
 
 /// One account's balance (signed: debits positive).
 #[derive(Debug, Clone, PartialEq, Eq)]

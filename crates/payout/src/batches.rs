@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use peken_kernel::csv::{Cell, CsvWriter};
 use peken_kernel::db::new_id;
 use peken_kernel::idempotency::{self, Key, Outcome};
+use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult, Rupiah};
 use peken_ledger::claims::{self, Claim};
-use peken_ledger::sql;
 use peken_ledger::{LedgerError, payout_approved, post_many};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, TransactionTrait, Value,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use peken_ledger::sql;
+use peken_kernel::sql;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// What a payout and a report need to know about a merchant.

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, TimeZone, Utc};
 use peken_kernel::period::wib_date;
-use peken_ledger::{Account, NewTransaction, Refs, TxnKind, post_many, sql};
+use peken_kernel::sql;
+use peken_ledger::{Account, NewTransaction, Refs, TxnKind, post_many};
 use sea_orm::{DatabaseConnection, TransactionTrait, Value};
 
 use peken_payout::{batches, reconcile};

@@ -179,8 +179,10 @@ pub async fn listings_for_sale<C: ConnectionTrait>(
     if listing_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=listing_ids.len()).map(|i| format!("${i}")).collect();
-    let condition = format!("l.id IN ({})", placeholders.join(", "));
+    let condition = format!(
+        "l.id IN ({})",
+        peken_kernel::sql::list(listing_ids.len(), 1)
+    );
     let values = listing_ids.iter().map(|id| id.as_str().into()).collect();
     Ok(select_listings(conn, &condition, values, "ORDER BY l.id")
         .await?

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use peken_kernel::ApiResult;
 use peken_kernel::period::{WorkingCalendar, wib_date};
-use peken_ledger::sql;
+use peken_kernel::sql;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

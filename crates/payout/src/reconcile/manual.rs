@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use peken_kernel::db::new_id;
 use peken_kernel::idempotency::{self, Key, Outcome};
+use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult};
-use peken_ledger::sql;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, TransactionTrait,
 };

@@ -7,8 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::db::new_id;
 use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::period::{wib_date, wib_midnight_utc};
+use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult};
-use peken_ledger::{LedgerError, payout_settled, post_many, sql};
+use peken_ledger::{LedgerError, payout_settled, post_many};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 
 use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS};

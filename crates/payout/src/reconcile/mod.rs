@@ -11,8 +11,8 @@ pub use manual::{ProposalView, approve_match, propose, reject_match};
 pub use matching::import;
 
 use peken_kernel::error::FieldError;
+use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult, Rupiah};
-use peken_ledger::sql;
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::period::{WorkingCalendar, wib_date, wib_midnight_utc};
+use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult, Rupiah};
-use peken_ledger::{Account, read, sql};
+use peken_ledger::{Account, read};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
