@@ -9,6 +9,7 @@
 mod audit;
 mod auth;
 mod authz;
+mod boundaries;
 mod browse;
 mod catalog;
 mod demo;

@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod password;
+pub mod people;
 pub mod registration;
 pub mod roster;
 pub mod service;

@@ -62,7 +62,7 @@ impl NewUser {
 }
 
 /// Inserts a user inside the caller's transaction, mapping a taken e-mail, NIP or NIK to 409.
-pub async fn insert_user<C: ConnectionTrait>(
+pub(crate) async fn insert_user<C: ConnectionTrait>(
     conn: &C,
     new: NewUser,
     now: DateTime<Utc>,
@@ -113,7 +113,10 @@ pub fn map_user_conflict(err: DbErr) -> ApiError {
     }
 }
 
-pub async fn find_user<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<user::Model>> {
+pub(crate) async fn find_user<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> ApiResult<Option<user::Model>> {
     Ok(user::Entity::find_by_id(id.to_owned()).one(conn).await?)
 }
 
@@ -590,21 +593,14 @@ pub async fn create_opd(state: &AppState, code: String, name: String) -> ApiResu
         })
 }
 
-pub async fn find_opd<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<opd::Model>> {
+pub(crate) async fn find_opd<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> ApiResult<Option<opd::Model>> {
     Ok(opd::Entity::find_by_id(id.to_owned()).one(conn).await?)
 }
 
-pub async fn find_opd_by_code<C: ConnectionTrait>(
-    conn: &C,
-    code: &str,
-) -> ApiResult<Option<opd::Model>> {
-    Ok(opd::Entity::find()
-        .filter(opd::Column::Code.eq(code))
-        .one(conn)
-        .await?)
-}
-
-pub async fn list_opds(state: &AppState) -> ApiResult<Vec<opd::Model>> {
+pub(crate) async fn list_opds(state: &AppState) -> ApiResult<Vec<opd::Model>> {
     Ok(opd::Entity::find()
         .order_by_asc(opd::Column::Code)
         .all(&state.db)

@@ -377,10 +377,10 @@ async fn check_area<C: ConnectionTrait>(
     if allowed || caller.role != Role::Asn {
         return Ok(());
     }
-    let user = peken_identity::service::find_user(conn, &caller.user_id)
+    let user = peken_identity::people::find(conn, &caller.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "the user no longer exists"))?;
-    let Some(area) = buyer_area(state, &user) else {
+    let Some(area) = user.shopping_kecamatan(&state.regions) else {
         return Ok(());
     };
     if let Some((listing, _)) = lines
@@ -398,17 +398,6 @@ async fn check_area<C: ConnectionTrait>(
         })));
     }
     Ok(())
-}
-
-/// The kecamatan an ASN shops in: its domicile's, or its work place's when it lives outside
-/// Surabaya.
-pub fn buyer_area(state: &AppState, user: &peken_identity::store::user::Model) -> Option<String> {
-    user.domicile_kelurahan_code
-        .as_deref()
-        .or(user.work_kelurahan_code.as_deref())
-        .and_then(|code| state.regions.kelurahan(code))
-        .and_then(|code| code.kecamatan())
-        .map(|code| code.as_str().to_owned())
 }
 
 /// Per-buyer daily limits: one conditional upsert per limited commodity (in commodity-id order),

@@ -7,7 +7,7 @@
 
 use peken_kernel::settings::Settings;
 use peken_kernel::{ApiError, ApiResult};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 
 /// Checks the buyer's holdings inside the checkout's transaction. On PostgreSQL it first locks
 /// the buyer's user row (`FOR NO KEY UPDATE`, which the foreign keys' `KEY SHARE` locks do not
@@ -20,15 +20,8 @@ pub async fn check<C: ConnectionTrait>(
     buyer_id: &str,
     cart_units: i64,
 ) -> ApiResult<()> {
+    peken_identity::people::lock(conn, buyer_id).await?;
     let backend = conn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        conn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
-            [buyer_id.into()],
-        ))
-        .await?;
-    }
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(
             backend,

@@ -12,7 +12,7 @@ async fn buyer<C: ConnectionTrait>(
     conn: &C,
     order: &order::Model,
 ) -> ApiResult<Option<(String, String)>> {
-    let user = peken_identity::service::find_user(conn, &order.buyer_id).await?;
+    let user = peken_identity::people::find(conn, &order.buyer_id).await?;
     Ok(user.and_then(|u| u.email.map(|e| (u.name, e))))
 }
 

@@ -15,9 +15,9 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, TransactionTrait, Value,
 };
 
-use crate::merchants;
 use crate::notify::{self, Advice};
 use crate::views::{BatchDetail, BatchView, ItemView, SkippedMerchant};
+use peken_merchant::facts as merchants;
 
 /// BI-FAST carries transfers up to Rp250 million, SKN up to Rp1 billion; RTGS the rest.
 pub const BIFAST_MAX: i64 = 250_000_000;

@@ -11,9 +11,9 @@ use sea_orm::{
 };
 
 use crate::batches::find_item;
-use crate::merchants;
 use crate::notify;
 use crate::views::{HoldView, ItemView};
+use peken_merchant::facts as merchants;
 
 /// The bank returned an item (or never carried it out): the money goes back to the merchant's
 /// payable, and the merchant's payouts are held until a person clears the hold. Only an item in

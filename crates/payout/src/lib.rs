@@ -6,7 +6,6 @@
 pub mod batches;
 pub mod holds;
 pub mod http;
-pub mod merchants;
 pub mod notify;
 pub mod reconcile;
 pub mod reports;

@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use peken_identity::store::user;
+use peken_identity::people;
 use peken_kernel::Rupiah;
+use peken_kernel::auth::Role;
 use peken_kernel::period::wib_date;
 use peken_mail::{Mail, RemittanceLine, Template};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::merchants::MerchantFacts;
+use peken_merchant::facts::MerchantFacts;
 
 /// An approved item as the advice describes it.
 pub struct Advice<'a> {
@@ -76,11 +77,7 @@ pub async fn payout_failure_notice<C: ConnectionTrait>(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let treasury = user::Entity::find()
-        .filter(user::Column::Role.eq("treasury"))
-        .filter(user::Column::Active.eq(true))
-        .all(conn)
-        .await?;
+    let treasury = people::active_with_role(conn, Role::Treasury).await?;
     for person in treasury {
         let Some(email) = person.email else {
             continue;
@@ -106,17 +103,9 @@ async fn emails_of<C: ConnectionTrait>(
     conn: &C,
     ids: &[String],
 ) -> Result<HashMap<String, (String, String)>, DbErr> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(1_000) {
-        let found = user::Entity::find()
-            .filter(user::Column::Id.is_in(chunk.to_vec()))
-            .all(conn)
-            .await?;
-        for u in found {
-            if let Some(email) = u.email {
-                out.insert(u.id, (u.name, email));
-            }
-        }
-    }
-    Ok(out)
+    Ok(people::find_many(conn, ids)
+        .await?
+        .into_iter()
+        .filter_map(|p| p.email.map(|email| (p.id, (p.name, email))))
+        .collect())
 }

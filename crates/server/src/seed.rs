@@ -61,7 +61,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         user(Role::Treasury, "Bendahara Dua", "bendahara2@peken.local"),
     ] {
         let role = new.role;
-        let created = identity::insert_user(&state.db, new, now)
+        let created = peken_identity::people::add(&state.db, new, now)
             .await
             .map_err(err)?;
         if role == Role::Admin {
@@ -74,7 +74,7 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         "opd.dispendik@peken.local",
     );
     opd_admin.opd_id = Some(opd_ids[2].clone());
-    identity::insert_user(&state.db, opd_admin, now)
+    peken_identity::people::add(&state.db, opd_admin, now)
         .await
         .map_err(err)?;
 
@@ -132,14 +132,14 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         u.domicile_kelurahan_code = domicile.map(str::to_owned);
         // Lives outside Surabaya: mapped to the shops near work.
         u.work_kelurahan_code = Some("35.78.03.1003".to_owned());
-        identity::insert_user(&state.db, u, now)
+        peken_identity::people::add(&state.db, u, now)
             .await
             .map_err(err)?;
     }
     let mut public = user(Role::Public, "Wahyu Pratama", "warga@peken.local");
     public.nik = Some("3578010101900001".to_owned());
     public.domicile_kelurahan_code = Some("35.78.01.1002".to_owned());
-    identity::insert_user(&state.db, public, now)
+    peken_identity::people::add(&state.db, public, now)
         .await
         .map_err(err)?;
 

@@ -150,16 +150,10 @@ async fn home_kecamatan(state: &AppState, user_id: &str) -> ApiResult<Option<Str
     if let Some(home) = cache::get::<Option<String>>(state, &key).await {
         return Ok(home);
     }
-    let Some(user) = peken_identity::service::find_user(&state.db, user_id).await? else {
+    let Some(user) = peken_identity::people::find(&state.db, user_id).await? else {
         return Ok(None);
     };
-    let home = user
-        .domicile_kelurahan_code
-        .as_deref()
-        .or(user.work_kelurahan_code.as_deref())
-        .and_then(|code| state.regions.kelurahan(code))
-        .and_then(|code| code.kecamatan())
-        .map(|code| code.as_str().to_owned());
+    let home = user.shopping_kecamatan(&state.regions);
     cache::put(state, &key, &home, HOME_TTL).await;
     Ok(home)
 }

@@ -1,8 +1,8 @@
 //! Registration, verification, suspension, staff users and bank details.
 
 use chrono::{DateTime, Utc};
+use peken_identity::people::{self, Person};
 use peken_identity::service::{self as identity, NewUser};
-use peken_identity::store::user;
 use peken_kernel::auth::{Caller, Role};
 use peken_kernel::db::new_id;
 use peken_kernel::error::unique_violation;
@@ -88,7 +88,7 @@ pub async fn register(state: &AppState, new: NewMerchant) -> ApiResult<merchant:
     owner.phone = Some(new.owner.phone);
     owner.merchant_id = Some(merchant_id.clone());
     owner.merchant_role = Some("owner".to_owned());
-    let owner = identity::insert_user(&txn, owner, now).await?;
+    let owner = people::add(&txn, owner, now).await?;
     let kecamatan = new
         .kelurahan
         .kecamatan()
@@ -398,7 +398,7 @@ pub async fn add_staff(
     owner: &Caller,
     merchant_id: &str,
     person: NewPerson,
-) -> ApiResult<user::Model> {
+) -> ApiResult<Person> {
     let found = owned(&state.db, owner, merchant_id).await?;
     let hash = state.passwords.hash(&person.password).await?;
     let mut new = NewUser::new(Role::Merchant, person.name, hash);
@@ -408,7 +408,7 @@ pub async fn add_staff(
     new.merchant_role = Some("staff".to_owned());
     let now = state.now();
     let txn = state.db.begin().await?;
-    let user = identity::insert_user(&txn, new, now).await?;
+    let user = people::add(&txn, new, now).await?;
     peken_audit::record(
         &txn,
         owner,
@@ -427,16 +427,11 @@ pub async fn list_staff(
     state: &AppState,
     caller: &Caller,
     merchant_id: &str,
-) -> ApiResult<Vec<user::Model>> {
+) -> ApiResult<Vec<Person>> {
     let found = for_reading(&state.db, caller, merchant_id, true).await?;
-    let mut people = user::Entity::find()
-        .filter(user::Column::MerchantId.eq(found.id.clone()))
-        .order_by_asc(user::Column::Name)
-        .order_by_asc(user::Column::Id)
-        .all(&state.db)
-        .await?;
-    people.sort_by_key(|u| u.id != found.owner_user_id);
-    Ok(people)
+    let mut staff = people::of_merchant(&state.db, &found.id).await?;
+    staff.sort_by_key(|u| u.id != found.owner_user_id);
+    Ok(staff)
 }
 
 /// Removes a staff member (owner only): the account is deactivated, so it can no longer log in,
@@ -451,7 +446,7 @@ pub async fn remove_staff(
     let now = state.now();
     let txn = state.db.begin().await?;
     let found = owned(&txn, owner, merchant_id).await?;
-    let member = identity::find_user(&txn, user_id)
+    let member = people::find(&txn, user_id)
         .await?
         .filter(|u| u.merchant_id.as_deref() == Some(found.id.as_str()))
         .ok_or_else(|| ApiError::not_found("staff member"))?;
@@ -464,12 +459,7 @@ pub async fn remove_staff(
     if !member.active {
         return Ok(());
     }
-    user::Entity::update_many()
-        .col_expr(user::Column::Active, Expr::value(false))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(member.id.clone()))
-        .exec(&txn)
-        .await?;
+    people::deactivate(&txn, &member.id, now).await?;
     peken_audit::record(
         &txn,
         owner,

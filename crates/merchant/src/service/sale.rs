@@ -281,25 +281,21 @@ pub async fn merchant_name<C: ConnectionTrait>(
         .map(|m| m.name))
 }
 
-/// A shop's name and its owner's (name, e-mail) if the owner has an address, in one query: what
-/// a new-order message needs.
+/// A shop's name and its owner's (name, e-mail) if the owner has an address: what a new-order
+/// message needs.
 pub async fn shop_and_owner<C: ConnectionTrait>(
     conn: &C,
     merchant_id: &str,
 ) -> Result<Option<(String, Option<(String, String)>)>, DbErr> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        shop: String,
-        owner_name: Option<String>,
-        owner_email: Option<String>,
-    }
-    let row = Row::find_by_statement(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        "SELECT m.name AS shop, u.name AS owner_name, u.email AS owner_email FROM merchants m \
-         LEFT JOIN users u ON u.id = m.owner_user_id WHERE m.id = $1",
-        [merchant_id.into()],
-    ))
-    .one(conn)
-    .await?;
-    Ok(row.map(|r| (r.shop, r.owner_name.zip(r.owner_email))))
+    let Some(shop) = merchant::Entity::find_by_id(merchant_id.to_owned())
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let owner = peken_identity::people::find(conn, &shop.owner_user_id).await?;
+    Ok(Some((
+        shop.name,
+        owner.and_then(|o| o.email.map(|email| (o.name, email))),
+    )))
 }

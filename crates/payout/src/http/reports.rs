@@ -13,11 +13,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{LedgerReaders, TreasuryOrAdmin, TurnoverReaders, csv_response, wants_csv};
-use crate::merchants;
 use crate::reports::{
     self, AlertView, CityTurnover, DailyClose, LedgerLine, MerchantTurnover, SlaReport,
     TrialBalance,
 };
+use peken_merchant::facts as merchants;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(merchant_turnover)

@@ -12,7 +12,7 @@ use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::merchants;
+use peken_merchant::facts as merchants;
 
 /// The longest range a turnover report covers.
 pub const MAX_MONTHS: usize = 36;

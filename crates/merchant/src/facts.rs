@@ -1,6 +1,5 @@
 //! The read side of merchants that payouts and reports need, in bulk: one query for thousands
-//! of merchants instead of one call each. It only reads columns of the `merchants` table whose
-//! meaning the merchant crate's schema fixes (name, kind, kecamatan, bank account).
+//! of merchants instead of one call each (name, kind, kecamatan, bank account, owner).
 
 use std::collections::HashMap;
 

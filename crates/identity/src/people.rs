@@ -1,0 +1,159 @@
+//! Users as the other domains see them. No other crate reads or writes `users` (or any identity
+//! table): they call these functions and get a [`Person`], never the stored row, whose password
+//! hash, NIK and lockout state stay here.
+
+use chrono::{DateTime, Utc};
+use peken_kernel::ApiResult;
+use peken_kernel::auth::Role;
+use peken_kernel::regions::Regions;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::service::{NewUser, insert_user};
+use crate::store::user;
+
+/// Who a user is and how to reach them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    /// The stored role name (`Role::as_str`).
+    pub role: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub merchant_id: Option<String>,
+    /// `owner` or `staff` for merchant users.
+    pub merchant_role: Option<String>,
+    pub opd_id: Option<String>,
+    pub domicile_kelurahan_code: Option<String>,
+    pub work_kelurahan_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for Person {
+    fn from(u: user::Model) -> Self {
+        Self {
+            id: u.id,
+            role: u.role,
+            name: u.name,
+            email: u.email,
+            phone: u.phone,
+            active: u.active,
+            merchant_id: u.merchant_id,
+            merchant_role: u.merchant_role,
+            opd_id: u.opd_id,
+            domicile_kelurahan_code: u.domicile_kelurahan_code,
+            work_kelurahan_code: u.work_kelurahan_code,
+            created_at: u.created_at,
+        }
+    }
+}
+
+impl Person {
+    /// The kecamatan an ASN shops in: that of the KTP domicile, or of the work place for one who
+    /// lives outside Surabaya.
+    pub fn shopping_kecamatan(&self, regions: &Regions) -> Option<String> {
+        self.domicile_kelurahan_code
+            .as_deref()
+            .or(self.work_kelurahan_code.as_deref())
+            .and_then(|code| regions.kelurahan(code))
+            .and_then(|code| code.kecamatan())
+            .map(|code| code.as_str().to_owned())
+    }
+}
+
+/// One user by id.
+pub async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<Person>, DbErr> {
+    Ok(user::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?
+        .map(Person::from))
+}
+
+/// The users of a set of ids that exist, in no particular order; read a thousand ids a query.
+pub async fn find_many<C: ConnectionTrait>(conn: &C, ids: &[String]) -> Result<Vec<Person>, DbErr> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let found = user::Entity::find()
+            .filter(user::Column::Id.is_in(chunk.to_vec()))
+            .all(conn)
+            .await?;
+        out.extend(found.into_iter().map(Person::from));
+    }
+    Ok(out)
+}
+
+/// The active users of a role (e.g. every treasury user, to tell them of a failed payout).
+pub async fn active_with_role<C: ConnectionTrait>(
+    conn: &C,
+    role: Role,
+) -> Result<Vec<Person>, DbErr> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(role.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Person::from)
+        .collect())
+}
+
+/// The people who work for a merchant, by name.
+pub async fn of_merchant<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+) -> Result<Vec<Person>, DbErr> {
+    Ok(user::Entity::find()
+        .filter(user::Column::MerchantId.eq(merchant_id))
+        .order_by_asc(user::Column::Name)
+        .order_by_asc(user::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Person::from)
+        .collect())
+}
+
+/// Creates a user inside the caller's transaction (a merchant's owner or staff, demo data); a
+/// taken e-mail, NIP or NIK is a 409.
+pub async fn add<C: ConnectionTrait>(
+    conn: &C,
+    new: NewUser,
+    now: DateTime<Utc>,
+) -> ApiResult<Person> {
+    Ok(insert_user(conn, new, now).await?.into())
+}
+
+/// Deactivates a user inside the caller's transaction: it can no longer log in. The caller ends
+/// its sessions after the commit ([`crate::service::end_sessions_of`]).
+pub async fn deactivate<C: ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::Active, Expr::value(false))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Locks a user's row until the caller's transaction ends, so that work done per user (one
+/// buyer's checkouts) runs one at a time. On PostgreSQL `FOR NO KEY UPDATE`, which the foreign
+/// keys' `KEY SHARE` locks do not wait for; SQLite has one writer anyway.
+pub async fn lock<C: ConnectionTrait>(conn: &C, user_id: &str) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+            [user_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
