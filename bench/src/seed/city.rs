@@ -361,7 +361,6 @@ impl UserRow<'_> {
                 self.merchant_id.into(),
                 self.merchant_role.into(),
                 true.into(),
-                0_i64.into(),
                 self.at.into(),
                 self.at.into(),
             ],

@@ -27,7 +27,6 @@ pub static USERS: Table = Table {
         "merchant_id",
         "merchant_role",
         "active",
-        "failed_logins",
         "created_at",
         "updated_at",
     ],
