@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use peken_kernel::auth::{random_token, token_digest};
-use peken_kernel::cache::RateDecision;
 use peken_kernel::db::new_id;
 use peken_kernel::sql;
 use peken_kernel::{ApiError, ApiResult, AppState};
@@ -17,7 +16,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, TransactionTrait, Value,
 };
 
-use crate::service::{Sessions, find_user, login_column, refuse_access_tokens, revoke_sessions};
+use crate::service::{
+    Sessions, find_user, limited, login_column, refuse_access_tokens, revoke_sessions,
+};
 use crate::store::user;
 
 /// How long a reset code mailed on request stays valid.
@@ -36,6 +37,12 @@ const ACTIVATION: &str = "activation";
 /// Rows written per statement when tokens are created in bulk (6 values a row).
 const CHUNK: usize = 1000;
 
+/// Whether a code from a mail could be one at all: not empty, and not longer than any code
+/// this service makes (so an oversized one is refused before it is hashed or looked up).
+pub(crate) fn code_shaped(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 256
+}
+
 fn invalid_token() -> ApiError {
     ApiError::bad_request(
         "invalid_reset_token",
@@ -43,41 +50,28 @@ fn invalid_token() -> ApiError {
     )
 }
 
-async fn limit(
-    state: &AppState,
-    key: &str,
-    limit: u32,
-    window: std::time::Duration,
-) -> ApiResult<()> {
-    if let RateDecision::Limited { retry_after_secs } =
-        state.stores.limiter.hit(key, limit, window).await
-    {
-        state.metrics.event("password_reset", "rate_limited");
-        return Err(ApiError::too_many_requests(retry_after_secs));
-    }
-    Ok(())
-}
-
 /// Mails a reset code when `login` (NIP, NIK or e-mail) names an active account with an
 /// e-mail address; otherwise does nothing. The caller answers the same either way.
 pub async fn request_reset(state: &AppState, login: &str, client: &str) -> ApiResult<()> {
     let minute = std::time::Duration::from_secs(60);
-    limit(
+    limited(
         state,
         &format!("pwreset:ip:{client}"),
         state.settings.login_ip_per_minute,
         minute,
+        "password_reset",
     )
     .await?;
     let column = login_column(login);
     let account_key = column
         .as_ref()
         .map_or_else(|| login.trim().to_ascii_lowercase(), |(_, key)| key.clone());
-    limit(
+    limited(
         state,
         &format!("pwreset:acct:{}", token_digest(&account_key)),
         RESET_PER_ACCOUNT_PER_HOUR,
         std::time::Duration::from_secs(3600),
+        "password_reset",
     )
     .await?;
     let Some((column, key)) = column else {
@@ -132,11 +126,15 @@ pub async fn request_reset(state: &AppState, login: &str, client: &str) -> ApiRe
 /// outstanding code of the user stops working, a lockout ends, and every session of the user
 /// is ended (whoever knew the old password is logged out).
 pub async fn confirm(state: &AppState, token: &str, password: &str, client: &str) -> ApiResult<()> {
-    limit(
+    if !code_shaped(token) {
+        return Err(invalid_token());
+    }
+    limited(
         state,
         &format!("pwconfirm:ip:{client}"),
         state.settings.login_ip_per_minute,
         std::time::Duration::from_secs(60),
+        "password_reset",
     )
     .await?;
     let digest = token_digest(token);

@@ -11,7 +11,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use peken_kernel::auth::{Caller, Role, random_token, token_digest};
-use peken_kernel::cache::RateDecision;
 use peken_kernel::db::new_id;
 use peken_kernel::ids::mask_nik_str;
 use peken_kernel::{ApiError, ApiResult, AppState};
@@ -21,7 +20,10 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::service::{NewUser, Sessions, insert_user, refuse_access_tokens, revoke_sessions};
+use crate::password::code_shaped;
+use crate::service::{
+    NewUser, Sessions, insert_user, limited, refuse_access_tokens, revoke_sessions,
+};
 use crate::store::{registration, user};
 
 /// How long a confirmation code works.
@@ -47,21 +49,6 @@ fn invalid_token() -> ApiError {
     )
 }
 
-async fn limited(
-    state: &AppState,
-    key: &str,
-    limit: u32,
-    window: std::time::Duration,
-) -> ApiResult<()> {
-    if let RateDecision::Limited { retry_after_secs } =
-        state.stores.limiter.hit(key, limit, window).await
-    {
-        state.metrics.event("registration", "rate_limited");
-        return Err(ApiError::too_many_requests(retry_after_secs));
-    }
-    Ok(())
-}
-
 /// Takes a registration and mails its address; see the module documentation.
 pub async fn register(state: &AppState, form: Form) -> ApiResult<()> {
     // Per address, before anything is looked up, so the limit says nothing about existence.
@@ -70,6 +57,7 @@ pub async fn register(state: &AppState, form: Form) -> ApiResult<()> {
         &format!("register:email:{}", token_digest(&form.email)),
         REGISTRATIONS_PER_ADDRESS_PER_HOUR,
         std::time::Duration::from_secs(3600),
+        "registration",
     )
     .await?;
     // Hashed whatever the outcome, so no outcome answers faster than another.
@@ -144,11 +132,15 @@ pub async fn register(state: &AppState, form: Form) -> ApiResult<()> {
 /// address may have been registered since (by an earlier confirmation), which is a 409 to the
 /// person who just proved they own the address.
 pub async fn confirm(state: &AppState, token: &str, client: &str) -> ApiResult<user::Model> {
+    if !code_shaped(token) {
+        return Err(invalid_token());
+    }
     limited(
         state,
         &format!("register-confirm:ip:{client}"),
         state.settings.login_ip_per_minute,
         std::time::Duration::from_secs(60),
+        "registration",
     )
     .await?;
     let now = state.now();

@@ -138,18 +138,25 @@ pub(crate) fn login_column(login: &str) -> Option<(user::Column, String)> {
 
 /// Logs in with NIP, NIK or e-mail. Wrong password, unknown login, inactive and locked
 /// accounts all get the same 401, and all spend the same time hashing.
-async fn limited(state: &AppState, key: &str, limit: u32, event: &str) -> ApiResult<()> {
-    if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = state
-        .stores
-        .limiter
-        .hit(key, limit, std::time::Duration::from_secs(60))
-        .await
+/// One rate limit of the identity endpoints: at most `limit` hits of `key` per `window`, else
+/// 429 with `Retry-After`, counted in the metrics as `event` `rate_limited`.
+pub(crate) async fn limited(
+    state: &AppState,
+    key: &str,
+    limit: u32,
+    window: std::time::Duration,
+    event: &str,
+) -> ApiResult<()> {
+    if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } =
+        state.stores.limiter.hit(key, limit, window).await
     {
         state.metrics.event(event, "rate_limited");
         return Err(ApiError::too_many_requests(retry_after_secs));
     }
     Ok(())
 }
+
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The limits of public registration (buyers and merchants alike), checked before anything is
 /// hashed: per client address, and for everyone together, since each registration costs a
@@ -160,6 +167,7 @@ pub async fn limit_registration(state: &AppState, client: &str) -> ApiResult<()>
         state,
         &format!("register:ip:{client}"),
         settings.registration_ip_per_minute,
+        MINUTE,
         "registration",
     )
     .await?;
@@ -167,6 +175,7 @@ pub async fn limit_registration(state: &AppState, client: &str) -> ApiResult<()>
         state,
         "register:all",
         settings.registration_per_minute,
+        MINUTE,
         "registration",
     )
     .await
@@ -178,6 +187,7 @@ pub async fn limit_refresh(state: &AppState, client: &str) -> ApiResult<()> {
         state,
         &format!("refresh:ip:{client}"),
         state.settings.refresh_ip_per_minute,
+        MINUTE,
         "refresh",
     )
     .await
@@ -189,34 +199,25 @@ pub async fn login(
     password: &str,
     client: &str,
 ) -> ApiResult<Session> {
-    let window = std::time::Duration::from_secs(60);
-    let limiter = &state.stores.limiter;
-    if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = limiter
-        .hit(
-            &format!("login:ip:{client}"),
-            state.settings.login_ip_per_minute,
-            window,
-        )
-        .await
-    {
-        state.metrics.event("login", "rate_limited");
-        return Err(ApiError::too_many_requests(retry_after_secs));
-    }
+    limited(
+        state,
+        &format!("login:ip:{client}"),
+        state.settings.login_ip_per_minute,
+        MINUTE,
+        "login",
+    )
+    .await?;
     let column = login_column(login);
     if let Some((_, key)) = &column {
         // Per account, generous enough for typing mistakes; the lockout below bounds guessing.
-        let account_limit = state.settings.login_account_per_minute;
-        if let peken_kernel::cache::RateDecision::Limited { retry_after_secs } = limiter
-            .hit(
-                &format!("login:acct:{}", token_digest(key)),
-                account_limit,
-                window,
-            )
-            .await
-        {
-            state.metrics.event("login", "rate_limited");
-            return Err(ApiError::too_many_requests(retry_after_secs));
-        }
+        limited(
+            state,
+            &format!("login:acct:{}", token_digest(key)),
+            state.settings.login_account_per_minute,
+            MINUTE,
+            "login",
+        )
+        .await?;
     }
     let found = match &column {
         Some((col, key)) => {

@@ -275,15 +275,12 @@ async fn confirm_registration(
     req: HttpRequest,
     body: web::Json<RegistrationConfirm>,
 ) -> ApiResult<HttpResponse> {
-    let token = body.token.trim();
-    if token.is_empty() || token.len() > 256 {
-        return Err(ApiError::bad_request(
-            "invalid_registration_token",
-            "the code is invalid, has expired or has already been used",
-        ));
-    }
-    let created =
-        registration::confirm(&state, token, &peken_kernel::net::client_address(&req)).await?;
+    let created = registration::confirm(
+        &state,
+        body.token.trim(),
+        &peken_kernel::net::client_address(&req),
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", "/api/v1/me"))
         .json(MeResponse::from_model(created)?))

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use peken_kernel::error::{Problem, Validation, check_password};
-use peken_kernel::{ApiError, ApiResult, AppState};
+use peken_kernel::{ApiResult, AppState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -91,12 +91,6 @@ async fn confirm_reset(
     let password = check_password(&mut v, "password", &body.password);
     let (password,) = v.finish_with((password,))?;
     let token = body.token.trim();
-    if token.is_empty() || token.len() > 256 {
-        return Err(ApiError::bad_request(
-            "invalid_reset_token",
-            "the code is invalid, has expired or has already been used",
-        ));
-    }
     password::confirm(
         &state,
         token,
