@@ -426,19 +426,22 @@ impl TestApp {
             .collect()
     }
 
-    /// The code (the one line that is a 43-character token) in the newest mail of one template
-    /// to one address.
+    /// The code in the newest mail of one template to one address (see [`code_in`]).
     pub async fn mailed_code(&self, template: &str, to: &str) -> Option<String> {
-        let text = self.mails(template, to).await.pop()?;
-        text.lines()
-            .map(str::trim)
-            .find(|l| {
-                l.len() == 43
-                    && l.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
-            .map(str::to_owned)
+        code_in(&self.mails(template, to).await.pop()?)
     }
+}
+
+/// The code in a mail's text: the one line that is a 43-character token.
+pub fn code_in(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .find(|l| {
+            l.len() == 43
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
 }
 
 static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);

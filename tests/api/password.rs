@@ -15,17 +15,9 @@ const NEW_PASSWORD: &str = "a-brand-new-secret-42";
 const ROSTER_HEADER: &str =
     "nip,name,email,opd_code,position_class,domicile_kelurahan_code,work_kelurahan_code\n";
 
-/// The code in a reset or activation mail: the one line that is a 43-character token.
+/// The code in a reset or activation mail.
 fn code_in(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .find(|l| {
-            l.len() == 43
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .unwrap_or_else(|| panic!("no code in {text}"))
-        .to_owned()
+    peken_tests::code_in(text).unwrap_or_else(|| panic!("no code in {text}"))
 }
 
 /// Runs a query returning one text column and returns its values.
@@ -39,16 +31,6 @@ async fn strings(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) -> Vec<S
         .iter()
         .map(|r| r.try_get_by_index::<String>(0).unwrap())
         .collect()
-}
-
-/// The texts of the queued mails of one template to one address, oldest first.
-async fn mails(app: &TestApp, template: &str, to: &str) -> Vec<String> {
-    strings(
-        app,
-        "SELECT body_text FROM mail_outbox WHERE template = $1 AND recipient = $2 ORDER BY id",
-        vec![template.into(), to.into()],
-    )
-    .await
 }
 
 async fn ask_reset(app: &TestApp, login: &str) -> peken_tests::Reply {
@@ -156,7 +138,7 @@ async fn a_code_sent_many_times_at_once_sets_one_password() {
     let app = spawn_app().await;
     let (nik, email, _) = buyer(&app).await;
     ask_reset(&app, &email).await.expect(202);
-    let code = code_in(&mails(&app, "password_reset", &email).await[0]);
+    let code = code_in(&app.mails("password_reset", &email).await[0]);
     let passwords: Vec<String> = (0..6).map(|i| format!("concurrent-password-{i}")).collect();
     let replies = join_all(passwords.iter().map(|p| confirm(&app, &code, p))).await;
     let winners: Vec<&String> = replies
@@ -182,7 +164,7 @@ async fn a_code_expires_and_a_newer_one_supersedes_it() {
     let app = spawn_app().await;
     let (nik, email, _) = buyer(&app).await;
     ask_reset(&app, &email).await.expect(202);
-    let first = code_in(&mails(&app, "password_reset", &email).await[0]);
+    let first = code_in(&app.mails("password_reset", &email).await[0]);
     app.clock.advance(Span::hours(2) + Span::minutes(1));
     confirm(&app, &first, NEW_PASSWORD)
         .await
@@ -191,7 +173,7 @@ async fn a_code_expires_and_a_newer_one_supersedes_it() {
     // Two fresh codes: using one retires the other.
     ask_reset(&app, &email).await.expect(202);
     ask_reset(&app, &email).await.expect(202);
-    let texts = mails(&app, "password_reset", &email).await;
+    let texts = app.mails("password_reset", &email).await;
     assert_eq!(texts.len(), 3);
     let (second, third) = (code_in(&texts[1]), code_in(&texts[2]));
     assert_ne!(second, third);
@@ -295,7 +277,7 @@ async fn reset_requests_are_rate_limited_per_account_and_per_client() {
             .expect_problem(429, "too_many_requests");
         assert!(r.headers.get("retry-after").is_some());
     }
-    assert_eq!(mails(&app, "password_reset", &email).await.len(), 5);
+    assert_eq!(app.mails("password_reset", &email).await.len(), 5);
 
     let app = spawn_app_with(Options {
         vars: vec![("PEKEN_LOGIN_IP_PER_MINUTE".into(), "3".into())],
@@ -366,7 +348,7 @@ async fn an_imported_asn_activates_with_the_mailed_code_and_logs_in() {
 
     // Before activation nobody can log in as the imported ASN.
     assert_eq!(login_status(&app, &nip_a, "!").await, 401);
-    let text = &mails(&app, "account_activation", "budi@sby.test").await[0];
+    let text = &app.mails("account_activation", "budi@sby.test").await[0];
     assert!(text.contains("Halo Budi Santoso,"), "{text}");
     assert!(text.contains(&nip_a), "{text}");
     confirm(&app, &code_in(text), NEW_PASSWORD)
@@ -393,14 +375,14 @@ async fn an_imported_asn_activates_with_the_mailed_code_and_logs_in() {
     .await
     .len();
     assert_eq!(count, 2);
-    let siti = code_in(&mails(&app, "account_activation", "siti@sby.test").await[0]);
+    let siti = code_in(&app.mails("account_activation", "siti@sby.test").await[0]);
     app.clock.advance(Span::days(7) + Span::minutes(1));
     confirm(&app, &siti, NEW_PASSWORD)
         .await
         .expect_problem(400, "invalid_reset_token");
     // She asks for a reset with her NIP instead, and gets in.
     ask_reset(&app, &nip_b).await.expect(202);
-    let reset = code_in(&mails(&app, "password_reset", "siti@sby.test").await[0]);
+    let reset = code_in(&app.mails("password_reset", "siti@sby.test").await[0]);
     confirm(&app, &reset, NEW_PASSWORD).await.expect(204);
     assert_eq!(login_status(&app, &nip_b, NEW_PASSWORD).await, 200);
 }

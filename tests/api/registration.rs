@@ -294,3 +294,45 @@ async fn an_admin_gives_a_squatted_nik_back_to_its_owner() {
     .await
     .expect_problem(422, "validation_failed");
 }
+
+#[tokio::test]
+async fn control_characters_in_registration_confirmation_and_reclaim_are_422() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut nul_name = form(&next_nik(), "nul@warga.test");
+    nul_name["name"] = json!("Sri\u{0}Wahyuni");
+    let mut nul_email = form(&next_nik(), "nul@warga.test");
+    nul_email["email"] = json!("nul\u{0}@warga.test");
+    for (path, token, body) in [
+        ("/api/v1/auth/register", None, nul_name),
+        ("/api/v1/auth/register", None, nul_email),
+        (
+            "/api/v1/auth/register/confirm",
+            None,
+            json!({ "token": format!("{}\u{0}", "x".repeat(42)) }),
+        ),
+        (
+            "/api/v1/admin/nik-reclaims",
+            Some(admin.token.as_str()),
+            json!({ "nik": next_nik(), "reason": "KTP\u{0}" }),
+        ),
+    ] {
+        app.post(path, token, &body)
+            .await
+            .expect_problem(422, "control_character");
+    }
+    // Nothing was registered or mailed.
+    assert!(
+        app.mails("registration_confirm", "nul@warga.test")
+            .await
+            .is_empty()
+    );
+    // An oversized code is refused before it is looked up.
+    app.post(
+        "/api/v1/auth/register/confirm",
+        None,
+        &json!({ "token": "x".repeat(10_000) }),
+    )
+    .await
+    .expect_problem(400, "invalid_registration_token");
+}

@@ -117,26 +117,10 @@ async fn refreshes_racing_a_password_reset_leave_no_live_token() {
         )
         .await
         .expect(202);
-        let backend = app.state.db.get_database_backend();
-        let text: String = app
-            .state
-            .db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT body_text FROM mail_outbox WHERE template = 'password_reset' \
-                 ORDER BY created_at DESC, id DESC",
-                [],
-            ))
+        let code = app
+            .mailed_code("password_reset", ADMIN_EMAIL)
             .await
-            .unwrap()
-            .unwrap()
-            .try_get("", "body_text")
-            .unwrap();
-        let code = text
-            .lines()
-            .map(str::trim)
-            .find(|l| l.len() == 43 && !l.contains(' '))
-            .unwrap();
+            .expect("a reset mail");
         // The same password again: the reset still ends every session.
         app.post(
             "/api/v1/auth/password-reset/confirm",
