@@ -120,7 +120,7 @@ run_size() {
   echo "== $scenario with $n orders of history ($clients clients, $duration)"
   "$bin/peken-bench" run --scenario "$scenario" --clients "$clients" --duration "$duration" \
     --base-url "http://127.0.0.1:$port" --database-url "$pg/$db" \
-    --webhook-secret "$secret_hook" --server-pid "$server_pid" \
+    --webhook-secret "$secret_hook" --metrics-token "$secret_metrics" --server-pid "$server_pid" \
     --pgbench-url "$pg/peken_bench_pgbench" --label "$label" --json "$out/$label.json" \
     | tee "$out/run-$label.txt"
   stop_server

@@ -17,6 +17,7 @@ mod m0012_payment_proofs;
 mod m0013_bank_account_hold;
 mod m0014_sessions;
 mod m0015_registrations;
+pub mod m0016_ledger_stripes;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_bank_account_hold::Migration),
             Box::new(m0014_sessions::Migration),
             Box::new(m0015_registrations::Migration),
+            Box::new(m0016_ledger_stripes::Migration),
         ]
     }
 }

@@ -18,6 +18,16 @@ async fn health_ready_metrics_and_docs_answer() {
     let metrics = app.metrics().await;
     assert!(metrics.contains("peken_http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/api/v1/regions\""), "{metrics}");
+    // The statements the process sent: a database request adds to them.
+    let statements = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("peken_db_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no statement counter in {text}"))
+    };
+    let before = statements(&metrics);
+    app.admin().await;
+    assert!(statements(&app.metrics().await) > before);
     // Open in the embedded mode only; a server on PostgreSQL cannot start without a token.
     let open = app.get("/metrics", None).await;
     if peken_tests::on_postgres() {

@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// The server's `PEKEN_METRICS_TOKEN`, to read its statement counter around the checkout
+    /// scenario (statements per purchase).
+    #[arg(long, env = "PEKEN_METRICS_TOKEN")]
+    metrics_token: Option<String>,
     /// A label for the run in the table and the JSON (e.g. the history size).
     #[arg(long, default_value = "")]
     label: String,
@@ -251,10 +255,12 @@ async fn checkout_scenario(
         groups.push(std::mem::replace(&mut all, rest));
     }
     eprintln!("checkout: {} clients for {:?}", args.clients, args.duration);
+    let work_before = work_done(api, db, args.metrics_token.as_deref()).await;
     let watch = pid.map(rss::Watch::start);
     let (outcome, elapsed) =
         checkout::run(api, catalog.clone(), groups, &secret, args.duration).await?;
     let rss = stop(watch).await;
+    let work_after = work_done(api, db, args.metrics_token.as_deref()).await;
     for sample in &outcome.samples_of_errors {
         eprintln!("  unexpected: {sample}");
     }
@@ -280,6 +286,13 @@ async fn checkout_scenario(
             )),
         rss,
     );
+    let purchases = outcome.purchase.samples.len().max(1) as f64;
+    let per_purchase = |what: fn(&Work) -> Option<u64>| -> Option<f64> {
+        let (before, after) = (what(work_before.as_ref()?)?, what(work_after.as_ref()?)?);
+        Some(after.saturating_sub(before) as f64 / purchases)
+    };
+    results.statements_per_purchase = per_purchase(|w| w.statements);
+    results.transactions_per_purchase = per_purchase(|w| w.transactions);
     results.push(outcome.checkout.summary("  checkout request", elapsed), rss);
     results.push(outcome.callback.summary("  payment callback", elapsed), rss);
     results.push(
@@ -297,6 +310,43 @@ async fn checkout_scenario(
     checked.dedup();
     results.checks = Some(crate::checks::consistency(db, Some(&checked)).await?);
     Ok(())
+}
+
+/// The server's work so far: SQL statements it sent (its `peken_db_statements_total`) and
+/// transactions its database committed or rolled back (`pg_stat_database`, PostgreSQL only).
+struct Work {
+    statements: Option<u64>,
+    transactions: Option<u64>,
+}
+
+async fn work_done(api: &Api, db: &DatabaseConnection, token: Option<&str>) -> Option<Work> {
+    let statements = match api.get("/metrics", token).await {
+        Ok(answer) if answer.status.is_success() => String::from_utf8_lossy(&answer.body)
+            .lines()
+            .find_map(|l| l.strip_prefix("peken_db_statements_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|v| v as u64),
+        _ => None,
+    };
+    if statements.is_none() {
+        eprintln!(
+            "the server's /metrics did not answer (pass --metrics-token); statements per purchase not reported"
+        );
+    }
+    // The statistics collector reports with a delay of up to half a second.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let transactions = crate::checks::count(
+        db,
+        "SELECT CAST(xact_commit + xact_rollback AS BIGINT) FROM pg_stat_database \
+         WHERE datname = current_database()",
+    )
+    .await
+    .ok()
+    .and_then(|n| u64::try_from(n).ok());
+    Some(Work {
+        statements,
+        transactions,
+    })
 }
 
 async fn browse_scenario(

@@ -32,6 +32,12 @@ pub struct Results {
     pub rows: Vec<Row>,
     pub checks: Option<Report>,
     pub targets: Vec<Target>,
+    /// SQL statements the server sent per purchase in the checkout scenario (refused carts and
+    /// replayed callbacks included), `BEGIN` and `COMMIT` not counted.
+    pub statements_per_purchase: Option<f64>,
+    /// Database transactions per purchase in the same scenario (each adds a `BEGIN` and a
+    /// `COMMIT` to the statements).
+    pub transactions_per_purchase: Option<f64>,
 }
 
 impl Results {
@@ -42,6 +48,8 @@ impl Results {
             duration_secs: duration.as_secs(),
             history_orders: 0,
             rows: Vec::new(),
+            statements_per_purchase: None,
+            transactions_per_purchase: None,
             checks: None,
             targets: Vec::new(),
         }
@@ -167,6 +175,17 @@ impl Results {
                 r.peak_rss_mib
                     .map_or_else(|| "-".into(), |m| format!("{m:.0}")),
                 s.note
+            );
+        }
+        if let Some(statements) = self.statements_per_purchase {
+            let transactions = self.transactions_per_purchase;
+            println!();
+            println!(
+                "work per purchase: {statements:.1} SQL statements{}",
+                transactions.map_or_else(String::new, |t| format!(
+                    " in {t:.2} transactions ({:.1} with BEGIN and COMMIT)",
+                    statements + 2.0 * t
+                ))
             );
         }
         if let Some(checks) = &self.checks {

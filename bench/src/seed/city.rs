@@ -294,9 +294,8 @@ pub async fn build(
     city.merchant_weights = cumulative(merchant_weights);
     city.kecamatans = kecamatans;
 
-    for account in [Account::Collection, Account::BuyerFundsHeld] {
-        account_row(sink, &account).await?;
-    }
+    // The city-wide accounts come with the schema (their balances go to their own rows, which
+    // the first posting that needs them spreads over their stripes).
     for m in &city.merchants {
         account_row(sink, &Account::MerchantPayable(m.id.clone())).await?;
     }

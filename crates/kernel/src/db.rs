@@ -1,5 +1,6 @@
 //! Database connection and small helpers every store uses.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
@@ -12,6 +13,15 @@ pub fn new_id() -> String {
 /// Connects with pool settings suited to the backend. SQLite gets one connection: it has one
 /// writer anyway, and a single connection turns lock contention into queueing instead of
 /// `database is locked` errors.
+/// SQL statements sent by this process's connections, transactions included (`BEGIN` and
+/// `COMMIT` are not statements here); `/metrics` shows it as `peken_db_statements_total`.
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// The number of SQL statements this process has sent so far.
+pub fn statements() -> u64 {
+    STATEMENTS.load(Ordering::Relaxed)
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
@@ -21,7 +31,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(if sqlite { 30 } else { 5 }))
         .sqlx_logging(false);
-    let db = Database::connect(options).await?;
+    let mut db = Database::connect(options).await?;
+    db.set_metric_callback(|_| {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    });
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",

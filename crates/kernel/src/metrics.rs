@@ -1,7 +1,7 @@
 //! Prometheus metrics: request counts and latencies, plus counters the domains add.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -10,6 +10,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// Domain events by name (`checkout`, `payment_confirmed`, `mail_sent`, …) and outcome.
     pub events: IntCounterVec,
+    /// SQL statements sent (`crate::db::statements`), read when the metrics are rendered.
+    db_statements: IntCounter,
 }
 
 impl Metrics {
@@ -33,12 +35,18 @@ impl Metrics {
         )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
+        let db_statements = IntCounter::new(
+            "db_statements_total",
+            "SQL statements sent to the database by this process (BEGIN and COMMIT not counted)",
+        )?;
         registry.register(Box::new(events.clone()))?;
+        registry.register(Box::new(db_statements.clone()))?;
         Ok(Self {
             registry,
             http_requests,
             http_duration,
             events,
+            db_statements,
         })
     }
 
@@ -48,6 +56,9 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> String {
+        let sent = crate::db::statements();
+        self.db_statements
+            .inc_by(sent.saturating_sub(self.db_statements.get()));
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()

@@ -97,6 +97,12 @@ impl Account {
         }
     }
 
+    /// True for the accounts of the whole city (every one but the merchant payables): their
+    /// balance is kept in stripes, since many concurrent postings change them.
+    pub fn is_city_wide(&self) -> bool {
+        !matches!(self, Account::MerchantPayable(_))
+    }
+
     pub fn normal_side(&self) -> NormalSide {
         match self {
             Account::Collection | Account::Suspense => NormalSide::Debit,

@@ -142,48 +142,40 @@ pub async fn post_many<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     let recorded_at = Utc::now();
 
-    ensure_accounts(conn, &txns).await?;
-
     // Insert the transaction rows; the unique natural key decides which ones are new.
     let mut seen = HashSet::new();
     let mut ids: Vec<Option<String>> = Vec::with_capacity(txns.len());
     for txn in &txns {
         ids.push(seen.insert(txn.key.as_str()).then(new_id));
     }
-    let mut new_keys: HashSet<String> = HashSet::new();
     let candidates: Vec<(usize, &NewTransaction)> = txns
         .iter()
         .enumerate()
         .filter(|(i, _)| ids[*i].is_some())
         .collect();
+    if backend == DbBackend::Postgres
+        && candidates.len() <= ONE_STATEMENT_MAX
+        && candidates.iter().all(|(_, t)| {
+            t.refs.turnover_amount == 0 && t.entries.iter().all(|(a, _)| a.is_city_wide())
+        })
+    {
+        return post_city_wide(conn, &txns, &ids, &candidates, recorded_at).await;
+    }
+    let mut new_keys: HashSet<String> = HashSet::new();
     for chunk in candidates.chunks(CHUNK_ROWS) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 14);
         for (i, txn) in chunk {
-            let period = Period::of(txn.occurred_at).to_string();
-            values.extend([
-                ids[*i].clone().into(),
-                txn.key.clone().into(),
-                txn.kind.as_str().into(),
-                txn.occurred_at.into(),
-                period.into(),
-                txn.memo.clone().into(),
-                txn.refs.order_id.clone().into(),
-                txn.refs.merchant_id.clone().into(),
-                txn.refs.payment_id.clone().into(),
-                txn.refs.payout_item_id.clone().into(),
-                txn.refs.reverses_id.clone().into(),
-                txn.refs.amount.into(),
-                txn.refs.turnover_amount.into(),
-                recorded_at.into(),
-            ]);
+            values.extend(txn_values(
+                ids[*i].as_deref().unwrap_or_default(),
+                txn,
+                recorded_at,
+            ));
         }
         let rows = sql::query(
             conn,
             format!(
-                "INSERT INTO ledger_transactions (id, natural_key, kind, occurred_at, period, \
-                 memo, order_id, merchant_id, payment_id, payout_item_id, reverses_id, amount, \
-                 turnover_amount, recorded_at) VALUES {} ON CONFLICT (natural_key) DO NOTHING \
-                 RETURNING natural_key",
+                "INSERT INTO ledger_transactions ({TXN_COLUMNS}) VALUES {} \
+                 ON CONFLICT (natural_key) DO NOTHING RETURNING natural_key",
                 sql::values_rows(chunk.len(), 14, 1)
             ),
             values,
@@ -210,12 +202,196 @@ pub async fn post_many<C: ConnectionTrait>(
         return Ok(posted);
     }
 
-    insert_entries(conn, &fresh).await?;
+    // Balances first: they create a merchant's payable account the entries refer to.
     let movements = payable_movements(&fresh)?;
     let seqs = apply_balances(conn, backend, &fresh, &movements).await?;
+    insert_entries(conn, &fresh).await?;
     insert_movements(conn, &movements, &seqs).await?;
     track_turnover(conn, &fresh).await?;
     Ok(posted)
+}
+
+const TXN_COLUMNS: &str = "id, natural_key, kind, occurred_at, period, memo, order_id, \
+     merchant_id, payment_id, payout_item_id, reverses_id, amount, turnover_amount, recorded_at";
+
+fn txn_values(id: &str, txn: &NewTransaction, recorded_at: DateTime<Utc>) -> [Value; 14] {
+    [
+        id.into(),
+        txn.key.clone().into(),
+        txn.kind.as_str().into(),
+        txn.occurred_at.into(),
+        Period::of(txn.occurred_at).to_string().into(),
+        txn.memo.clone().into(),
+        txn.refs.order_id.clone().into(),
+        txn.refs.merchant_id.clone().into(),
+        txn.refs.payment_id.clone().into(),
+        txn.refs.payout_item_id.clone().into(),
+        txn.refs.reverses_id.clone().into(),
+        txn.refs.amount.into(),
+        txn.refs.turnover_amount.into(),
+        recorded_at.into(),
+    ]
+}
+
+const ENTRY_COLUMNS: &str =
+    "txn_id, line_no, account, account_kind, merchant_id, amount, occurred_at";
+
+fn entry_values(
+    id: &str,
+    line: usize,
+    account: &Account,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> [Value; 7] {
+    [
+        id.into(),
+        i32::try_from(line).unwrap_or(i32::MAX).into(),
+        account.code().into(),
+        account.kind().into(),
+        account.merchant_id().map(str::to_owned).into(),
+        amount.into(),
+        at.into(),
+    ]
+}
+
+/// Postings of at most this many transactions that touch only city-wide accounts go to
+/// PostgreSQL as one statement.
+const ONE_STATEMENT_MAX: usize = 8;
+
+/// A payment confirmation, a refund before completion, a refund paid: transactions that touch
+/// only city-wide accounts, posted on PostgreSQL in one statement instead of three. Its
+/// data-modifying CTEs insert the transactions (the natural key decides which are new), the new
+/// ones' entries, and add their changes to the stripes in (code, stripe) order under the guard;
+/// the statement returns the new keys and the stripes it changed. A stripe the guard refused
+/// is rebalanced afterwards, as in the general path.
+async fn post_city_wide<C: ConnectionTrait>(
+    conn: &C,
+    txns: &[NewTransaction],
+    ids: &[Option<String>],
+    candidates: &[(usize, &NewTransaction)],
+    recorded_at: DateTime<Utc>,
+) -> Result<Vec<Posted>, LedgerError> {
+    let mut values: Vec<Value> = Vec::new();
+    let mut txn_rows = Vec::with_capacity(candidates.len());
+    for (i, txn) in candidates {
+        txn_rows.push(txn_values(
+            ids[*i].as_deref().unwrap_or_default(),
+            txn,
+            recorded_at,
+        ));
+    }
+    let mut entry_rows = Vec::new();
+    // (txn id, code, stripe, floor sign, delta) for each entry.
+    let mut stripe_rows: Vec<(String, String, i32, i32, i64)> = Vec::new();
+    for (i, txn) in candidates {
+        let id = ids[*i].as_deref().unwrap_or_default();
+        let stripe = stripe_of(&txn.key);
+        for (n, (account, amount)) in txn.entries.iter().enumerate() {
+            entry_rows.push(entry_values(id, n + 1, account, *amount, txn.occurred_at));
+            stripe_rows.push((
+                id.to_owned(),
+                account.code(),
+                stripe,
+                account.floor_sign(),
+                *amount,
+            ));
+        }
+    }
+    let first_entry = txn_rows.len() * 14 + 1;
+    let first_stripe = first_entry + entry_rows.len() * 7;
+    for row in txn_rows {
+        values.extend(row);
+    }
+    for row in entry_rows.iter().cloned() {
+        values.extend(row);
+    }
+    for (id, code, stripe, sign, delta) in &stripe_rows {
+        values.extend([
+            id.clone().into(),
+            code.clone().into(),
+            (*stripe).into(),
+            (*sign).into(),
+            (*delta).into(),
+        ]);
+    }
+    let statement = format!(
+        "WITH t AS (INSERT INTO ledger_transactions ({TXN_COLUMNS}) VALUES {} \
+           ON CONFLICT (natural_key) DO NOTHING RETURNING id, natural_key), \
+         e AS (INSERT INTO ledger_entries ({ENTRY_COLUMNS}) \
+           SELECT v.* FROM (VALUES {}) AS v ({ENTRY_COLUMNS}) JOIN t ON t.id = v.txn_id), \
+         d AS (SELECT v.code, v.stripe, MIN(v.floor_sign) AS floor_sign, \
+             CAST(SUM(v.delta) AS BIGINT) AS delta \
+           FROM (VALUES {}) AS v (txn_id, code, stripe, floor_sign, delta) \
+           JOIN t ON t.id = v.txn_id GROUP BY v.code, v.stripe), \
+         s AS (INSERT INTO ledger_balance_stripes (code, stripe, floor_sign, balance) \
+           SELECT code, stripe, CASE WHEN floor_sign * delta >= 0 THEN floor_sign ELSE 0 END, \
+             delta FROM d WHERE delta <> 0 ORDER BY code, stripe \
+           ON CONFLICT (code, stripe) DO UPDATE \
+           SET balance = ledger_balance_stripes.balance + excluded.balance \
+           WHERE ledger_balance_stripes.floor_sign * \
+             (ledger_balance_stripes.balance + excluded.balance) >= 0 \
+           RETURNING code, stripe, floor_sign) \
+         SELECT 'txn' AS what, natural_key AS code, 0 AS stripe, 0 AS floor_sign FROM t \
+         UNION ALL SELECT 'stripe', code, stripe, floor_sign FROM s",
+        sql::values_rows(candidates.len(), 14, 1),
+        sql::values_rows(entry_rows.len(), 7, first_entry),
+        sql::values_rows(stripe_rows.len(), 5, first_stripe),
+    );
+    let rows = sql::query(conn, statement, values)
+        .await
+        .map_err(map_reversal_conflict)?;
+    let mut new_keys: HashSet<String> = HashSet::new();
+    let mut applied: HashMap<(String, i32), i32> = HashMap::new();
+    for row in rows {
+        let what: String = row.try_get("", "what")?;
+        let code: String = row.try_get("", "code")?;
+        if what == "txn" {
+            new_keys.insert(code);
+        } else {
+            applied.insert(
+                (code, row.try_get("", "stripe")?),
+                row.try_get("", "floor_sign")?,
+            );
+        }
+    }
+    // What the new transactions should have changed, and what the guard refused.
+    let fresh_ids: HashSet<&str> = candidates
+        .iter()
+        .filter(|(_, t)| new_keys.contains(&t.key))
+        .filter_map(|(i, _)| ids[*i].as_deref())
+        .collect();
+    let mut wanted: BTreeMap<(String, i32), (i32, i64)> = BTreeMap::new();
+    for (id, code, stripe, sign, delta) in &stripe_rows {
+        if fresh_ids.contains(id.as_str()) {
+            let slot = wanted.entry((code.clone(), *stripe)).or_insert((*sign, 0));
+            slot.1 = slot.1.checked_add(*delta).ok_or(LedgerError::Overflow)?;
+        }
+    }
+    let mut refused: BTreeMap<String, i64> = BTreeMap::new();
+    for (key, (sign, delta)) in wanted {
+        if delta == 0 {
+            continue;
+        }
+        match applied.get(&key) {
+            Some(stored) if *stored == sign => {}
+            Some(_) => return Err(LedgerError::InsufficientBalance { account: key.0 }),
+            None => {
+                let slot = refused.entry(key.0).or_default();
+                *slot = slot.checked_add(delta).ok_or(LedgerError::Overflow)?;
+            }
+        }
+    }
+    for (code, delta) in refused {
+        rebalance(conn, DbBackend::Postgres, &code, delta).await?;
+    }
+    Ok(txns
+        .iter()
+        .enumerate()
+        .map(|(i, txn)| match &ids[i] {
+            Some(id) if new_keys.contains(&txn.key) => Posted::New(id.clone()),
+            _ => Posted::AlreadyPosted,
+        })
+        .collect())
 }
 
 fn validate(txn: &NewTransaction) -> Result<(), LedgerError> {
@@ -259,39 +435,6 @@ fn map_reversal_conflict(err: sea_orm::DbErr) -> LedgerError {
     }
 }
 
-async fn ensure_accounts<C: ConnectionTrait>(
-    conn: &C,
-    txns: &[NewTransaction],
-) -> Result<(), LedgerError> {
-    let accounts: BTreeMap<String, &Account> = txns
-        .iter()
-        .flat_map(|t| t.entries.iter().map(|(a, _)| (a.code(), a)))
-        .collect();
-    let accounts: Vec<(String, &Account)> = accounts.into_iter().collect();
-    for chunk in accounts.chunks(CHUNK_ROWS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
-        for (code, account) in chunk {
-            values.extend([
-                code.clone().into(),
-                account.kind().into(),
-                account.merchant_id().map(str::to_owned).into(),
-                account.floor_sign().into(),
-            ]);
-        }
-        sql::exec(
-            conn,
-            format!(
-                "INSERT INTO ledger_accounts (code, kind, merchant_id, floor_sign) VALUES {} \
-                 ON CONFLICT (code) DO NOTHING",
-                sql::values_rows(chunk.len(), 4, 1)
-            ),
-            values,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 async fn insert_entries<C: ConnectionTrait>(
     conn: &C,
     fresh: &[(&str, &NewTransaction)],
@@ -308,21 +451,12 @@ async fn insert_entries<C: ConnectionTrait>(
     for chunk in rows.chunks(CHUNK_ROWS) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 7);
         for (id, line, account, amount, at) in chunk {
-            values.extend([
-                (*id).into(),
-                (*line as i32).into(),
-                account.code().into(),
-                account.kind().into(),
-                account.merchant_id().map(str::to_owned).into(),
-                (*amount).into(),
-                (*at).into(),
-            ]);
+            values.extend(entry_values(id, *line, account, *amount, *at));
         }
         sql::exec(
             conn,
             format!(
-                "INSERT INTO ledger_entries (txn_id, line_no, account, account_kind, \
-                 merchant_id, amount, occurred_at) VALUES {}",
+                "INSERT INTO ledger_entries ({ENTRY_COLUMNS}) VALUES {}",
                 sql::values_rows(chunk.len(), 7, 1)
             ),
             values,
@@ -428,115 +562,297 @@ async fn insert_movements<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Adds each account's net change to its balance with one guarded statement per chunk, after
-/// locking the rows in code order so that concurrent postings cannot deadlock. Merchant payables
-/// also count their new movements; the new counts are returned by account code.
+/// Stripes per city-wide account: the rows its balance is kept in (migration m0016).
+pub const STRIPES: i32 = 16;
+
+/// The stripe a transaction's change to a city-wide account goes to: a hash of its natural key,
+/// the same in every process and release (FNV-1a), so concurrent payments spread over the
+/// stripes and no row is locked by every one of them.
+pub fn stripe_of(key: &str) -> i32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i32::try_from(hash % u64::from(STRIPES.unsigned_abs())).unwrap_or(0)
+}
+
+/// Applies the balance changes of the new transactions and returns the merchant payables'
+/// movement counts by account code.
+///
+/// A merchant payable keeps its balance on its own row: one upsert per chunk creates missing
+/// accounts and adds the changes, rows in code order (an `INSERT` takes its rows in the order
+/// given, so concurrent postings lock them in the same order and cannot deadlock). A city-wide
+/// account keeps its balance in [`STRIPES`] rows and each transaction changes the stripe of its
+/// key, in another ordered upsert. Both are guarded like the rows' `CHECK`
+/// (`floor_sign * balance >= 0`): a change the guard refuses is not applied and its row not
+/// returned. A refused merchant payable is [`LedgerError::InsufficientBalance`]; a refused
+/// stripe only means that part of the balance is too small, and the account is rebalanced.
 async fn apply_balances<C: ConnectionTrait>(
     conn: &C,
     backend: DbBackend,
     fresh: &[(&str, &NewTransaction)],
     movements: &[Movement<'_>],
 ) -> Result<HashMap<String, i64>, LedgerError> {
-    let mut deltas: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    // Own rows: code → (account, delta, new movements). Stripes: (code, stripe) → (sign, delta).
+    let mut own: BTreeMap<String, (&Account, i64, i64)> = BTreeMap::new();
+    let mut striped: BTreeMap<(String, i32), (i32, i64)> = BTreeMap::new();
     for (_, txn) in fresh {
+        let stripe = stripe_of(&txn.key);
         for (account, amount) in &txn.entries {
-            let delta = deltas.entry(account.code()).or_default();
-            delta.0 = delta.0.checked_add(*amount).ok_or(LedgerError::Overflow)?;
+            let slot = if account.is_city_wide() {
+                &mut striped
+                    .entry((account.code(), stripe))
+                    .or_insert((account.floor_sign(), 0))
+                    .1
+            } else {
+                &mut own.entry(account.code()).or_insert((account, 0, 0)).1
+            };
+            *slot = slot.checked_add(*amount).ok_or(LedgerError::Overflow)?;
         }
     }
     for m in movements {
-        deltas
-            .entry(Account::MerchantPayable(m.merchant.clone()).code())
-            .or_default()
-            .1 += 1;
-    }
-    let deltas: Vec<(String, (i64, i64))> = deltas
-        .into_iter()
-        .filter(|(_, (d, n))| *d != 0 || *n != 0)
-        .collect();
-    if backend == DbBackend::Postgres {
-        // `NO KEY UPDATE`, not `UPDATE`: the entries inserted just before hold `KEY SHARE`
-        // locks on these rows (their foreign key), which `FOR UPDATE` would wait for, so two
-        // concurrent postings to the same accounts would deadlock on each other's entries.
-        for chunk in deltas.chunks(CHUNK_ROWS * 4) {
-            let values: Vec<Value> = chunk.iter().map(|(code, _)| code.clone().into()).collect();
-            sql::query(
-                conn,
-                format!(
-                    "SELECT code FROM ledger_accounts WHERE code IN ({}) ORDER BY code \
-                     FOR NO KEY UPDATE",
-                    sql::list(chunk.len(), 1)
-                ),
-                values,
-            )
-            .await?;
+        let code = Account::MerchantPayable(m.merchant.clone()).code();
+        if let Some(entry) = own.get_mut(&code) {
+            entry.2 += 1;
         }
     }
+    let own: Vec<(String, (&Account, i64, i64))> = own
+        .into_iter()
+        .filter(|(_, (_, d, n))| *d != 0 || *n != 0)
+        .collect();
     let mut seqs = HashMap::new();
-    for chunk in deltas.chunks(CHUNK_ROWS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
-        for (code, (delta, count)) in chunk {
-            values.extend([code.clone().into(), (*delta).into(), (*count).into()]);
+    for chunk in own.chunks(CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+        for (code, (account, delta, count)) in chunk {
+            values.extend([
+                code.clone().into(),
+                account.kind().into(),
+                account.merchant_id().map(str::to_owned).into(),
+                proposed_sign(account.floor_sign(), *delta).into(),
+                (*delta).into(),
+                (*count).into(),
+            ]);
         }
         let updated = sql::query(
             conn,
             format!(
-                "UPDATE ledger_accounts SET balance = ledger_accounts.balance + v.column2, \
-                 seq = ledger_accounts.seq + v.column3 \
-                 FROM (VALUES {}) AS v WHERE ledger_accounts.code = v.column1 \
-                 AND ledger_accounts.floor_sign * (ledger_accounts.balance + v.column2) >= 0 \
-                 RETURNING ledger_accounts.code, ledger_accounts.seq",
-                sql::values_rows(chunk.len(), 3, 1)
+                "INSERT INTO ledger_accounts (code, kind, merchant_id, floor_sign, balance, seq) \
+                 VALUES {} ON CONFLICT (code) DO UPDATE \
+                 SET balance = ledger_accounts.balance + excluded.balance, \
+                 seq = ledger_accounts.seq + excluded.seq \
+                 WHERE ledger_accounts.floor_sign * (ledger_accounts.balance + excluded.balance) >= 0 \
+                 RETURNING code, seq, floor_sign",
+                sql::values_rows(chunk.len(), 6, 1)
             ),
             values,
         )
         .await?;
-        if updated.len() != chunk.len() {
-            let plain: Vec<(String, i64)> =
-                chunk.iter().map(|(c, (d, _))| (c.clone(), *d)).collect();
+        let mut signs: HashMap<String, i32> = HashMap::with_capacity(updated.len());
+        for row in &updated {
+            let code = row.try_get_by_index::<String>(0)?;
+            seqs.insert(code.clone(), row.try_get_by_index::<i64>(1)?);
+            signs.insert(code, row.try_get_by_index::<i32>(2)?);
+        }
+        if let Some((code, _)) = chunk
+            .iter()
+            .find(|(code, (account, _, _))| signs.get(code) != Some(&account.floor_sign()))
+        {
             return Err(LedgerError::InsufficientBalance {
-                account: which_guard_failed(conn, &plain).await?,
+                account: code.clone(),
             });
         }
-        for row in updated {
-            seqs.insert(
-                row.try_get_by_index::<String>(0)?,
-                row.try_get_by_index::<i64>(1)?,
+    }
+
+    let striped: Vec<((String, i32), (i32, i64))> =
+        striped.into_iter().filter(|(_, (_, d))| *d != 0).collect();
+    let mut refused: BTreeMap<String, i64> = BTreeMap::new();
+    for chunk in striped.chunks(CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        for ((code, stripe), (sign, delta)) in chunk {
+            values.extend([
+                code.clone().into(),
+                (*stripe).into(),
+                proposed_sign(*sign, *delta).into(),
+                (*delta).into(),
+            ]);
+        }
+        let rows = sql::query(
+            conn,
+            format!(
+                "INSERT INTO ledger_balance_stripes (code, stripe, floor_sign, balance) VALUES {} \
+                 ON CONFLICT (code, stripe) DO UPDATE \
+                 SET balance = ledger_balance_stripes.balance + excluded.balance \
+                 WHERE ledger_balance_stripes.floor_sign * \
+                 (ledger_balance_stripes.balance + excluded.balance) >= 0 \
+                 RETURNING code, stripe, floor_sign",
+                sql::values_rows(chunk.len(), 4, 1)
+            ),
+            values,
+        )
+        .await?;
+        let mut applied: HashMap<(String, i32), i32> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            applied.insert(
+                (
+                    row.try_get_by_index::<String>(0)?,
+                    row.try_get_by_index::<i32>(1)?,
+                ),
+                row.try_get_by_index::<i32>(2)?,
             );
         }
+        for (key, (sign, delta)) in chunk {
+            match applied.get(key) {
+                Some(stored) if stored == sign => {}
+                // A new stripe (the migration creates them all) cannot give what it never held.
+                Some(_) => {
+                    return Err(LedgerError::InsufficientBalance {
+                        account: key.0.clone(),
+                    });
+                }
+                None => {
+                    let slot = refused.entry(key.0.clone()).or_default();
+                    *slot = slot.checked_add(*delta).ok_or(LedgerError::Overflow)?;
+                }
+            }
+        }
+    }
+    for (code, delta) in refused {
+        rebalance(conn, backend, &code, delta).await?;
     }
     Ok(seqs)
 }
 
-/// Names an account of `chunk` whose change was refused, for the error message.
-async fn which_guard_failed<C: ConnectionTrait>(
+/// The guard of the row an upsert proposes. A database checks a proposed row's `CHECK` before
+/// it finds the row it conflicts with, so a change towards the floor is proposed unguarded (the
+/// update adds it to the stored row, under the stored guard); should the row turn out to be new,
+/// `RETURNING` shows the unguarded sign and the change is refused, as nothing can be taken from
+/// an account that held nothing.
+fn proposed_sign(sign: i32, delta: i64) -> i32 {
+    if i64::from(sign) * delta >= 0 {
+        sign
+    } else {
+        0
+    }
+}
+
+/// Applies `delta` to a city-wide account whose stripe was too small for it: the account's
+/// parts (its own row and its stripes) that no other transaction holds are locked, their sum
+/// with `delta` is checked against the floor and spread evenly over the locked stripes, so each
+/// part keeps the floor and later changes find money in every stripe.
+///
+/// Parts other transactions hold are skipped (`SKIP LOCKED`), not waited for: this transaction
+/// may hold a stripe such a transaction will want, and two rebalances waiting for each other's
+/// stripes would deadlock. When the free parts are not enough but the whole balance is, the
+/// money sits in stripes that in-flight postings hold for a moment; it tries again shortly, and
+/// only after [`REBALANCE_TRIES`] waits for every part. When the whole balance is not enough
+/// the change is refused. SQLite has one writer and no row locks: one pass sees everything.
+async fn rebalance<C: ConnectionTrait>(
     conn: &C,
-    chunk: &[(String, i64)],
-) -> Result<String, LedgerError> {
-    let wanted: HashMap<&str, i64> = chunk.iter().map(|(c, d)| (c.as_str(), *d)).collect();
-    let values: Vec<Value> = chunk.iter().map(|(code, _)| code.clone().into()).collect();
-    let rows = sql::query(
+    backend: DbBackend,
+    code: &str,
+    delta: i64,
+) -> Result<(), LedgerError> {
+    let postgres = backend == DbBackend::Postgres;
+    let refused = || LedgerError::InsufficientBalance {
+        account: code.to_owned(),
+    };
+    for attempt in 0..=REBALANCE_TRIES {
+        let wait = attempt == REBALANCE_TRIES;
+        let (own_lock, lock) = match (postgres, wait) {
+            (false, _) => ("", ""),
+            (true, false) => (" FOR NO KEY UPDATE SKIP LOCKED", " FOR UPDATE SKIP LOCKED"),
+            (true, true) => (" FOR NO KEY UPDATE", " FOR UPDATE"),
+        };
+        let own = sql::query_one(
+            conn,
+            format!("SELECT floor_sign, balance FROM ledger_accounts WHERE code = $1{own_lock}"),
+            vec![code.into()],
+        )
+        .await?;
+        let stripes = sql::query(
+            conn,
+            format!(
+                "SELECT stripe, balance FROM ledger_balance_stripes WHERE code = $1 \
+                 ORDER BY stripe{lock}"
+            ),
+            vec![code.into()],
+        )
+        .await?;
+        let mut pool = i128::from(delta);
+        let mut held: Vec<i32> = Vec::with_capacity(stripes.len());
+        for row in &stripes {
+            held.push(row.try_get("", "stripe")?);
+            pool += i128::from(row.try_get::<i64>("", "balance")?);
+        }
+        if let Some(row) = &own {
+            let sign: i32 = row.try_get("", "floor_sign")?;
+            pool += i128::from(row.try_get::<i64>("", "balance")?);
+            if i128::from(sign) * pool >= 0 && !held.is_empty() {
+                spread(conn, code, pool, &held).await?;
+                return Ok(());
+            }
+        }
+        let complete = !postgres || wait || own.is_some() && held.len() == STRIPES as usize;
+        if complete {
+            return Err(refused());
+        }
+        // Not enough in the free parts: is there enough at all?
+        let whole = sql::query_one(
+            conn,
+            "SELECT floor_sign, balance FROM ledger_account_balances WHERE code = $1",
+            vec![code.into()],
+        )
+        .await?
+        .ok_or_else(refused)?;
+        let sign: i32 = whole.try_get("", "floor_sign")?;
+        let balance: i64 = whole.try_get("", "balance")?;
+        if i128::from(sign) * (i128::from(balance) + i128::from(delta)) < 0 {
+            return Err(refused());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2 << attempt.min(5))).await;
+    }
+    Err(refused())
+}
+
+/// Tries of a rebalance with the free parts only, before it waits for all of them.
+const REBALANCE_TRIES: u32 = 12;
+
+/// Writes `pool` spread evenly over `stripes` (the first takes the remainder) and empties the
+/// account's own row; every share has the pool's sign, so every part keeps the floor.
+async fn spread<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+    pool: i128,
+    stripes: &[i32],
+) -> Result<(), LedgerError> {
+    let pool = i64::try_from(pool).map_err(|_| LedgerError::Overflow)?;
+    let parts = i64::try_from(stripes.len()).map_err(|_| LedgerError::Overflow)?;
+    let (share, rest) = (pool / parts, pool % parts);
+    let mut values: Vec<Value> = Vec::with_capacity(stripes.len() * 2 + 1);
+    for (n, stripe) in stripes.iter().enumerate() {
+        let amount = if n == 0 { share + rest } else { share };
+        values.extend([(*stripe).into(), amount.into()]);
+    }
+    values.push(code.into());
+    sql::exec(
+        conn,
+        "UPDATE ledger_accounts SET balance = 0 WHERE code = $1",
+        vec![code.into()],
+    )
+    .await?;
+    sql::exec(
         conn,
         format!(
-            "SELECT code, floor_sign, balance FROM ledger_accounts WHERE code IN ({}) ORDER BY code",
-            sql::list(chunk.len(), 1)
+            "UPDATE ledger_balance_stripes SET balance = v.column2 FROM (VALUES {}) AS v \
+             WHERE ledger_balance_stripes.code = ${} AND ledger_balance_stripes.stripe = v.column1",
+            sql::values_rows(stripes.len(), 2, 1),
+            stripes.len() * 2 + 1
         ),
         values,
     )
     .await?;
-    // Rows already updated by this statement show their new balance; only a refused row can
-    // still be on the wrong side once its delta is added again, but both readings name an
-    // account that is at its floor, which is what the caller needs to know.
-    for row in rows {
-        let code: String = row.try_get("", "code")?;
-        let sign: i32 = row.try_get("", "floor_sign")?;
-        let balance: i64 = row.try_get("", "balance")?;
-        let delta = wanted.get(code.as_str()).copied().unwrap_or(0);
-        if i128::from(sign) * (i128::from(balance) + i128::from(delta)) < 0 {
-            return Ok(code);
-        }
-    }
-    Ok(chunk.first().map(|(c, _)| c.clone()).unwrap_or_default())
+    Ok(())
 }
 
 /// A merchant and a WIB year.

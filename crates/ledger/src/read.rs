@@ -22,7 +22,7 @@ pub struct AccountBalance {
 pub async fn balances<C: ConnectionTrait>(conn: &C) -> Result<Vec<AccountBalance>, DbErr> {
     let rows = sql::query(
         conn,
-        "SELECT code, kind, merchant_id, balance FROM ledger_accounts ORDER BY code",
+        "SELECT code, kind, merchant_id, balance FROM ledger_account_balances ORDER BY code",
         vec![],
     )
     .await?;
@@ -42,7 +42,7 @@ pub async fn balances<C: ConnectionTrait>(conn: &C) -> Result<Vec<AccountBalance
 pub async fn balance_of<C: ConnectionTrait>(conn: &C, code: &str) -> Result<i64, DbErr> {
     Ok(sql::query_one(
         conn,
-        "SELECT balance FROM ledger_accounts WHERE code = $1",
+        "SELECT balance FROM ledger_account_balances WHERE code = $1",
         vec![code.into()],
     )
     .await?
@@ -83,7 +83,8 @@ pub async fn check<C: ConnectionTrait>(conn: &C) -> Result<JournalCheck, DbErr> 
     let entries_total =
         total("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_entries").await?;
     let balances_total =
-        total("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts").await?;
+        total("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_account_balances")
+            .await?;
     let transactions = total("SELECT COUNT(*) FROM ledger_transactions").await?;
     let unbalanced_transactions = sql::query(
         conn,
@@ -98,7 +99,7 @@ pub async fn check<C: ConnectionTrait>(conn: &C) -> Result<JournalCheck, DbErr> 
     .collect::<Result<Vec<_>, _>>()?;
     let drifted_accounts = sql::query(
         conn,
-        "SELECT a.code FROM ledger_accounts a LEFT JOIN (SELECT account, SUM(amount) AS total \
+        "SELECT a.code FROM ledger_account_balances a LEFT JOIN (SELECT account, SUM(amount) AS total \
          FROM ledger_entries GROUP BY account) e ON e.account = a.code \
          WHERE a.balance <> COALESCE(e.total, 0)",
         vec![],

@@ -336,3 +336,169 @@ async fn claims_take_each_movement_once_and_failures_come_back_once() {
     txn.commit().await.unwrap();
     assert!(read::check(&db).await.unwrap().is_sound());
 }
+
+/// The parts of a city-wide account: its own row and its stripes.
+async fn parts(db: &DatabaseConnection, code: &str) -> (i64, Vec<i64>) {
+    let own = peken_kernel::sql::query_one(
+        db,
+        "SELECT balance FROM ledger_accounts WHERE code = $1",
+        vec![code.into()],
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index::<i64>(0)
+    .unwrap();
+    let stripes = peken_kernel::sql::query(
+        db,
+        "SELECT balance FROM ledger_balance_stripes WHERE code = $1 ORDER BY stripe",
+        vec![code.into()],
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+    .collect();
+    (own, stripes)
+}
+
+#[test]
+fn stripes_are_the_schemas_and_keys_spread_over_them() {
+    assert_eq!(
+        post::STRIPES,
+        peken_migrations::m0016_ledger_stripes::STRIPES
+    );
+    for (code, sign) in peken_migrations::m0016_ledger_stripes::CITY_ACCOUNTS {
+        let account = Account::parse(code).unwrap();
+        assert!(account.is_city_wide());
+        assert_eq!(account.floor_sign(), sign, "{code}");
+    }
+    assert!(!Account::MerchantPayable("m".into()).is_city_wide());
+    let used: std::collections::HashSet<i32> = (0..200)
+        .map(|n| post::stripe_of(&format!("payment:p{n}:confirmed")))
+        .collect();
+    assert_eq!(used.len(), post::STRIPES as usize);
+    assert!(used.iter().all(|s| (0..post::STRIPES).contains(s)));
+    // The same key always goes to the same stripe (FNV-1a of the key's bytes).
+    assert_eq!(
+        post::stripe_of("payment:p1:confirmed"),
+        post::stripe_of("payment:p1:confirmed")
+    );
+    assert_eq!(post::stripe_of(""), (0xcbf2_9ce4_8422_2325_u64 % 16) as i32);
+}
+
+#[tokio::test]
+async fn payments_spread_over_stripes_and_a_short_stripe_is_rebalanced_within_the_floor() {
+    let (db, _scratch) = db().await;
+    let txn = db.begin().await.unwrap();
+    for n in 0..40 {
+        post_payment_confirmed(&txn, &format!("p{n}"), rp(1_000), at(2))
+            .await
+            .unwrap();
+    }
+    txn.commit().await.unwrap();
+    let (own, stripes) = parts(&db, "buyer_funds_held").await;
+    assert_eq!(own, 0);
+    assert!(
+        stripes.iter().filter(|b| **b != 0).count() >= 8,
+        "{stripes:?}"
+    );
+    assert!(stripes.iter().all(|b| *b > -30_000), "{stripes:?}");
+    assert_eq!(stripes.iter().sum::<i64>(), -40_000);
+    assert_eq!(balance(&db, Account::Collection).await, 40_000);
+
+    // 30,000 is more than any stripe holds, less than the account: the stripes are pooled.
+    let txn = db.begin().await.unwrap();
+    post_order_completed(&txn, "o1", "m1", rp(30_000), rp(0), rp(0), at(3))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let (own, stripes) = parts(&db, "buyer_funds_held").await;
+    assert_eq!(own, 0);
+    assert!(
+        stripes.iter().all(|b| *b <= 0),
+        "a stripe crossed the floor: {stripes:?}"
+    );
+    assert_eq!(stripes.iter().sum::<i64>(), -10_000);
+    assert_eq!(balance(&db, Account::BuyerFundsHeld).await, -10_000);
+
+    // More than the whole account is refused, and nothing of it stays after the rollback.
+    let txn = db.begin().await.unwrap();
+    let err = post_order_completed(&txn, "o2", "m1", rp(10_001), rp(0), rp(0), at(3))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::InsufficientBalance { account } if account == "buyer_funds_held"),
+        "{err:?}"
+    );
+    drop(txn);
+    assert_eq!(balance(&db, Account::BuyerFundsHeld).await, -10_000);
+    // Exactly the whole account is not.
+    let txn = db.begin().await.unwrap();
+    post_order_completed(&txn, "o2", "m1", rp(10_000), rp(0), rp(0), at(3))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(balance(&db, Account::BuyerFundsHeld).await, 0);
+    let check = read::check(&db).await.unwrap();
+    assert!(check.is_sound(), "{check:?}");
+}
+
+#[tokio::test]
+async fn concurrent_payments_and_completions_keep_every_stripe_within_its_floor() {
+    // 48 payments and then 48 completions of the same amounts, each in its own transaction and
+    // all at once: on PostgreSQL the completions that find their stripe short rebalance while
+    // others hold stripes, and the last ones drain the account to exactly zero.
+    let (db, _scratch) = test_database("ledger", 24).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let amounts: Vec<i64> = (0..48).map(|n| 1_000 + n * 37).collect();
+    let mut tasks = Vec::new();
+    for (n, amount) in amounts.iter().copied().enumerate() {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let txn = db.begin().await.unwrap();
+            post_payment_confirmed(&txn, &format!("p{n}"), rp(amount), at(2))
+                .await
+                .unwrap();
+            txn.commit().await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for (n, amount) in amounts.iter().copied().enumerate() {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let txn = db.begin().await.unwrap();
+            post_order_completed(
+                &txn,
+                &format!("o{n}"),
+                "m1",
+                rp(amount),
+                rp(0),
+                rp(0),
+                at(3),
+            )
+            .await
+            .unwrap();
+            txn.commit().await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total: i64 = amounts.iter().sum();
+    assert_eq!(balance(&db, Account::BuyerFundsHeld).await, 0);
+    assert_eq!(balance(&db, Account::Collection).await, total);
+    assert_eq!(
+        balance(&db, Account::MerchantPayable("m1".into())).await,
+        -total
+    );
+    let (own, stripes) = parts(&db, "buyer_funds_held").await;
+    assert_eq!(own, 0);
+    assert!(stripes.iter().all(|b| *b == 0), "{stripes:?}");
+    let check = read::check(&db).await.unwrap();
+    assert!(check.is_sound(), "{check:?}");
+    assert_eq!(check.transactions, 96);
+}

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use peken_kernel::ApiError;
 use peken_kernel::db::new_id;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, Statement};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, Statement};
 
 use crate::store::{listing, stock_movement};
 
@@ -145,6 +145,100 @@ pub async fn apply<C: ConnectionTrait>(
         });
     };
     let stock_after: i64 = row.try_get_by_index(0)?;
+    stock_movement::Entity::insert(movement(&change, stock_after, now))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(stock_after)
+}
+
+/// Applies changes to several listings (each listing once) with two statements whatever their
+/// number: one guarded UPDATE that returns each listing's stock after it, then one insert of the
+/// movements. On PostgreSQL the UPDATE first locks the listings in id order (a sub-select `FOR
+/// UPDATE`), as single changes applied in id order would, so it cannot deadlock with them. A
+/// change the guard refuses fails the call with the first refused listing; nothing of it counts
+/// once the caller rolls back. Returns the stock after each change, in the order given.
+pub async fn apply_many<C: ConnectionTrait>(
+    conn: &C,
+    changes: &[StockChange<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StockError> {
+    match changes {
+        [] => return Ok(Vec::new()),
+        [one] => return Ok(vec![apply(conn, *one, now).await?]),
+        _ => {}
+    }
+    for change in changes {
+        if change.units <= 0 || change.quantity_delta == i64::MIN {
+            return Err(StockError::Db(DbErr::Custom(format!(
+                "invalid stock change on {}: units {}, delta {}",
+                change.listing_id, change.units, change.quantity_delta
+            ))));
+        }
+    }
+    let backend = conn.get_database_backend();
+    let n = changes.len();
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(1 + n * 3);
+    values.push(now.into());
+    for change in changes {
+        values.extend([change.listing_id.into(), change.quantity_delta.into()]);
+    }
+    values.extend(changes.iter().map(|c| c.listing_id.into()));
+    let lock = if backend == sea_orm::DbBackend::Postgres {
+        " ORDER BY id FOR UPDATE"
+    } else {
+        ""
+    };
+    let rows = peken_kernel::sql::query(
+        conn,
+        format!(
+            "UPDATE listings SET stock = listings.stock + v.column2, updated_at = $1 \
+             FROM (VALUES {}) AS v WHERE listings.id = v.column1 AND listings.stock >= -v.column2 \
+             AND listings.id IN (SELECT id FROM listings WHERE id IN ({}){lock}) \
+             RETURNING listings.id, listings.stock",
+            peken_kernel::sql::values_rows(n, 2, 2),
+            peken_kernel::sql::list(n, 2 + n * 2)
+        ),
+        values,
+    )
+    .await?;
+    let mut after = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        after.insert(
+            row.try_get_by_index::<String>(0)?,
+            row.try_get_by_index::<i64>(1)?,
+        );
+    }
+    let mut stocks = Vec::with_capacity(n);
+    let mut movements = Vec::with_capacity(n);
+    for change in changes {
+        let Some(stock_after) = after.get(change.listing_id).copied() else {
+            let found = listing::Entity::find_by_id(change.listing_id.to_owned())
+                .one(conn)
+                .await?;
+            return Err(match found {
+                Some(l) => StockError::Insufficient {
+                    listing_id: l.id,
+                    available: l.stock,
+                },
+                None => StockError::NotFound {
+                    listing_id: change.listing_id.to_owned(),
+                },
+            });
+        };
+        stocks.push(stock_after);
+        movements.push(movement(change, stock_after, now));
+    }
+    stock_movement::Entity::insert_many(movements)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(stocks)
+}
+
+fn movement(
+    change: &StockChange<'_>,
+    stock_after: i64,
+    now: DateTime<Utc>,
+) -> stock_movement::ActiveModel {
     stock_movement::ActiveModel {
         id: Set(new_id()),
         listing_id: Set(change.listing_id.to_owned()),
@@ -158,7 +252,4 @@ pub async fn apply<C: ConnectionTrait>(
         actor_id: Set(change.actor_id.map(str::to_owned)),
         created_at: Set(now),
     }
-    .insert(conn)
-    .await?;
-    Ok(stock_after)
 }

@@ -194,32 +194,29 @@ pub async fn checkout(
     }
     reserve_rations(&txn, &caller.user_id, &lines, now).await?;
 
-    // Stock: conditional updates in listing-id order (the cart map is sorted by id).
+    // Stock: one guarded update of every line's listing, locked in listing-id order.
     let checkout_id = new_id();
     let payment_id = new_id();
     let mut order_ids: BTreeMap<&str, String> = BTreeMap::new();
     for merchant_id in merchants.keys() {
         order_ids.insert(merchant_id, new_id());
     }
+    let mut reservations = Vec::with_capacity(lines.len());
     for (listing, quantity) in &lines {
         let order_id = order_ids
             .get(listing.merchant_id.as_str())
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("order id missing")))?;
-        stock::apply(
-            &txn,
-            StockChange {
-                listing_id: &listing.listing_id,
-                kind: MovementKind::Reservation,
-                quantity_delta: -quantity,
-                units: *quantity,
-                reference: Some(("order", order_id)),
-                note: Some("reserved at checkout"),
-                actor_id: Some(&caller.user_id),
-            },
-            now,
-        )
-        .await?;
+        reservations.push(StockChange {
+            listing_id: &listing.listing_id,
+            kind: MovementKind::Reservation,
+            quantity_delta: -quantity,
+            units: *quantity,
+            reference: Some(("order", order_id)),
+            note: Some("reserved at checkout"),
+            actor_id: Some(&caller.user_id),
+        });
     }
+    stock::apply_many(&txn, &reservations, now).await?;
 
     let mut orders = Vec::new();
     let mut items = Vec::new();

@@ -99,19 +99,33 @@ pub(crate) async fn record_event<C: ConnectionTrait>(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    order_event::Entity::insert(order_event::ActiveModel {
+    let mut row = event_row(order_id, from, action, actor_id, note, now);
+    row.to_status = Set(to.as_str().to_owned());
+    order_event::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// One row of an order's history: the move `action` makes from `from`.
+pub(crate) fn event_row(
+    order_id: &str,
+    from: Option<OrderStatus>,
+    action: Action,
+    actor_id: Option<&str>,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> order_event::ActiveModel {
+    order_event::ActiveModel {
         id: Set(new_id()),
         order_id: Set(order_id.to_owned()),
         from_status: Set(from.map(|s| s.as_str().to_owned())),
-        to_status: Set(to.as_str().to_owned()),
+        to_status: Set(action.to().as_str().to_owned()),
         actor_id: Set(actor_id.map(str::to_owned)),
         actor_role: Set(action.actor().as_str().to_owned()),
         note: Set(note.map(str::to_owned)),
         created_at: Set(now),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
+    }
 }
 
 pub async fn items_of<C: ConnectionTrait>(
@@ -136,22 +150,19 @@ pub async fn release_stock<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let items = items_of(conn, &order.id).await?;
-    for item in &items {
-        stock::apply(
-            conn,
-            StockChange {
-                listing_id: &item.listing_id,
-                kind: MovementKind::Release,
-                quantity_delta: item.quantity,
-                units: item.quantity,
-                reference: Some(("order", &order.id)),
-                note: Some(note),
-                actor_id,
-            },
-            now,
-        )
-        .await?;
-    }
+    let releases: Vec<StockChange<'_>> = items
+        .iter()
+        .map(|item| StockChange {
+            listing_id: &item.listing_id,
+            kind: MovementKind::Release,
+            quantity_delta: item.quantity,
+            units: item.quantity,
+            reference: Some(("order", &order.id)),
+            note: Some(note),
+            actor_id,
+        })
+        .collect();
+    stock::apply_many(conn, &releases, now).await?;
     let rations: Vec<(String, i64)> = items
         .iter()
         .map(|i| (i.commodity_id.clone(), i.quantity))

@@ -1,5 +1,7 @@
 //! The mail each order event sends, written to the outbox in the event's transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use peken_kernel::{ApiResult, Rupiah};
 use peken_mail::{Mail, MailItem, Template};
@@ -55,42 +57,63 @@ fn mail_item(i: &order_item::Model) -> MailItem {
     }
 }
 
-/// Payment confirmed: the buyer hears it is paid, the shop hears it has a new order. `items`
-/// are the order's lines, already read by the caller; both messages go in one insert.
-pub async fn order_paid<C: ConnectionTrait>(
+/// Payment confirmed: for each order the buyer hears it is paid and the shop hears it has a
+/// new order. `orders` are the paid orders of one bill and `items` all their lines, already read
+/// by the caller; the shops, the people and the messages take one statement each, whatever the
+/// number of orders.
+pub async fn orders_paid<C: ConnectionTrait>(
     conn: &C,
-    order: &order::Model,
+    orders: &[order::Model],
     items: &[order_item::Model],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let (merchant_name, owner) = peken_merchant::service::shop_and_owner(conn, &order.merchant_id)
-        .await?
-        .unwrap_or_default();
-    let items: Vec<MailItem> = items.iter().map(mail_item).collect();
-    let total = Rupiah::new(order.total_amount);
-    let mut mails = Vec::with_capacity(2);
-    if let Some(to) = buyer(conn, order).await? {
-        let template = Template::OrderPaid {
-            order_id: order.id.clone(),
-            buyer_name: to.0.clone(),
-            merchant_name: merchant_name.clone(),
-            items: items.clone(),
-            total,
-        };
-        mails.push(mail(to, format!("order:{}:paid:buyer", order.id), template));
+    if orders.is_empty() {
+        return Ok(());
     }
-    if let Some(to) = owner {
-        let template = Template::MerchantNewOrder {
-            order_id: order.id.clone(),
-            merchant_name,
-            items,
-            total,
-        };
-        mails.push(mail(
-            to,
-            format!("order:{}:paid:merchant", order.id),
-            template,
-        ));
+    let merchant_ids: Vec<String> = orders.iter().map(|o| o.merchant_id.clone()).collect();
+    let shops = peken_merchant::service::shops(conn, &merchant_ids).await?;
+    let mut people: Vec<String> = shops.values().map(|(_, owner)| owner.clone()).collect();
+    people.extend(orders.iter().map(|o| o.buyer_id.clone()));
+    people.sort();
+    people.dedup();
+    let contacts: HashMap<String, (String, String)> =
+        peken_identity::people::find_many(conn, &people)
+            .await?
+            .into_iter()
+            .filter_map(|p| p.email.map(|e| (p.id, (p.name, e))))
+            .collect();
+    let mut mails = Vec::with_capacity(orders.len() * 2);
+    for order in orders {
+        let (merchant_name, owner_id) = shops.get(&order.merchant_id).cloned().unwrap_or_default();
+        let lines: Vec<MailItem> = items
+            .iter()
+            .filter(|i| i.order_id == order.id)
+            .map(mail_item)
+            .collect();
+        let total = Rupiah::new(order.total_amount);
+        if let Some(to) = contacts.get(&order.buyer_id).cloned() {
+            let template = Template::OrderPaid {
+                order_id: order.id.clone(),
+                buyer_name: to.0.clone(),
+                merchant_name: merchant_name.clone(),
+                items: lines.clone(),
+                total,
+            };
+            mails.push(mail(to, format!("order:{}:paid:buyer", order.id), template));
+        }
+        if let Some(to) = contacts.get(&owner_id).cloned() {
+            let template = Template::MerchantNewOrder {
+                order_id: order.id.clone(),
+                merchant_name,
+                items: lines,
+                total,
+            };
+            mails.push(mail(
+                to,
+                format!("order:{}:paid:merchant", order.id),
+                template,
+            ));
+        }
     }
     peken_mail::enqueue_many(conn, mails, now).await?;
     Ok(())

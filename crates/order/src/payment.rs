@@ -14,10 +14,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
-use crate::lifecycle::{add_spend, items_of, ledger_error, release_stock, transition};
+use crate::lifecycle::{add_spend, event_row, ledger_error, release_stock, transition};
 use crate::notify;
 use crate::status::{Action, OrderStatus};
-use crate::store::{order, payment, payment_receipt, refund};
+use crate::store::{order, order_event, order_item, payment, payment_receipt, refund};
 
 /// A notification that money for a payment arrived.
 #[derive(Debug, Clone)]
@@ -62,6 +62,30 @@ async fn receive_in(
     notice: &Notice,
 ) -> ApiResult<ReceiptOutcome> {
     let now = state.now();
+    // The common case first: a pending bill of this amount takes the money in one conditional
+    // update (the expiry worker races it with the same condition, so exactly one of them wins),
+    // and the receipt follows; a reference seen before undoes it all (the caller rolls back).
+    let taken = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, "paid".into())
+        .col_expr(
+            payment::Column::ProviderReference,
+            Some(notice.provider_reference.clone()).into(),
+        )
+        .col_expr(payment::Column::PaidAt, Some(notice.paid_at).into())
+        .col_expr(payment::Column::ConfirmedAt, Some(now).into())
+        .col_expr(payment::Column::UpdatedAt, now.into())
+        .filter(payment::Column::Id.eq(notice.payment_id.clone()))
+        .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::Amount.eq(notice.amount.get()))
+        .exec_with_returning(txn)
+        .await?;
+    if let Some(bill) = taken.into_iter().next() {
+        if record_receipt(txn, &bill, notice, now).await?.is_none() {
+            return earlier_receipt(txn, &bill, notice).await;
+        }
+        apply_payment(txn, &bill, notice.paid_at, now).await?;
+        return Ok(ReceiptOutcome::Applied);
+    }
     let bill = payment::Entity::find_by_id(notice.payment_id.clone())
         .one(txn)
         .await?
@@ -73,57 +97,9 @@ async fn receive_in(
         )
         .with_context(serde_json::json!({"expected": bill.amount, "received": notice.amount})));
     }
-    let receipt_id = new_id();
-    let inserted = payment_receipt::Entity::insert(payment_receipt::ActiveModel {
-        id: Set(receipt_id.clone()),
-        payment_id: Set(bill.id.clone()),
-        provider_reference: Set(notice.provider_reference.clone()),
-        amount: Set(notice.amount.get()),
-        paid_at: Set(notice.paid_at),
-        outcome: Set("applied".to_owned()),
-        created_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
-    .exec_without_returning(txn)
-    .await?;
-    // `ON CONFLICT DO NOTHING` reports a conflict as zero rows inserted.
-    if matches!(
-        inserted,
-        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0)
-    ) {
-        let earlier = payment_receipt::Entity::find()
-            .filter(
-                payment_receipt::Column::ProviderReference.eq(notice.provider_reference.clone()),
-            )
-            .one(txn)
-            .await?;
-        if earlier.is_some_and(|r| r.payment_id != bill.id) {
-            return Err(ApiError::conflict(
-                "reference_conflict",
-                "this provider reference was already used for another payment",
-            ));
-        }
-        return Ok(ReceiptOutcome::Replayed);
-    }
-    // The bill takes the money only while it is pending; the expiry worker races us with the
-    // same conditional update, so exactly one of the two wins.
-    let paid = payment::Entity::update_many()
-        .col_expr(payment::Column::Status, "paid".into())
-        .col_expr(
-            payment::Column::ProviderReference,
-            Some(notice.provider_reference.clone()).into(),
-        )
-        .col_expr(payment::Column::PaidAt, Some(notice.paid_at).into())
-        .col_expr(payment::Column::ConfirmedAt, Some(now).into())
-        .col_expr(payment::Column::UpdatedAt, now.into())
-        .filter(payment::Column::Id.eq(bill.id.clone()))
-        .filter(payment::Column::Status.eq("pending"))
-        .exec(txn)
-        .await?;
-    if paid.rows_affected == 1 {
-        apply_payment(txn, &bill, notice.paid_at, now).await?;
-        return Ok(ReceiptOutcome::Applied);
-    }
+    let Some(receipt_id) = record_receipt(txn, &bill, notice, now).await? else {
+        return earlier_receipt(txn, &bill, notice).await;
+    };
     // Expired, cancelled or already paid by another transfer: the money is owed back.
     payment_receipt::Entity::update_many()
         .col_expr(payment_receipt::Column::Outcome, "refund_due".into())
@@ -146,6 +122,54 @@ async fn receive_in(
     .await?;
     tracing::warn!(payment_id = %bill.id, status = %bill.status, "money received for an unpayable bill; refund recorded");
     Ok(ReceiptOutcome::RefundDue)
+}
+
+/// Stores the receipt of a notification, keyed by the provider's reference; `None` when that
+/// reference was recorded before.
+async fn record_receipt(
+    txn: &DatabaseTransaction,
+    bill: &payment::Model,
+    notice: &Notice,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<String>> {
+    let receipt_id = new_id();
+    let inserted = payment_receipt::Entity::insert(payment_receipt::ActiveModel {
+        id: Set(receipt_id.clone()),
+        payment_id: Set(bill.id.clone()),
+        provider_reference: Set(notice.provider_reference.clone()),
+        amount: Set(notice.amount.get()),
+        paid_at: Set(notice.paid_at),
+        outcome: Set("applied".to_owned()),
+        created_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
+    .exec_without_returning(txn)
+    .await?;
+    // `ON CONFLICT DO NOTHING` reports a conflict as zero rows inserted.
+    Ok(match inserted {
+        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0) => None,
+        _ => Some(receipt_id),
+    })
+}
+
+/// A notification whose reference was recorded before: a replay of the same payment's, or a
+/// reference reused for another payment.
+async fn earlier_receipt(
+    txn: &DatabaseTransaction,
+    bill: &payment::Model,
+    notice: &Notice,
+) -> ApiResult<ReceiptOutcome> {
+    let earlier = payment_receipt::Entity::find()
+        .filter(payment_receipt::Column::ProviderReference.eq(notice.provider_reference.clone()))
+        .one(txn)
+        .await?;
+    if earlier.is_some_and(|r| r.payment_id != bill.id) {
+        return Err(ApiError::conflict(
+            "reference_conflict",
+            "this provider reference was already used for another payment",
+        ));
+    }
+    Ok(ReceiptOutcome::Replayed)
 }
 
 /// Records money owed back to the buyer that belongs to no order (a late or duplicate payment,
@@ -186,7 +210,7 @@ async fn owe_back<C: ConnectionTrait>(
 
 /// The bill is paid: its waiting orders become paid, their reserved units become sales, the
 /// money enters the ledger, the merchants' month-to-date turnover and the ASN's spend grow, and
-/// buyer and shops are told.
+/// buyer and shops are told. Each step is one statement for all of the bill's orders.
 async fn apply_payment<C: ConnectionTrait>(
     conn: &C,
     bill: &payment::Model,
@@ -198,59 +222,73 @@ async fn apply_payment<C: ConnectionTrait>(
     // or the verified transfer time), held between the checkout and now: a notification that
     // arrives after midnight still counts a 23:59 payment for the month it was made in.
     let period = Period::of(paid_at.max(bill.created_at).min(now));
-    let waiting = order::Entity::find()
+    // Orders the buyer cancelled meanwhile keep their status: the conditional update is the
+    // transition, and its rows are the orders it moved.
+    let mut paid = order::Entity::update_many()
+        .col_expr(order::Column::Status, OrderStatus::Paid.as_str().into())
+        .col_expr(order::Column::PaidAt, Some(now).into())
+        .col_expr(order::Column::PaidPeriod, Some(period.to_string()).into())
+        .col_expr(order::Column::UpdatedAt, now.into())
         .filter(order::Column::PaymentId.eq(bill.id.clone()))
         .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
-        .order_by_asc(order::Column::Id)
-        .all(conn)
+        .exec_with_returning(conn)
         .await?;
+    paid.sort_by(|a, b| a.id.cmp(&b.id));
     let mut applied = Rupiah::ZERO;
-    for waiting_order in &waiting {
-        let before = transition(
-            conn,
-            &waiting_order.id,
-            Action::ConfirmPayment,
-            None,
-            None,
-            now,
-        )
-        .await?;
-        conn.execute_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "UPDATE orders SET paid_period = $1 WHERE id = $2",
-            [period.to_string().into(), before.id.clone().into()],
-        ))
-        .await?;
-        let items = items_of(conn, &before.id).await?;
-        for item in &items {
-            stock::apply(
-                conn,
-                StockChange {
-                    listing_id: &item.listing_id,
-                    kind: MovementKind::Sale,
-                    quantity_delta: 0,
-                    units: item.quantity,
-                    reference: Some(("order", &before.id)),
-                    note: Some("paid"),
-                    actor_id: None,
-                },
-                now,
-            )
+    if !paid.is_empty() {
+        let events: Vec<_> = paid
+            .iter()
+            .map(|o| {
+                event_row(
+                    &o.id,
+                    Some(OrderStatus::AwaitingPayment),
+                    Action::ConfirmPayment,
+                    None,
+                    None,
+                    now,
+                )
+            })
+            .collect();
+        order_event::Entity::insert_many(events)
+            .exec_without_returning(conn)
             .await?;
+        let ids: Vec<String> = paid.iter().map(|o| o.id.clone()).collect();
+        let items = order_item::Entity::find()
+            .filter(order_item::Column::OrderId.is_in(ids))
+            .order_by_asc(order_item::Column::ListingId)
+            .all(conn)
+            .await?;
+        let sales: Vec<StockChange<'_>> = items
+            .iter()
+            .map(|item| StockChange {
+                listing_id: &item.listing_id,
+                kind: MovementKind::Sale,
+                quantity_delta: 0,
+                units: item.quantity,
+                reference: Some(("order", &item.order_id)),
+                note: Some("paid"),
+                actor_id: None,
+            })
+            .collect();
+        stock::apply_many(conn, &sales, now).await?;
+        let mut turnovers = Vec::with_capacity(paid.len());
+        let mut spent = Rupiah::ZERO;
+        for order in &paid {
+            let total = Rupiah::new(order.total_amount);
+            applied = applied.checked_add(total).ok_or_else(overflow)?;
+            turnovers.push((order.merchant_id.as_str(), total, 1));
+            if order.buyer_role == "asn" {
+                spent = spent.checked_add(total).ok_or_else(overflow)?;
+            }
         }
-        let total = Rupiah::new(before.total_amount);
-        applied = applied
-            .checked_add(total)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("total overflow")))?;
-        peken_merchant::service::add_turnover(conn, &before.merchant_id, period, total, 1).await?;
-        if before.buyer_role == "asn" {
-            add_spend(conn, &before.buyer_id, period, total).await?;
+        peken_merchant::service::add_turnovers(conn, period, &turnovers).await?;
+        if spent.is_positive() {
+            add_spend(conn, &bill.buyer_id, period, spent).await?;
         }
-        notify::order_paid(conn, &before, &items, now).await?;
+        notify::orders_paid(conn, &paid, &items, now).await?;
     }
-    // Posted last: every confirmation locks the same two ledger accounts (collection, buyer
-    // funds held) until the commit, so the work above must not happen while they are held, or
-    // all payments queue behind one another for the length of a whole callback.
+    // Posted last: the ledger's city-wide accounts are striped, but the work above must still
+    // not happen while their rows are held.
     peken_ledger::post_payment_confirmed(conn, &bill.id, amount, now)
         .await
         .map_err(ledger_error)?;
@@ -271,6 +309,10 @@ async fn apply_payment<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
+}
+
+fn overflow() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("total overflow"))
 }
 
 /// Proof states in which the bill waits for treasury.

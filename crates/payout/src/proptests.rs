@@ -429,7 +429,7 @@ async fn fingerprint(db: &DatabaseConnection) -> Vec<i64> {
         "SELECT COUNT(*) FROM bank_statement_lines",
         "SELECT COUNT(*) FROM payout_matches",
         "SELECT COUNT(*) FROM payout_items WHERE status = 'paid'",
-        "SELECT CAST(COALESCE(SUM(balance * balance), 0) AS BIGINT) FROM ledger_accounts",
+        "SELECT CAST(COALESCE(SUM(balance * balance), 0) AS BIGINT) FROM ledger_account_balances",
     ] {
         out.push(scalar(db, q).await);
     }
@@ -450,11 +450,12 @@ async fn check(db: &DatabaseConnection) -> Result<(), String> {
     }
     let wrong_side = scalar(
         db,
-        "SELECT COUNT(*) FROM ledger_accounts WHERE floor_sign * balance < 0",
+        "SELECT (SELECT COUNT(*) FROM ledger_account_balances WHERE floor_sign * balance < 0) + \
+         (SELECT COUNT(*) FROM ledger_balance_stripes WHERE floor_sign * balance < 0)",
     )
     .await;
     if wrong_side != 0 {
-        return Err("an account crossed its floor".into());
+        return Err("an account or one of its stripes crossed its floor".into());
     }
     // Each completion: the buyer funds it consumed equal what it credited, and equal its gross.
     let bad_completions = scalar(

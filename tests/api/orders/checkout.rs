@@ -68,6 +68,15 @@ async fn bad_carts_are_refused_with_stable_codes_and_reserve_nothing() {
         .expect_problem(409, "out_of_stock");
     assert_eq!(r.body["context"]["listing_id"], beras.as_str());
     assert_eq!(r.body["context"]["available"], 5);
+    // Two lines, the second short: the whole cart is refused, naming the short one, and the
+    // first line's units stay on sale.
+    let (_other, gula) = shop_with_listing(&app, 17_000, 2).await;
+    let r = checkout(&app, &buyer, "k1b", &cart(&[(&beras, 1), (&gula, 3)]))
+        .await
+        .expect_problem(409, "out_of_stock");
+    assert_eq!(r.body["context"]["listing_id"], gula.as_str());
+    assert_eq!(r.body["context"]["available"], 2);
+    assert_eq!(stock_of(&app, &gula).await, 2);
     checkout(&app, &buyer, "k2", &cart(&[]))
         .await
         .expect_problem(422, "empty_cart");

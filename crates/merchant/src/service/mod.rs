@@ -5,6 +5,6 @@ pub mod merchants;
 mod sale;
 
 pub use sale::{
-    BankAccount, ListingDetail, ListingForSale, add_turnover, bank_account, listings_for_sale,
-    merchant_name, owner_contact, shop_and_owner, turnover,
+    BankAccount, ListingDetail, ListingForSale, add_turnover, add_turnovers, bank_account,
+    listings_for_sale, merchant_name, owner_contact, shop_and_owner, shops, turnover,
 };

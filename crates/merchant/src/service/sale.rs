@@ -1,9 +1,14 @@
 //! What other crates (checkout, payouts, mail) need to know about merchants and listings.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use peken_kernel::Rupiah;
 use peken_kernel::period::Period;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Statement, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement,
+    Value,
+};
 
 use crate::store::merchant;
 
@@ -201,22 +206,58 @@ pub async fn add_turnover<C: ConnectionTrait>(
     amount: Rupiah,
     orders: i64,
 ) -> Result<(), DbErr> {
-    conn.execute_raw(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        "INSERT INTO merchant_turnover (merchant_id, period, gross_amount, order_count) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (merchant_id, period) DO UPDATE SET \
-         gross_amount = merchant_turnover.gross_amount + excluded.gross_amount, \
-         order_count = merchant_turnover.order_count + excluded.order_count",
-        [
-            merchant_id.into(),
-            period.to_string().into(),
-            amount.get().into(),
-            orders.into(),
-        ],
-    ))
-    .await?;
+    add_turnovers(conn, period, &[(merchant_id, amount, orders)]).await
+}
+
+/// [`add_turnover`] for several merchants in one statement, rows in merchant-id order so that
+/// concurrent payments lock the turnover rows in the same order.
+pub async fn add_turnovers<C: ConnectionTrait>(
+    conn: &C,
+    period: Period,
+    rows: &[(&str, Rupiah, i64)],
+) -> Result<(), DbErr> {
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|(merchant_id, _, _)| *merchant_id);
+    let period = period.to_string();
+    for chunk in rows.chunks(peken_kernel::sql::CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        for (merchant_id, amount, orders) in chunk {
+            values.extend([
+                (*merchant_id).into(),
+                period.clone().into(),
+                amount.get().into(),
+                (*orders).into(),
+            ]);
+        }
+        peken_kernel::sql::exec(
+            conn,
+            format!(
+                "INSERT INTO merchant_turnover (merchant_id, period, gross_amount, order_count) \
+                 VALUES {} ON CONFLICT (merchant_id, period) DO UPDATE SET \
+                 gross_amount = merchant_turnover.gross_amount + excluded.gross_amount, \
+                 order_count = merchant_turnover.order_count + excluded.order_count",
+                peken_kernel::sql::values_rows(chunk.len(), 4, 1)
+            ),
+            values,
+        )
+        .await?;
+    }
     Ok(())
+}
+
+/// Shops by id: name and owner's user id, what messages about several orders need (one query).
+pub async fn shops<C: ConnectionTrait>(
+    conn: &C,
+    merchant_ids: &[String],
+) -> Result<HashMap<String, (String, String)>, DbErr> {
+    let found = merchant::Entity::find()
+        .filter(merchant::Column::Id.is_in(merchant_ids.to_vec()))
+        .all(conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|m| (m.id, (m.name, m.owner_user_id)))
+        .collect())
 }
 
 /// The merchant's gross turnover in the WIB month `period` (zero when it sold nothing).
