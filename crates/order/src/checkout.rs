@@ -9,7 +9,7 @@ use peken_kernel::auth::{Caller, Role};
 use peken_kernel::db::new_id;
 use peken_kernel::period::{Period, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
-use peken_merchant::service::{ListingForSale, listings_for_sale, turnover};
+use peken_merchant::service::{ListingForSale, listings_for_sale};
 use peken_merchant::stock::{self, MovementKind, StockChange};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, Statement,
@@ -155,7 +155,8 @@ pub async fn checkout(
         .fold(0_i64, i64::saturating_add);
     crate::holding::check(&txn, &state.settings, &caller.user_id, cart_units).await?;
     let ids: Vec<String> = cart.lines.keys().cloned().collect();
-    let found = listings_for_sale(&txn, &ids).await?;
+    let period = Period::of(now);
+    let found = listings_for_sale(&txn, &ids, period).await?;
     let by_id: BTreeMap<&str, &ListingForSale> =
         found.iter().map(|l| (l.listing_id.as_str(), l)).collect();
     let mut lines = Vec::with_capacity(cart.lines.len());
@@ -175,13 +176,12 @@ pub async fn checkout(
         policies.buy_outside_area_allowed,
     )
     .await?;
-    let period = Period::of(now);
     let merchants: BTreeMap<&str, &ListingForSale> = lines
         .iter()
         .map(|(l, _)| (l.merchant_id.as_str(), *l))
         .collect();
     for (merchant_id, listing) in &merchants {
-        if turnover(&txn, merchant_id, period).await? >= policies.turnover_cap_amount {
+        if listing.month_turnover >= policies.turnover_cap_amount {
             return Err(ApiError::conflict(
                 "merchant_capped",
                 "this shop has reached its turnover cap for the month; try another shop",

@@ -163,7 +163,7 @@ pub async fn create(
 }
 
 async fn one<C: ConnectionTrait>(conn: &C, listing_id: &str) -> ApiResult<ListingDetail> {
-    select_listings(conn, "l.id = $1", vec![listing_id.into()], "")
+    select_listings(conn, "l.id = $1", vec![listing_id.into()], "", None)
         .await?
         .pop()
         .ok_or_else(|| ApiError::not_found("listing"))
@@ -258,7 +258,7 @@ pub async fn list(
         condition.push_str(" AND l.id > $2");
     }
     let tail = format!("ORDER BY l.id LIMIT {}", limit + 1);
-    let rows = select_listings(&state.db, &condition, values, &tail).await?;
+    let rows = select_listings(&state.db, &condition, values, &tail, None).await?;
     Ok(Page::from_rows(
         rows,
         limit,

@@ -35,6 +35,9 @@ pub struct ListingForSale {
     /// Whether the merchant's kind may still sell the commodity's category (admins can
     /// withdraw a permission after listings exist).
     pub category_allowed: bool,
+    /// The merchant's gross turnover in the month asked for ([`listings_for_sale`]); zero when
+    /// it sold nothing or no month was asked for.
+    pub month_turnover: Rupiah,
 }
 
 impl ListingForSale {
@@ -101,6 +104,7 @@ struct ListingRow {
     taken_down: bool,
     stock: i64,
     category_allowed: bool,
+    month_turnover: i64,
     takedown_reason: Option<String>,
     taken_down_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -130,6 +134,7 @@ impl From<ListingRow> for ListingDetail {
                 taken_down: r.taken_down,
                 stock: r.stock,
                 category_allowed: r.category_allowed,
+                month_turnover: Rupiah::new(r.month_turnover),
             },
             takedown_reason: r.takedown_reason,
             taken_down_at: r.taken_down_at,
@@ -141,13 +146,26 @@ impl From<ListingRow> for ListingDetail {
 
 /// Listings with their merchant and commodity. `condition` is SQL over `l` (listings), `m`
 /// (merchants) and `c` (commodities) with placeholders `$1…` for `values`; `tail` follows the
-/// WHERE clause (order and limit).
+/// WHERE clause (order and limit). With `turnover_of`, each row also carries its merchant's
+/// gross turnover in that month.
 pub(crate) async fn select_listings<C: ConnectionTrait>(
     conn: &C,
     condition: &str,
-    values: Vec<Value>,
+    mut values: Vec<Value>,
     tail: &str,
+    turnover_of: Option<Period>,
 ) -> Result<Vec<ListingDetail>, DbErr> {
+    let month_turnover = match turnover_of {
+        Some(period) => {
+            values.push(period.to_string().into());
+            format!(
+                "COALESCE((SELECT t.gross_amount FROM merchant_turnover t \
+                 WHERE t.merchant_id = l.merchant_id AND t.period = ${}), CAST(0 AS BIGINT))",
+                values.len()
+            )
+        }
+        None => "CAST(0 AS BIGINT)".to_owned(),
+    };
     let sql = format!(
         "SELECT l.id AS listing_id, l.merchant_id, m.name AS merchant_name, \
          m.kind AS merchant_kind, m.status AS merchant_status, \
@@ -159,7 +177,7 @@ pub(crate) async fn select_listings<C: ConnectionTrait>(
          CASE WHEN EXISTS (SELECT 1 FROM category_permissions p \
            WHERE p.merchant_kind = m.kind AND p.category = c.category) \
            THEN TRUE ELSE FALSE END AS category_allowed, \
-         l.takedown_reason, l.taken_down_at, l.created_at, l.updated_at \
+         {month_turnover} AS month_turnover, l.takedown_reason, l.taken_down_at, l.created_at, l.updated_at \
          FROM listings l \
          JOIN merchants m ON m.id = l.merchant_id \
          JOIN commodities c ON c.id = l.commodity_id \
@@ -175,11 +193,13 @@ pub(crate) async fn select_listings<C: ConnectionTrait>(
     Ok(rows.into_iter().map(ListingDetail::from).collect())
 }
 
-/// The listings with these ids that exist, with their merchant and commodity, in listing-id
-/// order. Unknown ids are simply absent.
+/// The listings with these ids that exist, with their merchant and commodity and the
+/// merchant's turnover in the WIB month `period`, in listing-id order. Unknown ids are simply
+/// absent.
 pub async fn listings_for_sale<C: ConnectionTrait>(
     conn: &C,
     listing_ids: &[String],
+    period: Period,
 ) -> Result<Vec<ListingForSale>, DbErr> {
     if listing_ids.is_empty() {
         return Ok(Vec::new());
@@ -189,11 +209,13 @@ pub async fn listings_for_sale<C: ConnectionTrait>(
         peken_kernel::sql::list(listing_ids.len(), 1)
     );
     let values = listing_ids.iter().map(|id| id.as_str().into()).collect();
-    Ok(select_listings(conn, &condition, values, "ORDER BY l.id")
-        .await?
-        .into_iter()
-        .map(|d| d.sale)
-        .collect())
+    Ok(
+        select_listings(conn, &condition, values, "ORDER BY l.id", Some(period))
+            .await?
+            .into_iter()
+            .map(|d| d.sale)
+            .collect(),
+    )
 }
 
 /// Month-to-date turnover (WIB month `period`), kept in the payment transaction by checkout's
