@@ -18,6 +18,7 @@ mod m0013_bank_account_hold;
 mod m0014_sessions;
 mod m0015_registrations;
 pub mod m0016_ledger_stripes;
+mod m0017_remittance_jobs;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_sessions::Migration),
             Box::new(m0015_registrations::Migration),
             Box::new(m0016_ledger_stripes::Migration),
+            Box::new(m0017_remittance_jobs::Migration),
         ]
     }
 }

@@ -394,6 +394,7 @@ pub async fn approve(
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     idempotency::transaction(db, key, now, 200, async |txn: &DatabaseTransaction| {
+        let clock = std::time::Instant::now();
         let changed = sql::exec(
             txn,
             "UPDATE payout_batches SET status = 'approved', approved_by = $1, approved_at = $2 \
@@ -412,6 +413,7 @@ pub async fn approve(
         )
         .await?;
         let items = items_of(txn, batch_id).await?;
+        tracing::debug!(elapsed = ?clock.elapsed(), items = items.len(), "batch approved, items read");
         let postings = items
             .iter()
             .map(|i| payout_approved(&i.id, &i.merchant_id, i.amount.get(), now))
@@ -425,7 +427,16 @@ pub async fn approve(
             .with_context(serde_json::json!({ "account": account })),
             other => other.into(),
         })?;
-        send_remittance_advice(txn, batch_id, &items, now).await?;
+        tracing::debug!(elapsed = ?clock.elapsed(), "items posted");
+        // The advice, with every order it pays, is written by the payout worker in a
+        // transaction of its own (`send_due_remittances`): for a whole city it is most of the
+        // work, and the approval must not wait for it.
+        sql::exec(
+            txn,
+            "INSERT INTO remittance_jobs (batch_id, created_at) VALUES ($1, $2)",
+            vec![batch_id.into(), now.into()],
+        )
+        .await?;
         let batch = find_batch(txn, batch_id)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("batch vanished")))?;
@@ -452,37 +463,85 @@ pub async fn approve(
     .await
 }
 
+/// Writes the remittance advice of approved batches whose advice is not written yet, one batch
+/// per transaction, and returns how many batches it did. The batch's job row is claimed by a
+/// conditional update in the same transaction, so two processes never write one batch twice
+/// (and the mails' dedupe keys would refuse it anyway).
+pub async fn send_due_remittances(db: &DatabaseConnection, now: DateTime<Utc>) -> ApiResult<usize> {
+    let mut done = 0;
+    loop {
+        let txn = db.begin().await?;
+        let claimed = sql::query_one(
+            &txn,
+            "UPDATE remittance_jobs SET done_at = $1 WHERE batch_id = \
+             (SELECT batch_id FROM remittance_jobs WHERE done_at IS NULL \
+              ORDER BY created_at, batch_id LIMIT 1) AND done_at IS NULL RETURNING batch_id",
+            vec![now.into()],
+        )
+        .await?;
+        let Some(row) = claimed else {
+            txn.commit().await?;
+            return Ok(done);
+        };
+        let batch_id: String = row.try_get("", "batch_id")?;
+        let clock = std::time::Instant::now();
+        let items = items_of(&txn, &batch_id).await?;
+        send_remittance_advice(&txn, &batch_id, &items, now).await?;
+        txn.commit().await?;
+        tracing::debug!(elapsed = ?clock.elapsed(), batch_id = %batch_id, items = items.len(), "remittance advice written");
+        done += 1;
+    }
+}
+
+/// Merchants whose advice is read, rendered and queued together: their movements and mails are
+/// all the memory an advice pass holds, whatever the size of the batch.
+const REMITTANCE_CHUNK: usize = 500;
+
 async fn send_remittance_advice<C: ConnectionTrait>(
     conn: &C,
     batch_id: &str,
     items: &[ItemView],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let ids: Vec<String> = items.iter().map(|i| i.merchant_id.clone()).collect();
-    let facts = merchants::facts(conn, &ids).await?;
-    let mut lines: HashMap<String, Vec<peken_mail::RemittanceLine>> = HashMap::new();
-    for m in claims::movements_in(conn, &ranges_of(conn, batch_id).await?).await? {
-        if let Some(order) = &m.order_id {
-            lines
-                .entry(m.merchant_id.clone())
-                .or_default()
-                .push(notify::remittance_line(order, m.occurred_at, m.amount));
-        }
-    }
-    let advices = items
-        .iter()
-        .filter_map(|item| {
-            Some(Advice {
-                item_id: &item.id,
-                batch_id,
-                reference: &item.reference,
-                merchant: facts.get(&item.merchant_id)?,
-                amount: item.amount.get(),
-                lines: lines.remove(&item.merchant_id).unwrap_or_default(),
-            })
-        })
+    let ranges: HashMap<String, (i64, i64)> = ranges_of(conn, batch_id)
+        .await?
+        .into_iter()
+        .map(|(merchant, after, to)| (merchant, (after, to)))
         .collect();
-    notify::remittance_advice(conn, advices, now).await?;
+    for chunk in items.chunks(REMITTANCE_CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(|i| i.merchant_id.clone()).collect();
+        let facts = merchants::facts(conn, &ids).await?;
+        let wanted: Vec<(String, i64, i64)> = chunk
+            .iter()
+            .filter_map(|i| {
+                let (after, to) = ranges.get(&i.merchant_id)?;
+                Some((i.merchant_id.clone(), *after, *to))
+            })
+            .collect();
+        let mut lines: HashMap<String, Vec<peken_mail::RemittanceLine>> = HashMap::new();
+        for m in claims::movements_in(conn, &wanted).await? {
+            if let Some(order) = &m.order_id {
+                lines
+                    .entry(m.merchant_id.clone())
+                    .or_default()
+                    .push(notify::remittance_line(order, m.occurred_at, m.amount));
+            }
+        }
+        let advices = chunk
+            .iter()
+            .filter_map(|item| {
+                Some(Advice {
+                    item_id: &item.id,
+                    batch_id,
+                    reference: &item.reference,
+                    merchant: facts.get(&item.merchant_id)?,
+                    amount: item.amount.get(),
+                    lines: lines.remove(&item.merchant_id).unwrap_or_default(),
+                })
+            })
+            .collect();
+        notify::remittance_advice(conn, advices, now).await?;
+    }
     Ok(())
 }
 

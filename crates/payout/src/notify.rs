@@ -24,7 +24,7 @@ pub struct Advice<'a> {
     pub lines: Vec<RemittanceLine>,
 }
 
-/// Enqueues one remittance advice per approved item, to the merchant owner's e-mail. Owners
+/// Enqueues one remittance advice per approved item (all in a few multi-row inserts), to the merchant owner's e-mail. Owners
 /// without an e-mail address get none; the advice is a courtesy, the transfer remark carries the
 /// reference anyway.
 pub async fn remittance_advice<C: ConnectionTrait>(
@@ -37,6 +37,7 @@ pub async fn remittance_advice<C: ConnectionTrait>(
         .map(|a| a.merchant.owner_user_id.clone())
         .collect();
     let emails = emails_of(conn, &owners).await?;
+    let mut mails = Vec::with_capacity(advices.len());
     for advice in advices {
         let Some((name, email)) = emails.get(&advice.merchant.owner_user_id) else {
             continue;
@@ -53,8 +54,10 @@ pub async fn remittance_advice<C: ConnectionTrait>(
             },
             dedupe_key: format!("payout_item:{}:remittance", advice.item_id),
         };
-        peken_mail::enqueue(conn, mail, now).await?;
+        mails.push(mail);
     }
+    // Multi-row inserts: one statement per chunk of advices, not one per merchant.
+    peken_mail::enqueue_many(conn, mails, now).await?;
     Ok(())
 }
 

@@ -39,6 +39,17 @@ impl Workers {
                 )),
             ));
             tasks.push((
+                "payout",
+                tokio::spawn(every(
+                    state.clone(),
+                    signal.clone(),
+                    "payout",
+                    |s| async move {
+                        peken_payout::batches::send_due_remittances(&s.db, s.now()).await
+                    },
+                )),
+            ));
+            tasks.push((
                 "mandate",
                 tokio::spawn(every(
                     state.clone(),

@@ -26,6 +26,8 @@ pub struct BenchReport {
     pub build: Duration,
     pub items: usize,
     pub approve: Duration,
+    /// The payout worker's pass that writes the approved batch's remittance advice.
+    pub remittance: Duration,
     pub statement_lines: usize,
     pub parse: Duration,
     pub import_and_match: Duration,
@@ -45,6 +47,11 @@ impl std::fmt::Display for BenchReport {
             self.items, self.build
         )?;
         writeln!(f, "approve payout batch: {:.3?}", self.approve)?;
+        writeln!(
+            f,
+            "write its remittance advice (payout worker): {:.3?}",
+            self.remittance
+        )?;
         writeln!(
             f,
             "parse statement ({} lines): {:.3?}",
@@ -83,6 +90,7 @@ pub async fn run(
             build: Duration::ZERO,
             items: 0,
             approve: Duration::ZERO,
+            remittance: Duration::ZERO,
             statement_lines: 0,
             parse: Duration::ZERO,
             import_and_match: Duration::ZERO,
@@ -103,6 +111,11 @@ pub async fn run(
         .and_then(peken_kernel::idempotency::Outcome::done)
         .map_err(|e| anyhow::anyhow!("approve: {e:?}"))?;
     let approve = started.elapsed();
+    let started = Instant::now();
+    batches::send_due_remittances(db, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("remittance: {e:?}"))?;
+    let remittance = started.elapsed();
 
     let today = wib_date(now);
     let mut text = String::from("value_date,description,debit,credit,balance\n");
@@ -133,6 +146,7 @@ pub async fn run(
         build,
         items: batch.items.len(),
         approve,
+        remittance,
         statement_lines: parsed.lines.len(),
         parse,
         import_and_match,
