@@ -152,7 +152,7 @@ pub async fn run(api: &Api, tokens: &Tokens, repetitions: usize) -> anyhow::Resu
     rows.push(Summary::of_repetitions(
         "payout batch: approve",
         &[answer.elapsed],
-        "once: posts every item and queues remittance advice".into(),
+        "once: posts every item; the payout worker writes the advice after it".into(),
     ));
     let answer = api
         .get(
