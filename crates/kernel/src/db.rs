@@ -10,9 +10,6 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Connects with pool settings suited to the backend. SQLite gets one connection: it has one
-/// writer anyway, and a single connection turns lock contention into queueing instead of
-/// `database is locked` errors.
 /// SQL statements sent by this process's connections, transactions included (`BEGIN` and
 /// `COMMIT` are not statements here); `/metrics` shows it as `peken_db_statements_total`.
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
@@ -22,6 +19,9 @@ pub fn statements() -> u64 {
     STATEMENTS.load(Ordering::Relaxed)
 }
 
+/// Connects with pool settings suited to the backend. SQLite gets one connection: it has one
+/// writer anyway, and a single connection turns lock contention into queueing instead of
+/// `database is locked` errors. Every statement counts in [`statements`].
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());

@@ -302,7 +302,8 @@ async fn post_city_wide<C: ConnectionTrait>(
     for row in txn_rows {
         values.extend(row);
     }
-    for row in entry_rows.iter().cloned() {
+    let entry_count = entry_rows.len();
+    for row in entry_rows {
         values.extend(row);
     }
     for (id, code, stripe, sign, delta) in &stripe_rows {
@@ -334,7 +335,7 @@ async fn post_city_wide<C: ConnectionTrait>(
          SELECT 'txn' AS what, natural_key AS code, 0 AS stripe, 0 AS floor_sign FROM t \
          UNION ALL SELECT 'stripe', code, stripe, floor_sign FROM s",
         sql::values_rows(candidates.len(), 14, 1),
-        sql::values_rows(entry_rows.len(), 7, first_entry),
+        sql::values_rows(entry_count, 7, first_entry),
         sql::values_rows(stripe_rows.len(), 5, first_stripe),
     );
     let rows = sql::query(conn, statement, values)
@@ -354,36 +355,12 @@ async fn post_city_wide<C: ConnectionTrait>(
             );
         }
     }
-    // What the new transactions should have changed, and what the guard refused.
-    let fresh_ids: HashSet<&str> = candidates
+    // What the new transactions should have changed, against what the guard let through.
+    let fresh = candidates
         .iter()
         .filter(|(_, t)| new_keys.contains(&t.key))
-        .filter_map(|(i, _)| ids[*i].as_deref())
-        .collect();
-    let mut wanted: BTreeMap<(String, i32), (i32, i64)> = BTreeMap::new();
-    for (id, code, stripe, sign, delta) in &stripe_rows {
-        if fresh_ids.contains(id.as_str()) {
-            let slot = wanted.entry((code.clone(), *stripe)).or_insert((*sign, 0));
-            slot.1 = slot.1.checked_add(*delta).ok_or(LedgerError::Overflow)?;
-        }
-    }
-    let mut refused: BTreeMap<String, i64> = BTreeMap::new();
-    for (key, (sign, delta)) in wanted {
-        if delta == 0 {
-            continue;
-        }
-        match applied.get(&key) {
-            Some(stored) if *stored == sign => {}
-            Some(_) => return Err(LedgerError::InsufficientBalance { account: key.0 }),
-            None => {
-                let slot = refused.entry(key.0).or_default();
-                *slot = slot.checked_add(delta).ok_or(LedgerError::Overflow)?;
-            }
-        }
-    }
-    for (code, delta) in refused {
-        rebalance(conn, DbBackend::Postgres, &code, delta).await?;
-    }
+        .map(|(_, t)| *t);
+    settle_stripes(conn, DbBackend::Postgres, stripe_deltas(fresh)?, &applied).await?;
     Ok(txns
         .iter()
         .enumerate()
@@ -594,20 +571,11 @@ async fn apply_balances<C: ConnectionTrait>(
     fresh: &[(&str, &NewTransaction)],
     movements: &[Movement<'_>],
 ) -> Result<HashMap<String, i64>, LedgerError> {
-    // Own rows: code → (account, delta, new movements). Stripes: (code, stripe) → (sign, delta).
+    // Own rows: code → (account, delta, new movements).
     let mut own: BTreeMap<String, (&Account, i64, i64)> = BTreeMap::new();
-    let mut striped: BTreeMap<(String, i32), (i32, i64)> = BTreeMap::new();
     for (_, txn) in fresh {
-        let stripe = stripe_of(&txn.key);
-        for (account, amount) in &txn.entries {
-            let slot = if account.is_city_wide() {
-                &mut striped
-                    .entry((account.code(), stripe))
-                    .or_insert((account.floor_sign(), 0))
-                    .1
-            } else {
-                &mut own.entry(account.code()).or_insert((account, 0, 0)).1
-            };
+        for (account, amount) in txn.entries.iter().filter(|(a, _)| !a.is_city_wide()) {
+            let slot = &mut own.entry(account.code()).or_insert((account, 0, 0)).1;
             *slot = slot.checked_add(*amount).ok_or(LedgerError::Overflow)?;
         }
     }
@@ -664,9 +632,11 @@ async fn apply_balances<C: ConnectionTrait>(
         }
     }
 
-    let striped: Vec<((String, i32), (i32, i64))> =
-        striped.into_iter().filter(|(_, (_, d))| *d != 0).collect();
-    let mut refused: BTreeMap<String, i64> = BTreeMap::new();
+    let striped: Vec<((String, i32), (i32, i64))> = stripe_deltas(fresh.iter().map(|(_, t)| *t))?
+        .into_iter()
+        .filter(|(_, (_, d))| *d != 0)
+        .collect();
+    let mut applied: HashMap<(String, i32), i32> = HashMap::with_capacity(striped.len());
     for chunk in striped.chunks(CHUNK_ROWS) {
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
         for ((code, stripe), (sign, delta)) in chunk {
@@ -691,7 +661,6 @@ async fn apply_balances<C: ConnectionTrait>(
             values,
         )
         .await?;
-        let mut applied: HashMap<(String, i32), i32> = HashMap::with_capacity(rows.len());
         for row in rows {
             applied.insert(
                 (
@@ -701,26 +670,62 @@ async fn apply_balances<C: ConnectionTrait>(
                 row.try_get_by_index::<i32>(2)?,
             );
         }
-        for (key, (sign, delta)) in chunk {
-            match applied.get(key) {
-                Some(stored) if stored == sign => {}
-                // A new stripe (the migration creates them all) cannot give what it never held.
-                Some(_) => {
-                    return Err(LedgerError::InsufficientBalance {
-                        account: key.0.clone(),
-                    });
-                }
-                None => {
-                    let slot = refused.entry(key.0.clone()).or_default();
-                    *slot = slot.checked_add(*delta).ok_or(LedgerError::Overflow)?;
-                }
+    }
+    settle_stripes(conn, backend, striped, &applied).await?;
+    Ok(seqs)
+}
+
+/// A city-wide account's stripe: (account code, stripe).
+type StripeKey = (String, i32);
+/// The changes of stripes: the account's floor sign and the change.
+type StripeDeltas = BTreeMap<StripeKey, (i32, i64)>;
+
+/// Each city-wide account's change by `txns`, per stripe (the stripe of each transaction's key),
+/// with the account's guard: `(code, stripe) → (floor sign, delta)`.
+fn stripe_deltas<'a>(
+    txns: impl IntoIterator<Item = &'a NewTransaction>,
+) -> Result<StripeDeltas, LedgerError> {
+    let mut out = StripeDeltas::new();
+    for txn in txns {
+        let stripe = stripe_of(&txn.key);
+        for (account, amount) in txn.entries.iter().filter(|(a, _)| a.is_city_wide()) {
+            let slot = out
+                .entry((account.code(), stripe))
+                .or_insert((account.floor_sign(), 0));
+            slot.1 = slot.1.checked_add(*amount).ok_or(LedgerError::Overflow)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Holds the stripe changes `wanted` against what the upsert returned (`applied`: the stored
+/// guard of each stripe it changed). A stripe changed with another guard was created by the
+/// upsert and cannot give what it never held; a stripe not returned was refused by its guard,
+/// and its account is rebalanced with the refused change.
+async fn settle_stripes<C: ConnectionTrait>(
+    conn: &C,
+    backend: DbBackend,
+    wanted: impl IntoIterator<Item = (StripeKey, (i32, i64))>,
+    applied: &HashMap<StripeKey, i32>,
+) -> Result<(), LedgerError> {
+    let mut refused: BTreeMap<String, i64> = BTreeMap::new();
+    for (key, (sign, delta)) in wanted {
+        if delta == 0 {
+            continue;
+        }
+        match applied.get(&key) {
+            Some(stored) if *stored == sign => {}
+            Some(_) => return Err(LedgerError::InsufficientBalance { account: key.0 }),
+            None => {
+                let slot = refused.entry(key.0).or_default();
+                *slot = slot.checked_add(delta).ok_or(LedgerError::Overflow)?;
             }
         }
     }
     for (code, delta) in refused {
         rebalance(conn, backend, &code, delta).await?;
     }
-    Ok(seqs)
+    Ok(())
 }
 
 /// The guard of the row an upsert proposes. A database checks a proposed row's `CHECK` before

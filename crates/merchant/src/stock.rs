@@ -106,13 +106,7 @@ pub async fn apply<C: ConnectionTrait>(
     change: StockChange<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, StockError> {
-    // Callers validate quantities before they get here; a bad one is a bug, not bad input.
-    if change.units <= 0 || change.quantity_delta == i64::MIN {
-        return Err(StockError::Db(DbErr::Custom(format!(
-            "invalid stock change on {}: units {}, delta {}",
-            change.listing_id, change.units, change.quantity_delta
-        ))));
-    }
+    check(&change)?;
     let backend = conn.get_database_backend();
     // `stock >= -delta` is `stock + delta >= 0` without an overflow in the database. The row
     // stays locked until the caller commits, so the stock_after values of one listing form an
@@ -131,18 +125,7 @@ pub async fn apply<C: ConnectionTrait>(
         ))
         .await?;
     let Some(row) = updated else {
-        let found = listing::Entity::find_by_id(change.listing_id.to_owned())
-            .one(conn)
-            .await?;
-        return Err(match found {
-            Some(l) => StockError::Insufficient {
-                listing_id: l.id,
-                available: l.stock,
-            },
-            None => StockError::NotFound {
-                listing_id: change.listing_id.to_owned(),
-            },
-        });
+        return Err(refusal(conn, change.listing_id).await);
     };
     let stock_after: i64 = row.try_get_by_index(0)?;
     stock_movement::Entity::insert(movement(&change, stock_after, now))
@@ -168,12 +151,7 @@ pub async fn apply_many<C: ConnectionTrait>(
         _ => {}
     }
     for change in changes {
-        if change.units <= 0 || change.quantity_delta == i64::MIN {
-            return Err(StockError::Db(DbErr::Custom(format!(
-                "invalid stock change on {}: units {}, delta {}",
-                change.listing_id, change.units, change.quantity_delta
-            ))));
-        }
+        check(change)?;
     }
     let backend = conn.get_database_backend();
     let n = changes.len();
@@ -212,18 +190,7 @@ pub async fn apply_many<C: ConnectionTrait>(
     let mut movements = Vec::with_capacity(n);
     for change in changes {
         let Some(stock_after) = after.get(change.listing_id).copied() else {
-            let found = listing::Entity::find_by_id(change.listing_id.to_owned())
-                .one(conn)
-                .await?;
-            return Err(match found {
-                Some(l) => StockError::Insufficient {
-                    listing_id: l.id,
-                    available: l.stock,
-                },
-                None => StockError::NotFound {
-                    listing_id: change.listing_id.to_owned(),
-                },
-            });
+            return Err(refusal(conn, change.listing_id).await);
         };
         stocks.push(stock_after);
         movements.push(movement(change, stock_after, now));
@@ -232,6 +199,35 @@ pub async fn apply_many<C: ConnectionTrait>(
         .exec_without_returning(conn)
         .await?;
     Ok(stocks)
+}
+
+/// Callers validate quantities before they get here; a bad one is a bug, not bad input.
+fn check(change: &StockChange<'_>) -> Result<(), StockError> {
+    if change.units <= 0 || change.quantity_delta == i64::MIN {
+        return Err(StockError::Db(DbErr::Custom(format!(
+            "invalid stock change on {}: units {}, delta {}",
+            change.listing_id, change.units, change.quantity_delta
+        ))));
+    }
+    Ok(())
+}
+
+/// Why the guarded update left a listing out: too little stock (with what is left), or no such
+/// listing.
+async fn refusal<C: ConnectionTrait>(conn: &C, listing_id: &str) -> StockError {
+    match listing::Entity::find_by_id(listing_id.to_owned())
+        .one(conn)
+        .await
+    {
+        Ok(Some(l)) => StockError::Insufficient {
+            listing_id: l.id,
+            available: l.stock,
+        },
+        Ok(None) => StockError::NotFound {
+            listing_id: listing_id.to_owned(),
+        },
+        Err(e) => StockError::Db(e),
+    }
 }
 
 fn movement(

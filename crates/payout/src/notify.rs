@@ -24,9 +24,9 @@ pub struct Advice<'a> {
     pub lines: Vec<RemittanceLine>,
 }
 
-/// Enqueues one remittance advice per approved item (all in a few multi-row inserts), to the merchant owner's e-mail. Owners
-/// without an e-mail address get none; the advice is a courtesy, the transfer remark carries the
-/// reference anyway.
+/// Enqueues one remittance advice per approved item, to the merchant owner's e-mail, in
+/// multi-row inserts. Owners without an e-mail address get none; the advice is a courtesy, the
+/// transfer remark carries the reference anyway.
 pub async fn remittance_advice<C: ConnectionTrait>(
     conn: &C,
     advices: Vec<Advice<'_>>,
@@ -56,7 +56,6 @@ pub async fn remittance_advice<C: ConnectionTrait>(
         };
         mails.push(mail);
     }
-    // Multi-row inserts: one statement per chunk of advices, not one per merchant.
     peken_mail::enqueue_many(conn, mails, now).await?;
     Ok(())
 }

@@ -6,5 +6,5 @@ mod sale;
 
 pub use sale::{
     BankAccount, ListingDetail, ListingForSale, add_turnover, add_turnovers, bank_account,
-    listings_for_sale, merchant_name, owner_contact, shop_and_owner, shops, turnover,
+    listings_for_sale, merchant_name, owner_contact, shop_and_owner, shops,
 };

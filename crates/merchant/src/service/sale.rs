@@ -282,25 +282,6 @@ pub async fn shops<C: ConnectionTrait>(
         .collect())
 }
 
-/// The merchant's gross turnover in the WIB month `period` (zero when it sold nothing).
-pub async fn turnover<C: ConnectionTrait>(
-    conn: &C,
-    merchant_id: &str,
-    period: Period,
-) -> Result<Rupiah, DbErr> {
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "SELECT gross_amount FROM merchant_turnover WHERE merchant_id = $1 AND period = $2",
-            [merchant_id.into(), period.to_string().into()],
-        ))
-        .await?;
-    match row {
-        Some(row) => Ok(Rupiah::new(row.try_get_by_index::<i64>(0)?)),
-        None => Ok(Rupiah::ZERO),
-    }
-}
-
 /// Contact of a merchant's owner for notifications: (owner name, owner e-mail).
 pub async fn owner_contact<C: ConnectionTrait>(
     conn: &C,
