@@ -3,7 +3,7 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, route, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use peken_kernel::error::Problem;
 use peken_kernel::media::is_valid_key;
 use peken_kernel::{ApiError, ApiResult, AppState};
@@ -12,15 +12,35 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// Registers `/media/{key}` at the root (outside the API scope): the address `MediaStore::url`
 /// hands out.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(get_media);
+    cfg.service(get_media)
+        // HEAD answers as GET without the body; registered apart so that the document keeps
+        // one operation.
+        .route("/media/{key:.*}", web::head().to(serve));
 }
+
+/// The bytes of a photo as binary, for the document.
+struct MediaBytes;
+
+impl utoipa::PartialSchema for MediaBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MediaBytes {}
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Objects not named by their hash may change under the same name.
 const REVALIDATE: &str = "public, max-age=300";
 
-/// A stored photo rendition. Public: the keys are unguessable hashes handed out with the
-/// listings that show them. Content-addressed names (`img/…/{sha256}.jpg`) are cached for a
+/// A stored photo
+///
+/// Public: the keys are unguessable hashes handed out with the listings and merchants that
+/// show them. Content-addressed names (`img/…/{sha256}.jpg`) are cached for a
 /// year as immutable, with their hash as the `ETag`; `If-None-Match` with it answers 304.
 /// `HEAD` answers the same headers without the body.
 #[utoipa::path(
@@ -33,10 +53,10 @@ const REVALIDATE: &str = "public, max-age=300";
     ),
     responses(
         (status = 200, description = "The object's bytes; `Content-Type` from the key's extension, `ETag` and `Cache-Control` set", content(
-            (Vec<u8> = "image/jpeg"),
-            (Vec<u8> = "image/png"),
-            (Vec<u8> = "image/webp"),
-            (Vec<u8> = "application/octet-stream"),
+            (inline(MediaBytes) = "image/jpeg"),
+            (inline(MediaBytes) = "image/png"),
+            (inline(MediaBytes) = "image/webp"),
+            (inline(MediaBytes) = "application/octet-stream"),
         )),
         (status = 304, description = "Not modified: `If-None-Match` names this object's ETag"),
         (status = 400, description = "The key is not one the store hands out: `..`, a leading `/`, an empty segment or another character than letters, digits, `.`, `_`, `-` and `/` (`invalid_media_key`), or a malformed header", body = Problem, content_type = "application/problem+json"),
@@ -44,8 +64,16 @@ const REVALIDATE: &str = "public, max-age=300";
         (status = 503, description = "The media store does not answer (`media_unavailable`), or the request ran past its time (`request_timeout`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[route("/media/{key:.*}", method = "GET", method = "HEAD")]
+#[get("/media/{key:.*}")]
 async fn get_media(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    key: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    serve(state, request, key).await
+}
+
+async fn serve(
     state: web::Data<AppState>,
     request: HttpRequest,
     key: web::Path<String>,
