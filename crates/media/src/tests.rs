@@ -434,3 +434,123 @@ async fn a_store_that_refuses_is_media_unavailable() {
         started.elapsed()
     );
 }
+
+mod multipart {
+    use actix_multipart::Multipart;
+    use actix_web::{App, HttpRequest, HttpResponse, test, web};
+    use peken_kernel::ApiResult;
+    use serde_json::json;
+
+    use crate::{MULTIPART_ALLOWANCE, read_file_part};
+
+    const LIMIT: usize = 1024;
+
+    async fn upload(request: HttpRequest, payload: Multipart) -> ApiResult<HttpResponse> {
+        let upload = read_file_part(&request, payload, LIMIT).await?;
+        Ok(HttpResponse::Ok().json(json!({
+            "len": upload.bytes.len(),
+            "content_type": upload.content_type,
+            "file_name": upload.file_name,
+        })))
+    }
+
+    fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, content_type, data) in parts {
+            body.extend_from_slice(b"--XyZ\r\n");
+            let disposition = match content_type {
+                Some(_) => format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"foto.png\"\r\n"
+                ),
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            if let Some(content_type) = content_type {
+                body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        body
+    }
+
+    /// Status, problem code (or the JSON body) of one upload.
+    async fn send(
+        content_type: &str,
+        payload: Vec<u8>,
+        length: Option<usize>,
+    ) -> (u16, serde_json::Value) {
+        let app = test::init_service(App::new().route("/upload", web::post().to(upload))).await;
+        let mut request = test::TestRequest::post()
+            .uri("/upload")
+            .insert_header(("content-type", content_type))
+            .set_payload(payload);
+        if let Some(length) = length {
+            request = request.insert_header(("content-length", length.to_string()));
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status().as_u16();
+        let body: serde_json::Value = test::read_body_json(response).await;
+        (status, body)
+    }
+
+    const MULTIPART: &str = "multipart/form-data; boundary=XyZ";
+
+    #[actix_web::test]
+    async fn the_file_part_is_read_with_its_declared_type_and_name() {
+        let payload = form(&[
+            ("caption", None, b"bayam segar"),
+            ("file", Some("image/png"), &[7_u8; 300]),
+        ]);
+        let (status, body) = send(MULTIPART, payload, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({"len": 300, "content_type": "image/png", "file_name": "foto.png"})
+        );
+    }
+
+    #[actix_web::test]
+    async fn no_file_part_is_file_missing() {
+        let (status, body) =
+            send(MULTIPART, form(&[("photo", Some("image/png"), b"x")]), None).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("file_missing")));
+    }
+
+    #[actix_web::test]
+    async fn too_large_by_its_length_or_while_it_streams_is_413() {
+        // Declared too large: refused before a byte is read (the body here is small).
+        let (status, body) = send(
+            MULTIPART,
+            form(&[("file", Some("image/png"), b"x")]),
+            Some(LIMIT + MULTIPART_ALLOWANCE + 1),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (413, Some("payload_too_large"))
+        );
+        // Declared small but larger: refused once the part passes the limit.
+        let payload = form(&[("file", Some("image/png"), &[1_u8; LIMIT + 1])]);
+        let (status, body) = send(MULTIPART, payload, Some(100)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (413, Some("payload_too_large"))
+        );
+        // Exactly the limit is fine.
+        let payload = form(&[("file", Some("image/png"), &[1_u8; LIMIT])]);
+        let (status, body) = send(MULTIPART, payload, None).await;
+        assert_eq!((status, body["len"].as_u64()), (200, Some(LIMIT as u64)));
+    }
+
+    #[actix_web::test]
+    async fn a_body_that_is_not_multipart_is_415() {
+        let (status, body) = send("application/json", b"{}".to_vec(), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (415, Some("unsupported_media_type"))
+        );
+    }
+}
