@@ -80,6 +80,8 @@ const TABLE: &[(&str, &str, &str)] = &[
         "UFFFFAFF",
     ),
     ("GET", "/api/v1/admin/outbox", "UFFFFAFF"),
+    ("GET", "/api/v1/admin/products", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/products/{id}/moderation", "UFFFFAFF"),
     ("POST", "/api/v1/admin/outbox/{id}/retry", "UFFFFAFF"),
     ("GET", "/api/v1/admin/policies", "UFFFFAAF"),
     ("PATCH", "/api/v1/admin/policies", "UFFFFAFF"),
@@ -120,6 +122,18 @@ const TABLE: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/api/v1/merchants/{id}/listings/{listing_id}/stock-movements",
+        "UFFANFFF",
+    ),
+    ("GET", "/api/v1/merchants/{id}/products", "UFFANAFF"),
+    ("POST", "/api/v1/merchants/{id}/products", "UFFANFFF"),
+    (
+        "GET",
+        "/api/v1/merchants/{id}/products/{product_id}",
+        "UFFANAFF",
+    ),
+    (
+        "PATCH",
+        "/api/v1/merchants/{id}/products/{product_id}",
         "UFFANFFF",
     ),
     ("GET", "/api/v1/merchants/{id}/staff", "UFFANAFF"),
@@ -225,6 +239,7 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
             (id_of("order"), None)
         }
         r if r.starts_with("/api/v1/admin/outbox/") => (id_of("mail"), None),
+        r if r.starts_with("/api/v1/admin/products/") => (id_of("product"), None),
         r if r.starts_with("/api/v1/payments/") || r.starts_with("/api/v1/treasury/payments/") => {
             (id_of("payment"), None)
         }
@@ -238,6 +253,7 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
     if let Some(listing) = listing {
         path = path.replace("{listing_id}", &listing);
     }
+    path = path.replace("{product_id}", &ids["product"]);
     // A staff member to remove is made up: the owner's cell is `a`.
     path = path.replace("{user_id}", "01a00000-0000-7000-8000-000000000001");
     assert!(!path.contains('{'), "no resource for {route}");
@@ -252,6 +268,7 @@ fn body_for(route: &str, ids: &HashMap<&str, String>) -> serde_json::Value {
             json!({"bank_code": "008", "account_number": "1234567890", "account_name": "UJI"})
         }
         "listings" => json!({"commodity_id": ids["commodity"], "price": 9_000, "stock": 1}),
+        "products" => json!({"name": "Sabun Uji", "category": "kebutuhan_harian", "unit": "pcs"}),
         "stock-movements" => json!({"kind": "restock", "quantity_delta": 1}),
         "staff" => {
             json!({"name": "Staf", "email": format!("staf{}@authz.test", uuid::Uuid::new_v4().simple()),
@@ -342,8 +359,19 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
         .unwrap()
         .try_get("", "id")
         .unwrap();
+    let product: String = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT product_id FROM listings WHERE id = '{listing_id}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "product_id")
+        .unwrap();
 
     let ids = HashMap::from([
+        ("product", product),
         ("commodity", commodity_id),
         ("listing", listing_id),
         ("merchant", own.id.clone()),

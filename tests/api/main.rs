@@ -23,6 +23,7 @@ mod password;
 mod payouts;
 mod policies;
 mod privacy;
+mod products;
 mod proxy;
 mod registration;
 mod sessions;

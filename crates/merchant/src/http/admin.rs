@@ -94,7 +94,11 @@ pub struct VerificationRequest {
     pub reason: Option<String>,
 }
 
-fn check_reason(v: &mut Validation, reason: Option<&str>, required: bool) -> Option<String> {
+pub(super) fn check_reason(
+    v: &mut Validation,
+    reason: Option<&str>,
+    required: bool,
+) -> Option<String> {
     if let Some(r) = reason.map(str::trim).filter(|r| !r.is_empty()) {
         check_text(v, "reason", r, 500)
     } else {

@@ -114,6 +114,13 @@ pub async fn register(state: &AppState, new: NewMerchant) -> ApiResult<merchant:
         owner_user_id: Set(owner.id),
         bank_account_hold_until: Set(None),
         bank_account_confirmed_by: Set(None),
+        photo: Set(None),
+        phone: Set(None),
+        description: Set(None),
+        opening_hours: Set(None),
+        pickup: Set(true),
+        delivery_radius_m: Set(None),
+        delivery_fee: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

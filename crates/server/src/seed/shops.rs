@@ -7,7 +7,7 @@ use peken_kernel::auth::{Caller, Role};
 use peken_kernel::ids::{Nib, Nik, Npwp};
 use peken_kernel::{AppState, Rupiah};
 use peken_merchant::service::BankAccount;
-use peken_merchant::service::listings;
+use peken_merchant::service::listings::{self, ListingOf};
 use peken_merchant::service::merchants::{self, NewMerchant, NewPerson};
 
 use super::DEMO_PASSWORD;
@@ -273,7 +273,7 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
                 state,
                 &owner,
                 &merchant.id,
-                &commodity_ids[commodity],
+                ListingOf::Commodity(commodity_ids[commodity].clone()),
                 Rupiah::new(price),
                 stock,
             )

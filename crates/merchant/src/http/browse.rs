@@ -14,8 +14,8 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::browse::{self, BrowseCursor, BrowseItem, BrowseQuery};
-use crate::input::query_words;
-use crate::{cache, service};
+use peken_catalog::input::query_words;
+use peken_catalog::{cache, service};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(browse_listings);
@@ -24,7 +24,8 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BrowseParams {
-    /// Words to find in commodity and merchant names (case-insensitive; every word must match).
+    /// Words to find in product names and descriptions and merchant names (case-insensitive;
+    /// every word must match).
     pub q: Option<String>,
     /// Category code, e.g. `sembako`.
     pub category: Option<String>,
