@@ -124,6 +124,18 @@ impl Interner {
     }
 }
 
+/// A listing's search words (its product's and its shop's) and, for a staple, its commodity's:
+/// "gula" finds a sugar whatever its brand, and a renamed commodity is found by its new name.
+fn with_commodity_words(mut text: String, commodity: Option<&BrowseCommodity>) -> Box<str> {
+    if let Some(c) = commodity {
+        for word in peken_catalog::input::search_words(&c.name) {
+            text.push(' ');
+            text.push_str(&word);
+        }
+    }
+    text.into()
+}
+
 /// A match in browse order: higher relevance first, then less turnover, then listing id; "less"
 /// means earlier on the page.
 struct Ranked<'a>(i64, &'a Entry);
@@ -187,26 +199,23 @@ impl Snapshot {
                         })
                     })
                     .clone();
-                let commodity = match row.commodity_id {
-                    Some(id) => Some(
-                        commodities
-                            .entry(id.clone())
-                            .or_insert_with(|| {
-                                Arc::new(BrowseCommodity {
-                                    id,
-                                    name: row.commodity_name.unwrap_or_default(),
-                                    category: row.category.clone(),
-                                    unit: row.commodity_unit.unwrap_or_default(),
-                                    het_price: row.het_price.map(Rupiah::new),
-                                    max_qty_per_buyer_per_day: row
-                                        .max_qty_per_buyer_per_day
-                                        .map(i64::from),
-                                })
+                let commodity = row.commodity_id.map(|id| {
+                    commodities
+                        .entry(id.clone())
+                        .or_insert_with(|| {
+                            Arc::new(BrowseCommodity {
+                                id,
+                                name: row.commodity_name.unwrap_or_default(),
+                                category: row.category.clone(),
+                                unit: row.commodity_unit.unwrap_or_default(),
+                                het_price: row.het_price.map(Rupiah::new),
+                                max_qty_per_buyer_per_day: row
+                                    .max_qty_per_buyer_per_day
+                                    .map(i64::from),
                             })
-                            .clone(),
-                    ),
-                    None => None,
-                };
+                        })
+                        .clone()
+                });
                 let product = Box::new(BrowseProduct {
                     image: row
                         .image
@@ -219,6 +228,7 @@ impl Snapshot {
                     net_weight_g: row.net_weight_g,
                     net_volume_ml: row.net_volume_ml,
                 });
+                let search_text = with_commodity_words(row.search_text, commodity.as_deref());
                 let kecamatan = strings.get(row.kecamatan_code);
                 let at = u32::try_from(listings.len()).unwrap_or(u32::MAX);
                 by_kecamatan.entry(kecamatan.clone()).or_default().push(at);
@@ -234,7 +244,7 @@ impl Snapshot {
                     category: strings.get(row.category),
                     kecamatan,
                     kelurahan: strings.get(row.kelurahan_code),
-                    search_text: row.search_text.into(),
+                    search_text,
                 });
             }
             if !full {

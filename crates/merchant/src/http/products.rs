@@ -213,6 +213,10 @@ fn check_description(v: &mut Validation, value: &str) -> Option<String> {
     }
 }
 
+#[expect(
+    clippy::option_option,
+    reason = "absent, null and a value differ in a PATCH"
+)]
 fn check_net(v: &mut Validation, field: &str, value: Option<&Value>) -> Option<Option<i64>> {
     match value {
         None | Some(Value::Null) => Some(None),
@@ -419,6 +423,10 @@ pub struct PatchProductRequest {
     pub commodity_id: Option<Value>,
 }
 
+#[expect(
+    clippy::option_option,
+    reason = "absent, null and a value differ in a PATCH"
+)]
 fn nullable_text(
     v: &mut Validation,
     field: &str,
@@ -466,7 +474,7 @@ async fn patch_product(
 ) -> ApiResult<web::Json<ProductResponse>> {
     let (id, product_id) = path.into_inner();
     let mut v = Validation::new();
-    let patch = ProductPatch {
+    let change = ProductPatch {
         name: body
             .name
             .as_deref()
@@ -500,7 +508,7 @@ async fn patch_product(
         ),
     };
     v.finish()?;
-    let updated = products::patch(&state, &auth, &id, &product_id, patch).await?;
+    let updated = products::patch(&state, &auth, &id, &product_id, change).await?;
     Ok(web::Json(product_response(&state, updated)))
 }
 

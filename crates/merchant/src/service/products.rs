@@ -433,7 +433,7 @@ pub async fn patch(
         now,
     )
     .await?;
-    let images = images_of(&txn, &[updated.id.clone()]).await?;
+    let images = images_of(&txn, std::slice::from_ref(&updated.id)).await?;
     txn.commit().await?;
     Ok(view(
         updated,
@@ -540,7 +540,7 @@ pub async fn moderate(
         now,
     )
     .await?;
-    let images = images_of(&txn, &[updated.id.clone()]).await?;
+    let images = images_of(&txn, std::slice::from_ref(&updated.id)).await?;
     txn.commit().await?;
     tracing::info!(product_id, admin = %admin.user_id, outcome, "product moderated");
     listings_changed(state).await;
@@ -598,7 +598,7 @@ pub async fn get(
 ) -> ApiResult<ProductView> {
     let m = merchants::for_reading(&state.db, caller, merchant_id, false).await?;
     let found = of_merchant(&state.db, &m.id, product_id).await?;
-    let images = images_of(&state.db, &[found.id.clone()]).await?;
+    let images = images_of(&state.db, std::slice::from_ref(&found.id)).await?;
     Ok(view(found, images.into_values().next().unwrap_or_default()))
 }
 

@@ -94,10 +94,6 @@ pub struct ListingDetail {
 }
 
 #[derive(Debug, FromQueryResult)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "one row of a query: each flag is a column"
-)]
 struct ListingRow {
     listing_id: String,
     merchant_id: String,
