@@ -1,6 +1,8 @@
 //! Black-box test harness: starts the real server on port 0 against a fresh database (a new
 //! PostgreSQL database when `PEKEN_TEST_DATABASE_URL` is set, else a new SQLite file) and a
-//! fresh Redis key prefix when `PEKEN_TEST_REDIS_URL` is set, and talks to it over HTTP.
+//! fresh Redis key prefix when `PEKEN_TEST_REDIS_URL` is set, a fresh bucket of the S3-compatible
+//! server at `PEKEN_TEST_S3_URL` (CI runs moto) when that is set, else the data directory's
+//! media folder, and talks to it over HTTP.
 
 #![allow(
     clippy::unwrap_used,
@@ -119,6 +121,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if postgres.is_some() {
         vars.push(("PEKEN_METRICS_TOKEN".into(), METRICS_TOKEN.into()));
     }
+    if let Some(s3) = test_s3_url() {
+        let bucket = format!("peken-test-{}", &id[..20]);
+        create_bucket(&s3, &bucket).await;
+        vars.extend([
+            ("PEKEN_MEDIA_URL".into(), format!("s3://{bucket}")),
+            ("PEKEN_MEDIA_S3_ENDPOINT".into(), s3),
+            ("PEKEN_MEDIA_S3_ACCESS_KEY_ID".into(), "peken-test".into()),
+            (
+                "PEKEN_MEDIA_S3_SECRET_ACCESS_KEY".into(),
+                "peken-test-secret".into(),
+            ),
+        ]);
+    }
     vars.extend(options.vars);
     let settings = Settings::from_vars(vars).expect("test settings are valid");
     peken_kernel::telemetry::init(&settings.log_filter, settings.log_format, std::io::stderr);
@@ -141,6 +156,28 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         data_dir,
         _postgres: postgres,
     }
+}
+
+/// The S3-compatible server the suite keeps media in (`PEKEN_TEST_S3_URL`), if any.
+pub fn test_s3_url() -> Option<String> {
+    std::env::var("PEKEN_TEST_S3_URL")
+        .ok()
+        .map(|url| url.trim().trim_end_matches('/').to_owned())
+        .filter(|url| !url.is_empty())
+}
+
+/// A new bucket on the test S3 server; moto takes an unsigned `PUT /{bucket}`.
+async fn create_bucket(s3: &str, bucket: &str) {
+    let response = reqwest::Client::new()
+        .put(format!("{s3}/{bucket}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the S3 server at {s3} (PEKEN_TEST_S3_URL) answers: {e}"));
+    assert!(
+        response.status().is_success(),
+        "creating bucket {bucket}: {}",
+        response.status()
+    );
 }
 
 impl Drop for TestApp {

@@ -221,6 +221,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/treasury/trial-balance", "UFFFFFAF"),
     ("GET", "/api/v1/treasury/turnover-alerts", "UFFFFAAF"),
     ("GET", "/healthz", "AAAAAAAA"),
+    ("GET", "/media/{key}", "aaaaaaaa"),
     ("GET", "/metrics", "MMMMMMMM"),
     ("GET", "/readyz", "AAAAAAAA"),
     ("POST", "/api/v1/auth/logout", "UAAAAAAA"),
@@ -254,6 +255,8 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
         path = path.replace("{listing_id}", &listing);
     }
     path = path.replace("{product_id}", &ids["product"]);
+    // A stored photo is made up (a well-formed content-addressed key): its cells are `a`.
+    path = path.replace("{key}", &format!("img/00/{}.jpg", "0".repeat(64)));
     // A staff member to remove is made up: the owner's cell is `a`.
     path = path.replace("{user_id}", "01a00000-0000-7000-8000-000000000001");
     assert!(!path.contains('{'), "no resource for {route}");

@@ -16,6 +16,7 @@ mod demo;
 mod fixtures;
 mod mail;
 mod mandate;
+mod media;
 mod merchants;
 mod ops;
 mod orders;

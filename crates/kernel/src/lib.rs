@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
+pub mod media;
 pub mod metrics;
 pub mod money;
 pub mod net;

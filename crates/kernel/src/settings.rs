@@ -113,6 +113,41 @@ pub struct Settings {
     pub auto_migrate: bool,
     pub worker_interval: Duration,
     pub shutdown_timeout: Duration,
+    /// Where uploaded photos are kept and how clients reach them (`PEKEN_MEDIA_*`).
+    pub media: MediaSettings,
+}
+
+/// Where uploaded media (product and profile photos) are kept, and the address clients fetch
+/// them from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaSettings {
+    pub storage: MediaStorage,
+    /// `PEKEN_MEDIA_PUBLIC_URL` without a trailing `/`: when set, clients are handed
+    /// `{public_url}/{key}` (a CDN or the bucket's own address) instead of `/media/{key}`.
+    pub public_url: Option<String>,
+}
+
+/// The object store behind [`MediaSettings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaStorage {
+    /// The folder `media/` in the data directory (the default): one process, or processes
+    /// sharing one file system.
+    Local,
+    /// An S3-compatible bucket (`PEKEN_MEDIA_URL=s3://bucket[/prefix]`), for several replicas.
+    S3(S3Settings),
+}
+
+/// An S3-compatible bucket and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Keys are kept under this path in the bucket (no leading or trailing `/`).
+    pub prefix: Option<String>,
+    /// `PEKEN_MEDIA_S3_ENDPOINT`, for a store other than AWS (`MinIO`, Ceph, a provider's S3).
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
 }
 
 /// Every bad value, one line each.
@@ -233,6 +268,7 @@ impl Settings {
                 3_600_000,
             ))),
             shutdown_timeout: r.seconds("PEKEN_SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600),
+            media: r.media(),
         };
         if settings.bootstrap_admin_email.is_some() != settings.bootstrap_admin_password.is_some() {
             r.problems.push(
@@ -434,6 +470,83 @@ impl Reader<'_> {
         }
     }
 
+    fn media(&mut self) -> MediaSettings {
+        let public_url = self
+            .string("PEKEN_MEDIA_PUBLIC_URL")
+            .and_then(|url| self.http_url("PEKEN_MEDIA_PUBLIC_URL", &url));
+        let endpoint = self
+            .string("PEKEN_MEDIA_S3_ENDPOINT")
+            .and_then(|url| self.http_url("PEKEN_MEDIA_S3_ENDPOINT", &url));
+        let region = self
+            .string("PEKEN_MEDIA_S3_REGION")
+            .unwrap_or_else(|| "us-east-1".into());
+        let access_key_id = self.string("PEKEN_MEDIA_S3_ACCESS_KEY_ID");
+        let secret_access_key = self
+            .string("PEKEN_MEDIA_S3_SECRET_ACCESS_KEY")
+            .map(Secret::new);
+        if access_key_id.is_some() != secret_access_key.is_some() {
+            self.problems.push(
+                "PEKEN_MEDIA_S3_ACCESS_KEY_ID and PEKEN_MEDIA_S3_SECRET_ACCESS_KEY must be set \
+                 together"
+                    .into(),
+            );
+        }
+        let storage = match self.string("PEKEN_MEDIA_URL") {
+            None => {
+                let s3_only = [
+                    "PEKEN_MEDIA_S3_ENDPOINT",
+                    "PEKEN_MEDIA_S3_REGION",
+                    "PEKEN_MEDIA_S3_ACCESS_KEY_ID",
+                    "PEKEN_MEDIA_S3_SECRET_ACCESS_KEY",
+                ];
+                if let Some(name) = s3_only.iter().find(|name| self.string(name).is_some()) {
+                    self.problems.push(format!(
+                        "{name} is set but PEKEN_MEDIA_URL is not: set PEKEN_MEDIA_URL=s3://bucket \
+                         to keep media in S3, or leave the S3 settings out"
+                    ));
+                }
+                MediaStorage::Local
+            }
+            Some(url) => {
+                if let Some((bucket, prefix)) = parse_s3_url(&url) {
+                    MediaStorage::S3(S3Settings {
+                        bucket,
+                        prefix,
+                        endpoint,
+                        region,
+                        access_key_id,
+                        secret_access_key,
+                    })
+                } else {
+                    self.problems.push(format!(
+                        "PEKEN_MEDIA_URL: expected s3://bucket or s3://bucket/prefix (a bucket \
+                         name of 3 to 63 lowercase letters, digits, dots and hyphens), got {url:?}"
+                    ));
+                    MediaStorage::Local
+                }
+            }
+        };
+        MediaSettings {
+            storage,
+            public_url,
+        }
+    }
+
+    /// An `http://` or `https://` address, without a trailing `/`.
+    fn http_url(&mut self, name: &str, url: &str) -> Option<String> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        if rest.is_some_and(|host| !host.is_empty() && !host.starts_with('/')) {
+            Some(url.trim_end_matches('/').to_owned())
+        } else {
+            self.problems.push(format!(
+                "{name}: expected an address starting with http:// or https://, got {url:?}"
+            ));
+            None
+        }
+    }
+
     fn holidays(&mut self) -> Vec<NaiveDate> {
         let raw = self.string("PEKEN_HOLIDAYS").unwrap_or_default();
         match parse_holidays(&raw) {
@@ -459,6 +572,29 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// `s3://bucket[/prefix]` as the bucket and the prefix (without surrounding `/`).
+fn parse_s3_url(url: &str) -> Option<(String, Option<String>)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let prefix = prefix.trim_matches('/');
+    let prefix_ok = prefix
+        .split('/')
+        .all(|segment| !matches!(segment, "." | "..") && !segment.contains(['\\', '?', '#']))
+        && !prefix.contains("//");
+    (bucket_ok && prefix_ok).then(|| {
+        (
+            bucket.to_owned(),
+            (!prefix.is_empty()).then(|| prefix.to_owned()),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -611,6 +747,57 @@ mod tests {
             let err = production(&extra).expect_err("an example secret is refused");
             assert!(err.to_string().contains(name), "{name}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn media_is_local_by_default_and_s3_by_url() {
+        let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
+        assert_eq!(s.media.storage, MediaStorage::Local);
+        assert_eq!(s.media.public_url, None);
+
+        let s = Settings::from_vars(vars(&[
+            ("PEKEN_MEDIA_URL", "s3://peken-media/photos/"),
+            ("PEKEN_MEDIA_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("PEKEN_MEDIA_S3_ACCESS_KEY_ID", "peken"),
+            ("PEKEN_MEDIA_S3_SECRET_ACCESS_KEY", "s3-secret-value"),
+            ("PEKEN_MEDIA_PUBLIC_URL", "https://cdn.example.go.id/media/"),
+        ]))
+        .expect("valid");
+        let MediaStorage::S3(s3) = &s.media.storage else {
+            panic!("S3 expected: {:?}", s.media.storage);
+        };
+        assert_eq!(s3.bucket, "peken-media");
+        assert_eq!(s3.prefix.as_deref(), Some("photos"));
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(
+            s.media.public_url.as_deref(),
+            Some("https://cdn.example.go.id/media")
+        );
+        assert!(!format!("{s:?}").contains("s3-secret-value"));
+    }
+
+    #[test]
+    fn bad_media_settings_are_reported() {
+        let err = Settings::from_vars(vars(&[
+            ("PEKEN_MEDIA_URL", "s3://A/../x"),
+            ("PEKEN_MEDIA_S3_ENDPOINT", "minio:9000"),
+            ("PEKEN_MEDIA_S3_ACCESS_KEY_ID", "peken"),
+            ("PEKEN_MEDIA_PUBLIC_URL", "cdn.example"),
+        ]))
+        .expect_err("invalid");
+        let text = err.to_string();
+        for name in [
+            "PEKEN_MEDIA_URL: expected s3://bucket",
+            "PEKEN_MEDIA_S3_ENDPOINT: expected an address",
+            "PEKEN_MEDIA_S3_ACCESS_KEY_ID and PEKEN_MEDIA_S3_SECRET_ACCESS_KEY",
+            "PEKEN_MEDIA_PUBLIC_URL: expected an address",
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+        let err = Settings::from_vars(vars(&[("PEKEN_MEDIA_S3_REGION", "eu-west-1")]))
+            .expect_err("S3 settings without a bucket");
+        assert!(err.to_string().contains("PEKEN_MEDIA_URL is not"), "{err}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub webhook_secret: Secret,
     pub policies: Arc<PolicyStore>,
+    /// Uploaded photos: the data directory's `media/` folder or an S3 bucket.
+    pub media: crate::media::MediaStore,
     /// Per-process state a crate keeps for itself (an in-memory read model, say), one value per
     /// type, made on first use.
     pub locals: Arc<Locals>,

@@ -37,6 +37,7 @@ use crate::middleware;
         (name = "payouts", description = "Payout batches, transfer files, failures, holds and the payout service level"),
         (name = "reconciliation", description = "Bank statements, matching, exceptions and the daily close"),
         (name = "audit", description = "The audit log of money, stock, status and policy changes"),
+        (name = "media", description = "Stored photos, public and cached for good"),
     )
 )]
 struct ApiDoc;
@@ -72,6 +73,7 @@ pub fn app() -> (
         .service(healthz)
         .service(readyz)
         .service(metrics)
+        .configure(peken_media::configure)
         .service(
             scope::scope("/api/v1")
                 .configure(peken_identity::http::configure)

@@ -12,6 +12,7 @@ use peken_kernel::AppState;
 use peken_kernel::auth::{JwtKeys, PasswordHasherConfig};
 use peken_kernel::cache::Stores;
 use peken_kernel::clock::Clock;
+use peken_kernel::media::MediaStore;
 use peken_kernel::metrics::Metrics;
 use peken_kernel::period::WorkingCalendar;
 use peken_kernel::policy::PolicyStore;
@@ -59,6 +60,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
             .context("PEKEN_REDIS_URL is not a valid Redis URL")?,
         None => Stores::memory(),
     };
+    let media = MediaStore::from_settings(&settings).context("opening the media store")?;
     let regions = peken_identity::service::load_regions(&db)
         .await
         .context("loading regions")?;
@@ -74,6 +76,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         stores,
         webhook_secret,
         policies: Arc::new(PolicyStore::new()),
+        media,
         locals: Arc::default(),
     };
     peken_identity::service::bootstrap_admin(&state).await?;
