@@ -100,6 +100,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/me", "UAAAAAAA"),
     ("POST", "/api/v1/merchants", "AAAAAAAA"),
     ("GET", "/api/v1/merchants/{id}", "AAAAAAAA"),
+    ("PATCH", "/api/v1/merchants/{id}", "UFFANFFF"),
     ("PUT", "/api/v1/merchants/{id}/bank-account", "UFFANFFF"),
     ("GET", "/api/v1/merchants/{id}/ledger", "UFFANFAF"),
     ("GET", "/api/v1/merchants/{id}/listings", "UFFANAFF"),
@@ -123,6 +124,23 @@ const TABLE: &[(&str, &str, &str)] = &[
         "POST",
         "/api/v1/merchants/{id}/listings/{listing_id}/stock-movements",
         "UFFANFFF",
+    ),
+    ("PUT", "/api/v1/merchants/{id}/photo", "UFFANFFF"),
+    ("DELETE", "/api/v1/merchants/{id}/photo", "UFFaNFFF"),
+    (
+        "POST",
+        "/api/v1/merchants/{id}/products/{product_id}/images",
+        "UFFANFFF",
+    ),
+    (
+        "PUT",
+        "/api/v1/merchants/{id}/products/{product_id}/images/order",
+        "UFFANFFF",
+    ),
+    (
+        "DELETE",
+        "/api/v1/merchants/{id}/products/{product_id}/images/{image_id}",
+        "UFFaNFFF",
     ),
     ("GET", "/api/v1/merchants/{id}/products", "UFFANAFF"),
     ("POST", "/api/v1/merchants/{id}/products", "UFFANFFF"),
@@ -255,6 +273,8 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
         path = path.replace("{listing_id}", &listing);
     }
     path = path.replace("{product_id}", &ids["product"]);
+    // A photo to delete is made up: the owner's cell is `a`.
+    path = path.replace("{image_id}", "01a00000-0000-7000-8000-000000000002");
     // A stored photo is made up (a well-formed content-addressed key): its cells are `a`.
     path = path.replace("{key}", &format!("img/00/{}.jpg", "0".repeat(64)));
     // A staff member to remove is made up: the owner's cell is `a`.
@@ -272,6 +292,7 @@ fn body_for(route: &str, ids: &HashMap<&str, String>) -> serde_json::Value {
         }
         "listings" => json!({"commodity_id": ids["commodity"], "price": 9_000, "stock": 1}),
         "products" => json!({"name": "Sabun Uji", "category": "kebutuhan_harian", "unit": "pcs"}),
+        "order" => json!({"image_ids": []}),
         "stock-movements" => json!({"kind": "restock", "quantity_delta": 1}),
         "staff" => {
             json!({"name": "Staf", "email": format!("staf{}@authz.test", uuid::Uuid::new_v4().simple()),

@@ -22,6 +22,7 @@ mod ops;
 mod orders;
 mod password;
 mod payouts;
+mod photos;
 mod policies;
 mod privacy;
 mod products;

@@ -55,8 +55,8 @@ pub fn urls_of_json(state: &AppState, json: &str) -> Option<ImageUrls> {
     urls(state, &renditions)
 }
 
-fn url(_state: &AppState, key: &str) -> String {
-    format!("/media/{key}")
+fn url(state: &AppState, key: &str) -> String {
+    state.media.url(key)
 }
 
 /// A shop as order views show it.

@@ -74,7 +74,7 @@ async fn list_merchants(
         items: found
             .items
             .into_iter()
-            .map(|m| MerchantResponse::new(m, Access::Full))
+            .map(|m| MerchantResponse::new(&state, m, Access::Full))
             .collect(),
         next_cursor: found.next_cursor,
     }))
@@ -132,7 +132,11 @@ async fn verify(
     let reason = check_reason(&mut v, body.reason.as_deref(), !approve);
     v.finish()?;
     let updated = merchants::verify(&state, &auth, &id, approve, reason).await?;
-    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }
 
 /// Confirm a merchant's new bank account (after checking it with the owner): payouts to it
@@ -154,7 +158,11 @@ async fn confirm_bank_account(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MerchantResponse>> {
     let confirmed = merchants::confirm_bank_account(&state, &auth, &id).await?;
-    Ok(web::Json(MerchantResponse::new(confirmed, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        confirmed,
+        Access::Full,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -187,7 +195,11 @@ async fn suspend(
     v.finish()?;
     let reason = reason.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated")))?;
     let updated = merchants::suspend(&state, &auth, &id, reason).await?;
-    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }
 
 /// End a suspension: the merchant is active again.
@@ -208,7 +220,11 @@ async fn reinstate(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MerchantResponse>> {
     let updated = merchants::reinstate(&state, &auth, &id).await?;
-    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }
 
 /// Take a listing down. The reason is kept and shown to the merchant; the listing is hidden

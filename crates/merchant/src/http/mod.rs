@@ -5,6 +5,7 @@ mod admin;
 mod browse;
 mod listings;
 mod merchants;
+mod photos;
 mod products;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -18,6 +19,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     merchants::configure(cfg);
     listings::configure(cfg);
     products::configure(cfg);
+    photos::configure(cfg);
     admin::configure(cfg);
     browse::configure(cfg);
 }

@@ -18,10 +18,10 @@ use peken_kernel::auth::Caller;
 use peken_kernel::db::new_id;
 use peken_kernel::pagination::Page;
 use peken_kernel::{ApiError, ApiResult, AppState};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -734,4 +734,231 @@ fn view(p: product::Model, images: Vec<ProductImage>) -> ProductView {
         created_at: p.created_at,
         updated_at: p.updated_at,
     }
+}
+
+/// The most photos one product may have.
+pub const MAX_IMAGES: usize = 8;
+
+fn too_many_images() -> ApiError {
+    ApiError::conflict(
+        "too_many_images",
+        format!("a product has at most {MAX_IMAGES} photos; delete one first"),
+    )
+}
+
+/// A photo as stored by the media layer: its upright size and its renditions, smallest first.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    pub width: u32,
+    pub height: u32,
+    pub renditions: Vec<StoredRendition>,
+}
+
+/// Checks that the caller's merchant owns the product and that it has room for one more photo:
+/// what an upload is refused for before its bytes are read and decoded.
+pub async fn check_room_for_image(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    product_id: &str,
+) -> ApiResult<()> {
+    let m = merchants::own(&state.db, caller, merchant_id).await?;
+    of_merchant(&state.db, &m.id, product_id).await?;
+    if image_count(&state.db, product_id).await? >= MAX_IMAGES as u64 {
+        return Err(too_many_images());
+    }
+    Ok(())
+}
+
+async fn image_count<C: ConnectionTrait>(conn: &C, product_id: &str) -> ApiResult<u64> {
+    Ok(product_image::Entity::find()
+        .filter(product_image::Column::ProductId.eq(product_id))
+        .count(conn)
+        .await?)
+}
+
+/// Adds a stored photo as the product's last one. The product's row is locked while its photos
+/// are counted, so two uploads at once cannot make a ninth. On an error the caller deletes the
+/// stored objects again ([`unreferenced`] says which may go).
+pub async fn add_image(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    product_id: &str,
+    image: NewImage,
+) -> ApiResult<ProductView> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let m = merchants::own(&txn, caller, merchant_id).await?;
+    let found = product::Entity::find_by_id(product_id.to_owned())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .filter(|p| p.merchant_id == m.id)
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let count = image_count(&txn, product_id).await?;
+    if count >= MAX_IMAGES as u64 {
+        return Err(too_many_images());
+    }
+    let id = new_id();
+    product_image::ActiveModel {
+        id: Set(id.clone()),
+        product_id: Set(found.id.clone()),
+        position: Set(i32::try_from(count).unwrap_or(i32::MAX)),
+        width: Set(i32::try_from(image.width).unwrap_or(i32::MAX)),
+        height: Set(i32::try_from(image.height).unwrap_or(i32::MAX)),
+        renditions: Set(serde_json::to_string(&image.renditions)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("product.image_added", "product", product_id)
+            .after(serde_json::json!({"image_id": id, "position": count})),
+        now,
+    )
+    .await?;
+    let images = images_of(&txn, std::slice::from_ref(&found.id)).await?;
+    txn.commit().await?;
+    listings_changed(state).await;
+    Ok(view(found, images.into_values().next().unwrap_or_default()))
+}
+
+/// Deletes a photo; the photos after it move up. Returns the product and the keys that no
+/// photo uses any more (for the caller to delete from the media store).
+pub async fn delete_image(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    product_id: &str,
+    image_id: &str,
+) -> ApiResult<(ProductView, Vec<String>)> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let m = merchants::own(&txn, caller, merchant_id).await?;
+    let found = product::Entity::find_by_id(product_id.to_owned())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .filter(|p| p.merchant_id == m.id)
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let image = product_image::Entity::find_by_id(image_id.to_owned())
+        .one(&txn)
+        .await?
+        .filter(|i| i.product_id == found.id)
+        .ok_or_else(|| ApiError::not_found("image"))?;
+    product_image::Entity::delete_by_id(image.id.clone())
+        .exec(&txn)
+        .await?;
+    product_image::Entity::update_many()
+        .col_expr(
+            product_image::Column::Position,
+            Expr::col(product_image::Column::Position).sub(1),
+        )
+        .filter(product_image::Column::ProductId.eq(found.id.clone()))
+        .filter(product_image::Column::Position.gt(image.position))
+        .exec(&txn)
+        .await?;
+    let keys: Vec<String> = ProductImage::of(image.clone())
+        .renditions
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    let gone = unreferenced(&txn, &keys).await?;
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("product.image_deleted", "product", product_id)
+            .before(serde_json::json!({"image_id": image.id, "position": image.position})),
+        now,
+    )
+    .await?;
+    let images = images_of(&txn, std::slice::from_ref(&found.id)).await?;
+    txn.commit().await?;
+    listings_changed(state).await;
+    Ok((
+        view(found, images.into_values().next().unwrap_or_default()),
+        gone,
+    ))
+}
+
+/// Puts the product's photos in the given order: `image_ids` must name each of them once.
+pub async fn reorder_images(
+    state: &AppState,
+    caller: &Caller,
+    merchant_id: &str,
+    product_id: &str,
+    image_ids: &[String],
+) -> ApiResult<ProductView> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let m = merchants::own(&txn, caller, merchant_id).await?;
+    let found = product::Entity::find_by_id(product_id.to_owned())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .filter(|p| p.merchant_id == m.id)
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let current = images_of(&txn, std::slice::from_ref(&found.id))
+        .await?
+        .into_values()
+        .next()
+        .unwrap_or_default();
+    let mut have: Vec<&str> = current.iter().map(|i| i.id.as_str()).collect();
+    let mut want: Vec<&str> = image_ids.iter().map(String::as_str).collect();
+    have.sort_unstable();
+    want.sort_unstable();
+    if have != want {
+        return Err(ApiError::field(
+            "image_ids",
+            "not_a_permutation",
+            "name each of the product's photos exactly once",
+        ));
+    }
+    for (position, id) in image_ids.iter().enumerate() {
+        product_image::Entity::update_many()
+            .col_expr(
+                product_image::Column::Position,
+                Expr::value(i32::try_from(position).unwrap_or(i32::MAX)),
+            )
+            .filter(product_image::Column::Id.eq(id.clone()))
+            .exec(&txn)
+            .await?;
+    }
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("product.images_reordered", "product", product_id)
+            .after(serde_json::json!({"image_ids": image_ids})),
+        now,
+    )
+    .await?;
+    let images = images_of(&txn, std::slice::from_ref(&found.id)).await?;
+    txn.commit().await?;
+    listings_changed(state).await;
+    Ok(view(found, images.into_values().next().unwrap_or_default()))
+}
+
+/// Of these media keys, those no product photo and no shop photo uses. Keys are content
+/// hashes, so the same photo uploaded twice is stored once and must stay while one uses it.
+pub async fn unreferenced<C: ConnectionTrait>(conn: &C, keys: &[String]) -> ApiResult<Vec<String>> {
+    let mut gone = Vec::new();
+    for key in keys {
+        let pattern = format!("%{key}%");
+        let images = product_image::Entity::find()
+            .filter(product_image::Column::Renditions.like(pattern.clone()))
+            .count(conn)
+            .await?;
+        let shops = merchant::Entity::find()
+            .filter(merchant::Column::Photo.like(pattern))
+            .count(conn)
+            .await?;
+        if images == 0 && shops == 0 {
+            gone.push(key.clone());
+        }
+    }
+    Ok(gone)
 }
