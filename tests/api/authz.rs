@@ -96,6 +96,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/checkout", "UAAFFFFF"),
     ("GET", "/api/v1/commodities", "AAAAAAAA"),
     ("GET", "/api/v1/listings", "AAAAAAAA"),
+    ("GET", "/api/v1/listings/{id}", "AAAAAAAA"),
     ("GET", "/api/v1/mandate/me", "UAFFFFFF"),
     ("GET", "/api/v1/me", "UAAAAAAA"),
     ("POST", "/api/v1/merchants", "AAAAAAAA"),
@@ -250,7 +251,9 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
     let id_of = |key: &str| ids[key].clone();
     let (id, listing) = match route {
         r if r.starts_with("/api/v1/admin/commodities/") => (id_of("commodity"), None),
-        r if r.starts_with("/api/v1/admin/listings/") => (id_of("listing"), None),
+        r if r.starts_with("/api/v1/admin/listings/") || r.starts_with("/api/v1/listings/") => {
+            (id_of("listing"), None)
+        }
         r if r.starts_with("/api/v1/admin/merchants/") || r.starts_with("/api/v1/merchants/") => {
             (id_of("merchant"), Some(id_of("listing")))
         }

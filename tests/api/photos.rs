@@ -219,6 +219,16 @@ async fn a_products_photos_show_in_browse_and_orders_in_their_order() {
         thumbnail.as_str()
     );
 
+    let page = app
+        .get(&format!("/api/v1/listings/{listing}"), None)
+        .await
+        .expect(200);
+    assert_eq!(page.body["product"]["images"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        page.body["product"]["images"][0]["thumbnail_url"],
+        thumbnail.as_str()
+    );
+
     // Reordered: the PNG comes first everywhere.
     let reordered = app
         .put(

@@ -77,6 +77,9 @@ async fn a_umkm_sells_its_own_product_once_an_admin_approves_it() {
     assert!(listing.body.get("commodity").is_none());
     let listing_id = listing.body["id"].as_str().unwrap().to_owned();
     assert!(browse_names(&app, "q=kerupuk").await.is_empty());
+    app.get(&format!("/api/v1/listings/{listing_id}"), None)
+        .await
+        .expect_problem(404, "not_found");
 
     // The queue shows it; a buyer cannot see the queue.
     let queue = app

@@ -479,3 +479,39 @@ pub async fn movements(
     let rows = query.limit(limit + 1).all(&state.db).await?;
     Ok(Page::from_rows(rows, limit, |r| r.id.clone(), |r| r))
 }
+
+/// A listing as a buyer opens it: the listing with its product (description and every photo)
+/// and its shop. Listings a buyer cannot reach are not found: taken down, of a shop that is not
+/// active, or of a product not approved.
+pub struct PublicListing {
+    pub detail: ListingDetail,
+    pub product: crate::store::product::Model,
+    pub images: Vec<super::products::ProductImage>,
+    pub shop: merchant::Model,
+}
+
+pub async fn public(state: &AppState, listing_id: &str) -> ApiResult<PublicListing> {
+    let detail = one(&state.db, listing_id).await?;
+    let s = &detail.sale;
+    if s.taken_down || s.merchant_status != ACTIVE || s.product_status != products::APPROVED {
+        return Err(ApiError::not_found("listing"));
+    }
+    let product = crate::store::product::Entity::find_by_id(s.product_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("listing"))?;
+    let shop = merchants::find(&state.db, &s.merchant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("listing"))?;
+    let images = products::images_of(&state.db, std::slice::from_ref(&product.id))
+        .await?
+        .into_values()
+        .next()
+        .unwrap_or_default();
+    Ok(PublicListing {
+        detail,
+        product,
+        images,
+        shop,
+    })
+}
