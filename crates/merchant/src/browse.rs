@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use peken_catalog::cache;
 
-use crate::media::ImageUrls;
+use crate::media::ListImage;
 use crate::readmodel;
 
 /// A validated browse request, after the caller's default area was applied.
@@ -46,7 +46,7 @@ pub struct BrowseMerchant {
     pub kelurahan_code: String,
     /// The shop's photo, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub photo: Option<ImageUrls>,
+    pub photo: Option<ListImage>,
 }
 
 /// What a listing sells.
@@ -62,7 +62,7 @@ pub struct BrowseProduct {
     pub net_volume_ml: Option<i64>,
     /// The product's first photo, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<ImageUrls>,
+    pub image: Option<ListImage>,
 }
 
 /// The commodity a staple is: its ceiling price and daily limit.

@@ -32,6 +32,25 @@ pub struct ImageUrls {
     pub height: u32,
 }
 
+/// A photo in lists (browse): the small size and the largest, nothing more, so that a page of
+/// fifty items stays small on a phone's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ListImage {
+    /// About 160 px wide.
+    pub thumbnail_url: String,
+    /// The largest stored size (about 1080 px wide at most).
+    pub url: String,
+}
+
+/// [`ListImage`] of the JSON the database keeps.
+pub fn list_image_of_json(state: &AppState, json: &str) -> Option<ListImage> {
+    let renditions: Vec<StoredRendition> = serde_json::from_str(json).ok()?;
+    Some(ListImage {
+        thumbnail_url: url(state, &renditions.first()?.key),
+        url: url(state, &renditions.last()?.key),
+    })
+}
+
 /// The URLs of a photo stored in these sizes (smallest first); `None` without any.
 pub fn urls(state: &AppState, renditions: &[StoredRendition]) -> Option<ImageUrls> {
     let smallest = renditions.first()?;

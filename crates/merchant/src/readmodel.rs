@@ -192,7 +192,7 @@ impl Snapshot {
                             photo: row
                                 .merchant_photo
                                 .as_deref()
-                                .and_then(|json| media::urls_of_json(state, json)),
+                                .and_then(|json| media::list_image_of_json(state, json)),
                             id: row.merchant_id,
                             name: row.merchant_name,
                             kelurahan_code: row.merchant_kelurahan,
@@ -220,7 +220,7 @@ impl Snapshot {
                     image: row
                         .image
                         .as_deref()
-                        .and_then(|json| media::urls_of_json(state, json)),
+                        .and_then(|json| media::list_image_of_json(state, json)),
                     id: row.product_id,
                     name: row.product_name,
                     category: row.category.clone(),
