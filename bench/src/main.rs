@@ -4,6 +4,7 @@
 
 mod checks;
 mod compare;
+mod image;
 mod load;
 mod rng;
 mod seed;
@@ -54,6 +55,16 @@ enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Time the processing of one ~4 MB 12-megapixel product photo (`peken_media::process`).
+    Image {
+        /// How many times to process it.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        #[arg(long, default_value_t = 4000)]
+        width: u32,
+        #[arg(long, default_value_t = 3000)]
+        height: u32,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -97,6 +108,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Run(args) => load::run(args).await,
         Command::Compare { files } => compare::run(&files),
+        Command::Image {
+            runs,
+            width,
+            height,
+        } => image::run(runs, width, height),
     }
 }
 
