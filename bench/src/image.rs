@@ -63,7 +63,7 @@ fn photo(width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        (state % 21) as i32 - 10
+        (state % 23) as i32 - 11
     };
     let (w, h) = (f64::from(width), f64::from(height));
     let image = RgbImage::from_fn(width, height, |x, y| {

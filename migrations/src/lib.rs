@@ -19,6 +19,7 @@ mod m0014_sessions;
 mod m0015_registrations;
 pub mod m0016_ledger_stripes;
 mod m0017_remittance_jobs;
+mod m0018_products;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_registrations::Migration),
             Box::new(m0016_ledger_stripes::Migration),
             Box::new(m0017_remittance_jobs::Migration),
+            Box::new(m0018_products::Migration),
         ]
     }
 }

@@ -80,6 +80,8 @@ const TABLE: &[(&str, &str, &str)] = &[
         "UFFFFAFF",
     ),
     ("GET", "/api/v1/admin/outbox", "UFFFFAFF"),
+    ("GET", "/api/v1/admin/products", "UFFFFAFF"),
+    ("POST", "/api/v1/admin/products/{id}/moderation", "UFFFFAFF"),
     ("POST", "/api/v1/admin/outbox/{id}/retry", "UFFFFAFF"),
     ("GET", "/api/v1/admin/policies", "UFFFFAAF"),
     ("PATCH", "/api/v1/admin/policies", "UFFFFAFF"),
@@ -94,10 +96,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/checkout", "UAAFFFFF"),
     ("GET", "/api/v1/commodities", "AAAAAAAA"),
     ("GET", "/api/v1/listings", "AAAAAAAA"),
+    ("GET", "/api/v1/listings/{id}", "AAAAAAAA"),
     ("GET", "/api/v1/mandate/me", "UAFFFFFF"),
     ("GET", "/api/v1/me", "UAAAAAAA"),
     ("POST", "/api/v1/merchants", "AAAAAAAA"),
     ("GET", "/api/v1/merchants/{id}", "AAAAAAAA"),
+    ("PATCH", "/api/v1/merchants/{id}", "UFFANFFF"),
     ("PUT", "/api/v1/merchants/{id}/bank-account", "UFFANFFF"),
     ("GET", "/api/v1/merchants/{id}/ledger", "UFFANFAF"),
     ("GET", "/api/v1/merchants/{id}/listings", "UFFANAFF"),
@@ -120,6 +124,35 @@ const TABLE: &[(&str, &str, &str)] = &[
     (
         "POST",
         "/api/v1/merchants/{id}/listings/{listing_id}/stock-movements",
+        "UFFANFFF",
+    ),
+    ("PUT", "/api/v1/merchants/{id}/photo", "UFFANFFF"),
+    ("DELETE", "/api/v1/merchants/{id}/photo", "UFFaNFFF"),
+    (
+        "POST",
+        "/api/v1/merchants/{id}/products/{product_id}/images",
+        "UFFANFFF",
+    ),
+    (
+        "PUT",
+        "/api/v1/merchants/{id}/products/{product_id}/images/order",
+        "UFFANFFF",
+    ),
+    (
+        "DELETE",
+        "/api/v1/merchants/{id}/products/{product_id}/images/{image_id}",
+        "UFFaNFFF",
+    ),
+    ("GET", "/api/v1/merchants/{id}/products", "UFFANAFF"),
+    ("POST", "/api/v1/merchants/{id}/products", "UFFANFFF"),
+    (
+        "GET",
+        "/api/v1/merchants/{id}/products/{product_id}",
+        "UFFANAFF",
+    ),
+    (
+        "PATCH",
+        "/api/v1/merchants/{id}/products/{product_id}",
         "UFFANFFF",
     ),
     ("GET", "/api/v1/merchants/{id}/staff", "UFFANAFF"),
@@ -218,7 +251,9 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
     let id_of = |key: &str| ids[key].clone();
     let (id, listing) = match route {
         r if r.starts_with("/api/v1/admin/commodities/") => (id_of("commodity"), None),
-        r if r.starts_with("/api/v1/admin/listings/") => (id_of("listing"), None),
+        r if r.starts_with("/api/v1/admin/listings/") || r.starts_with("/api/v1/listings/") => {
+            (id_of("listing"), None)
+        }
         r if r.starts_with("/api/v1/admin/merchants/") || r.starts_with("/api/v1/merchants/") => {
             (id_of("merchant"), Some(id_of("listing")))
         }
@@ -226,6 +261,7 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
             (id_of("order"), None)
         }
         r if r.starts_with("/api/v1/admin/outbox/") => (id_of("mail"), None),
+        r if r.starts_with("/api/v1/admin/products/") => (id_of("product"), None),
         r if r.starts_with("/api/v1/payments/") || r.starts_with("/api/v1/treasury/payments/") => {
             (id_of("payment"), None)
         }
@@ -239,6 +275,9 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
     if let Some(listing) = listing {
         path = path.replace("{listing_id}", &listing);
     }
+    path = path.replace("{product_id}", &ids["product"]);
+    // A photo to delete is made up: the owner's cell is `a`.
+    path = path.replace("{image_id}", "01a00000-0000-7000-8000-000000000002");
     // A stored photo is made up (a well-formed content-addressed key): its cells are `a`.
     path = path.replace("{key}", &format!("img/00/{}.jpg", "0".repeat(64)));
     // A staff member to remove is made up: the owner's cell is `a`.
@@ -255,6 +294,8 @@ fn body_for(route: &str, ids: &HashMap<&str, String>) -> serde_json::Value {
             json!({"bank_code": "008", "account_number": "1234567890", "account_name": "UJI"})
         }
         "listings" => json!({"commodity_id": ids["commodity"], "price": 9_000, "stock": 1}),
+        "products" => json!({"name": "Sabun Uji", "category": "kebutuhan_harian", "unit": "pcs"}),
+        "order" => json!({"image_ids": []}),
         "stock-movements" => json!({"kind": "restock", "quantity_delta": 1}),
         "staff" => {
             json!({"name": "Staf", "email": format!("staf{}@authz.test", uuid::Uuid::new_v4().simple()),
@@ -345,8 +386,19 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
         .unwrap()
         .try_get("", "id")
         .unwrap();
+    let product: String = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT product_id FROM listings WHERE id = '{listing_id}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "product_id")
+        .unwrap();
 
     let ids = HashMap::from([
+        ("product", product),
         ("commodity", commodity_id),
         ("listing", listing_id),
         ("merchant", own.id.clone()),

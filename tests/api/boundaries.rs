@@ -12,27 +12,19 @@ const CROSSINGS: &[(&str, &str, &str)] = &[
     (
         "catalog",
         "listings",
-        "the browse read model loads listings in bulk; it writes the commodity's copy into listings",
-    ),
-    (
-        "catalog",
-        "merchants",
-        "the browse read model joins each listing's shop",
-    ),
-    (
-        "catalog",
-        "merchant_turnover",
-        "the browse read model ranks shops by this month's turnover",
+        "a commodity's change answers how many listings its HET now stops, in one count",
     ),
     (
         "merchant",
         "commodities",
-        "listings for sale: one statement per checkout joins the commodity and its HET",
+        "listings for sale (one statement per checkout) and the browse read model join the \
+         commodity of a staple and its HET",
     ),
     (
         "merchant",
         "category_permissions",
-        "listings for sale: whether the shop's kind may sell the category, in the same statement",
+        "listings for sale and the browse read model: whether the shop's kind may sell the \
+         category, in the same statement",
     ),
     (
         "order",

@@ -689,3 +689,99 @@ async fn outbox_for(app: &peken_tests::TestApp, pattern: &str) -> Vec<String> {
         .map(|r| r.try_get::<String>("", "body_text").unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn the_owner_sets_the_shops_profile_for_buyers() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (id, owner) = active_merchant(&app, &admin, "Toko Profil", "umkm", "35.78.05.1001").await;
+    let before = app
+        .get(&format!("/api/v1/merchants/{id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(before.body["pickup"], true);
+    assert!(before.body.get("delivery").is_none());
+
+    let changed = app
+        .patch(
+            &format!("/api/v1/merchants/{id}"),
+            Some(&owner.token),
+            &json!({"phone": "0812-3456-7890", "description": "Kue basah setiap pagi",
+                    "opening_hours": [{"day": 1, "opens": "06:00", "closes": "14:00"},
+                                      {"day": 6, "opens": "06:00", "closes": "11:30"}],
+                    "delivery": {"radius_m": 3000, "fee": 5000}, "pickup": false}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(changed.body["phone"], "081234567890");
+    // Anyone sees the profile.
+    let public = app
+        .get(&format!("/api/v1/merchants/{id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(public.body["description"], "Kue basah setiap pagi");
+    assert_eq!(public.body["opening_hours"][1]["closes"], "11:30");
+    assert_eq!(
+        public.body["delivery"],
+        json!({"radius_m": 3000, "fee": 5000})
+    );
+    assert_eq!(public.body["pickup"], false);
+
+    // Bad fields: nothing changes.
+    let bad = app
+        .patch(
+            &format!("/api/v1/merchants/{id}"),
+            Some(&owner.token),
+            &json!({"phone": "12", "opening_hours": [{"day": 8, "opens": "10:00", "closes": "09:00"}],
+                    "delivery": {"radius_m": 10, "fee": -1}, "description": ""}),
+        )
+        .await
+        .expect(422);
+    let mut codes: Vec<String> = bad.field_codes().into_iter().map(|(_, c)| c).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            "invalid_delivery",
+            "invalid_hours",
+            "invalid_phone",
+            "required"
+        ]
+    );
+    // `null` clears; staff may not change the profile; another shop's owner gets 404.
+    let cleared = app
+        .patch(
+            &format!("/api/v1/merchants/{id}"),
+            Some(&owner.token),
+            &json!({"delivery": null, "phone": null}),
+        )
+        .await
+        .expect(200);
+    assert!(cleared.body.get("delivery").is_none());
+    assert!(cleared.body.get("phone").is_none());
+    assert_eq!(cleared.body["description"], "Kue basah setiap pagi");
+    let staff_email = format!("staf{}@toko.test", uuid::Uuid::new_v4().simple());
+    app.post(
+        &format!("/api/v1/merchants/{id}/staff"),
+        Some(&owner.token),
+        &json!({"name": "Staf", "email": staff_email, "phone": "081234567890", "password": PASSWORD}),
+    )
+    .await
+    .expect(201);
+    let staff = app.login(&staff_email, PASSWORD).await;
+    app.patch(
+        &format!("/api/v1/merchants/{id}"),
+        Some(&staff.token),
+        &json!({"pickup": true}),
+    )
+    .await
+    .expect_problem(403, "owner_only");
+    let (_, stranger) = active_merchant(&app, &admin, "Toko Lain", "umkm", "35.78.05.1001").await;
+    app.patch(
+        &format!("/api/v1/merchants/{id}"),
+        Some(&stranger.token),
+        &json!({"pickup": true}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+}

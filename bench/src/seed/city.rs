@@ -494,12 +494,55 @@ async fn shops(
             let stock = r.range(40, 400);
             let listed = verified + Duration::hours(r.range(1, 72));
             let listing_id = r.id_at(listed);
-            let search = peken_catalog::input::listing_search_text(c.name, &name);
+            // The listing's product has the listing's id, as migration m0018 made them; every
+            // product has one photo record, pointing at one of a few shared sets of sizes.
+            let description = format!("{} pilihan dari {}", c.name, name);
+            let product_search =
+                peken_catalog::input::search_words(&format!("{} {description}", c.name)).join(" ");
+            sink.row(
+                &t::PRODUCTS,
+                &[
+                    (&listing_id).into(),
+                    (&id).into(),
+                    c.name.into(),
+                    (&description).into(),
+                    c.category.into(),
+                    c.unit.into(),
+                    (&city.commodity_ids[allowed[k]]).into(),
+                    "approved".into(),
+                    listed.into(),
+                    listed.into(),
+                    (&product_search).into(),
+                    listed.into(),
+                    listed.into(),
+                ],
+            )
+            .await?;
+            let image_id = r.id_at(listed);
+            let renditions = shared_renditions(allowed[k] % 4);
+            sink.row(
+                &t::PRODUCT_IMAGES,
+                &[
+                    (&image_id).into(),
+                    (&listing_id).into(),
+                    0_i64.into(),
+                    1080_i64.into(),
+                    810_i64.into(),
+                    (&renditions).into(),
+                    listed.into(),
+                ],
+            )
+            .await?;
+            let search = format!(
+                "{product_search} {}",
+                peken_catalog::input::search_words(&name).join(" ")
+            );
             sink.row(
                 &t::LISTINGS,
                 &[
                     (&listing_id).into(),
                     (&id).into(),
+                    (&listing_id).into(),
                     (&city.commodity_ids[allowed[k]]).into(),
                     price.into(),
                     0_i64.into(),
@@ -589,4 +632,20 @@ pub async fn update_column(
             .await?;
     }
     Ok(())
+}
+
+/// The stored sizes of one of a few shared product photos (the bench measures what browse and
+/// checkout do with photo records, not the photos).
+fn shared_renditions(n: usize) -> String {
+    let sizes = [(160, 120), (480, 360), (1080, 810)];
+    let parts: Vec<String> = sizes
+        .iter()
+        .map(|(w, h)| {
+            format!(
+                "{{\"width\":{w},\"height\":{h},\"key\":\"img/b{n}/bench{n}{w:04}.jpg\",\"bytes\":{}}}",
+                w * h / 8
+            )
+        })
+        .collect();
+    format!("[{}]", parts.join(","))
 }

@@ -464,6 +464,8 @@ impl<'a> Generator<'a> {
                     (&item_id).into(),
                     order_id.into(),
                     (&listing_id).into(),
+                    // Each listing sells the product with its own id.
+                    (&listing_id).into(),
                     (&self.city.commodity_ids[listing.commodity]).into(),
                     commodity.name.into(),
                     commodity.unit.into(),

@@ -88,11 +88,44 @@ pub static MERCHANTS: Table = Table {
     ],
 };
 
+pub static PRODUCTS: Table = Table {
+    name: "products",
+    columns: &[
+        "id",
+        "merchant_id",
+        "name",
+        "description",
+        "category",
+        "unit",
+        "commodity_id",
+        "status",
+        "submitted_at",
+        "moderated_at",
+        "search_text",
+        "created_at",
+        "updated_at",
+    ],
+};
+
+pub static PRODUCT_IMAGES: Table = Table {
+    name: "product_images",
+    columns: &[
+        "id",
+        "product_id",
+        "position",
+        "width",
+        "height",
+        "renditions",
+        "created_at",
+    ],
+};
+
 pub static LISTINGS: Table = Table {
     name: "listings",
     columns: &[
         "id",
         "merchant_id",
+        "product_id",
         "commodity_id",
         "price",
         "stock",
@@ -174,6 +207,7 @@ pub static ORDER_ITEMS: Table = Table {
         "id",
         "order_id",
         "listing_id",
+        "product_id",
         "commodity_id",
         "name",
         "unit",
@@ -281,6 +315,8 @@ pub fn all() -> Vec<&'static Table> {
         &MANDATE_POLICIES,
         &COMMODITIES,
         &MERCHANTS,
+        &PRODUCTS,
+        &PRODUCT_IMAGES,
         &LISTINGS,
         &LEDGER_ACCOUNTS,
         &PAYMENTS,

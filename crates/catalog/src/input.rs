@@ -109,13 +109,6 @@ pub fn search_words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The denormalised search text of a listing: its commodity's and merchant's names.
-pub fn listing_search_text(commodity_name: &str, merchant_name: &str) -> String {
-    let mut words = search_words(commodity_name);
-    words.extend(search_words(merchant_name));
-    words.join(" ")
-}
-
 /// The words of a search query, or a 422 when there are too many or they are too long.
 pub fn query_words(q: Option<&str>) -> Result<Vec<String>, ApiError> {
     let Some(q) = q else {
@@ -181,8 +174,8 @@ mod tests {
     #[test]
     fn search_text_is_lowercase_words() {
         assert_eq!(
-            listing_search_text("Minyak Goreng (1 L)", "Toko \"Maju-Jaya\""),
-            "minyak goreng 1 l toko maju jaya"
+            search_words("Minyak Goreng (1 L) Toko \"Maju-Jaya\""),
+            ["minyak", "goreng", "1", "l", "toko", "maju", "jaya"]
         );
         assert_eq!(
             query_words(Some("  BERAS  premium ")).expect("ok"),

@@ -1,11 +1,9 @@
 //! The catalog: commodities and their categories, which merchant kinds may sell which
-//! categories, HET ceilings, and the browse and search read side over listings.
+//! categories, and HET ceilings. Browsing the listings is the merchant crate's.
 
-pub mod browse;
 pub mod cache;
 pub mod http;
 pub mod input;
-pub mod readmodel;
 pub mod service;
 pub mod store;
 

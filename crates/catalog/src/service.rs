@@ -1,18 +1,16 @@
 //! Commodities, categories and category permissions: the admin-managed master data that
 //! listings are checked against.
 
-use chrono::{DateTime, Utc};
 use peken_kernel::auth::Caller;
 use peken_kernel::db::new_id;
 use peken_kernel::error::unique_violation;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, Statement, TransactionTrait,
 };
 
 use crate::cache;
-use crate::input::listing_search_text;
 use crate::store::{category, category_permission, commodity};
 
 /// The kinds of merchant the city registers.
@@ -170,11 +168,6 @@ pub async fn patch_commodity(
     if let Some(category) = &patch.category {
         require_category(&txn, category).await?;
     }
-    let renamed = patch.name.as_ref().is_some_and(|n| *n != found.name);
-    let recategorised = patch
-        .category
-        .as_ref()
-        .is_some_and(|c| *c != found.category);
     let before = commodity_audit(&found);
     let mut model: commodity::ActiveModel = found.into();
     if let Some(name) = patch.name {
@@ -197,9 +190,6 @@ pub async fn patch_commodity(
     }
     model.updated_at = Set(state.now());
     let updated = model.update(&txn).await.map_err(map_commodity_conflict)?;
-    if renamed || recategorised {
-        refresh_listing_copies(&txn, &updated, state.now()).await?;
-    }
     let above = listings_above_het(&txn, &updated).await?;
     peken_audit::record(
         &txn,
@@ -215,44 +205,7 @@ pub async fn patch_commodity(
     Ok((updated, above))
 }
 
-#[derive(Debug, FromQueryResult)]
-struct ListingName {
-    id: String,
-    merchant_name: String,
-}
-
-/// Listings keep copies of their commodity's category and name for browsing; this rewrites
-/// them after the commodity changed.
-async fn refresh_listing_copies<C: ConnectionTrait>(
-    conn: &C,
-    updated: &commodity::Model,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
-    let rows = ListingName::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        "SELECT l.id, m.name AS merchant_name FROM listings l \
-         JOIN merchants m ON m.id = l.merchant_id WHERE l.commodity_id = $1 ORDER BY l.id",
-        [updated.id.as_str().into()],
-    ))
-    .all(conn)
-    .await?;
-    for row in rows {
-        conn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "UPDATE listings SET category = $1, search_text = $2, updated_at = $3 WHERE id = $4",
-            [
-                updated.category.as_str().into(),
-                listing_search_text(&updated.name, &row.merchant_name).into(),
-                now.into(),
-                row.id.into(),
-            ],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
+/// How many listings of the commodity its HET now stops (priced above it).
 async fn listings_above_het<C: ConnectionTrait>(
     conn: &C,
     c: &commodity::Model,

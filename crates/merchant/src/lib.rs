@@ -1,8 +1,11 @@
 //! Merchants: registration, verification, suspension, staff users, listings, and stock with
 //! its movements.
 
+pub mod browse;
 pub mod facts;
 pub mod http;
+pub mod media;
+pub mod readmodel;
 pub mod service;
 pub mod stock;
 pub mod store;

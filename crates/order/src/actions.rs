@@ -98,7 +98,7 @@ pub async fn act(
             )));
         }
     }
-    let view = crate::views::get(&txn, caller, order_id).await?;
+    let view = crate::views::get(state, &txn, caller, order_id).await?;
     let body = serde_json::to_string(&view).map_err(ApiError::internal)?;
     idempotency::store(&txn, idem, 200, &body).await?;
     // What shops and admins do to an order moves money or stock; buyers' own steps are in the

@@ -9,6 +9,7 @@ use peken_kernel::auth::{Caller, Role};
 use peken_kernel::db::new_id;
 use peken_kernel::period::{Period, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use peken_merchant::media::ImageUrls;
 use peken_merchant::service::{ListingForSale, listings_for_sale};
 use peken_merchant::stock::{self, MovementKind, StockChange};
 use sea_orm::{
@@ -69,12 +70,21 @@ pub struct Cart {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderItemView {
     pub listing_id: String,
-    pub commodity_id: String,
+    /// Absent on lines bought before products existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// The commodity of a staple.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commodity_id: Option<String>,
+    /// The product's name when it was bought.
     pub name: String,
     pub unit: String,
     pub quantity: i64,
     pub price: Rupiah,
     pub line_total: Rupiah,
+    /// The product's first photo now, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageUrls>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -235,7 +245,8 @@ pub async fn checkout(
                 order_id: Set(order_id.clone()),
                 listing_id: Set(l.listing_id.clone()),
                 commodity_id: Set(l.commodity_id.clone()),
-                name: Set(l.commodity_name.clone()),
+                product_id: Set(Some(l.product_id.clone())),
+                name: Set(l.product_name.clone()),
                 unit: Set(l.unit.clone()),
                 quantity: Set(*quantity),
                 price: Set(l.price.get()),
@@ -243,12 +254,17 @@ pub async fn checkout(
             });
             item_views.push(OrderItemView {
                 listing_id: l.listing_id.clone(),
+                product_id: Some(l.product_id.clone()),
                 commodity_id: l.commodity_id.clone(),
-                name: l.commodity_name.clone(),
+                name: l.product_name.clone(),
                 unit: l.unit.clone(),
                 quantity: *quantity,
                 price: l.price,
                 line_total,
+                image: l
+                    .image
+                    .as_deref()
+                    .and_then(|json| peken_merchant::media::urls_of_json(state, json)),
             });
         }
         grand_total = grand_total.checked_add(total).ok_or_else(too_large)?;
@@ -407,8 +423,10 @@ async fn reserve_rations<C: ConnectionTrait>(
 ) -> ApiResult<()> {
     let mut wanted: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for (listing, quantity) in lines {
-        if let Some(limit) = listing.max_qty_per_buyer_per_day {
-            let entry = wanted.entry(&listing.commodity_id).or_insert((0, limit));
+        if let (Some(limit), Some(commodity_id)) =
+            (listing.max_qty_per_buyer_per_day, &listing.commodity_id)
+        {
+            let entry = wanted.entry(commodity_id).or_insert((0, limit));
             entry.0 += quantity;
         }
     }

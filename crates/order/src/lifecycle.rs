@@ -165,7 +165,7 @@ pub async fn release_stock<C: ConnectionTrait>(
     stock::apply_many(conn, &releases, now).await?;
     let rations: Vec<(String, i64)> = items
         .iter()
-        .map(|i| (i.commodity_id.clone(), i.quantity))
+        .filter_map(|i| i.commodity_id.clone().map(|c| (c, i.quantity)))
         .collect();
     release_rations(conn, &order.buyer_id, order.created_at, &rations).await?;
     Ok(())

@@ -12,6 +12,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use peken_merchant::media::{ShopFace, faces};
+
 use crate::actions::visible_order;
 use crate::checkout::OrderItemView;
 use crate::status::OrderStatus;
@@ -43,6 +45,9 @@ pub struct OrderView {
     pub payment_id: String,
     pub buyer_id: String,
     pub merchant_id: String,
+    /// The shop: its name and photo now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<ShopFace>,
     pub status: OrderStatus,
     pub items: Vec<OrderItemView>,
     pub total_amount: Rupiah,
@@ -66,12 +71,14 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
             .into_iter()
             .map(|i| OrderItemView {
                 listing_id: i.listing_id,
+                product_id: i.product_id,
                 commodity_id: i.commodity_id,
                 name: i.name,
                 unit: i.unit,
                 quantity: i.quantity,
                 price: Rupiah::new(i.price),
                 line_total: Rupiah::new(i.line_total),
+                image: None,
             })
             .collect(),
         total_amount: Rupiah::new(o.total_amount),
@@ -83,6 +90,7 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
         checkout_id: o.checkout_id,
         payment_id: o.payment_id,
         buyer_id: o.buyer_id,
+        merchant: None,
         merchant_id: o.merchant_id,
         status_reason: o.status_reason,
         created_at: o.created_at,
@@ -94,8 +102,37 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
     }
 }
 
+/// Fills in the shops' names and photos and the products' first photos (two queries).
+async fn show_faces<C: ConnectionTrait>(
+    state: &AppState,
+    conn: &C,
+    views: &mut [OrderView],
+) -> ApiResult<()> {
+    let mut merchant_ids: Vec<String> = views.iter().map(|v| v.merchant_id.clone()).collect();
+    merchant_ids.sort();
+    merchant_ids.dedup();
+    let mut product_ids: Vec<String> = views
+        .iter()
+        .flat_map(|v| v.items.iter().filter_map(|i| i.product_id.clone()))
+        .collect();
+    product_ids.sort();
+    product_ids.dedup();
+    let faces = faces(state, conn, &merchant_ids, &product_ids).await?;
+    for view in views {
+        view.merchant = faces.shops.get(&view.merchant_id).cloned();
+        for item in &mut view.items {
+            item.image = item
+                .product_id
+                .as_ref()
+                .and_then(|p| faces.images.get(p).cloned());
+        }
+    }
+    Ok(())
+}
+
 /// One order with its items and history, if the caller may see it.
 pub async fn get<C: ConnectionTrait>(
+    state: &AppState,
     conn: &C,
     caller: &Caller,
     order_id: &str,
@@ -109,6 +146,7 @@ pub async fn get<C: ConnectionTrait>(
         .all(conn)
         .await?;
     let mut out = view(found, items);
+    show_faces(state, conn, std::slice::from_mut(&mut out)).await?;
     out.history = Some(
         events
             .into_iter()
@@ -172,7 +210,7 @@ pub async fn list(
     {
         items.entry(item.order_id.clone()).or_default().push(item);
     }
-    Ok(Page::from_rows(
+    let mut page = Page::from_rows(
         rows,
         limit,
         |o| (o.created_at, o.id.clone()),
@@ -180,5 +218,7 @@ pub async fn list(
             let mine = items.remove(&o.id).unwrap_or_default();
             view(o, mine)
         },
-    ))
+    );
+    show_faces(state, &state.db, &mut page.items).await?;
+    Ok(page)
 }

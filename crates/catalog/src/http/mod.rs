@@ -1,6 +1,5 @@
-//! HTTP routes of the catalog: commodities, categories and permissions, and browsing.
+//! HTTP routes of the catalog: commodities, categories and permissions.
 
-mod browse;
 mod categories;
 mod commodities;
 
@@ -13,5 +12,4 @@ pub use commodities::CommodityResponse;
 pub fn configure(cfg: &mut ServiceConfig) {
     commodities::configure(cfg);
     categories::configure(cfg);
-    browse::configure(cfg);
 }

@@ -74,7 +74,7 @@ async fn list_merchants(
         items: found
             .items
             .into_iter()
-            .map(|m| MerchantResponse::new(m, Access::Full))
+            .map(|m| MerchantResponse::new(&state, m, Access::Full))
             .collect(),
         next_cursor: found.next_cursor,
     }))
@@ -94,7 +94,11 @@ pub struct VerificationRequest {
     pub reason: Option<String>,
 }
 
-fn check_reason(v: &mut Validation, reason: Option<&str>, required: bool) -> Option<String> {
+pub(super) fn check_reason(
+    v: &mut Validation,
+    reason: Option<&str>,
+    required: bool,
+) -> Option<String> {
     if let Some(r) = reason.map(str::trim).filter(|r| !r.is_empty()) {
         check_text(v, "reason", r, 500)
     } else {
@@ -128,7 +132,11 @@ async fn verify(
     let reason = check_reason(&mut v, body.reason.as_deref(), !approve);
     v.finish()?;
     let updated = merchants::verify(&state, &auth, &id, approve, reason).await?;
-    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }
 
 /// Confirm a merchant's new bank account (after checking it with the owner): payouts to it
@@ -150,7 +158,11 @@ async fn confirm_bank_account(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MerchantResponse>> {
     let confirmed = merchants::confirm_bank_account(&state, &auth, &id).await?;
-    Ok(web::Json(MerchantResponse::new(confirmed, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        confirmed,
+        Access::Full,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -183,7 +195,11 @@ async fn suspend(
     v.finish()?;
     let reason = reason.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated")))?;
     let updated = merchants::suspend(&state, &auth, &id, reason).await?;
-    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }
 
 /// End a suspension: the merchant is active again.
@@ -204,7 +220,11 @@ async fn reinstate(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MerchantResponse>> {
     let updated = merchants::reinstate(&state, &auth, &id).await?;
-    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }
 
 /// Take a listing down. The reason is kept and shown to the merchant; the listing is hidden

@@ -4,7 +4,6 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use peken_catalog::MAX_PRICE;
-use peken_catalog::browse::BrowseCommodity;
 use peken_catalog::input::{positive_rupiah, whole_number};
 use peken_kernel::auth::{Auth, MerchantOnly};
 use peken_kernel::error::{Problem, Validation, check_text};
@@ -15,8 +14,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::browse::BrowseCommodity;
 use crate::service::ListingDetail;
-use crate::service::listings::{self, ListingFilter};
+use crate::service::listings::{self, ListingFilter, ListingOf};
 use crate::stock::MovementKind;
 use crate::store::stock_movement;
 
@@ -40,12 +40,26 @@ pub struct Takedown {
     pub at: DateTime<Utc>,
 }
 
+/// The product a listing sells, as its merchant sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListingProduct {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub unit: String,
+    /// `pending`, `approved` or `rejected`: only an approved product sells.
+    pub status: String,
+}
+
 /// A listing as its merchant and admins see it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ListingResponse {
     pub id: String,
     pub merchant_id: String,
-    pub commodity: BrowseCommodity,
+    pub product: ListingProduct,
+    /// The commodity of a staple: its HET and daily limit apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commodity: Option<BrowseCommodity>,
     pub price: Rupiah,
     /// Units available for sale (on hand minus units reserved for unpaid orders).
     pub stock: i64,
@@ -53,7 +67,8 @@ pub struct ListingResponse {
     pub active: bool,
     /// Whether buyers can see and buy it now (stock aside).
     pub sellable: bool,
-    /// Why not: `taken_down`, `merchant_not_active`, `inactive`, `category_not_allowed` or
+    /// Why not: `taken_down`, `merchant_not_active`, `product_rejected`,
+    /// `product_not_approved` (waiting for moderation), `inactive`, `category_not_allowed` or
     /// `price_above_het` (the HET was lowered: reprice to sell again).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsellable_reason: Option<String>,
@@ -75,13 +90,20 @@ impl From<ListingDetail> for ListingResponse {
             }),
             id: s.listing_id,
             merchant_id: s.merchant_id,
-            commodity: BrowseCommodity {
-                id: s.commodity_id,
-                name: s.commodity_name,
-                category: s.category,
-                unit: s.unit,
+            commodity: s.commodity_id.map(|id| BrowseCommodity {
+                id,
+                name: s.commodity_name.unwrap_or_default(),
+                category: s.category.clone(),
+                unit: s.commodity_unit.unwrap_or_default(),
                 het_price: s.het_price,
                 max_qty_per_buyer_per_day: s.max_qty_per_buyer_per_day,
+            }),
+            product: ListingProduct {
+                id: s.product_id,
+                name: s.product_name,
+                category: s.category,
+                unit: s.unit,
+                status: s.product_status,
             },
             price: s.price,
             stock: s.stock,
@@ -95,7 +117,12 @@ impl From<ListingDetail> for ListingResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateListingRequest {
-    pub commodity_id: String,
+    /// The product to sell (one of the merchant's, not rejected). A pending product's listing
+    /// sells once the product is approved.
+    pub product_id: Option<String>,
+    /// Instead of `product_id`: a commodity, for which the merchant gets an approved product
+    /// named as the commodity.
+    pub commodity_id: Option<String>,
     /// Price per unit in whole rupiah; at most the commodity's HET.
     #[schema(value_type = i64)]
     pub price: Value,
@@ -104,7 +131,7 @@ pub struct CreateListingRequest {
     pub stock: Value,
 }
 
-/// List a commodity (merchant's own people; the merchant must be active).
+/// List a product, or a commodity (merchant's own people; the merchant must be active).
 #[utoipa::path(
     tag = "merchants",
     security(("bearer" = [])),
@@ -114,8 +141,8 @@ pub struct CreateListingRequest {
         (status = 201, description = "Listed", body = ListingResponse,
             headers(("Location" = String, description = "The listing: `/api/v1/merchants/{id}/listings/{listing_id}`"))),
         (status = 404, description = "Not your merchant", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already listed, or merchant not active", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, price above HET, or category not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already listed, product rejected, or merchant not active", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, unknown product, price above HET, or category not allowed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/merchants/{id}/listings")]
@@ -126,11 +153,26 @@ async fn create_listing(
     body: web::Json<CreateListingRequest>,
 ) -> ApiResult<HttpResponse> {
     let mut v = Validation::new();
-    let commodity = check_text(&mut v, "commodity_id", &body.commodity_id, 64);
+    let of = match (&body.product_id, &body.commodity_id) {
+        (Some(product), None) => {
+            check_text(&mut v, "product_id", product, 64).map(ListingOf::Product)
+        }
+        (None, Some(commodity)) => {
+            check_text(&mut v, "commodity_id", commodity, 64).map(ListingOf::Commodity)
+        }
+        _ => {
+            v.push(
+                "product_id",
+                "product_or_commodity",
+                "name either a product_id or a commodity_id".to_owned(),
+            );
+            None
+        }
+    };
     let price = positive_rupiah(&mut v, "price", &body.price, MAX_PRICE);
     let stock = whole_number(&mut v, "stock", &body.stock, 0, MAX_UNITS);
-    let (commodity, price, stock) = v.finish_with((commodity, price, stock))?;
-    let created = listings::create(&state, &auth, &id, &commodity, price, stock).await?;
+    let (of, price, stock) = v.finish_with((of, price, stock))?;
+    let created = listings::create(&state, &auth, &id, of, price, stock).await?;
     let location = format!(
         "/api/v1/merchants/{}/listings/{}",
         created.sale.merchant_id, created.sale.listing_id
@@ -243,6 +285,7 @@ pub struct PatchListingRequest {
     responses(
         (status = 200, description = "Changed", body = ListingResponse),
         (status = 404, description = "Not your listing", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The product was rejected: it cannot be put on sale", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid price or above the HET", body = Problem, content_type = "application/problem+json"),
     )
 )]

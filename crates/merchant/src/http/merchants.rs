@@ -1,7 +1,7 @@
 //! Registration, the merchant profile, staff users and bank details.
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, MaybeAuth, MerchantOnly};
 use peken_kernel::error::{
@@ -10,17 +10,20 @@ use peken_kernel::error::{
 use peken_kernel::ids::{Nib, Nik, Npwp, mask_nik_str};
 use peken_kernel::{ApiError, ApiResult, AppState};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::listings::MerchantOrAdmin;
+use crate::media::{self, ImageUrls};
 use crate::service::BankAccount;
-use crate::service::merchants::{self, Access, NewMerchant, NewPerson};
+use crate::service::merchants::{self, Access, NewMerchant, NewPerson, ProfileChange};
 use crate::store::merchant;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(register)
         .service(get_merchant)
+        .service(patch_profile)
         .service(add_staff)
         .service(list_staff)
         .service(remove_staff)
@@ -100,14 +103,67 @@ pub struct MerchantResponse {
     /// unless an admin confirms the account sooner.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_account_hold_until: Option<DateTime<Utc>>,
+    /// The shop's photo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo: Option<ImageUrls>,
+    /// The shop's phone for buyers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When the shop is open, by weekday; absent when the shop has not said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<Vec<OpeningHours>>,
+    /// Buyers may collect their orders at the shop.
+    pub pickup: bool,
+    /// The shop delivers within this radius, for this fee; absent when it does not deliver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
     pub created_at: DateTime<Utc>,
 }
 
+/// A shop's hours on one weekday.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningHours {
+    /// 1 = Monday … 7 = Sunday.
+    pub day: u8,
+    /// `HH:MM`, WIB.
+    pub opens: String,
+    /// `HH:MM`, WIB, after `opens`.
+    pub closes: String,
+}
+
+/// Delivery by the shop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// Metres from the shop, 100 to 50,000.
+    pub radius_m: i32,
+    /// Fee per order in whole rupiah, 0 to 1,000,000.
+    pub fee: i64,
+}
+
 impl MerchantResponse {
-    pub fn new(m: merchant::Model, access: Access) -> Self {
+    pub fn new(state: &AppState, m: merchant::Model, access: Access) -> Self {
         let staff = access >= Access::Staff;
         let full = access == Access::Full;
         Self {
+            photo: m
+                .photo
+                .as_deref()
+                .and_then(|json| media::urls_of_json(state, json)),
+            phone: m.phone.clone(),
+            description: m.description.clone(),
+            opening_hours: m
+                .opening_hours
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
+            pickup: m.pickup,
+            delivery: m
+                .delivery_radius_m
+                .zip(m.delivery_fee)
+                .map(|(radius_m, fee)| Delivery { radius_m, fee }),
             status_reason: m.status_reason.filter(|_| staff),
             verified_at: m.verified_at.filter(|_| staff),
             nib: staff.then(|| m.nib.clone()),
@@ -253,7 +309,7 @@ async fn register(
     .await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/merchants/{}", created.id)))
-        .json(MerchantResponse::new(created, Access::Full)))
+        .json(MerchantResponse::new(&state, created, Access::Full)))
 }
 
 /// A merchant's profile. Everyone sees active merchants' public profile; the merchant's own
@@ -273,7 +329,145 @@ async fn get_merchant(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MerchantResponse>> {
     let (found, access) = merchants::profile(&state, auth.0.as_ref(), &id).await?;
-    Ok(web::Json(MerchantResponse::new(found, access)))
+    Ok(web::Json(MerchantResponse::new(&state, found, access)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchProfileRequest {
+    /// 9 to 15 digits; `null` removes it.
+    #[serde(default, deserialize_with = "peken_catalog::input::present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Value>,
+    /// Up to 500 characters; `null` removes it.
+    #[serde(default, deserialize_with = "peken_catalog::input::present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Value>,
+    /// Up to 14 entries, weekdays 1 (Monday) to 7; `null` removes them.
+    #[serde(default, deserialize_with = "peken_catalog::input::present")]
+    #[schema(value_type = Option<Vec<OpeningHours>>)]
+    pub opening_hours: Option<Value>,
+    pub pickup: Option<bool>,
+    /// `null`: the shop does not deliver.
+    #[serde(default, deserialize_with = "peken_catalog::input::present")]
+    #[schema(value_type = Option<Delivery>)]
+    pub delivery: Option<Value>,
+}
+
+/// `HH:MM` as minutes of the day.
+fn minutes(text: &str) -> Option<u32> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+fn check_hours(v: &mut Validation, value: &Value) -> Option<Vec<OpeningHours>> {
+    let Ok(hours) = serde_json::from_value::<Vec<OpeningHours>>(value.clone()) else {
+        v.push(
+            "opening_hours",
+            "invalid_hours",
+            "a list of {day, opens, closes}".to_owned(),
+        );
+        return None;
+    };
+    let valid = hours.len() <= 14
+        && hours.iter().all(|h| {
+            (1..=7).contains(&h.day)
+                && matches!((minutes(&h.opens), minutes(&h.closes)), (Some(o), Some(c)) if o < c)
+        });
+    if valid {
+        Some(hours)
+    } else {
+        v.push(
+            "opening_hours",
+            "invalid_hours",
+            "at most 14 entries; day 1 to 7; opens before closes, both HH:MM".to_owned(),
+        );
+        None
+    }
+}
+
+fn check_delivery(v: &mut Validation, value: &Value) -> Option<Delivery> {
+    match serde_json::from_value::<Delivery>(value.clone()) {
+        Ok(d) if (100..=50_000).contains(&d.radius_m) && (0..=1_000_000).contains(&d.fee) => {
+            Some(d)
+        }
+        _ => {
+            v.push(
+                "delivery",
+                "invalid_delivery",
+                "radius_m from 100 to 50,000 and a fee from 0 to 1,000,000".to_owned(),
+            );
+            None
+        }
+    }
+}
+
+/// Change the shop's profile for buyers: phone, description, opening hours, pickup and
+/// delivery (owner only).
+#[utoipa::path(
+    tag = "merchants",
+    security(("bearer" = [])),
+    request_body = PatchProfileRequest,
+    params(("id" = String, Path, description = "Merchant id")),
+    responses(
+        (status = 200, description = "The merchant", body = MerchantResponse),
+        (status = 403, description = "Not the owner (`owner_only`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not your merchant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/merchants/{id}")]
+async fn patch_profile(
+    state: web::Data<AppState>,
+    auth: Auth<MerchantOnly>,
+    id: web::Path<String>,
+    body: web::Json<PatchProfileRequest>,
+) -> ApiResult<web::Json<MerchantResponse>> {
+    let mut v = Validation::new();
+    let mut change = ProfileChange {
+        pickup: body.pickup,
+        ..ProfileChange::default()
+    };
+    match &body.phone {
+        None => {}
+        Some(Value::Null) => change.phone = Some(None),
+        Some(Value::String(p)) => change.phone = check_phone(&mut v, "phone", p).map(Some),
+        Some(_) => v.push("phone", "invalid_type", "a string or null".to_owned()),
+    }
+    match &body.description {
+        None => {}
+        Some(Value::Null) => change.description = Some(None),
+        Some(Value::String(d)) => {
+            change.description = check_text(&mut v, "description", d, 500).map(Some);
+        }
+        Some(_) => v.push("description", "invalid_type", "a string or null".to_owned()),
+    }
+    match &body.opening_hours {
+        None => {}
+        Some(Value::Null) => change.opening_hours = Some(None),
+        Some(hours) => {
+            change.opening_hours =
+                check_hours(&mut v, hours).map(|h| serde_json::to_string(&h).ok());
+        }
+    }
+    match &body.delivery {
+        None => {}
+        Some(Value::Null) => change.delivery = Some(None),
+        Some(d) => {
+            change.delivery = check_delivery(&mut v, d).map(|d| Some((d.radius_m, d.fee)));
+        }
+    }
+    v.finish()?;
+    let updated = merchants::change_profile(&state, &auth, &id, change).await?;
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -419,5 +613,9 @@ async fn set_bank_account(
     v.finish()?;
     let bank = bank.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated")))?;
     let updated = merchants::set_bank_account(&state, &auth, &id, bank).await?;
-    Ok(web::Json(MerchantResponse::new(updated, Access::Full)))
+    Ok(web::Json(MerchantResponse::new(
+        &state,
+        updated,
+        Access::Full,
+    )))
 }

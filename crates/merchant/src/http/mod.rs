@@ -1,17 +1,25 @@
-//! HTTP routes of merchants: registration, verification, staff, listings and stock.
+//! HTTP routes of merchants: registration, verification, staff, products and their
+//! moderation, listings and stock, and browsing.
 
 mod admin;
+mod browse;
 mod listings;
 mod merchants;
+mod photos;
+mod products;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use listings::{ListingResponse, MerchantOrAdmin};
 pub use merchants::MerchantResponse;
+pub use products::ProductResponse;
 
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
     merchants::configure(cfg);
     listings::configure(cfg);
+    products::configure(cfg);
+    photos::configure(cfg);
     admin::configure(cfg);
+    browse::configure(cfg);
 }

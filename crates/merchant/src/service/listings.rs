@@ -1,8 +1,7 @@
-//! Listings: a merchant offers a commodity at a price with a stock. Admins take listings down.
+//! Listings: a merchant offers one of its products at a price with a stock. Admins take listings down.
 
 use chrono::{DateTime, Utc};
 use peken_catalog::cache::listings_changed;
-use peken_catalog::input::listing_search_text;
 use peken_catalog::service as catalog;
 use peken_kernel::auth::Caller;
 use peken_kernel::db::new_id;
@@ -16,6 +15,7 @@ use sea_orm::{
 };
 
 use super::merchants::{self, ACTIVE};
+use super::products;
 use super::sale::{ListingDetail, select_listings};
 use crate::stock::{self, MovementKind, StockChange};
 use crate::store::{listing, merchant, stock_movement};
@@ -73,13 +73,31 @@ fn check_het(price: Rupiah, het: Option<i64>) -> ApiResult<()> {
     }
 }
 
-/// Lists a commodity. The initial stock is a `restock` movement, so the stock is the sum of
-/// the listing's movements from the start.
+/// What a new listing sells.
+#[derive(Debug, Clone)]
+pub enum ListingOf {
+    /// One of the merchant's products (not a rejected one).
+    Product(String),
+    /// A commodity, as listings were made before products: the merchant gets an approved
+    /// product of that commodity (409 `listing_exists` when it already lists the commodity that
+    /// way).
+    Commodity(String),
+}
+
+fn product_rejected() -> ApiError {
+    ApiError::conflict(
+        "product_rejected",
+        "the product was rejected in moderation; change it and wait for approval to sell it",
+    )
+}
+
+/// Lists a product (or a commodity). The initial stock is a `restock` movement, so the stock
+/// is the sum of the listing's movements from the start.
 pub async fn create(
     state: &AppState,
     caller: &Caller,
     merchant_id: &str,
-    commodity_id: &str,
+    of: ListingOf,
     price: Rupiah,
     initial_stock: i64,
 ) -> ApiResult<ListingDetail> {
@@ -89,45 +107,71 @@ pub async fn create(
     if m.status != ACTIVE {
         return Err(merchant_not_active(&m.status));
     }
-    let commodity = catalog::find_commodity(&txn, commodity_id)
-        .await?
-        .filter(|c| c.active)
-        .ok_or_else(|| ApiError::field("commodity_id", "unknown_commodity", "no such commodity"))?;
-    if !catalog::is_category_allowed(&txn, &m.kind, &commodity.category).await? {
-        return Err(ApiError::unprocessable(
-            "category_not_allowed",
-            format!(
-                "a {} may not list the category {}",
-                m.kind, commodity.category
-            ),
-        ));
+    let product = match &of {
+        ListingOf::Product(product_id) => {
+            let found = products::of_merchant(&txn, &m.id, product_id)
+                .await
+                .map_err(|e| {
+                    if e.code() == "not_found" {
+                        ApiError::field("product_id", "unknown_product", "no such product of yours")
+                    } else {
+                        e
+                    }
+                })?;
+            if found.status == products::REJECTED {
+                return Err(product_rejected());
+            }
+            found
+        }
+        ListingOf::Commodity(commodity_id) => {
+            let listed = listing::Entity::find()
+                .filter(listing::Column::MerchantId.eq(m.id.clone()))
+                .filter(listing::Column::CommodityId.eq(commodity_id.clone()))
+                .one(&txn)
+                .await?;
+            if listed.is_some() {
+                return Err(listing_exists());
+            }
+            products::for_commodity(&txn, &m, commodity_id, now)
+                .await
+                .map_err(|e| {
+                    if e.code() == "not_found" {
+                        ApiError::field("commodity_id", "unknown_commodity", "no such commodity")
+                    } else {
+                        e
+                    }
+                })?
+        }
+    };
+    if let Some(commodity_id) = &product.commodity_id {
+        let commodity = catalog::find_commodity(&txn, commodity_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("commodity"))?;
+        check_het(price, commodity.het_price)?;
     }
-    check_het(price, commodity.het_price)?;
     let id = new_id();
     listing::ActiveModel {
         id: Set(id.clone()),
         merchant_id: Set(m.id.clone()),
-        commodity_id: Set(commodity.id.clone()),
+        commodity_id: Set(product.commodity_id.clone()),
+        product_id: Set(product.id.clone()),
         price: Set(price.get()),
         stock: Set(0),
         active: Set(true),
         taken_down_at: Set(None),
         takedown_reason: Set(None),
         taken_down_by: Set(None),
-        category: Set(commodity.category.clone()),
+        category: Set(product.category.clone()),
         kecamatan_code: Set(m.kecamatan_code.clone()),
         kelurahan_code: Set(m.kelurahan_code.clone()),
-        search_text: Set(listing_search_text(&commodity.name, &m.name)),
+        search_text: Set(products::listing_search_text(&product, &m.name)),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(&txn)
     .await
     .map_err(|e| match unique_violation(&e) {
-        Some(_) => ApiError::conflict(
-            "listing_exists",
-            "this merchant already lists this commodity; change that listing instead",
-        ),
+        Some(_) => listing_exists(),
         None => e.into(),
     })?;
     if initial_stock > 0 {
@@ -151,7 +195,7 @@ pub async fn create(
         &txn,
         caller,
         peken_audit::Change::new("listing.created", "listing", &id).after(serde_json::json!({
-            "merchant_id": m.id, "commodity_id": commodity.id,
+            "merchant_id": m.id, "product_id": product.id, "commodity_id": product.commodity_id,
             "price": price.get(), "stock": initial_stock.max(0), "active": true,
         })),
         now,
@@ -160,6 +204,13 @@ pub async fn create(
     txn.commit().await?;
     listings_changed(state).await;
     Ok(detail)
+}
+
+fn listing_exists() -> ApiError {
+    ApiError::conflict(
+        "listing_exists",
+        "this merchant already lists this product; change that listing instead",
+    )
 }
 
 async fn one<C: ConnectionTrait>(conn: &C, listing_id: &str) -> ApiResult<ListingDetail> {
@@ -195,11 +246,19 @@ pub async fn patch(
     let txn = state.db.begin().await?;
     let m = merchants::own(&txn, caller, merchant_id).await?;
     let found = of_merchant(&txn, &m.id, listing_id).await?;
-    if let Some(price) = price {
-        let commodity = catalog::find_commodity(&txn, &found.commodity_id)
+    if let Some(price) = price
+        && let Some(commodity_id) = &found.commodity_id
+    {
+        let commodity = catalog::find_commodity(&txn, commodity_id)
             .await?
             .ok_or_else(|| ApiError::not_found("commodity"))?;
         check_het(price, commodity.het_price)?;
+    }
+    if active == Some(true) {
+        let product = products::of_merchant(&txn, &m.id, &found.product_id).await?;
+        if product.status == products::REJECTED {
+            return Err(product_rejected());
+        }
     }
     let before = serde_json::json!({"price": found.price, "active": found.active});
     let mut model: listing::ActiveModel = found.into();
@@ -419,4 +478,40 @@ pub async fn movements(
     }
     let rows = query.limit(limit + 1).all(&state.db).await?;
     Ok(Page::from_rows(rows, limit, |r| r.id.clone(), |r| r))
+}
+
+/// A listing as a buyer opens it: the listing with its product (description and every photo)
+/// and its shop. Listings a buyer cannot reach are not found: taken down, of a shop that is not
+/// active, or of a product not approved.
+pub struct PublicListing {
+    pub detail: ListingDetail,
+    pub product: crate::store::product::Model,
+    pub images: Vec<super::products::ProductImage>,
+    pub shop: merchant::Model,
+}
+
+pub async fn public(state: &AppState, listing_id: &str) -> ApiResult<PublicListing> {
+    let detail = one(&state.db, listing_id).await?;
+    let s = &detail.sale;
+    if s.taken_down || s.merchant_status != ACTIVE || s.product_status != products::APPROVED {
+        return Err(ApiError::not_found("listing"));
+    }
+    let product = crate::store::product::Entity::find_by_id(s.product_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("listing"))?;
+    let shop = merchants::find(&state.db, &s.merchant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("listing"))?;
+    let images = products::images_of(&state.db, std::slice::from_ref(&product.id))
+        .await?
+        .into_values()
+        .next()
+        .unwrap_or_default();
+    Ok(PublicListing {
+        detail,
+        product,
+        images,
+        shop,
+    })
 }

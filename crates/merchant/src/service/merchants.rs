@@ -114,6 +114,13 @@ pub async fn register(state: &AppState, new: NewMerchant) -> ApiResult<merchant:
         owner_user_id: Set(owner.id),
         bank_account_hold_until: Set(None),
         bank_account_confirmed_by: Set(None),
+        photo: Set(None),
+        phone: Set(None),
+        description: Set(None),
+        opening_hours: Set(None),
+        pickup: Set(true),
+        delivery_radius_m: Set(None),
+        delivery_fee: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -592,4 +599,115 @@ pub async fn confirm_bank_account(
     .await?;
     txn.commit().await?;
     Ok(found)
+}
+
+/// A change of the shop's profile: `None` keeps a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub phone: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    /// As JSON.
+    pub opening_hours: Option<Option<String>>,
+    pub pickup: Option<bool>,
+    /// (radius in metres, fee)
+    pub delivery: Option<Option<(i32, i64)>>,
+}
+
+/// Changes the shop's profile (owner only).
+pub async fn change_profile(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    change: ProfileChange,
+) -> ApiResult<merchant::Model> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let found = owned(&txn, caller, id).await?;
+    let before = profile_audit(&found);
+    let mut model: merchant::ActiveModel = found.into();
+    if let Some(phone) = change.phone {
+        model.phone = Set(phone);
+    }
+    if let Some(description) = change.description {
+        model.description = Set(description);
+    }
+    if let Some(hours) = change.opening_hours {
+        model.opening_hours = Set(hours);
+    }
+    if let Some(pickup) = change.pickup {
+        model.pickup = Set(pickup);
+    }
+    if let Some(delivery) = change.delivery {
+        model.delivery_radius_m = Set(delivery.map(|d| d.0));
+        model.delivery_fee = Set(delivery.map(|d| d.1));
+    }
+    model.updated_at = Set(now);
+    let updated = model.update(&txn).await?;
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("merchant.profile_changed", "merchant", id)
+            .before(before)
+            .after(profile_audit(&updated)),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    peken_catalog::cache::listings_changed(state).await;
+    Ok(updated)
+}
+
+fn profile_audit(m: &merchant::Model) -> serde_json::Value {
+    serde_json::json!({
+        "phone": m.phone, "description": m.description, "opening_hours": m.opening_hours,
+        "pickup": m.pickup, "delivery_radius_m": m.delivery_radius_m,
+        "delivery_fee": m.delivery_fee, "photo": m.photo.is_some(),
+    })
+}
+
+/// Sets (or with `None` removes) the shop's photo (owner only). Returns the merchant and the
+/// media keys of the old photo that nothing uses any more, for the caller to delete.
+pub async fn set_photo(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    photo: Option<super::products::NewImage>,
+) -> ApiResult<(merchant::Model, Vec<String>)> {
+    let now = state.now();
+    let txn = state.db.begin().await?;
+    let found = owned(&txn, caller, id).await?;
+    let old: Vec<String> = found
+        .photo
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<Vec<crate::media::StoredRendition>>(json).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    if photo.is_none() && found.photo.is_none() {
+        return Err(ApiError::not_found("photo"));
+    }
+    let json = match &photo {
+        Some(image) => Some(
+            serde_json::to_string(&image.renditions)
+                .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
+        ),
+        None => None,
+    };
+    let mut model: merchant::ActiveModel = found.into();
+    model.photo = Set(json);
+    model.updated_at = Set(now);
+    let updated = model.update(&txn).await?;
+    let gone = super::products::unreferenced(&txn, &old).await?;
+    peken_audit::record(
+        &txn,
+        caller,
+        peken_audit::Change::new("merchant.photo_changed", "merchant", id)
+            .after(serde_json::json!({"photo": photo.is_some()})),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    peken_catalog::cache::listings_changed(state).await;
+    Ok((updated, gone))
 }

@@ -2,6 +2,7 @@
 
 pub mod listings;
 pub mod merchants;
+pub mod products;
 mod sale;
 
 pub use sale::{

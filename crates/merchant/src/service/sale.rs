@@ -22,8 +22,15 @@ pub struct ListingForSale {
     pub merchant_status: String,
     pub merchant_kelurahan_code: String,
     pub merchant_kecamatan_code: String,
-    pub commodity_id: String,
-    pub commodity_name: String,
+    pub product_id: String,
+    /// The product's name: what the buyer sees and the order line keeps.
+    pub product_name: String,
+    /// `pending`, `approved` or `rejected`: only approved products sell.
+    pub product_status: String,
+    /// The commodity a staple is (its HET and daily limits apply).
+    pub commodity_id: Option<String>,
+    pub commodity_name: Option<String>,
+    pub commodity_unit: Option<String>,
     pub category: String,
     pub unit: String,
     pub price: Rupiah,
@@ -35,17 +42,20 @@ pub struct ListingForSale {
     /// Whether the merchant's kind may still sell the commodity's category (admins can
     /// withdraw a permission after listings exist).
     pub category_allowed: bool,
+    /// The product's first photo as stored (JSON renditions), when it has one.
+    pub image: Option<String>,
     /// The merchant's gross turnover in the month asked for ([`listings_for_sale`]); zero when
     /// it sold nothing or no month was asked for.
     pub month_turnover: Rupiah,
 }
 
 impl ListingForSale {
-    /// Active, not taken down, merchant active, category still allowed, and priced at or
-    /// below the HET when there is one.
+    /// Active, not taken down, product approved, merchant active, category still allowed, and
+    /// priced at or below the HET when there is one.
     pub fn sellable(&self) -> bool {
         self.active
             && !self.taken_down
+            && self.product_status == "approved"
             && self.merchant_status == "active"
             && self.category_allowed
             && self.het_price.is_none_or(|het| self.price <= het)
@@ -57,6 +67,10 @@ impl ListingForSale {
             Some("taken_down")
         } else if self.merchant_status != "active" {
             Some("merchant_not_active")
+        } else if self.product_status == "rejected" {
+            Some("product_rejected")
+        } else if self.product_status != "approved" {
+            Some("product_not_approved")
         } else if !self.active {
             Some("inactive")
         } else if !self.category_allowed {
@@ -80,10 +94,6 @@ pub struct ListingDetail {
 }
 
 #[derive(Debug, FromQueryResult)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "one row of a query: each flag is a column"
-)]
 struct ListingRow {
     listing_id: String,
     merchant_id: String,
@@ -92,19 +102,24 @@ struct ListingRow {
     merchant_status: String,
     merchant_kelurahan_code: String,
     merchant_kecamatan_code: String,
-    commodity_id: String,
-    commodity_name: String,
+    product_id: String,
+    product_name: String,
+    product_status: String,
+    commodity_id: Option<String>,
+    commodity_name: Option<String>,
+    commodity_unit: Option<String>,
     category: String,
     unit: String,
     price: i64,
     het_price: Option<i64>,
     max_qty_per_buyer_per_day: Option<i32>,
     active: bool,
-    commodity_active: bool,
+    commodity_active: Option<bool>,
     taken_down: bool,
     stock: i64,
     category_allowed: bool,
     month_turnover: i64,
+    image: Option<String>,
     takedown_reason: Option<String>,
     taken_down_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -122,19 +137,24 @@ impl From<ListingRow> for ListingDetail {
                 merchant_status: r.merchant_status,
                 merchant_kelurahan_code: r.merchant_kelurahan_code,
                 merchant_kecamatan_code: r.merchant_kecamatan_code,
+                product_id: r.product_id,
+                product_name: r.product_name,
+                product_status: r.product_status,
                 commodity_id: r.commodity_id,
                 commodity_name: r.commodity_name,
+                commodity_unit: r.commodity_unit,
                 category: r.category,
                 unit: r.unit,
                 price: Rupiah::new(r.price),
                 het_price: r.het_price.map(Rupiah::new),
                 max_qty_per_buyer_per_day: r.max_qty_per_buyer_per_day.map(i64::from),
                 // A withdrawn commodity stops selling everywhere, like a deactivated listing.
-                active: r.active && r.commodity_active,
+                active: r.active && r.commodity_active.unwrap_or(true),
                 taken_down: r.taken_down,
                 stock: r.stock,
                 category_allowed: r.category_allowed,
                 month_turnover: Rupiah::new(r.month_turnover),
+                image: r.image,
             },
             takedown_reason: r.takedown_reason,
             taken_down_at: r.taken_down_at,
@@ -144,8 +164,9 @@ impl From<ListingRow> for ListingDetail {
     }
 }
 
-/// Listings with their merchant and commodity. `condition` is SQL over `l` (listings), `m`
-/// (merchants) and `c` (commodities) with placeholders `$1…` for `values`; `tail` follows the
+/// Listings with their product, merchant and commodity. `condition` is SQL over `l`
+/// (listings), `p` (products), `m` (merchants) and `c` (commodities, absent for products that
+/// are no staple) with placeholders `$1…` for `values`; `tail` follows the
 /// WHERE clause (order and limit). With `turnover_of`, each row also carries its merchant's
 /// gross turnover in that month.
 pub(crate) async fn select_listings<C: ConnectionTrait>(
@@ -171,16 +192,21 @@ pub(crate) async fn select_listings<C: ConnectionTrait>(
          m.kind AS merchant_kind, m.status AS merchant_status, \
          m.kelurahan_code AS merchant_kelurahan_code, \
          m.kecamatan_code AS merchant_kecamatan_code, \
-         c.id AS commodity_id, c.name AS commodity_name, c.category, c.unit, l.price, \
+         p.id AS product_id, p.name AS product_name, p.status AS product_status, \
+         l.commodity_id, c.name AS commodity_name, c.unit AS commodity_unit, \
+         COALESCE(c.category, p.category) AS category, p.unit, l.price, \
          c.het_price, c.max_qty_per_buyer_per_day, l.active, c.active AS commodity_active, \
          CASE WHEN l.taken_down_at IS NULL THEN FALSE ELSE TRUE END AS taken_down, l.stock, \
-         CASE WHEN EXISTS (SELECT 1 FROM category_permissions p \
-           WHERE p.merchant_kind = m.kind AND p.category = c.category) \
+         CASE WHEN EXISTS (SELECT 1 FROM category_permissions cp \
+           WHERE cp.merchant_kind = m.kind AND cp.category = COALESCE(c.category, p.category)) \
            THEN TRUE ELSE FALSE END AS category_allowed, \
-         {month_turnover} AS month_turnover, l.takedown_reason, l.taken_down_at, l.created_at, l.updated_at \
+         {month_turnover} AS month_turnover, \
+         (SELECT i.renditions FROM product_images i WHERE i.product_id = p.id \
+           ORDER BY i.position LIMIT 1) AS image, l.takedown_reason, l.taken_down_at, l.created_at, l.updated_at \
          FROM listings l \
          JOIN merchants m ON m.id = l.merchant_id \
-         JOIN commodities c ON c.id = l.commodity_id \
+         JOIN products p ON p.id = l.product_id \
+         LEFT JOIN commodities c ON c.id = l.commodity_id \
          WHERE {condition} {tail}"
     );
     let rows = ListingRow::find_by_statement(Statement::from_sql_and_values(

@@ -6,7 +6,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub merchant_id: String,
-    pub commodity_id: String,
+    /// The product's commodity when it is a staple (a copy: daily limits and the HET use it).
+    pub commodity_id: Option<String>,
+    pub product_id: String,
     pub price: i64,
     /// Units available for sale (on hand minus reserved); the sum of the listing's movements.
     pub stock: i64,
@@ -17,7 +19,7 @@ pub struct Model {
     pub category: String,
     pub kecamatan_code: String,
     pub kelurahan_code: String,
-    /// Lowercased commodity and merchant names, for browse search.
+    /// Lowercased product name and description and merchant name, for browse search.
     pub search_text: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -29,6 +29,16 @@ pub struct Model {
     /// it first (then `None`).
     pub bank_account_hold_until: Option<DateTimeUtc>,
     pub bank_account_confirmed_by: Option<String>,
+    /// The shop's photo: JSON `[{width, height, key, bytes}]` as stored, smallest first.
+    pub photo: Option<String>,
+    pub phone: Option<String>,
+    pub description: Option<String>,
+    /// JSON `[{day, opens, closes}]`, day 1 = Monday.
+    pub opening_hours: Option<String>,
+    pub pickup: bool,
+    /// Delivery within this many metres of the shop, when it delivers.
+    pub delivery_radius_m: Option<i32>,
+    pub delivery_fee: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,8 @@
-//! Storage of merchants, listings, stock movements and month-to-date turnover. Entities are
+//! Storage of merchants, their products and photos, listings, stock movements and month-to-date turnover. Entities are
 //! storage only: the API has its own types in `http`.
 
 pub mod listing;
 pub mod merchant;
+pub mod product;
+pub mod product_image;
 pub mod stock_movement;

@@ -76,7 +76,7 @@ async fn get_order(
     auth: Auth<OrderReaders>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<OrderView>> {
-    Ok(web::Json(views::get(&state.db, &auth, &id).await?))
+    Ok(web::Json(views::get(&state, &state.db, &auth, &id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -7,7 +7,9 @@ pub struct Model {
     pub id: String,
     pub order_id: String,
     pub listing_id: String,
-    pub commodity_id: String,
+    /// The commodity of a staple: its daily limit counted this line.
+    pub commodity_id: Option<String>,
+    pub product_id: Option<String>,
     pub name: String,
     pub unit: String,
     pub quantity: i64,

@@ -6,9 +6,11 @@ use peken_catalog::service::{self as catalog, NewCommodity};
 use peken_kernel::auth::{Caller, Role};
 use peken_kernel::ids::{Nib, Nik, Npwp};
 use peken_kernel::{AppState, Rupiah};
+use peken_merchant::media::StoredRendition;
 use peken_merchant::service::BankAccount;
-use peken_merchant::service::listings;
+use peken_merchant::service::listings::{self, ListingOf};
 use peken_merchant::service::merchants::{self, NewMerchant, NewPerson};
+use peken_merchant::service::products::{self, Decision, NewImage, NewProduct};
 
 use super::DEMO_PASSWORD;
 
@@ -268,20 +270,172 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
             Role::Merchant,
             Some(merchant.id.clone()),
         );
+        let shop_photo = photo(state, shop.name, 0).await?;
+        merchants::set_photo(state, &owner, &merchant.id, Some(shop_photo))
+            .await
+            .map_err(err)?;
         for &(commodity, price, stock) in shop.listings {
+            let listed = listings::create(
+                state,
+                &owner,
+                &merchant.id,
+                ListingOf::Commodity(commodity_ids[commodity].clone()),
+                Rupiah::new(price),
+                stock,
+            )
+            .await
+            .map_err(err)?;
+            let image = photo(state, COMMODITIES[commodity].0, 1).await?;
+            products::add_image(state, &owner, &merchant.id, &listed.sale.product_id, image)
+                .await
+                .map_err(err)?;
+        }
+        for own in OWN_PRODUCTS.iter().filter(|p| p.shop == shop.name) {
+            let created = products::create(
+                state,
+                &owner,
+                &merchant.id,
+                NewProduct {
+                    name: own.name.to_owned(),
+                    description: own.description.to_owned(),
+                    category: Some(own.category.to_owned()),
+                    unit: Some(own.unit.to_owned()),
+                    net_weight_g: own.net_weight_g,
+                    net_volume_ml: None,
+                    barcode: None,
+                    commodity_id: None,
+                },
+            )
+            .await
+            .map_err(err)?;
+            for n in 0..2 {
+                let image = photo(state, own.name, n + 1).await?;
+                products::add_image(state, &owner, &merchant.id, &created.id, image)
+                    .await
+                    .map_err(err)?;
+            }
+            if own.approved {
+                products::moderate(state, &admin, &created.id, Decision::Approve)
+                    .await
+                    .map_err(err)?;
+            }
             listings::create(
                 state,
                 &owner,
                 &merchant.id,
-                &commodity_ids[commodity],
-                Rupiah::new(price),
-                stock,
+                ListingOf::Product(created.id),
+                Rupiah::new(own.price),
+                own.stock,
             )
             .await
             .map_err(err)?;
         }
     }
     Ok(())
+}
+
+/// A product of a shop's own, in the merchant's words.
+struct OwnProduct {
+    shop: &'static str,
+    name: &'static str,
+    description: &'static str,
+    category: &'static str,
+    unit: &'static str,
+    net_weight_g: Option<i64>,
+    price: i64,
+    stock: i64,
+    /// The last one waits in the moderation queue, for the demo admin to see.
+    approved: bool,
+}
+
+const OWN_PRODUCTS: [OwnProduct; 4] = [
+    OwnProduct {
+        shop: "Kerupuk Ikan Bu Sri",
+        name: "Kerupuk Udang Bu Sri",
+        description: "Udang Selat Madura, dijemur sendiri, renyah tanpa pengawet.",
+        category: "kuliner",
+        unit: "bungkus",
+        net_weight_g: Some(250),
+        price: 22_000,
+        stock: 50,
+        approved: true,
+    },
+    OwnProduct {
+        shop: "Kerupuk Ikan Bu Sri",
+        name: "Rengginang Ketan Terasi",
+        description: "Rengginang ketan putih dengan terasi Sidoarjo, siap goreng.",
+        category: "kuliner",
+        unit: "bungkus",
+        net_weight_g: Some(500),
+        price: 18_000,
+        stock: 40,
+        approved: true,
+    },
+    OwnProduct {
+        shop: "Rumah Padat Karya Margorejo",
+        name: "Tas Anyaman Eceng Gondok",
+        description: "Dianyam warga Margorejo dari eceng gondok Kali Wonokromo.",
+        category: "kerajinan",
+        unit: "pcs",
+        net_weight_g: None,
+        price: 65_000,
+        stock: 12,
+        approved: true,
+    },
+    OwnProduct {
+        shop: "Rumah Padat Karya Margorejo",
+        name: "Keset Perca Batik",
+        description: "Keset dari kain perca batik Surabaya, bisa dicuci.",
+        category: "kerajinan",
+        unit: "pcs",
+        net_weight_g: None,
+        price: 30_000,
+        stock: 20,
+        approved: false,
+    },
+];
+
+/// A small picture made for a demo product or shop: stripes in colours taken from its name, so
+/// each looks different. Stored as an upload would be, through `peken_media`.
+async fn photo(state: &AppState, name: &str, variant: u32) -> anyhow::Result<NewImage> {
+    let seed = name.bytes().fold(2_166_136_261_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    }) ^ variant.wrapping_mul(0x9E37_79B9);
+    let channel = |shift: u32| 60 + ((seed >> shift) & 0x7F) as u8;
+    let (base, accent) = (
+        [channel(0), channel(7), channel(14)],
+        [channel(21), channel(3), channel(11)],
+    );
+    let picture = image::RgbImage::from_fn(480, 360, |x, y| {
+        let band = (x / 40 + y / 30 + variant) % 3;
+        image::Rgb(if band == 0 { accent } else { base })
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut png, image::ImageFormat::Png)?;
+    let stored = peken_media::store_image(
+        state,
+        peken_media::Upload {
+            bytes: png.into_inner().into(),
+            content_type: Some("image/png".to_owned()),
+            file_name: None,
+        },
+    )
+    .await
+    .map_err(err)?;
+    Ok(NewImage {
+        width: stored.width,
+        height: stored.height,
+        renditions: stored
+            .renditions
+            .into_iter()
+            .map(|r| StoredRendition {
+                width: r.width,
+                height: r.height,
+                key: r.key,
+                bytes: r.bytes,
+            })
+            .collect(),
+    })
 }
 
 fn caller(user_id: &str, role: Role, merchant_id: Option<String>) -> Caller {

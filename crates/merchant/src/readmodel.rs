@@ -2,10 +2,11 @@
 //! searched there, so a browse request costs no database query.
 //!
 //! A snapshot is loaded by a few queries of [`LOAD_CHUNK`] rows (the sellable listings with their
-//! merchant, commodity, category permission and month-to-date turnover) and answers requests
+//! merchant, product and its first photo, commodity, category permission and month-to-date
+//! turnover) and answers requests
 //! until one of these:
-//! the listings namespace's cache generation moves (a merchant, listing, takedown, commodity or
-//! category change, in any process: the next request waits for a new snapshot), the WIB month
+//! the listings namespace's cache generation moves (a merchant, product, listing, takedown,
+//! commodity or category change, in any process: the next request waits for a new snapshot), the WIB month
 //! turns, or it is older than [`MAX_AGE`] (the next request starts a rebuild in the background
 //! and is answered from the old one meanwhile). Stock and turnover moved by orders therefore
 //! show at most [`MAX_AGE`] plus one rebuild late, as the browse page cache already allowed;
@@ -25,7 +26,8 @@ use sea_orm::{FromQueryResult, Statement};
 use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 
-use crate::browse::{BrowseCommodity, BrowseCursor, BrowseMerchant, BrowseQuery};
+use crate::browse::{BrowseCommodity, BrowseCursor, BrowseMerchant, BrowseProduct, BrowseQuery};
+use crate::media;
 
 /// How old a snapshot may grow before it is rebuilt.
 pub const MAX_AGE: Duration = Duration::from_secs(5);
@@ -69,9 +71,10 @@ struct Entry {
     stock: i64,
     turnover: i64,
     merchant: Arc<BrowseMerchant>,
-    commodity: Arc<BrowseCommodity>,
-    /// The commodity's name in lower case, for relevance.
-    commodity_lower: Arc<str>,
+    product: Box<BrowseProduct>,
+    commodity: Option<Arc<BrowseCommodity>>,
+    /// The product's name in lower case, for relevance.
+    name_lower: Box<str>,
     /// The listing's own copies, as the filters use them.
     category: Arc<str>,
     kecamatan: Arc<str>,
@@ -87,10 +90,16 @@ struct Row {
     merchant_id: String,
     merchant_name: String,
     merchant_kelurahan: String,
-    commodity_id: String,
-    commodity_name: String,
-    commodity_category: String,
+    merchant_photo: Option<String>,
+    product_id: String,
+    product_name: String,
     unit: String,
+    net_weight_g: Option<i64>,
+    net_volume_ml: Option<i64>,
+    image: Option<String>,
+    commodity_id: Option<String>,
+    commodity_name: Option<String>,
+    commodity_unit: Option<String>,
     het_price: Option<i64>,
     max_qty_per_buyer_per_day: Option<i32>,
     category: String,
@@ -113,6 +122,18 @@ impl Interner {
         self.0.insert(s, shared.clone());
         shared
     }
+}
+
+/// A listing's search words (its product's and its shop's) and, for a staple, its commodity's:
+/// "gula" finds a sugar whatever its brand, and a renamed commodity is found by its new name.
+fn with_commodity_words(mut text: String, commodity: Option<&BrowseCommodity>) -> Box<str> {
+    if let Some(c) = commodity {
+        for word in peken_catalog::input::search_words(&c.name) {
+            text.push(' ');
+            text.push_str(&word);
+        }
+    }
+    text.into()
 }
 
 /// A match in browse order: higher relevance first, then less turnover, then listing id; "less"
@@ -149,7 +170,7 @@ impl Snapshot {
     async fn load(state: &AppState, generation: u64, period: Period) -> ApiResult<Self> {
         let mut strings = Interner::default();
         let mut merchants: HashMap<String, Arc<BrowseMerchant>> = HashMap::new();
-        let mut commodities: HashMap<String, (Arc<BrowseCommodity>, Arc<str>)> = HashMap::new();
+        let mut commodities: HashMap<String, Arc<BrowseCommodity>> = HashMap::new();
         let mut listings = Vec::new();
         let mut by_kecamatan: HashMap<Arc<str>, Vec<u32>> = HashMap::new();
         // In chunks by listing id, so that a rebuild never holds the whole result set twice
@@ -168,27 +189,46 @@ impl Snapshot {
                     .entry(row.merchant_id.clone())
                     .or_insert_with(|| {
                         Arc::new(BrowseMerchant {
+                            photo: row
+                                .merchant_photo
+                                .as_deref()
+                                .and_then(|json| media::list_image_of_json(state, json)),
                             id: row.merchant_id,
                             name: row.merchant_name,
                             kelurahan_code: row.merchant_kelurahan,
                         })
                     })
                     .clone();
-                let (commodity, commodity_lower) = commodities
-                    .entry(row.commodity_id.clone())
-                    .or_insert_with(|| {
-                        let lower: Arc<str> = Arc::from(row.commodity_name.to_lowercase());
-                        let commodity = BrowseCommodity {
-                            id: row.commodity_id,
-                            name: row.commodity_name,
-                            category: row.commodity_category,
-                            unit: row.unit,
-                            het_price: row.het_price.map(Rupiah::new),
-                            max_qty_per_buyer_per_day: row.max_qty_per_buyer_per_day.map(i64::from),
-                        };
-                        (Arc::new(commodity), lower)
-                    })
-                    .clone();
+                let commodity = row.commodity_id.map(|id| {
+                    commodities
+                        .entry(id.clone())
+                        .or_insert_with(|| {
+                            Arc::new(BrowseCommodity {
+                                id,
+                                name: row.commodity_name.unwrap_or_default(),
+                                category: row.category.clone(),
+                                unit: row.commodity_unit.unwrap_or_default(),
+                                het_price: row.het_price.map(Rupiah::new),
+                                max_qty_per_buyer_per_day: row
+                                    .max_qty_per_buyer_per_day
+                                    .map(i64::from),
+                            })
+                        })
+                        .clone()
+                });
+                let product = Box::new(BrowseProduct {
+                    image: row
+                        .image
+                        .as_deref()
+                        .and_then(|json| media::list_image_of_json(state, json)),
+                    id: row.product_id,
+                    name: row.product_name,
+                    category: row.category.clone(),
+                    unit: row.unit,
+                    net_weight_g: row.net_weight_g,
+                    net_volume_ml: row.net_volume_ml,
+                });
+                let search_text = with_commodity_words(row.search_text, commodity.as_deref());
                 let kecamatan = strings.get(row.kecamatan_code);
                 let at = u32::try_from(listings.len()).unwrap_or(u32::MAX);
                 by_kecamatan.entry(kecamatan.clone()).or_default().push(at);
@@ -198,12 +238,13 @@ impl Snapshot {
                     stock: row.stock,
                     turnover: row.turnover,
                     merchant,
+                    name_lower: product.name.to_lowercase().into(),
+                    product,
                     commodity,
-                    commodity_lower,
                     category: strings.get(row.category),
                     kecamatan,
                     kelurahan: strings.get(row.kelurahan_code),
-                    search_text: row.search_text.into(),
+                    search_text,
                 });
             }
             if !full {
@@ -226,7 +267,7 @@ impl Snapshot {
     }
 
     /// One page of the listings that answer `query`, in browse order: relevance (how many
-    /// search words the commodity's own name holds) first, then less month-to-date turnover,
+    /// search words the product's own name holds) first, then less month-to-date turnover,
     /// then listing id.
     pub fn page(&self, query: &BrowseQuery, cap: Rupiah) -> Page<ItemRef<'_>> {
         let matches = |e: &Entry| {
@@ -235,7 +276,7 @@ impl Snapshot {
                 && query
                     .commodity_id
                     .as_deref()
-                    .is_none_or(|c| e.commodity.id == c)
+                    .is_none_or(|c| e.commodity.as_ref().is_some_and(|k| k.id == c))
                 && query
                     .kecamatan
                     .as_deref()
@@ -257,7 +298,7 @@ impl Snapshot {
             query
                 .words
                 .iter()
-                .filter(|w| e.commodity_lower.contains(w.as_str()))
+                .filter(|w| e.name_lower.contains(w.as_str()))
                 .count() as i64
         };
         // A page walk goes on after the cursor's sort key, in the same order.
@@ -313,7 +354,8 @@ impl Snapshot {
             |(_, e)| ItemRef {
                 id: &e.id,
                 merchant: &e.merchant,
-                commodity: &e.commodity,
+                product: &e.product,
+                commodity: e.commodity.as_deref(),
                 price: Rupiah::new(e.price),
                 available_stock: e.stock,
             },
@@ -327,7 +369,9 @@ impl Snapshot {
 pub struct ItemRef<'a> {
     pub id: &'a str,
     pub merchant: &'a BrowseMerchant,
-    pub commodity: &'a BrowseCommodity,
+    pub product: &'a BrowseProduct,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commodity: Option<&'a BrowseCommodity>,
     pub price: Rupiah,
     pub available_stock: i64,
 }
@@ -340,19 +384,24 @@ async fn load_chunk(state: &AppState, period: Period, after: &str) -> ApiResult<
     Ok(Row::find_by_statement(Statement::from_sql_and_values(
         state.db.get_database_backend(),
         "SELECT l.id, l.price, l.stock, l.merchant_id, m.name AS merchant_name, \
-         m.kelurahan_code AS merchant_kelurahan, c.id AS commodity_id, \
-         c.name AS commodity_name, c.category AS commodity_category, c.unit, c.het_price, \
-         c.max_qty_per_buyer_per_day, l.category, l.kecamatan_code, l.kelurahan_code, \
+         m.kelurahan_code AS merchant_kelurahan, m.photo AS merchant_photo, \
+         p.id AS product_id, p.name AS product_name, p.unit, p.net_weight_g, p.net_volume_ml, \
+         (SELECT i.renditions FROM product_images i \
+           WHERE i.product_id = p.id ORDER BY i.position LIMIT 1) AS image, \
+         c.id AS commodity_id, c.name AS commodity_name, c.unit AS commodity_unit, \
+         c.het_price, c.max_qty_per_buyer_per_day, \
+         COALESCE(c.category, p.category) AS category, l.kecamatan_code, l.kelurahan_code, \
          l.search_text, CAST(COALESCE(t.gross_amount, 0) AS BIGINT) AS turnover \
          FROM listings l \
          JOIN merchants m ON m.id = l.merchant_id \
-         JOIN commodities c ON c.id = l.commodity_id \
+         JOIN products p ON p.id = l.product_id \
+         LEFT JOIN commodities c ON c.id = l.commodity_id \
          LEFT JOIN merchant_turnover t ON t.merchant_id = l.merchant_id AND t.period = $1 \
-         WHERE l.id > $2 AND m.status = 'active' AND l.active = $3 AND c.active = $4 \
+         WHERE l.id > $2 AND m.status = 'active' AND l.active = $3 AND p.status = 'approved' \
+         AND (c.id IS NULL OR (c.active = $4 AND (c.het_price IS NULL OR l.price <= c.het_price))) \
          AND l.taken_down_at IS NULL AND l.stock > 0 \
-         AND (c.het_price IS NULL OR l.price <= c.het_price) \
          AND EXISTS (SELECT 1 FROM category_permissions cp \
-           WHERE cp.merchant_kind = m.kind AND cp.category = c.category) \
+           WHERE cp.merchant_kind = m.kind AND cp.category = COALESCE(c.category, p.category)) \
          ORDER BY l.id LIMIT $5",
         [
             period.to_string().into(),
@@ -468,20 +517,32 @@ mod tests {
                     id: format!("m{}", rng.below(5)),
                     name: shop.clone(),
                     kelurahan_code: format!("{kecamatan}.1001"),
+                    photo: None,
                 }),
-                commodity: Arc::new(BrowseCommodity {
+                product: Box::new(BrowseProduct {
+                    id: format!("p{i}"),
+                    name: name.to_owned(),
+                    category: "sembako".to_owned(),
+                    unit: "kg".to_owned(),
+                    net_weight_g: None,
+                    net_volume_ml: None,
+                    image: None,
+                }),
+                commodity: Some(Arc::new(BrowseCommodity {
                     id: name.to_owned(),
                     name: name.to_owned(),
                     category: "sembako".to_owned(),
                     unit: "kg".to_owned(),
                     het_price: None,
                     max_qty_per_buyer_per_day: None,
-                }),
-                commodity_lower: Arc::from(name.to_lowercase()),
+                })),
+                name_lower: name.to_lowercase().into(),
                 category: Arc::from("sembako"),
                 kelurahan: Arc::from(format!("{kecamatan}.1001")),
                 kecamatan,
-                search_text: crate::input::listing_search_text(name, &shop).into(),
+                search_text: peken_catalog::input::search_words(&format!("{name} {shop}"))
+                    .join(" ")
+                    .into(),
             });
         }
         Snapshot {
@@ -518,7 +579,7 @@ mod tests {
                 .map(|e| {
                     let rel = words
                         .iter()
-                        .filter(|w| e.commodity_lower.contains(w.as_str()))
+                        .filter(|w| e.name_lower.contains(w.as_str()))
                         .count() as i64;
                     (rel, e.turnover, e.id.to_string())
                 })

@@ -8,23 +8,28 @@ use actix_web::{HttpResponse, get, web};
 use peken_kernel::auth::{MaybeAuth, Role};
 use peken_kernel::error::{Problem, Validation};
 use peken_kernel::pagination::{Page, PageParams};
-use peken_kernel::{ApiResult, AppState};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::browse::{self, BrowseCursor, BrowseItem, BrowseQuery};
-use crate::input::query_words;
-use crate::{cache, service};
+use super::merchants::{Delivery, OpeningHours};
+use super::products::{ProductImageBody, image_body};
+use crate::browse::{self, BrowseCommodity, BrowseCursor, BrowseItem, BrowseQuery};
+use crate::media::{self, ImageUrls};
+use crate::service::listings;
+use peken_catalog::input::query_words;
+use peken_catalog::{cache, service};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(browse_listings);
+    cfg.service(browse_listings).service(open_listing);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BrowseParams {
-    /// Words to find in commodity and merchant names (case-insensitive; every word must match).
+    /// Words to find in product names and descriptions and merchant names (case-insensitive;
+    /// every word must match).
     pub q: Option<String>,
     /// Category code, e.g. `sembako`.
     pub category: Option<String>,
@@ -160,3 +165,132 @@ async fn home_kecamatan(state: &AppState, user_id: &str) -> ApiResult<Option<Str
 
 /// How long an ASN's home area is remembered for browsing.
 const HOME_TTL: Duration = Duration::from_secs(60);
+
+/// The product of a listing a buyer opens.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListingPageProduct {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub unit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_weight_g: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_volume_ml: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub barcode: Option<String>,
+    /// Every photo, first photo first.
+    pub images: Vec<ProductImageBody>,
+}
+
+/// The shop of a listing a buyer opens.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListingPageShop {
+    pub id: String,
+    pub name: String,
+    pub kelurahan_code: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo: Option<ImageUrls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<Vec<OpeningHours>>,
+    pub pickup: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A listing as a buyer opens it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListingPage {
+    pub id: String,
+    pub price: Rupiah,
+    pub available_stock: i64,
+    /// Whether it can be bought now (in stock, active, priced within the HET, and the shop
+    /// under its turnover cap aside, which checkout checks).
+    pub sellable: bool,
+    pub product: ListingPageProduct,
+    /// Only for staples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commodity: Option<BrowseCommodity>,
+    pub merchant: ListingPageShop,
+}
+
+/// Open one listing: its product with its description and every photo, and its shop with its
+/// profile (anyone). Listings taken down, of a shop that is not active or of a product not
+/// approved are not found.
+#[utoipa::path(
+    tag = "catalog",
+    params(("id" = String, Path, description = "Listing id")),
+    responses(
+        (status = 200, description = "The listing", body = ListingPage),
+        (status = 404, description = "No such listing a buyer can reach", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/listings/{id}")]
+async fn open_listing(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ListingPage>> {
+    if id.len() > 64 {
+        return Err(ApiError::not_found("listing"));
+    }
+    let found = listings::public(&state, &id).await?;
+    let s = found.detail.sale;
+    let p = found.product;
+    let m = found.shop;
+    Ok(web::Json(ListingPage {
+        sellable: s.sellable() && s.stock > 0,
+        commodity: s.commodity_id.clone().map(|id| BrowseCommodity {
+            id,
+            name: s.commodity_name.clone().unwrap_or_default(),
+            category: s.category.clone(),
+            unit: s.commodity_unit.clone().unwrap_or_default(),
+            het_price: s.het_price,
+            max_qty_per_buyer_per_day: s.max_qty_per_buyer_per_day,
+        }),
+        id: s.listing_id,
+        price: s.price,
+        available_stock: s.stock,
+        product: ListingPageProduct {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            category: s.category,
+            unit: p.unit,
+            net_weight_g: p.net_weight_g,
+            net_volume_ml: p.net_volume_ml,
+            barcode: p.barcode,
+            images: found
+                .images
+                .into_iter()
+                .filter_map(|i| image_body(&state, i))
+                .collect(),
+        },
+        merchant: ListingPageShop {
+            photo: m
+                .photo
+                .as_deref()
+                .and_then(|json| media::urls_of_json(&state, json)),
+            opening_hours: m
+                .opening_hours
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
+            delivery: m
+                .delivery_radius_m
+                .zip(m.delivery_fee)
+                .map(|(radius_m, fee)| Delivery { radius_m, fee }),
+            id: m.id,
+            name: m.name,
+            kelurahan_code: m.kelurahan_code,
+            address: m.address,
+            phone: m.phone,
+            description: m.description,
+            pickup: m.pickup,
+        },
+    }))
+}

@@ -1,10 +1,10 @@
-//! Browse and search over listings: the catalog's read model of the merchants', listings' and
+//! Browse and search over listings: a read model of the merchants', products', listings' and
 //! turnover tables.
 //!
-//! Only sellable listings show: merchant active and under the turnover cap, category allowed
-//! for its kind, listing active, not taken down, in stock, commodity active, price at or below
-//! the HET. Order: relevance to the search first (how many search words the commodity's own
-//! name contains), then fairness (less month-to-date turnover first), then listing id. The
+//! Only sellable listings show: merchant active and under the turnover cap, product approved,
+//! category allowed for its kind, listing active, not taken down, in stock, commodity (of a
+//! staple) active, price at or below the HET. Order: relevance to the search first (how many
+//! search words the product's own name contains), then fairness (less month-to-date turnover first), then listing id. The
 //! cursor carries that whole sort key, so a page walk neither repeats nor skips a listing while
 //! the data stands still.
 
@@ -14,7 +14,10 @@ use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{cache, readmodel};
+use peken_catalog::cache;
+
+use crate::media::ListImage;
+use crate::readmodel;
 
 /// A validated browse request, after the caller's default area was applied.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,8 +44,28 @@ pub struct BrowseMerchant {
     pub id: String,
     pub name: String,
     pub kelurahan_code: String,
+    /// The shop's photo, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo: Option<ListImage>,
 }
 
+/// What a listing sells.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BrowseProduct {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub unit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_weight_g: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_volume_ml: Option<i64>,
+    /// The product's first photo, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ListImage>,
+}
+
+/// The commodity a staple is: its ceiling price and daily limit.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BrowseCommodity {
     pub id: String,
@@ -60,7 +83,10 @@ pub struct BrowseCommodity {
 pub struct BrowseItem {
     pub id: String,
     pub merchant: BrowseMerchant,
-    pub commodity: BrowseCommodity,
+    pub product: BrowseProduct,
+    /// Only for staples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commodity: Option<BrowseCommodity>,
     pub price: Rupiah,
     pub available_stock: i64,
 }
@@ -77,7 +103,7 @@ pub async fn browse_json(state: &AppState, query: &BrowseQuery) -> ApiResult<Arc
     if let Some(json) = model.pages.get_shared(&key) {
         return Ok(json);
     }
-    let cap = crate::service::turnover_cap(state, &state.db).await?;
+    let cap = peken_catalog::service::turnover_cap(state, &state.db).await?;
     let snapshot = readmodel::snapshot(state, generation).await?;
     let json: Arc<[u8]> = serde_json::to_vec(&snapshot.page(query, cap))
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
