@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::merchants::{Delivery, OpeningHours};
+use super::merchants::{Delivery, OpeningHours, delivery_of, opening_hours_of};
 use super::products::{ProductImageBody, image_body};
 use crate::browse::{self, BrowseCommodity, BrowseCursor, BrowseItem, BrowseQuery};
 use crate::media::{self, ImageUrls};
@@ -276,14 +276,8 @@ async fn open_listing(
                 .photo
                 .as_deref()
                 .and_then(|json| media::urls_of_json(&state, json)),
-            opening_hours: m
-                .opening_hours
-                .as_deref()
-                .and_then(|json| serde_json::from_str(json).ok()),
-            delivery: m
-                .delivery_radius_m
-                .zip(m.delivery_fee)
-                .map(|(radius_m, fee)| Delivery { radius_m, fee }),
+            opening_hours: opening_hours_of(&m),
+            delivery: delivery_of(&m),
             id: m.id,
             name: m.name,
             kelurahan_code: m.kelurahan_code,

@@ -122,6 +122,20 @@ pub struct MerchantResponse {
     pub created_at: DateTime<Utc>,
 }
 
+/// The shop's opening hours as kept (JSON), when it has said.
+pub(super) fn opening_hours_of(m: &merchant::Model) -> Option<Vec<OpeningHours>> {
+    m.opening_hours
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+}
+
+/// The shop's delivery, when it delivers.
+pub(super) fn delivery_of(m: &merchant::Model) -> Option<Delivery> {
+    m.delivery_radius_m
+        .zip(m.delivery_fee)
+        .map(|(radius_m, fee)| Delivery { radius_m, fee })
+}
+
 /// A shop's hours on one weekday.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -155,15 +169,9 @@ impl MerchantResponse {
                 .and_then(|json| media::urls_of_json(state, json)),
             phone: m.phone.clone(),
             description: m.description.clone(),
-            opening_hours: m
-                .opening_hours
-                .as_deref()
-                .and_then(|json| serde_json::from_str(json).ok()),
+            opening_hours: opening_hours_of(&m),
             pickup: m.pickup,
-            delivery: m
-                .delivery_radius_m
-                .zip(m.delivery_fee)
-                .map(|(radius_m, fee)| Delivery { radius_m, fee }),
+            delivery: delivery_of(&m),
             status_reason: m.status_reason.filter(|_| staff),
             verified_at: m.verified_at.filter(|_| staff),
             nib: staff.then(|| m.nib.clone()),

@@ -777,6 +777,23 @@ async fn image_count<C: ConnectionTrait>(conn: &C, product_id: &str) -> ApiResul
         .await?)
 }
 
+/// The caller's merchant's product, its row locked for the rest of the transaction (404 for
+/// another merchant's): photo changes of one product run one after the other.
+async fn own_locked<C: ConnectionTrait>(
+    txn: &C,
+    caller: &Caller,
+    merchant_id: &str,
+    product_id: &str,
+) -> ApiResult<product::Model> {
+    let m = merchants::own(txn, caller, merchant_id).await?;
+    product::Entity::find_by_id(product_id.to_owned())
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .filter(|p| p.merchant_id == m.id)
+        .ok_or_else(|| ApiError::not_found("product"))
+}
+
 /// Adds a stored photo as the product's last one. The product's row is locked while its photos
 /// are counted, so two uploads at once cannot make a ninth. On an error the caller deletes the
 /// stored objects again ([`unreferenced`] says which may go).
@@ -789,13 +806,7 @@ pub async fn add_image(
 ) -> ApiResult<ProductView> {
     let now = state.now();
     let txn = state.db.begin().await?;
-    let m = merchants::own(&txn, caller, merchant_id).await?;
-    let found = product::Entity::find_by_id(product_id.to_owned())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .filter(|p| p.merchant_id == m.id)
-        .ok_or_else(|| ApiError::not_found("product"))?;
+    let found = own_locked(&txn, caller, merchant_id, product_id).await?;
     let count = image_count(&txn, product_id).await?;
     if count >= MAX_IMAGES as u64 {
         return Err(too_many_images());
@@ -838,13 +849,7 @@ pub async fn delete_image(
 ) -> ApiResult<(ProductView, Vec<String>)> {
     let now = state.now();
     let txn = state.db.begin().await?;
-    let m = merchants::own(&txn, caller, merchant_id).await?;
-    let found = product::Entity::find_by_id(product_id.to_owned())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .filter(|p| p.merchant_id == m.id)
-        .ok_or_else(|| ApiError::not_found("product"))?;
+    let found = own_locked(&txn, caller, merchant_id, product_id).await?;
     let image = product_image::Entity::find_by_id(image_id.to_owned())
         .one(&txn)
         .await?
@@ -895,13 +900,7 @@ pub async fn reorder_images(
 ) -> ApiResult<ProductView> {
     let now = state.now();
     let txn = state.db.begin().await?;
-    let m = merchants::own(&txn, caller, merchant_id).await?;
-    let found = product::Entity::find_by_id(product_id.to_owned())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .filter(|p| p.merchant_id == m.id)
-        .ok_or_else(|| ApiError::not_found("product"))?;
+    let found = own_locked(&txn, caller, merchant_id, product_id).await?;
     let current = images_of(&txn, std::slice::from_ref(&found.id))
         .await?
         .into_values()
