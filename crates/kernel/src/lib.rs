@@ -5,9 +5,11 @@
 pub mod auth;
 pub mod cache;
 pub mod clock;
+pub mod contact;
 pub mod csv;
 pub mod db;
 pub mod error;
+pub mod http_cache;
 pub mod idempotency;
 pub mod ids;
 pub mod media;
