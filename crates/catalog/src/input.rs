@@ -6,7 +6,6 @@
 
 use peken_kernel::error::Validation;
 use peken_kernel::{ApiError, Rupiah};
-use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// A whole, strictly positive amount of rupiah, at most `max`.
@@ -88,14 +87,7 @@ fn integer(
     }
 }
 
-/// For PATCH bodies: an absent field stays `None`, while an explicit `null` becomes
-/// `Some(Value::Null)`, which clears a nullable value. Use with `#[serde(default)]`.
-pub fn present<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Value::deserialize(deserializer).map(Some)
-}
+pub use peken_kernel::patch::present;
 
 /// The most words a search may have; more would only slow the query down.
 pub const MAX_SEARCH_WORDS: usize = 8;

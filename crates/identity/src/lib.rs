@@ -1,5 +1,6 @@
 //! Identity: users of every role, OPDs (city departments), sessions, and the region table.
 
+pub mod addresses;
 pub mod http;
 pub mod password;
 pub mod people;

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod money;
 pub mod net;
 pub mod pagination;
+pub mod patch;
 pub mod period;
 pub mod policy;
 pub mod regions;

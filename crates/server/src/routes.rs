@@ -22,6 +22,7 @@ use crate::middleware;
     tags(
         (name = "ops", description = "Health, readiness and metrics"),
         (name = "auth", description = "Login, sessions and registration"),
+        (name = "me", description = "The caller's own profile, password, addresses and favourites"),
         (name = "users", description = "Staff users, OPDs and ASN"),
         (name = "regions", description = "Official region codes"),
         (name = "policies", description = "City policies changed at run time"),

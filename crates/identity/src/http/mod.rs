@@ -1,5 +1,6 @@
-//! HTTP routes of identity: auth, users, OPDs, regions.
+//! HTTP routes of identity: auth, the caller's profile and addresses, users, OPDs, regions.
 
+mod addresses;
 mod auth;
 mod password;
 mod regions;
@@ -13,6 +14,7 @@ pub use users::check_position_class;
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
     auth::configure(cfg);
+    addresses::configure(cfg);
     password::configure(cfg);
     users::configure(cfg);
     regions::configure(cfg);

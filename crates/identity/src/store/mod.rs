@@ -1,6 +1,8 @@
-//! Storage of users, sessions, OPDs, refresh tokens and regions. Entities are storage only: the API has
+//! Storage of users, their addresses, sessions, OPDs, refresh tokens and regions. Entities are storage only: the API has
 //! its own types in `http`.
 
+pub mod address;
+pub mod email_change;
 pub mod login_lock;
 pub mod opd;
 pub mod refresh_token;
