@@ -85,9 +85,16 @@ pub struct ShopFace {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<ImageUrls>,
+    /// The shop's phone, for the buyer to call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The shop's street address (for pickup).
+    pub address: String,
+    pub kelurahan_code: String,
 }
 
-/// What views of orders show beside their lines: the shops' names and photos and each
+/// What views of orders show beside their lines: the shops' names, photos and how to reach
+/// them, and each
 /// product's first photo, in two queries.
 #[derive(Debug, Default)]
 pub struct Faces {
@@ -115,6 +122,9 @@ pub async fn faces<C: ConnectionTrait>(
                     .and_then(|json| urls_of_json(state, json)),
                 id: m.id.clone(),
                 name: m.name,
+                phone: m.phone,
+                address: m.address,
+                kelurahan_code: m.kelurahan_code,
             };
             found.shops.insert(m.id, face);
         }

@@ -62,7 +62,10 @@ impl FulfilmentMethod {
 pub struct Cart {
     pub lines: BTreeMap<String, i64>,
     pub fulfilment: FulfilmentMethod,
+    /// A free-text address (the first API's way); `address_id` is preferred.
     pub address: Option<String>,
+    /// One of the buyer's addresses, copied into each order.
+    pub address_id: Option<String>,
     pub payment_method: PaymentMethod,
 }
 
@@ -164,6 +167,26 @@ pub async fn checkout(
         .copied()
         .fold(0_i64, i64::saturating_add);
     crate::holding::check(&txn, &state.settings, &caller.user_id, cart_units).await?;
+    let delivery = match (&cart.fulfilment, &cart.address_id) {
+        (FulfilmentMethod::Delivery, Some(id)) => Some(
+            peken_identity::addresses::for_delivery(&txn, &state.regions, &caller.user_id, id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unprocessable("unknown_address", "no such address in your address book")
+                        .with_context(serde_json::json!({"address_id": id}))
+                })?,
+        ),
+        _ => None,
+    };
+    let address = delivery
+        .as_ref()
+        .map(peken_identity::addresses::DeliveryAddress::one_line)
+        .or_else(|| cart.address.clone());
+    let delivery_json = delivery
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(ApiError::internal)?;
     let ids: Vec<String> = cart.lines.keys().cloned().collect();
     let period = Period::of(now);
     let found = listings_for_sale(&txn, &ids, period).await?;
@@ -278,7 +301,8 @@ pub async fn checkout(
             status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
             total_amount: Set(total.get()),
             fulfilment_method: Set(cart.fulfilment.as_str().to_owned()),
-            address: Set(cart.address.clone()),
+            address: Set(address.clone()),
+            delivery_address: Set(delivery_json.clone()),
             paid_at: Set(None),
             paid_period: Set(None),
             accepted_at: Set(None),

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use peken_identity::addresses::DeliveryAddress;
+use peken_kernel::period::wib_midnight_utc;
 use peken_kernel::auth::{Caller, Role};
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
@@ -23,8 +25,33 @@ use crate::store::{order, order_event, order_item};
 pub struct Fulfilment {
     /// `delivery` or `pickup`.
     pub method: String,
+    /// The delivery address on one line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// The delivery address as it was at checkout, with the recipient and their phone (orders
+    /// placed with `address_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_address: Option<DeliveryAddress>,
+}
+
+/// Who bought an order, as the shop that fulfils it (and staff) see them: a name and a phone
+/// to call, never a NIK.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BuyerFace {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Which orders a list shows, besides whose they are.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    /// Placed on or after this WIB day.
+    pub from: Option<NaiveDate>,
+    /// Placed on or before this WIB day.
+    pub to: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -45,9 +72,12 @@ pub struct OrderView {
     pub payment_id: String,
     pub buyer_id: String,
     pub merchant_id: String,
-    /// The shop: its name and photo now.
+    /// The shop: its name, photo, phone and address now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant: Option<ShopFace>,
+    /// The buyer's name and phone, for the shop's own orders and for staff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<BuyerFace>,
     pub status: OrderStatus,
     pub items: Vec<OrderItemView>,
     pub total_amount: Rupiah,
@@ -85,12 +115,17 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
         fulfilment: Fulfilment {
             method: o.fulfilment_method,
             address: o.address,
+            delivery_address: o
+                .delivery_address
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
         },
         id: o.id,
         checkout_id: o.checkout_id,
         payment_id: o.payment_id,
         buyer_id: o.buyer_id,
         merchant: None,
+        buyer: None,
         merchant_id: o.merchant_id,
         status_reason: o.status_reason,
         created_at: o.created_at,
@@ -102,12 +137,36 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
     }
 }
 
-/// Fills in the shops' names and photos and the products' first photos (two queries).
+/// Fills in the shops' names, photos, phones and addresses and the products' first photos (two
+/// queries), and for a shop or staff the buyers' names and phones (a third).
 async fn show_faces<C: ConnectionTrait>(
     state: &AppState,
     conn: &C,
+    caller: &Caller,
     views: &mut [OrderView],
 ) -> ApiResult<()> {
+    if matches!(caller.role, Role::Merchant | Role::Admin | Role::Treasury) {
+        let mut buyer_ids: Vec<String> = views.iter().map(|v| v.buyer_id.clone()).collect();
+        buyer_ids.sort();
+        buyer_ids.dedup();
+        let buyers: HashMap<String, BuyerFace> = peken_identity::people::find_many(conn, &buyer_ids)
+            .await?
+            .into_iter()
+            .map(|p| {
+                (
+                    p.id.clone(),
+                    BuyerFace {
+                        id: p.id,
+                        name: p.name,
+                        phone: p.phone,
+                    },
+                )
+            })
+            .collect();
+        for view in views.iter_mut() {
+            view.buyer = buyers.get(&view.buyer_id).cloned();
+        }
+    }
     let mut merchant_ids: Vec<String> = views.iter().map(|v| v.merchant_id.clone()).collect();
     merchant_ids.sort();
     merchant_ids.dedup();
@@ -139,38 +198,67 @@ pub async fn get<C: ConnectionTrait>(
 ) -> ApiResult<OrderView> {
     let found = visible_order(conn, caller, order_id).await?;
     let items = crate::lifecycle::items_of(conn, &found.id).await?;
-    let events = order_event::Entity::find()
-        .filter(order_event::Column::OrderId.eq(found.id.clone()))
+    let events = events_of(conn, &found.id).await?;
+    let mut out = view(found, items);
+    show_faces(state, conn, caller, std::slice::from_mut(&mut out)).await?;
+    out.history = Some(events.into_iter().map(event_view).collect());
+    Ok(out)
+}
+
+fn event_view(e: order_event::Model) -> OrderEventView {
+    OrderEventView {
+        from_status: e.from_status.as_deref().and_then(OrderStatus::parse),
+        to_status: OrderStatus::parse(&e.to_status).unwrap_or(OrderStatus::AwaitingPayment),
+        actor_role: e.actor_role,
+        actor_id: e.actor_id,
+        note: e.note,
+        at: e.created_at,
+    }
+}
+
+async fn events_of<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+) -> ApiResult<Vec<order_event::Model>> {
+    Ok(order_event::Entity::find()
+        .filter(order_event::Column::OrderId.eq(order_id))
         .order_by_asc(order_event::Column::CreatedAt)
         .order_by_asc(order_event::Column::Id)
         .all(conn)
-        .await?;
-    let mut out = view(found, items);
-    show_faces(state, conn, std::slice::from_mut(&mut out)).await?;
-    out.history = Some(
-        events
-            .into_iter()
-            .map(|e| OrderEventView {
-                from_status: e.from_status.as_deref().and_then(OrderStatus::parse),
-                to_status: OrderStatus::parse(&e.to_status).unwrap_or(OrderStatus::AwaitingPayment),
-                actor_role: e.actor_role,
-                actor_id: e.actor_id,
-                note: e.note,
-                at: e.created_at,
-            })
-            .collect(),
-    );
-    Ok(out)
+        .await?)
+}
+
+/// The timeline of an order the caller may see, oldest first.
+pub async fn events(
+    state: &AppState,
+    caller: &Caller,
+    order_id: &str,
+) -> ApiResult<Vec<OrderEventView>> {
+    let found = visible_order(&state.db, caller, order_id).await?;
+    Ok(events_of(&state.db, &found.id)
+        .await?
+        .into_iter()
+        .map(event_view)
+        .collect())
 }
 
 /// The caller's orders, newest first: a buyer's own, a merchant's shop's, or all for admin.
 pub async fn list(
     state: &AppState,
     caller: &Caller,
-    status: Option<OrderStatus>,
+    filter: &OrderFilter,
     page: &PageParams,
 ) -> ApiResult<Page<OrderView>> {
     let limit = page.limit()?;
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(ApiError::field(
+            "from",
+            "invalid_date_range",
+            "from must be on or before to",
+        ));
+    }
     let cursor: Option<(DateTime<Utc>, String)> = page.cursor()?;
     let mut query = order::Entity::find();
     query = match caller.role {
@@ -182,8 +270,14 @@ pub async fn list(
         Role::Admin | Role::Treasury => query,
         Role::OpdAdmin => return Err(ApiError::forbidden()),
     };
-    if let Some(status) = status {
+    if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(order::Column::CreatedAt.gte(wib_midnight_utc(from)));
+    }
+    if let Some(to) = filter.to.and_then(|d| d.succ_opt()) {
+        query = query.filter(order::Column::CreatedAt.lt(wib_midnight_utc(to)));
     }
     if let Some((at, id)) = cursor {
         query = query.filter(
@@ -219,6 +313,6 @@ pub async fn list(
             view(o, mine)
         },
     );
-    show_faces(state, &state.db, &mut page.items).await?;
+    show_faces(state, &state.db, caller, &mut page.items).await?;
     Ok(page)
 }

@@ -27,7 +27,9 @@ pub struct CartItem {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FulfilmentRequest {
     pub method: FulfilmentMethod,
-    /// Required for delivery.
+    /// For delivery: one of the caller's addresses (`/me/addresses`); each order keeps a copy.
+    pub address_id: Option<String>,
+    /// For delivery, instead of `address_id`: the address as free text (up to 500 characters).
     pub address: Option<String>,
 }
 
@@ -75,11 +77,34 @@ impl CheckoutRequest {
             .as_deref()
             .map(str::trim)
             .filter(|a| !a.is_empty());
-        if self.fulfilment.method == FulfilmentMethod::Delivery && address.is_none() {
+        let address_id = self
+            .fulfilment
+            .address_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty());
+        if self.fulfilment.method == FulfilmentMethod::Delivery
+            && address.is_none()
+            && address_id.is_none()
+        {
+            v.push(
+                "fulfilment.address_id",
+                "address_required",
+                "delivery needs an address_id (or an address)".into(),
+            );
+        }
+        if address.is_some() && address_id.is_some() {
             v.push(
                 "fulfilment.address",
-                "address_required",
-                "delivery needs an address".into(),
+                "address_ambiguous",
+                "give address_id or address, not both".into(),
+            );
+        }
+        if address_id.is_some_and(|a| a.len() > 64) {
+            v.push(
+                "fulfilment.address_id",
+                "unknown_address",
+                "no such address in your address book".into(),
             );
         }
         if address.is_some_and(|a| a.chars().count() > 500) {
@@ -94,6 +119,7 @@ impl CheckoutRequest {
             lines,
             fulfilment: self.fulfilment.method,
             address: address.map(str::to_owned),
+            address_id: address_id.map(str::to_owned),
             payment_method: self.payment_method,
         })
     }

@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::actions;
 use crate::status::{Action, OrderStatus};
-use crate::views::{self, OrderView};
+use crate::views::{self, OrderEventView, OrderView};
 use peken_kernel::idempotency::Key;
 
 role_set!(pub OrderListers = [Asn, Public, Merchant, Admin]);
@@ -21,6 +21,7 @@ role_set!(pub OrderReaders = [Asn, Public, Merchant, Admin, Treasury]);
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_orders)
         .service(get_order)
+        .service(order_events)
         .service(cancel)
         .service(accept)
         .service(reject)
@@ -34,16 +35,26 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
     pub status: Option<OrderStatus>,
+    /// Orders placed on or after this day (WIB), `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Orders placed on or before this day (WIB), `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<chrono::NaiveDate>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-/// Orders, newest first: a buyer's own, a merchant's shop's, or all for admin.
+/// Orders, newest first: a buyer's own, a merchant's shop's, or all for admin; by status and by
+/// the WIB days they were placed on.
 #[utoipa::path(
     tag = "orders",
     security(("bearer" = [])),
     params(OrderQuery),
-    responses((status = 200, description = "A page of orders", body = Page<OrderView>))
+    responses(
+        (status = 200, description = "A page of orders", body = Page<OrderView>),
+        (status = 422, description = "`from` after `to` (`invalid_date_range`), a bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/orders")]
 async fn list_orders(
@@ -55,9 +66,31 @@ async fn list_orders(
         limit: query.limit,
         cursor: query.cursor.clone(),
     };
-    Ok(web::Json(
-        views::list(&state, &auth, query.status, &page).await?,
-    ))
+    let filter = views::OrderFilter {
+        status: query.status,
+        from: query.from,
+        to: query.to,
+    };
+    Ok(web::Json(views::list(&state, &auth, &filter, &page).await?))
+}
+
+/// The timeline of an order: each change of status, who made it and when, oldest first.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The order's events, oldest first", body = Vec<OrderEventView>),
+        (status = 404, description = "No such order for this caller", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders/{id}/events")]
+async fn order_events(
+    state: web::Data<AppState>,
+    auth: Auth<OrderReaders>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Vec<OrderEventView>>> {
+    Ok(web::Json(views::events(&state, &auth, &id).await?))
 }
 
 /// One order with its items and history.

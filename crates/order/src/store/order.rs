@@ -14,6 +14,8 @@ pub struct Model {
     pub total_amount: i64,
     pub fulfilment_method: String,
     pub address: Option<String>,
+    /// JSON of the `DeliveryAddress` copied from the buyer's address book at checkout.
+    pub delivery_address: Option<String>,
     pub paid_at: Option<DateTimeUtc>,
     pub paid_period: Option<String>,
     pub accepted_at: Option<DateTimeUtc>,

@@ -61,6 +61,7 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
             lines: [(listing_id, 2_i64 + i as i64)].into_iter().collect(),
             fulfilment: FulfilmentMethod::Pickup,
             address: None,
+            address_id: None,
             payment_method: PaymentMethod::Va,
         };
         let placed =
