@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::store::address::{self, Column, Entity};
-use crate::store::user;
 
 /// The most addresses one buyer keeps.
 pub const MAX_ADDRESSES: u64 = 20;
@@ -213,12 +212,7 @@ async fn own<C: ConnectionTrait>(conn: &C, user_id: &str, id: &str) -> ApiResult
 
 /// Locks the buyer's user row: address changes of one buyer run one after another.
 async fn lock_owner<C: ConnectionTrait>(conn: &C, user_id: &str) -> ApiResult<()> {
-    user::Entity::find_by_id(user_id.to_owned())
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(())
+    Ok(crate::people::lock(conn, user_id).await?)
 }
 
 /// Takes the default from the buyer's other addresses.

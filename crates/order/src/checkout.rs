@@ -378,7 +378,7 @@ pub async fn checkout(
     Ok(CheckoutOutcome { status: 201, body })
 }
 
-fn too_large() -> ApiError {
+pub(crate) fn too_large() -> ApiError {
     ApiError::unprocessable("amount_too_large", "the cart's total is too large")
 }
 

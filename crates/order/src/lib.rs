@@ -11,7 +11,9 @@ pub mod notify;
 pub mod payment;
 pub mod qris;
 pub mod refunds;
+pub mod reorder;
 pub mod status;
+pub mod suggestion;
 pub mod store;
 pub mod views;
 

@@ -1,8 +1,9 @@
 //! HTTP routes of merchants: registration, verification, staff, products and their
-//! moderation, listings and stock, and browsing.
+//! moderation, listings and stock, browsing, and buyers' favourites.
 
 mod admin;
 mod browse;
+mod favourites;
 mod listings;
 mod merchants;
 mod photos;
@@ -22,4 +23,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     photos::configure(cfg);
     admin::configure(cfg);
     browse::configure(cfg);
+    favourites::configure(cfg);
 }

@@ -1,11 +1,14 @@
 //! Operations on merchants and listings that handlers and other crates call.
 
+mod cards;
+pub mod favourites;
 pub mod listings;
 pub mod merchants;
 pub mod products;
 mod sale;
 
+pub use cards::{ListingCard, cards};
 pub use sale::{
     BankAccount, ListingDetail, ListingForSale, add_turnover, add_turnovers, bank_account,
-    listings_for_sale, merchant_name, owner_contact, shop_and_owner, shops,
+    listings_for_sale, merchant_name, owner_contact, shop_and_owner, shops, staples_for_sale,
 };

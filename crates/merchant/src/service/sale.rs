@@ -244,6 +244,37 @@ pub async fn listings_for_sale<C: ConnectionTrait>(
     )
 }
 
+/// Staples on sale with stock, in one kecamatan's shops or everywhere, with their shops'
+/// turnover in `period`: what a basket that covers a civil servant's monthly minimum is made
+/// from. At most `limit`, by listing id; the caller still checks [`ListingForSale::sellable`].
+pub async fn staples_for_sale<C: ConnectionTrait>(
+    conn: &C,
+    kecamatan: Option<&str>,
+    period: Period,
+    limit: u64,
+) -> Result<Vec<ListingForSale>, DbErr> {
+    let mut condition = String::from(
+        "l.commodity_id IS NOT NULL AND l.active = TRUE AND l.taken_down_at IS NULL \
+         AND l.stock > 0 AND m.status = 'active' AND p.status = 'approved'",
+    );
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(kecamatan) = kecamatan {
+        condition.push_str(" AND m.kecamatan_code = $1");
+        values.push(kecamatan.into());
+    }
+    Ok(select_listings(
+        conn,
+        &condition,
+        values,
+        &format!("ORDER BY l.id LIMIT {limit}"),
+        Some(period),
+    )
+    .await?
+    .into_iter()
+    .map(|d| d.sale)
+    .collect())
+}
+
 /// Month-to-date turnover (WIB month `period`), kept in the payment transaction by checkout's
 /// payment confirmation: adds `amount` and `orders` to the merchant's row for the period.
 /// Refunds pass negative values.

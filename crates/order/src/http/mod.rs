@@ -1,5 +1,6 @@
 //! HTTP routes of checkout, orders and payments.
 
+mod buying;
 mod checkout;
 mod mandate;
 mod orders;
@@ -11,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use payments::{CallbackBody, sign};
 
 pub fn configure(cfg: &mut ServiceConfig) {
+    buying::configure(cfg);
     checkout::configure(cfg);
     mandate::configure(cfg);
     orders::configure(cfg);
