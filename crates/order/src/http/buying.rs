@@ -7,8 +7,8 @@ use peken_kernel::error::Problem;
 use peken_kernel::{ApiResult, AppState};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::reorder::{self, ReorderProposal};
-use crate::suggestion::{self, Suggestion};
+use crate::reorder::{ReorderProposal, propose};
+use crate::suggestion::{Suggestion, suggest};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(reorder).service(suggestion);
@@ -32,7 +32,7 @@ async fn reorder(
     auth: Auth<BuyerOnly>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<ReorderProposal>> {
-    Ok(web::Json(reorder::propose(&state, &auth, &id).await?))
+    Ok(web::Json(propose(&state, &auth, &id).await?))
 }
 
 /// A basket of staples from shops the caller may buy from whose total covers what is still
@@ -48,5 +48,5 @@ async fn suggestion(
     state: web::Data<AppState>,
     auth: Auth<AsnOnly>,
 ) -> ApiResult<web::Json<Suggestion>> {
-    Ok(web::Json(suggestion::suggest(&state, &auth).await?))
+    Ok(web::Json(suggest(&state, &auth).await?))
 }
