@@ -4,6 +4,7 @@ pub mod addresses;
 pub mod http;
 pub mod password;
 pub mod people;
+pub mod profile;
 pub mod registration;
 pub mod roster;
 pub mod service;

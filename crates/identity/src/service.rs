@@ -464,6 +464,8 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<Session> {
 pub(crate) enum Sessions<'a> {
     One(&'a str),
     OfUser(&'a str),
+    /// Every session of the user but one (the caller's own).
+    OthersOf(&'a str, &'a str),
 }
 
 /// Ends sessions inside the caller's transaction and returns their ids, whose access tokens the
@@ -475,18 +477,22 @@ pub(crate) async fn revoke_sessions<C: ConnectionTrait>(
     which: Sessions<'_>,
     now: DateTime<Utc>,
 ) -> ApiResult<Vec<String>> {
-    let (filter, key) = match which {
-        Sessions::One(id) => ("id", id),
-        Sessions::OfUser(user_id) => ("user_id", user_id),
+    let (filter, mut values): (&str, Vec<sea_orm::Value>) = match which {
+        Sessions::One(id) => ("id = $2", vec![id.into()]),
+        Sessions::OfUser(user_id) => ("user_id = $2", vec![user_id.into()]),
+        Sessions::OthersOf(user_id, keep) => {
+            ("user_id = $2 AND id <> $3", vec![user_id.into(), keep.into()])
+        }
     };
+    values.insert(0, now.into());
     let ended: Vec<String> = conn
         .query_all_raw(sea_orm::Statement::from_sql_and_values(
             conn.get_database_backend(),
             format!(
                 "UPDATE sessions SET revoked_at = $1 \
-                 WHERE {filter} = $2 AND revoked_at IS NULL RETURNING id"
+                 WHERE {filter} AND revoked_at IS NULL RETURNING id"
             ),
-            [now.into(), key.into()],
+            values,
         ))
         .await?
         .iter()

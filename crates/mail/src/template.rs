@@ -139,6 +139,14 @@ pub enum Template {
         code: String,
         expires_at: DateTime<Utc>,
     },
+    /// To the new address a user asked to change their e-mail to: the code that confirms it.
+    EmailChange {
+        name: String,
+        code: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// To the old address once a user's e-mail address was changed.
+    EmailChanged { name: String, new_email: String },
     /// To whoever registered as a public buyer: the code that confirms the address and creates
     /// the account.
     RegistrationConfirm {
@@ -224,6 +232,8 @@ fn files(name: &str) -> (&'static str, &'static str) {
         "mandate_reminder",
         "payout_failed",
         "password_reset",
+        "email_change",
+        "email_changed",
         "account_activation",
         "registration_confirm",
         "registration_email_taken",
@@ -438,6 +448,22 @@ impl Template {
                     ("code", text(code)),
                     ("expires_at", text(time_label(*expires_at))),
                 ],
+            ),
+            Template::EmailChange {
+                name,
+                code,
+                expires_at,
+            } => (
+                "email_change",
+                vec![
+                    ("name", text(name)),
+                    ("code", text(code)),
+                    ("expires_at", text(time_label(*expires_at))),
+                ],
+            ),
+            Template::EmailChanged { name, new_email } => (
+                "email_changed",
+                vec![("name", text(name)), ("new_email", text(new_email))],
             ),
             Template::RegistrationConfirm {
                 name,
@@ -801,6 +827,15 @@ mod tests {
                 expires_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
             },
             Template::RegistrationEmailTaken { name: "Ani".into() },
+            Template::EmailChange {
+                name: "Ani".into(),
+                code: "abc-123".into(),
+                expires_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::EmailChanged {
+                name: "Ani".into(),
+                new_email: "ani.baru@example.id".into(),
+            },
             Template::RegistrationNikTaken {
                 name: "Ani".into(),
                 nik_masked: "3578********0001".into(),

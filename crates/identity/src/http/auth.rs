@@ -152,6 +152,9 @@ pub struct MeResponse {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// In E.164 form (`+62…`) when set through `PATCH /me`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,6 +181,7 @@ impl MeResponse {
             role,
             name: u.name,
             email: u.email,
+            phone: u.phone,
             merchant_id: u.merchant_id,
             opd_id: u.opd_id,
             nip: u.nip,

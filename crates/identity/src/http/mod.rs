@@ -3,6 +3,7 @@
 mod addresses;
 mod auth;
 mod password;
+mod profile;
 mod regions;
 mod users;
 
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     auth::configure(cfg);
     addresses::configure(cfg);
     password::configure(cfg);
+    profile::configure(cfg);
     users::configure(cfg);
     regions::configure(cfg);
 }
