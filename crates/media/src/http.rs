@@ -100,7 +100,7 @@ async fn serve(
     };
     let matches = etag
         .as_deref()
-        .is_some_and(|etag| if_none_match(&request, etag));
+        .is_some_and(|etag| peken_kernel::http_cache::if_none_match(&request, etag));
     let head_only = request.method() == Method::HEAD;
     let body = if matches || head_only {
         state
@@ -146,17 +146,6 @@ fn content_hash(key: &str) -> Option<&str> {
     let name = key.rsplit('/').next()?;
     let (stem, _) = name.split_once('.')?;
     (stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit())).then_some(stem)
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`); weak tags compare by their value.
-fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
-    request
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == etag)
 }
 
 fn content_type(key: &str) -> &'static str {

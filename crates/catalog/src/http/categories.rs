@@ -1,6 +1,9 @@
 //! Categories and which merchant kinds may list them.
 
-use actix_web::{get, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, put, web};
+use peken_kernel::http_cache::{self, Audience};
+
+use super::CATALOG_MAX_AGE;
 use peken_kernel::auth::{AdminOnly, Auth};
 use peken_kernel::error::{Problem, Validation};
 use peken_kernel::pagination::Page;
@@ -27,15 +30,20 @@ pub struct CategoryResponse {
 /// Every category with the merchant kinds allowed to list it.
 #[utoipa::path(
     tag = "catalog",
-    responses((status = 200, description = "Categories", body = Page<CategoryResponse>))
+    params(("If-None-Match" = Option<String>, Header, description = "The ETag of a copy the client holds")),
+    responses(
+        (status = 200, description = "Categories, with `ETag` and `Cache-Control`", body = Page<CategoryResponse>),
+        (status = 304, description = "Not modified: the client's copy is current"),
+    )
 )]
 #[get("/categories")]
 async fn list_categories(
     state: web::Data<AppState>,
-) -> ApiResult<web::Json<Page<CategoryResponse>>> {
+    request: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let key = cache::key(&state, cache::COMMODITIES, "categories").await;
     if let Some(page) = cache::get::<Page<CategoryResponse>>(&state, &key).await {
-        return Ok(web::Json(page));
+        return http_cache::json(&request, &page, Audience::Public, CATALOG_MAX_AGE);
     }
     let items = service::list_categories(&state.db)
         .await?
@@ -51,7 +59,7 @@ async fn list_categories(
         next_cursor: None,
     };
     cache::put(&state, &key, &page, cache::COMMODITIES_TTL).await;
-    Ok(web::Json(page))
+    http_cache::json(&request, &page, Audience::Public, CATALOG_MAX_AGE)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,6 +1,9 @@
 //! The commodity master list: anyone reads it, admins create and change it.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use peken_kernel::http_cache::{self, Audience};
+
+use super::CATALOG_MAX_AGE;
 use peken_kernel::auth::{AdminOnly, Auth};
 use peken_kernel::error::{Problem, Validation, check_text};
 use peken_kernel::pagination::Page;
@@ -67,14 +70,18 @@ pub struct CommodityQuery {
 /// The active commodities, by name.
 #[utoipa::path(
     tag = "catalog",
-    params(CommodityQuery),
-    responses((status = 200, description = "Active commodities", body = Page<CommodityResponse>))
+    params(CommodityQuery, ("If-None-Match" = Option<String>, Header, description = "The ETag of a copy the client holds")),
+    responses(
+        (status = 200, description = "Active commodities, with `ETag` and `Cache-Control`", body = Page<CommodityResponse>),
+        (status = 304, description = "Not modified: the client's copy is current"),
+    )
 )]
 #[get("/commodities")]
 async fn list_commodities(
     state: web::Data<AppState>,
     query: web::Query<CommodityQuery>,
-) -> ApiResult<web::Json<Page<CommodityResponse>>> {
+    request: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let category = query
         .category
         .as_deref()
@@ -87,7 +94,7 @@ async fn list_commodities(
     )
     .await;
     if let Some(page) = cache::get::<Page<CommodityResponse>>(&state, &key).await {
-        return Ok(web::Json(page));
+        return http_cache::json(&request, &page, Audience::Public, CATALOG_MAX_AGE);
     }
     let items = service::list_commodities(&state.db, category, false)
         .await?
@@ -99,7 +106,7 @@ async fn list_commodities(
         next_cursor: None,
     };
     cache::put(&state, &key, &page, cache::COMMODITIES_TTL).await;
-    Ok(web::Json(page))
+    http_cache::json(&request, &page, Audience::Public, CATALOG_MAX_AGE)
 }
 
 /// Every commodity, withdrawn ones included.

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use peken_kernel::http_cache::{self, Audience};
 use peken_kernel::auth::{MaybeAuth, Role};
 use peken_kernel::error::{Problem, Validation};
 use peken_kernel::pagination::{Page, PageParams};
@@ -225,9 +226,13 @@ pub struct ListingPage {
 /// approved are not found.
 #[utoipa::path(
     tag = "catalog",
-    params(("id" = String, Path, description = "Listing id")),
+    params(
+        ("id" = String, Path, description = "Listing id"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of a copy the client holds"),
+    ),
     responses(
-        (status = 200, description = "The listing", body = ListingPage),
+        (status = 200, description = "The listing, with `ETag` and `Cache-Control` (30 seconds: stock moves)", body = ListingPage),
+        (status = 304, description = "Not modified: the client's copy is current"),
         (status = 404, description = "No such listing a buyer can reach", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -235,7 +240,8 @@ pub struct ListingPage {
 async fn open_listing(
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<ListingPage>> {
+    request: HttpRequest,
+) -> ApiResult<HttpResponse> {
     if id.len() > 64 {
         return Err(ApiError::not_found("listing"));
     }
@@ -243,7 +249,7 @@ async fn open_listing(
     let s = found.detail.sale;
     let p = found.product;
     let m = found.shop;
-    Ok(web::Json(ListingPage {
+    let page = ListingPage {
         sellable: s.sellable() && s.stock > 0,
         commodity: s.commodity_id.clone().map(|id| BrowseCommodity {
             id,
@@ -286,5 +292,6 @@ async fn open_listing(
             description: m.description,
             pickup: m.pickup,
         },
-    }))
+    };
+    http_cache::json(&request, &page, Audience::Public, 30)
 }
