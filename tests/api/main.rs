@@ -11,6 +11,7 @@ mod auth;
 mod authz;
 mod boundaries;
 mod browse;
+mod buyer;
 mod catalog;
 mod demo;
 mod fixtures;

@@ -1,8 +1,8 @@
 //! "Reach my minimum": a basket of staples whose total covers what a civil servant still has
 //! to spend this WIB month, for the app to show and the buyer to edit before checkout.
 //!
-//! The basket comes from staples on sale in the shops the buyer may use (their kecamatan,
-//! unless the city lets civil servants buy anywhere), within stock, the HET, each commodity's
+//! The basket comes from staples on sale in the shops of the buyer's kecamatan (where they
+//! live, or work when they live outside the city), within stock, the HET, each commodity's
 //! daily limit (less what the buyer already took today), the shop turnover cap and the cart
 //! limits. It prefers what the buyer bought before (the same listing, then the same
 //! commodity) and, among equals, shops with less turnover this month, so the programme's money
@@ -86,11 +86,9 @@ pub async fn suggest(state: &AppState, caller: &Caller) -> ApiResult<Suggestion>
         return Ok(out);
     }
     let policies = state.policies.get(&state.db).await?;
-    let area = if policies.buy_outside_area_allowed {
-        None
-    } else {
-        standing.and_then(|s| s.kecamatan_code)
-    };
+    // The civil servant's own kecamatan even where the city lets them buy anywhere: the
+    // programme is for the neighbourhood's shops.
+    let area = standing.and_then(|s| s.kecamatan_code);
     let on_sale = staples_for_sale(&state.db, area.as_deref(), period, CANDIDATES).await?;
     let (bought_listings, bought_commodities) = bought_before(state, &caller.user_id).await?;
     let mut taken_today = taken_today(state, &caller.user_id, now).await?;

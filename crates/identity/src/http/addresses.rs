@@ -235,9 +235,14 @@ async fn update(
     match (latitude, longitude) {
         (None, None) => {}
         (Some(None), Some(None)) => change.location = Some(None),
-        (lat, lon) => {
-            change.location = Some(check_coordinates(&mut v, lat.flatten(), lon.flatten()));
+        (Some(lat), Some(lon)) => {
+            change.location = Some(check_coordinates(&mut v, lat, lon));
         }
+        (lat, _) => v.push(
+            if lat.is_none() { "latitude" } else { "longitude" },
+            "coordinates_incomplete",
+            "give both latitude and longitude (or null for both)".to_owned(),
+        ),
     }
     v.finish()?;
     Ok(web::Json(

@@ -35,7 +35,7 @@ async fn reorder(
     Ok(web::Json(propose(&state, &auth, &id).await?))
 }
 
-/// A basket of staples from shops the caller may buy from whose total covers what is still
+/// A basket of staples from shops in the caller's kecamatan whose total covers what is still
 /// required this WIB month: what the caller bought before first, then shops with less turnover
 /// this month; within stock, HET, daily limits and cart limits. Nothing is reserved.
 #[utoipa::path(

@@ -1,0 +1,54 @@
+//! ETag, 304 and Cache-Control on lists that change rarely and on the listing page.
+
+use peken_tests::{TestApp, spawn_app};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::fixtures::orders::shop_with_listing;
+
+/// The ETag of a 200, after checking that the same request with it answers 304 with no body.
+async fn revalidates(app: &TestApp, path: &str, max_age: &str) -> String {
+    let first = app.get(path, None).await.expect(200);
+    let etag = first.headers["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let control = first.headers["cache-control"].to_str().unwrap();
+    assert!(control.contains(max_age), "{path}: {control}");
+    let again = app.send(Method::GET, path, None, None, &[("If-None-Match", &etag)]).await;
+    assert_eq!(again.status.as_u16(), 304, "{path}");
+    assert!(again.text.is_empty());
+    assert_eq!(again.headers["etag"].to_str().unwrap(), etag);
+    let stale = app.send(Method::GET, path, None, None, &[("If-None-Match", "\"stale\"")]).await;
+    assert_eq!(stale.status.as_u16(), 200);
+    assert_eq!(stale.text, first.text);
+    etag
+}
+
+#[tokio::test]
+async fn reference_lists_and_listing_pages_revalidate_and_change_their_tag_when_they_change() {
+    let app = spawn_app().await;
+    let (shop, listing) = shop_with_listing(&app, 10_000, 5).await;
+    revalidates(&app, "/api/v1/categories", "max-age=60").await;
+    revalidates(&app, "/api/v1/regions?level=kecamatan", "max-age=86400").await;
+    let commodities = revalidates(&app, "/api/v1/commodities", "max-age=60").await;
+    let page = revalidates(&app, &format!("/api/v1/listings/{listing}"), "max-age=30").await;
+
+    // A new price is a new listing page, so its tag changes.
+    app.patch(
+        &format!("/api/v1/merchants/{}/listings/{listing}", shop.id),
+        Some(&shop.owner.token),
+        &json!({"price": 11_000}),
+    )
+    .await
+    .expect(200);
+    let changed = app
+        .send(Method::GET, &format!("/api/v1/listings/{listing}"), None, None, &[("If-None-Match", &page)])
+        .await;
+    assert_eq!(changed.status.as_u16(), 200);
+    assert_eq!(changed.body["price"], 11_000);
+    // A new commodity changes the commodity list's tag.
+    crate::fixtures::orders::any_commodity(&app, Some(20_000), None).await;
+    let changed = app
+        .send(Method::GET, "/api/v1/commodities", None, None, &[("If-None-Match", &commodities)])
+        .await;
+    assert_eq!(changed.status.as_u16(), 200);
+}
