@@ -1,7 +1,7 @@
 //! A buyer's favourite listings: marked from a listing's page, shown with today's price and
 //! whether they can be bought now.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use peken_kernel::auth::Caller;
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::{ApiError, ApiResult, AppState};
@@ -28,7 +28,8 @@ pub struct Favourite {
 /// see (taken down, of a suspended shop, of an unapproved product) is 404, as on its page.
 pub async fn add(state: &AppState, caller: &Caller, listing_id: &str) -> ApiResult<Favourite> {
     super::listings::public(state, listing_id).await?;
-    let now = state.now();
+    // PostgreSQL keeps microseconds: the time answered now must equal the one read later.
+    let now = state.now().trunc_subsecs(6);
     let txn = state.db.begin().await?;
     peken_identity::people::lock(&txn, &caller.user_id).await?;
     let existing = Entity::find_by_id((caller.user_id.clone(), listing_id.to_owned()))
