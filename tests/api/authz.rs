@@ -98,7 +98,19 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/listings", "AAAAAAAA"),
     ("GET", "/api/v1/listings/{id}", "AAAAAAAA"),
     ("GET", "/api/v1/mandate/me", "UAFFFFFF"),
+    ("GET", "/api/v1/mandate/me/suggestion", "UAFFFFFF"),
     ("GET", "/api/v1/me", "UAAAAAAA"),
+    ("PATCH", "/api/v1/me", "UAAAAAAA"),
+    ("GET", "/api/v1/me/addresses", "UAAFFFFF"),
+    ("POST", "/api/v1/me/addresses", "UAAFFFFF"),
+    ("GET", "/api/v1/me/addresses/{id}", "UaaFFFFF"),
+    ("PATCH", "/api/v1/me/addresses/{id}", "UaaFFFFF"),
+    ("DELETE", "/api/v1/me/addresses/{id}", "UaaFFFFF"),
+    ("POST", "/api/v1/me/email/confirm", "UAAAAAAA"),
+    ("GET", "/api/v1/me/favourites", "UAAFFFFF"),
+    ("PUT", "/api/v1/me/favourites/{listing_id}", "UAAFFFFF"),
+    ("DELETE", "/api/v1/me/favourites/{listing_id}", "UaaFFFFF"),
+    ("POST", "/api/v1/me/password", "UAAAAAAA"),
     ("POST", "/api/v1/merchants", "AAAAAAAA"),
     ("GET", "/api/v1/merchants/{id}", "AAAAAAAA"),
     ("PATCH", "/api/v1/merchants/{id}", "UFFANFFF"),
@@ -165,6 +177,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/merchants/{id}/turnover", "UFFANAAF"),
     ("GET", "/api/v1/orders", "UAAAAAFF"),
     ("GET", "/api/v1/orders/{id}", "UANANAAF"),
+    ("GET", "/api/v1/orders/{id}/events", "UANANAAF"),
+    ("POST", "/api/v1/orders/{id}/reorder", "UANFFFFF"),
     ("POST", "/api/v1/orders/{id}/accept", "UFFANFFF"),
     ("POST", "/api/v1/orders/{id}/cancel", "UANFFFFF"),
     ("POST", "/api/v1/orders/{id}/dispute", "UANFFFFF"),
@@ -261,6 +275,7 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
             (id_of("order"), None)
         }
         r if r.starts_with("/api/v1/admin/outbox/") => (id_of("mail"), None),
+        r if r.starts_with("/api/v1/me/favourites/") => (String::new(), Some(id_of("listing"))),
         r if r.starts_with("/api/v1/admin/products/") => (id_of("product"), None),
         r if r.starts_with("/api/v1/payments/") || r.starts_with("/api/v1/treasury/payments/") => {
             (id_of("payment"), None)
