@@ -93,6 +93,7 @@ fn coordinate(v: &mut Validation, field: &str, value: Option<&Value>) -> Option<
 /// The buyer's addresses, the default first.
 #[utoipa::path(
     tag = "me",
+    operation_id = "list_addresses",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's addresses, the default first", body = Vec<Address>),
@@ -111,10 +112,12 @@ async fn list(
 /// Add an address (at most 20). The first one, or one sent with `is_default`, is the default.
 #[utoipa::path(
     tag = "me",
+    operation_id = "create_address",
     security(("bearer" = [])),
     request_body = CreateAddressRequest,
     responses(
-        (status = 201, description = "Created", body = Address),
+        (status = 201, description = "Created", body = Address,
+            headers(("Location" = String, description = "The address: `/api/v1/me/addresses/{id}`"))),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a buyer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Twenty addresses already (`too_many_addresses`)", body = Problem, content_type = "application/problem+json"),
@@ -165,6 +168,7 @@ async fn create(
 /// One of the buyer's addresses.
 #[utoipa::path(
     tag = "me",
+    operation_id = "get_address",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Address id")),
     responses(
@@ -186,6 +190,7 @@ async fn get_one(
 /// Change an address. Orders already placed keep the address they were sent to.
 #[utoipa::path(
     tag = "me",
+    operation_id = "update_address",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Address id")),
     request_body = PatchAddressRequest,
@@ -253,6 +258,7 @@ async fn update(
 /// Delete an address. When it was the default, the most recently changed other one becomes it.
 #[utoipa::path(
     tag = "me",
+    operation_id = "delete_address",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Address id")),
     responses(

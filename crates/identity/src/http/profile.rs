@@ -46,6 +46,7 @@ pub struct ProfileResponse {
 /// address; the old one stays until the code is confirmed).
 #[utoipa::path(
     tag = "me",
+    operation_id = "update_me",
     security(("bearer" = [])),
     request_body = PatchMeRequest,
     responses(

@@ -17,6 +17,7 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
 /// whether each can be bought now.
 #[utoipa::path(
     tag = "me",
+    operation_id = "list_favourites",
     security(("bearer" = [])),
     params(PageParams),
     responses((status = 200, description = "A page of favourites", body = Page<Favourite>))
@@ -33,6 +34,7 @@ async fn list(
 /// Mark a listing as a favourite (at most 500); marking it again changes nothing.
 #[utoipa::path(
     tag = "me",
+    operation_id = "add_favourite",
     security(("bearer" = [])),
     params(("listing_id" = String, Path, description = "Listing id")),
     responses(
@@ -53,6 +55,7 @@ async fn add(
 /// Remove a favourite.
 #[utoipa::path(
     tag = "me",
+    operation_id = "remove_favourite",
     security(("bearer" = [])),
     params(("listing_id" = String, Path, description = "Listing id")),
     responses(
