@@ -3,8 +3,8 @@
 //! does not rewrite where past orders went), and e-mail changes waiting for confirmation.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{boolean, double_null, text, text_null, timestamp_with_time_zone,
-    timestamp_with_time_zone_null,
+use sea_orm_migration::schema::{
+    boolean, double_null, text, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
 };
 
 use crate::m0001_identity::{index, unique};
@@ -93,7 +93,13 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        unique(m, "ux_email_changes_token", "email_changes", &["token_hash"]).await?;
+        unique(
+            m,
+            "ux_email_changes_token",
+            "email_changes",
+            &["token_hash"],
+        )
+        .await?;
         index(m, "ix_email_changes_user", "email_changes", &["user_id"]).await?;
 
         // JSON of the address the order is delivered to, as it was at checkout.

@@ -113,3 +113,60 @@ async fn the_demo_city_has_orders_in_every_stage_and_spend_to_report() {
         balances.text
     );
 }
+
+#[tokio::test]
+async fn every_demo_buyer_has_an_address_and_an_order_to_reorder() {
+    let app = spawn_app().await;
+    peken_server::seed::demo(&app.state).await.unwrap();
+    let password = peken_server::seed::DEMO_PASSWORD;
+    for login in [
+        "198503142010011001",
+        "199001012015032002",
+        "197806152003121003",
+        "198811202012012004",
+        "199205052019031005",
+        "198002282006042006",
+        "197512251999031007",
+        "warga@peken.local",
+    ] {
+        let buyer = app.login(login, password).await;
+        let t = Some(buyer.token.as_str());
+        let addresses = app.get("/api/v1/me/addresses", t).await.expect(200);
+        assert_eq!(
+            addresses.body[0]["is_default"], true,
+            "{login}: {}",
+            addresses.text
+        );
+        let orders = app.get("/api/v1/orders", t).await.expect(200);
+        let first = &orders.body["items"][0];
+        assert!(first.is_object(), "{login} has no order");
+        let id = first["id"].as_str().unwrap();
+        let again = app
+            .post(
+                &format!("/api/v1/orders/{id}/reorder"),
+                t,
+                &serde_json::json!({}),
+            )
+            .await
+            .expect(200);
+        assert!(
+            !again.body["lines"].as_array().unwrap().is_empty(),
+            "{login}"
+        );
+    }
+    // Delivered orders carry the address they went to.
+    let admin = app.login("admin@peken.local", password).await;
+    let all = app
+        .get("/api/v1/orders?limit=200", Some(&admin.token))
+        .await
+        .expect(200);
+    assert!(
+        all.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["fulfilment"]["delivery_address"]["recipient"].is_string()),
+        "{}",
+        all.text
+    );
+}

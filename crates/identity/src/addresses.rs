@@ -128,7 +128,9 @@ pub fn check_city_kelurahan(
     let city = regions.list(Some(RegionLevel::Kota), None);
     let outside = RegionCode::parse(code).is_ok_and(|parsed| {
         parsed.level() == RegionLevel::Kelurahan
-            && !city.iter().any(|kota| code.starts_with(&format!("{}.", kota.code)))
+            && !city
+                .iter()
+                .any(|kota| code.starts_with(&format!("{}.", kota.code)))
     });
     if outside {
         v.push(
@@ -170,9 +172,7 @@ fn view(regions: &Regions, a: address::Model) -> Address {
 /// The kelurahan's name and its kecamatan's code and name.
 fn names(regions: &Regions, kelurahan: &str) -> (String, String, String) {
     let kel = regions.get(kelurahan);
-    let kec_code = kel
-        .and_then(|k| k.parent_code.clone())
-        .unwrap_or_default();
+    let kec_code = kel.and_then(|k| k.parent_code.clone()).unwrap_or_default();
     let kec_name = regions
         .get(&kec_code)
         .map(|k| k.name.clone())

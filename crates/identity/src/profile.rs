@@ -53,7 +53,11 @@ async fn me(state: &AppState, caller: &Caller) -> ApiResult<user::Model> {
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "the user no longer exists"))
 }
 
-pub async fn update(state: &AppState, caller: &Caller, change: ProfileChange) -> ApiResult<Changed> {
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    change: ProfileChange,
+) -> ApiResult<Changed> {
     let now = state.now();
     let found = me(state, caller).await?;
     let new_email = change
@@ -150,7 +154,11 @@ fn invalid_code() -> ApiError {
 }
 
 /// Confirms an e-mail change with the code mailed to the new address; the old address is told.
-pub async fn confirm_email(state: &AppState, caller: &Caller, code: &str) -> ApiResult<user::Model> {
+pub async fn confirm_email(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+) -> ApiResult<user::Model> {
     if !code_shaped(code) {
         return Err(invalid_code());
     }

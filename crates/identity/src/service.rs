@@ -480,9 +480,10 @@ pub(crate) async fn revoke_sessions<C: ConnectionTrait>(
     let (filter, mut values): (&str, Vec<sea_orm::Value>) = match which {
         Sessions::One(id) => ("id = $2", vec![id.into()]),
         Sessions::OfUser(user_id) => ("user_id = $2", vec![user_id.into()]),
-        Sessions::OthersOf(user_id, keep) => {
-            ("user_id = $2 AND id <> $3", vec![user_id.into(), keep.into()])
-        }
+        Sessions::OthersOf(user_id, keep) => (
+            "user_id = $2 AND id <> $3",
+            vec![user_id.into(), keep.into()],
+        ),
     };
     values.insert(0, now.into());
     let ended: Vec<String> = conn

@@ -65,7 +65,11 @@ pub fn check_coordinates(
         }
         (lat, _) => {
             v.push(
-                if lat.is_none() { "latitude" } else { "longitude" },
+                if lat.is_none() {
+                    "latitude"
+                } else {
+                    "longitude"
+                },
                 "coordinates_incomplete",
                 "give both latitude and longitude, or neither".to_owned(),
             );
@@ -80,10 +84,22 @@ mod tests {
 
     #[test]
     fn indonesian_numbers_in_their_usual_spellings_become_e164() {
-        assert_eq!(indonesian_phone("0812-3456-7890").as_deref(), Some("+6281234567890"));
-        assert_eq!(indonesian_phone("62 812 3456 7890").as_deref(), Some("+6281234567890"));
-        assert_eq!(indonesian_phone("+62 (31) 567-8901").as_deref(), Some("+62315678901"));
-        assert_eq!(indonesian_phone("0812345678").as_deref(), Some("+62812345678"));
+        assert_eq!(
+            indonesian_phone("0812-3456-7890").as_deref(),
+            Some("+6281234567890")
+        );
+        assert_eq!(
+            indonesian_phone("62 812 3456 7890").as_deref(),
+            Some("+6281234567890")
+        );
+        assert_eq!(
+            indonesian_phone("+62 (31) 567-8901").as_deref(),
+            Some("+62315678901")
+        );
+        assert_eq!(
+            indonesian_phone("0812345678").as_deref(),
+            Some("+62812345678")
+        );
     }
 
     #[test]

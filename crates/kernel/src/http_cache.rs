@@ -16,7 +16,7 @@ pub enum Audience {
     Private,
 }
 
-/// The strong ETag of a body: the first 128 bits of its SHA-256, quoted.
+/// The strong `ETag` of a body: the first 128 bits of its SHA-256, quoted.
 pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!("\"{}\"", hex::encode(&digest[..16]))
@@ -44,7 +44,7 @@ pub fn cache_control(audience: Audience, max_age: u32) -> String {
     format!("{who}, max-age={max_age}, must-revalidate")
 }
 
-/// The JSON answer with its ETag and Cache-Control, or `304` without a body when the client
+/// The JSON answer with its `ETag` and `Cache-Control`, or `304` without a body when the client
 /// already holds it.
 pub fn json<T: Serialize>(
     request: &HttpRequest,
@@ -99,15 +99,31 @@ mod tests {
     #[test]
     fn a_matching_if_none_match_answers_304_without_a_body() {
         let value = serde_json::json!({"a": 1});
-        let first = json(&TestRequest::default().to_http_request(), &value, Audience::Public, 60)
-            .unwrap();
+        let first = json(
+            &TestRequest::default().to_http_request(),
+            &value,
+            Audience::Public,
+            60,
+        )
+        .unwrap();
         assert_eq!(first.status(), 200);
-        let etag = first.headers().get(header::ETAG).unwrap().to_str().unwrap().to_owned();
+        let etag = first
+            .headers()
+            .get(header::ETAG)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(
             first.headers().get(header::CACHE_CONTROL).unwrap(),
             "public, max-age=60, must-revalidate"
         );
-        for held in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}"), "*".into()] {
+        for held in [
+            etag.clone(),
+            format!("W/{etag}"),
+            format!("\"other\", {etag}"),
+            "*".into(),
+        ] {
             let request = TestRequest::default()
                 .insert_header((header::IF_NONE_MATCH, held.as_str()))
                 .to_http_request();
@@ -118,6 +134,9 @@ mod tests {
         let stale = TestRequest::default()
             .insert_header((header::IF_NONE_MATCH, "\"0000\""))
             .to_http_request();
-        assert_eq!(json(&stale, &value, Audience::Public, 60).unwrap().status(), 200);
+        assert_eq!(
+            json(&stale, &value, Audience::Public, 60).unwrap().status(),
+            200
+        );
     }
 }

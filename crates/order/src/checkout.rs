@@ -172,8 +172,11 @@ pub async fn checkout(
             peken_identity::addresses::for_delivery(&txn, &state.regions, &caller.user_id, id)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::unprocessable("unknown_address", "no such address in your address book")
-                        .with_context(serde_json::json!({"address_id": id}))
+                    ApiError::unprocessable(
+                        "unknown_address",
+                        "no such address in your address book",
+                    )
+                    .with_context(serde_json::json!({"address_id": id}))
                 })?,
         ),
         _ => None,

@@ -13,8 +13,8 @@ pub mod qris;
 pub mod refunds;
 pub mod reorder;
 pub mod status;
-pub mod suggestion;
 pub mod store;
+pub mod suggestion;
 pub mod views;
 
 /// Background work of this crate, one pass each; the server runs them on a timer and tests

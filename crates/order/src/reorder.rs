@@ -54,13 +54,17 @@ pub struct ReorderProposal {
 }
 
 /// The proposal for one of the caller's own orders (another's is 404).
-pub async fn propose(state: &AppState, caller: &Caller, order_id: &str) -> ApiResult<ReorderProposal> {
+pub async fn propose(
+    state: &AppState,
+    caller: &Caller,
+    order_id: &str,
+) -> ApiResult<ReorderProposal> {
     let order = visible_order(&state.db, caller, order_id).await?;
     let items = crate::lifecycle::items_of(&state.db, &order.id).await?;
     let ids: Vec<String> = items.iter().map(|i| i.listing_id.clone()).collect();
     let mut today = cards(state, &state.db, &ids).await?;
     let mut lines = Vec::with_capacity(items.len());
-    let mut cart = Vec::new();
+    let mut to_buy = Vec::new();
     let mut total = Rupiah::ZERO;
     let mut unchanged = true;
     for item in items {
@@ -90,7 +94,7 @@ pub async fn propose(state: &AppState, caller: &Caller, order_id: &str) -> ApiRe
             None => Rupiah::ZERO,
         };
         if quantity > 0 {
-            cart.push(CartLine {
+            to_buy.push(CartLine {
                 listing_id: item.listing_id.clone(),
                 quantity,
             });
@@ -111,7 +115,7 @@ pub async fn propose(state: &AppState, caller: &Caller, order_id: &str) -> ApiRe
     Ok(ReorderProposal {
         order_id: order.id,
         lines,
-        items: cart,
+        items: to_buy,
         total,
         unchanged,
     })

@@ -68,10 +68,11 @@ pub async fn suggest(state: &AppState, caller: &Caller) -> ApiResult<Suggestion>
         .await?
         .into_iter()
         .next();
-    let (required, spent, remaining) = standing.as_ref().map_or(
-        (Rupiah::ZERO, Rupiah::ZERO, Rupiah::ZERO),
-        |s| (s.required_amount, s.spent_amount, s.remaining_amount),
-    );
+    let (required, spent, remaining) = standing
+        .as_ref()
+        .map_or((Rupiah::ZERO, Rupiah::ZERO, Rupiah::ZERO), |s| {
+            (s.required_amount, s.spent_amount, s.remaining_amount)
+        });
     let mut out = Suggestion {
         period,
         required_amount: required,
@@ -113,12 +114,18 @@ pub async fn suggest(state: &AppState, caller: &Caller) -> ApiResult<Suggestion>
         })
         .collect();
     candidates.sort_by(|a, b| {
-        (a.preference, a.listing.month_turnover, a.listing.price, &a.listing.listing_id).cmp(&(
-            b.preference,
-            b.listing.month_turnover,
-            b.listing.price,
-            &b.listing.listing_id,
-        ))
+        (
+            a.preference,
+            a.listing.month_turnover,
+            a.listing.price,
+            &a.listing.listing_id,
+        )
+            .cmp(&(
+                b.preference,
+                b.listing.month_turnover,
+                b.listing.price,
+                &b.listing.listing_id,
+            ))
     });
 
     let mut left = remaining;

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peken_identity::addresses::DeliveryAddress;
-use peken_kernel::period::wib_midnight_utc;
 use peken_kernel::auth::{Caller, Role};
 use peken_kernel::pagination::{Page, PageParams};
+use peken_kernel::period::wib_midnight_utc;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -149,20 +149,21 @@ async fn show_faces<C: ConnectionTrait>(
         let mut buyer_ids: Vec<String> = views.iter().map(|v| v.buyer_id.clone()).collect();
         buyer_ids.sort();
         buyer_ids.dedup();
-        let buyers: HashMap<String, BuyerFace> = peken_identity::people::find_many(conn, &buyer_ids)
-            .await?
-            .into_iter()
-            .map(|p| {
-                (
-                    p.id.clone(),
-                    BuyerFace {
-                        id: p.id,
-                        name: p.name,
-                        phone: p.phone,
-                    },
-                )
-            })
-            .collect();
+        let buyers: HashMap<String, BuyerFace> =
+            peken_identity::people::find_many(conn, &buyer_ids)
+                .await?
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.id.clone(),
+                        BuyerFace {
+                            id: p.id,
+                            name: p.name,
+                            phone: p.phone,
+                        },
+                    )
+                })
+                .collect();
         for view in views.iter_mut() {
             view.buyer = buyers.get(&view.buyer_id).cloned();
         }

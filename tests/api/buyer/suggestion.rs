@@ -23,26 +23,45 @@ async fn the_basket_covers_the_remaining_minimum_preferring_past_buys_and_quiete
     let busy = shop(&app, "toko_kelontong", "35.78.03.1001").await;
     let quiet = shop(&app, "toko_kelontong", "35.78.03.1003").await;
     let far = shop(&app, "toko_kelontong", "35.78.04.1001").await;
-    let beras = busy.list(&app, &any_commodity(&app, None, None).await, 14_000, 4).await;
-    let gula = busy.list(&app, &any_commodity(&app, None, None).await, 10_000, 50).await;
-    let minyak = quiet.list(&app, &any_commodity(&app, None, Some(2)).await, 15_000, 50).await;
-    let murah = far.list(&app, &any_commodity(&app, None, None).await, 1_000, 500).await;
+    let beras = busy
+        .list(&app, &any_commodity(&app, None, None).await, 14_000, 4)
+        .await;
+    let gula = busy
+        .list(&app, &any_commodity(&app, None, None).await, 10_000, 50)
+        .await;
+    let minyak = quiet
+        .list(&app, &any_commodity(&app, None, Some(2)).await, 15_000, 50)
+        .await;
+    let murah = far
+        .list(&app, &any_commodity(&app, None, None).await, 1_000, 500)
+        .await;
 
     let me = buyer(&app).await;
-    let before = app.get("/api/v1/mandate/me/suggestion", Some(&me.token)).await.expect(200);
+    let before = app
+        .get("/api/v1/mandate/me/suggestion", Some(&me.token))
+        .await
+        .expect(200);
     assert_eq!(before.body["remaining_amount"], 100_000);
     // Bought before: one kilo of beras at the busy shop (14,000 spent, 86,000 to go).
     paid_order(&app, &me, &beras, 1).await;
 
-    let s = app.get("/api/v1/mandate/me/suggestion", Some(&me.token)).await.expect(200);
+    let s = app
+        .get("/api/v1/mandate/me/suggestion", Some(&me.token))
+        .await
+        .expect(200);
     assert_eq!(s.body["spent_amount"], 14_000);
     assert_eq!(s.body["remaining_amount"], 86_000);
-    let lines: Vec<(String, i64, String)> = s.body["lines"].as_array().unwrap().iter()
-        .map(|l| (
-            l["listing"]["listing_id"].as_str().unwrap().to_owned(),
-            l["quantity"].as_i64().unwrap(),
-            l["reason"].as_str().unwrap().to_owned(),
-        ))
+    let lines: Vec<(String, i64, String)> = s.body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["listing"]["listing_id"].as_str().unwrap().to_owned(),
+                l["quantity"].as_i64().unwrap(),
+                l["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         lines,
@@ -59,7 +78,10 @@ async fn the_basket_covers_the_remaining_minimum_preferring_past_buys_and_quiete
     );
     assert_eq!(s.body["total"], 3 * 14_000 + 2 * 15_000 + 2 * 10_000);
     assert_eq!(s.body["covers_remaining"], true);
-    assert!(!s.text.contains(&murah), "a shop outside the buyer's kecamatan is not offered");
+    assert!(
+        !s.text.contains(&murah),
+        "a shop outside the buyer's kecamatan is not offered"
+    );
     let items: Vec<Value> = s.body["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 3);
 
@@ -94,10 +116,15 @@ async fn nothing_is_suggested_once_the_minimum_is_reached() {
     .await
     .expect(200);
     let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
-    let beras = s.list(&app, &any_commodity(&app, None, None).await, 14_000, 10).await;
+    let beras = s
+        .list(&app, &any_commodity(&app, None, None).await, 14_000, 10)
+        .await;
     let me = buyer(&app).await;
     paid_order(&app, &me, &beras, 2).await;
-    let done = app.get("/api/v1/mandate/me/suggestion", Some(&me.token)).await.expect(200);
+    let done = app
+        .get("/api/v1/mandate/me/suggestion", Some(&me.token))
+        .await
+        .expect(200);
     assert_eq!(done.body["remaining_amount"], 0);
     assert_eq!(done.body["lines"], json!([]));
     assert_eq!(done.body["covers_remaining"], true);

@@ -70,22 +70,29 @@ pub struct PatchAddressRequest {
     pub is_default: Option<bool>,
 }
 
-fn check_notes(v: &mut Validation, notes: Option<&str>) -> Option<Option<String>> {
-    match notes.map(str::trim).filter(|n| !n.is_empty()) {
-        None => Some(None),
-        Some(n) => check_text(v, "notes", n, NOTES_MAX).map(Some),
-    }
+/// The notes, or `None` when there are none; a bad value is recorded in `v`.
+fn check_notes(v: &mut Validation, notes: Option<&str>) -> Option<String> {
+    notes
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .and_then(|n| check_text(v, "notes", n, NOTES_MAX))
 }
 
-/// A coordinate from a PATCH body: absent, `null`, or a number.
-fn coordinate(v: &mut Validation, field: &str, value: Option<&Value>) -> Option<Option<f64>> {
+/// A coordinate of a PATCH body.
+enum Coordinate {
+    Absent,
+    Null,
+    Number(f64),
+}
+
+fn coordinate(v: &mut Validation, field: &str, value: Option<&Value>) -> Coordinate {
     match value {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::Number(n)) => Some(n.as_f64()),
+        None => Coordinate::Absent,
+        Some(Value::Null) => Coordinate::Null,
+        Some(Value::Number(n)) => n.as_f64().map_or(Coordinate::Null, Coordinate::Number),
         Some(_) => {
             v.push(field, "invalid_type", "a number or null".to_owned());
-            None
+            Coordinate::Absent
         }
     }
 }
@@ -143,8 +150,8 @@ async fn create(
     let street = check_text(&mut v, "street", &body.street, STREET_MAX);
     let notes = check_notes(&mut v, body.notes.as_deref());
     let location = check_coordinates(&mut v, body.latitude, body.longitude);
-    let (label, recipient, phone, kelurahan_code, street, notes) =
-        v.finish_with((label, recipient, phone, kelurahan, street, notes))?;
+    let (label, recipient, phone, kelurahan_code, street) =
+        v.finish_with((label, recipient, phone, kelurahan, street))?;
     let created = addresses::create(
         &state,
         &auth.user_id,
@@ -224,7 +231,8 @@ async fn update(
         change.phone = check_indonesian_phone(&mut v, "phone", phone);
     }
     if let Some(code) = &body.kelurahan_code {
-        change.kelurahan_code = check_city_kelurahan(&state.regions, &mut v, "kelurahan_code", code);
+        change.kelurahan_code =
+            check_city_kelurahan(&state.regions, &mut v, "kelurahan_code", code);
     }
     if let Some(street) = &body.street {
         change.street = check_text(&mut v, "street", street, STREET_MAX);
@@ -232,19 +240,23 @@ async fn update(
     match &body.notes {
         None => {}
         Some(Value::Null) => change.notes = Some(None),
-        Some(Value::String(n)) => change.notes = check_notes(&mut v, Some(n)),
+        Some(Value::String(n)) => change.notes = Some(check_notes(&mut v, Some(n))),
         Some(_) => v.push("notes", "invalid_type", "a string or null".to_owned()),
     }
     let latitude = coordinate(&mut v, "latitude", body.latitude.as_ref());
     let longitude = coordinate(&mut v, "longitude", body.longitude.as_ref());
     match (latitude, longitude) {
-        (None, None) => {}
-        (Some(None), Some(None)) => change.location = Some(None),
-        (Some(lat), Some(lon)) => {
-            change.location = Some(check_coordinates(&mut v, lat, lon));
+        (Coordinate::Absent, Coordinate::Absent) => {}
+        (Coordinate::Null, Coordinate::Null) => change.location = Some(None),
+        (Coordinate::Number(lat), Coordinate::Number(lon)) => {
+            change.location = Some(check_coordinates(&mut v, Some(lat), Some(lon)));
         }
         (lat, _) => v.push(
-            if lat.is_none() { "latitude" } else { "longitude" },
+            if matches!(lat, Coordinate::Absent) {
+                "latitude"
+            } else {
+                "longitude"
+            },
             "coordinates_incomplete",
             "give both latitude and longitude (or null for both)".to_owned(),
         ),

@@ -49,7 +49,9 @@ async fn add(
     auth: Auth<BuyerOnly>,
     listing_id: web::Path<String>,
 ) -> ApiResult<web::Json<Favourite>> {
-    Ok(web::Json(favourites::add(&state, &auth, &listing_id).await?))
+    Ok(web::Json(
+        favourites::add(&state, &auth, &listing_id).await?,
+    ))
 }
 
 /// Remove a favourite.

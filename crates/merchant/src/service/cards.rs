@@ -53,7 +53,10 @@ impl ListingCard {
             merchant_id: l.merchant_id.clone(),
             merchant_name: l.merchant_name.clone(),
             commodity_id: l.commodity_id.clone(),
-            image: l.image.as_deref().and_then(|json| urls_of_json(state, json)),
+            image: l
+                .image
+                .as_deref()
+                .and_then(|json| urls_of_json(state, json)),
         }
     }
 }

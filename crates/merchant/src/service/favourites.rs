@@ -6,8 +6,8 @@ use peken_kernel::auth::Caller;
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,28 +35,27 @@ pub async fn add(state: &AppState, caller: &Caller, listing_id: &str) -> ApiResu
     let existing = Entity::find_by_id((caller.user_id.clone(), listing_id.to_owned()))
         .one(&txn)
         .await?;
-    let added_at = match existing {
-        Some(found) => found.created_at,
-        None => {
-            let count = Entity::find()
-                .filter(Column::UserId.eq(caller.user_id.clone()))
-                .count(&txn)
-                .await?;
-            if count >= MAX_FAVOURITES {
-                return Err(ApiError::conflict(
-                    "too_many_favourites",
-                    format!("a buyer keeps at most {MAX_FAVOURITES} favourites"),
-                ));
-            }
-            Entity::insert(favourite::ActiveModel {
-                user_id: Set(caller.user_id.clone()),
-                listing_id: Set(listing_id.to_owned()),
-                created_at: Set(now),
-            })
-            .exec_without_returning(&txn)
+    let added_at = if let Some(found) = existing {
+        found.created_at
+    } else {
+        let count = Entity::find()
+            .filter(Column::UserId.eq(caller.user_id.clone()))
+            .count(&txn)
             .await?;
-            now
+        if count >= MAX_FAVOURITES {
+            return Err(ApiError::conflict(
+                "too_many_favourites",
+                format!("a buyer keeps at most {MAX_FAVOURITES} favourites"),
+            ));
         }
+        Entity::insert(favourite::ActiveModel {
+            user_id: Set(caller.user_id.clone()),
+            listing_id: Set(listing_id.to_owned()),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        now
     };
     txn.commit().await?;
     let card = cards(state, &state.db, &[listing_id.to_owned()])
@@ -84,7 +83,11 @@ pub async fn remove(state: &AppState, caller: &Caller, listing_id: &str) -> ApiR
 
 /// The caller's favourites, the most recently added first, each with today's price and
 /// availability (a listing taken down since shows as unavailable, not gone).
-pub async fn list(state: &AppState, caller: &Caller, page: &PageParams) -> ApiResult<Page<Favourite>> {
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    page: &PageParams,
+) -> ApiResult<Page<Favourite>> {
     let limit = page.limit()?;
     let cursor: Option<(DateTime<Utc>, String)> = page.cursor()?;
     let mut query = Entity::find().filter(Column::UserId.eq(caller.user_id.clone()));
@@ -116,7 +119,10 @@ pub async fn list(state: &AppState, caller: &Caller, page: &PageParams) -> ApiRe
             })
         },
     );
-    let items: Vec<Favourite> = std::mem::take(&mut page.items).into_iter().flatten().collect();
+    let items: Vec<Favourite> = std::mem::take(&mut page.items)
+        .into_iter()
+        .flatten()
+        .collect();
     Ok(Page {
         items,
         next_cursor: page.next_cursor,

@@ -1,7 +1,9 @@
-//! Demo activity: the city's mandate minimums and a few orders in every state, placed through
-//! the same services the API uses, so treasury has payables to pay out and the compliance
-//! report has spend to show.
+//! Demo activity: the city's mandate minimums, an address for every demo buyer and their
+//! orders in every state, placed through the same services the API uses, so treasury has
+//! payables to pay out, the compliance report has spend to show, and each buyer has an order
+//! to track and reorder and messages in their inbox.
 
+use peken_identity::addresses::{self, NewAddress};
 use peken_kernel::auth::{Caller, Role};
 use peken_kernel::period::Period;
 use peken_kernel::{AppState, Rupiah};
@@ -42,26 +44,62 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
             .await
             .map_err(err)?;
     }
-    // (ASN NIP, how far the order goes)
+    // (how the buyer is found, who they are, how far their order goes): every demo buyer has
+    // an address and at least one order to look at and reorder.
     let plans = [
-        ("198503142010011001", Some(Action::ConfirmReceipt)),
-        ("199001012015032002", Some(Action::ConfirmReceipt)),
-        ("197512251999031007", Some(Action::Ship)),
-        ("198811202012012004", Some(Action::Accept)),
-        ("199205052019031005", None),
+        (
+            "nip",
+            "198503142010011001",
+            Role::Asn,
+            Some(Action::ConfirmReceipt),
+        ),
+        (
+            "nip",
+            "199001012015032002",
+            Role::Asn,
+            Some(Action::ConfirmReceipt),
+        ),
+        ("nip", "197512251999031007", Role::Asn, Some(Action::Ship)),
+        ("nip", "198811202012012004", Role::Asn, Some(Action::Accept)),
+        ("nip", "199205052019031005", Role::Asn, None),
+        (
+            "nip",
+            "197806152003121003",
+            Role::Asn,
+            Some(Action::ConfirmReceipt),
+        ),
+        (
+            "nip",
+            "198002282006042006",
+            Role::Asn,
+            Some(Action::ConfirmReceipt),
+        ),
+        (
+            "email",
+            "warga@peken.local",
+            Role::Public,
+            Some(Action::ConfirmReceipt),
+        ),
     ];
-    for (i, (nip, until)) in plans.into_iter().enumerate() {
-        let Some(buyer) = caller_by(state, "nip", nip, Role::Asn).await? else {
+    for (i, (column, key, role, until)) in plans.into_iter().enumerate() {
+        let Some(buyer) = caller_by(state, column, key, role).await? else {
             continue;
         };
         let Some((listing_id, merchant_id)) = listing_near(state, i).await? else {
             continue;
         };
+        let address_id = address_book(state, &buyer.user_id, i).await?;
+        // Every other order is delivered to the buyer's address, the rest picked up.
+        let (fulfilment, address_id) = if i % 2 == 0 {
+            (FulfilmentMethod::Delivery, Some(address_id))
+        } else {
+            (FulfilmentMethod::Pickup, None)
+        };
         let cart = Cart {
             lines: [(listing_id, 2_i64 + i as i64)].into_iter().collect(),
-            fulfilment: FulfilmentMethod::Pickup,
+            fulfilment,
             address: None,
-            address_id: None,
+            address_id,
             payment_method: PaymentMethod::Va,
         };
         let placed =
@@ -104,6 +142,39 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The buyer's home address (in their domicile kelurahan, or Rungkut), the default one.
+async fn address_book(state: &AppState, user_id: &str, nth: usize) -> anyhow::Result<String> {
+    let person = peken_identity::people::find(&state.db, user_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo buyer {user_id} is missing"))?;
+    let kelurahan = person
+        .domicile_kelurahan_code
+        .clone()
+        .unwrap_or_else(|| "35.78.03.1002".to_owned());
+    let created = addresses::create(
+        state,
+        user_id,
+        NewAddress {
+            label: "Rumah".to_owned(),
+            recipient: person.name,
+            phone: format!("+6281230000{nth:03}"),
+            kelurahan_code: kelurahan,
+            street: format!(
+                "Jl. Melati {} No. {}, RT 0{}/RW 02",
+                nth + 1,
+                10 + nth,
+                1 + nth % 5
+            ),
+            notes: Some("rumah pagar hijau".to_owned()),
+            location: None,
+            is_default: true,
+        },
+    )
+    .await
+    .map_err(err)?;
+    Ok(created.id)
 }
 
 async fn caller_by(
