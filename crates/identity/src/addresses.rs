@@ -27,10 +27,9 @@ use crate::store::address::{self, Column, Entity};
 /// The most addresses one buyer keeps.
 pub const MAX_ADDRESSES: u64 = 20;
 
-/// An address as its owner sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Address {
-    pub id: String,
+/// Where goods go and to whom: what an address book entry and an order's copy of it share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AddressLines {
     /// The buyer's name for it, e.g. `Rumah` or `Kantor`.
     pub label: String,
     /// Who receives the goods.
@@ -50,6 +49,14 @@ pub struct Address {
     pub latitude: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
+}
+
+/// An address as its owner sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Address {
+    pub id: String,
+    #[serde(flatten)]
+    pub lines: AddressLines,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -60,28 +67,17 @@ pub struct Address {
 pub struct DeliveryAddress {
     /// The address book entry it was copied from (it may have changed or gone since).
     pub address_id: String,
-    pub label: String,
-    pub recipient: String,
-    pub phone: String,
-    pub kelurahan_code: String,
-    pub kelurahan_name: String,
-    pub kecamatan_code: String,
-    pub kecamatan_name: String,
-    pub street: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latitude: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub longitude: Option<f64>,
+    #[serde(flatten)]
+    pub lines: AddressLines,
 }
 
 impl DeliveryAddress {
     /// The address on one line, as a courier reads it.
     pub fn one_line(&self) -> String {
+        let l = &self.lines;
         format!(
             "{}, Kel. {}, Kec. {}",
-            self.street, self.kelurahan_name, self.kecamatan_name
+            l.street, l.kelurahan_name, l.kecamatan_name
         )
     }
 }
@@ -148,21 +144,27 @@ pub fn check_city_kelurahan(
     None
 }
 
-fn view(regions: &Regions, a: address::Model) -> Address {
+fn lines_of(regions: &Regions, a: &address::Model) -> AddressLines {
     let (kelurahan_name, kecamatan_code, kecamatan_name) = names(regions, &a.kelurahan_code);
-    Address {
-        id: a.id,
-        label: a.label,
-        recipient: a.recipient,
-        phone: a.phone,
-        kelurahan_code: a.kelurahan_code,
+    AddressLines {
+        label: a.label.clone(),
+        recipient: a.recipient.clone(),
+        phone: a.phone.clone(),
+        kelurahan_code: a.kelurahan_code.clone(),
         kelurahan_name,
         kecamatan_code,
         kecamatan_name,
-        street: a.street,
-        notes: a.notes,
+        street: a.street.clone(),
+        notes: a.notes.clone(),
         latitude: a.latitude,
         longitude: a.longitude,
+    }
+}
+
+fn view(regions: &Regions, a: address::Model) -> Address {
+    Address {
+        lines: lines_of(regions, &a),
+        id: a.id,
         is_default: a.is_default,
         created_at: a.created_at,
         updated_at: a.updated_at,
@@ -350,20 +352,9 @@ pub async fn for_delivery<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    let (kelurahan_name, kecamatan_code, kecamatan_name) = names(regions, &a.kelurahan_code);
     Ok(Some(DeliveryAddress {
+        lines: lines_of(regions, &a),
         address_id: a.id,
-        label: a.label,
-        recipient: a.recipient,
-        phone: a.phone,
-        kelurahan_code: a.kelurahan_code,
-        kelurahan_name,
-        kecamatan_code,
-        kecamatan_name,
-        street: a.street,
-        notes: a.notes,
-        latitude: a.latitude,
-        longitude: a.longitude,
     }))
 }
 
