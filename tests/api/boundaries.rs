@@ -27,17 +27,6 @@ const CROSSINGS: &[(&str, &str, &str)] = &[
          category, in the same statement",
     ),
     (
-        "order",
-        "users",
-        "the mandate compliance report: one statement for every ASN of the city",
-    ),
-    (
-        "order",
-        "asn_opd_history",
-        "the mandate compliance report: each ASN's OPD at the month's end",
-    ),
-    ("order", "opds", "the mandate compliance report: OPD names"),
-    (
         "server",
         "users",
         "the demo seed writes thousands of rows a statement",

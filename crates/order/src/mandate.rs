@@ -2,7 +2,8 @@
 //! ASN's spend per WIB month (kept by checkout, payment and refunds in `asn_monthly_spend`),
 //! compliance per ASN, OPD and kecamatan, and the reminder before the month ends.
 //!
-//! The compliance report is a read model over users, their OPD history and the spend table.
+//! The compliance report is a read model over identity's roster at the month's end (each ASN's
+//! OPD then) and the spend table.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -197,7 +198,8 @@ pub struct ReportFilter {
 }
 
 /// Every ASN's standing for `period`, each counted in the OPD it belonged to at the month's
-/// end. One query for people and spend; minimums and grouping are computed here.
+/// end: identity's roster in one statement, the month's spend in another, joined here with the
+/// minimums.
 pub async fn standings<C: ConnectionTrait>(
     state: &AppState,
     conn: &C,
@@ -206,48 +208,23 @@ pub async fn standings<C: ConnectionTrait>(
 ) -> ApiResult<Vec<AsnStanding>> {
     let policies = list_policies(conn).await?;
     let minimum = minimums(&policies, period);
-    let end = period.end_utc();
-    let backend = conn.get_database_backend();
-    // The OPD at the month's end is the latest history row before it, found with an anti-join:
-    // one pass over the history rather than a subquery per ASN (15,000 index probes, and a plan
-    // costly enough for PostgreSQL to compile it with JIT on every report).
-    let mut sql = String::from(
-        "SELECT u.id, u.nip, u.name, u.email, u.position_class, u.domicile_kelurahan_code, \
-         u.work_kelurahan_code, COALESCE(h.opd_id, u.opd_id) AS opd_id, \
-         COALESCE(s.spent_amount, 0) AS spent \
-         FROM users u LEFT JOIN asn_monthly_spend s ON s.user_id = u.id AND s.period = $2 \
-         LEFT JOIN asn_opd_history h ON h.user_id = u.id AND h.valid_from < $1 \
-         AND NOT EXISTS (SELECT 1 FROM asn_opd_history l WHERE l.user_id = h.user_id \
-                         AND l.valid_from < $1 AND l.valid_from > h.valid_from) \
-         WHERE u.role = 'asn' AND u.active = $3 AND u.created_at < $1",
-    );
-    let mut values: Vec<sea_orm::Value> = vec![end.into(), period.to_string().into(), true.into()];
-    if let Some(user_id) = &filter.user_id {
-        sql.push_str(" AND u.id = $4");
-        values.push(user_id.clone().into());
-    }
-    sql.push_str(" ORDER BY u.nip");
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(backend, &sql, values))
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let class: String = row
-            .try_get::<Option<String>>("", "position_class")?
-            .unwrap_or_default();
-        let domicile: Option<String> = row.try_get("", "domicile_kelurahan_code")?;
-        let work: Option<String> = row.try_get("", "work_kelurahan_code")?;
-        let kecamatan = domicile
+    let roster =
+        peken_identity::roster::roster_at(conn, period.end_utc(), filter.user_id.as_deref())
+            .await?;
+    let spent = spend_of(conn, period, filter.user_id.as_deref()).await?;
+    let mut out = Vec::with_capacity(roster.len());
+    for person in roster {
+        let kecamatan = person
+            .domicile_kelurahan_code
             .as_deref()
-            .or(work.as_deref())
+            .or(person.work_kelurahan_code.as_deref())
             .and_then(|k| state.regions.kelurahan(k))
             .and_then(|k| k.kecamatan())
             .map(|k| k.as_str().to_owned());
-        let opd_id: Option<String> = row.try_get("", "opd_id")?;
         if filter
             .opd_id
             .as_ref()
-            .is_some_and(|f| opd_id.as_ref() != Some(f))
+            .is_some_and(|f| person.opd_id.as_ref() != Some(f))
             || filter
                 .kecamatan
                 .as_ref()
@@ -255,23 +232,21 @@ pub async fn standings<C: ConnectionTrait>(
         {
             continue;
         }
-        let required = minimum.get(&class).copied();
-        let spent = Rupiah::new(row.try_get("", "spent")?);
+        let required = minimum.get(&person.position_class).copied();
+        let spent = spent.get(&person.user_id).copied().unwrap_or(Rupiah::ZERO);
         let required_amount = required.unwrap_or(Rupiah::ZERO);
         let remaining = required_amount
             .checked_sub(spent)
             .filter(|r| r.is_positive())
             .unwrap_or(Rupiah::ZERO);
         out.push(AsnStanding {
-            user_id: row.try_get("", "id")?,
-            nip: row
-                .try_get::<Option<String>>("", "nip")?
-                .unwrap_or_default(),
-            name: row.try_get("", "name")?,
-            email: row.try_get("", "email")?,
-            opd_id,
+            user_id: person.user_id,
+            nip: person.nip,
+            name: person.name,
+            email: person.email,
+            opd_id: person.opd_id,
             kecamatan_code: kecamatan,
-            position_class: class,
+            position_class: person.position_class,
             required_amount,
             spent_amount: spent,
             remaining_amount: remaining,
@@ -288,7 +263,7 @@ pub async fn report(
     filter: &ReportFilter,
 ) -> ApiResult<ComplianceReport> {
     let asns = standings(state, &state.db, period, filter).await?;
-    let opd_names = opd_names(&state.db).await?;
+    let opd_names = peken_identity::roster::opd_names(&state.db).await?;
     let mut totals = Compliance::default();
     let mut by_opd: BTreeMap<String, Compliance> = BTreeMap::new();
     let mut by_kecamatan: BTreeMap<String, Compliance> = BTreeMap::new();
@@ -343,19 +318,25 @@ pub async fn report(
     })
 }
 
-async fn opd_names<C: ConnectionTrait>(conn: &C) -> ApiResult<HashMap<String, (String, String)>> {
-    let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT id, code, name FROM opds",
-        ))
-        .await?;
-    let mut out = HashMap::new();
+/// What each ASN (or only `user_id`) paid in `period`, from the spend kept at payment.
+async fn spend_of<C: ConnectionTrait>(
+    conn: &C,
+    period: Period,
+    user_id: Option<&str>,
+) -> ApiResult<HashMap<String, Rupiah>> {
+    let mut sql =
+        String::from("SELECT user_id, spent_amount FROM asn_monthly_spend WHERE period = $1");
+    let mut values: Vec<sea_orm::Value> = vec![period.to_string().into()];
+    if let Some(user_id) = user_id {
+        sql.push_str(" AND user_id = $2");
+        values.push(user_id.into());
+    }
+    let rows = peken_kernel::sql::query(conn, sql, values).await?;
+    let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
         out.insert(
-            r.try_get("", "id")?,
-            (r.try_get("", "code")?, r.try_get("", "name")?),
+            r.try_get("", "user_id")?,
+            Rupiah::new(r.try_get("", "spent_amount")?),
         );
     }
     Ok(out)
