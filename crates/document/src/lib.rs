@@ -57,6 +57,8 @@ enum Op {
 pub struct Document {
     title: String,
     pages: Vec<Vec<Op>>,
+    /// The page drawn on.
+    page: usize,
     fonts: Fonts,
     used: [FontUse; 2],
 }
@@ -67,6 +69,7 @@ impl Document {
         Ok(Self {
             title: title.to_owned(),
             pages: vec![Vec::new()],
+            page: 0,
             fonts: Fonts::load()?,
             used: [FontUse::default(), FontUse::default()],
         })
@@ -75,6 +78,13 @@ impl Document {
     /// Starts a new page; what follows is drawn on it.
     pub fn new_page(&mut self) {
         self.pages.push(Vec::new());
+        self.page = self.pages.len() - 1;
+    }
+
+    /// Draws on an earlier page again (a page count in each footer, say); an index past the
+    /// last page means the last.
+    pub fn set_page(&mut self, index: usize) {
+        self.page = index.min(self.pages.len().saturating_sub(1));
     }
 
     /// The number of pages so far.
@@ -86,8 +96,8 @@ impl Document {
         if self.pages.is_empty() {
             self.pages.push(Vec::new());
         }
-        let last = self.pages.len() - 1;
-        &mut self.pages[last]
+        let index = self.page.min(self.pages.len() - 1);
+        &mut self.pages[index]
     }
 
     /// The width of `text` set at `size` points.
@@ -371,13 +381,22 @@ mod tests {
         doc.new_page();
         doc.text(50.0, 50.0, 10.0, Weight::Regular, "Halaman kedua");
         assert_eq!(doc.page_count(), 2);
+        doc.set_page(0);
+        doc.text(50.0, 800.0, 8.0, Weight::Regular, "Kaki halaman pertama");
         let text = extracted(&doc.finish().unwrap());
         assert!(text.contains("BERITA ACARA SERAH TERIMA BARANG"), "{text}");
         assert!(
             text.contains("Kerupuk udang “Bu Sri” – Rp 1.234.567 · é ñ"),
             "{text}"
         );
-        assert!(text.contains("Halaman kedua"), "{text}");
+        let second = text.find("Halaman kedua").expect("the second page's text");
+        let footer = text
+            .find("Kaki halaman pertama")
+            .expect("the first page's footer");
+        assert!(
+            footer < second,
+            "the footer drawn later is on the first page: {text}"
+        );
         assert_eq!(text.matches('\u{c}').count(), 2, "two pages: {text:?}");
     }
 

@@ -570,9 +570,7 @@ impl Reader<'_> {
     /// address nobody can reach would point there for good.
     fn public_url(&mut self, embedded: bool) -> String {
         if let Some(url) = self.string("PEKEN_PUBLIC_URL") {
-            return self
-                .http_url("PEKEN_PUBLIC_URL", &url)
-                .unwrap_or_default();
+            return self.http_url("PEKEN_PUBLIC_URL", &url).unwrap_or_default();
         }
         if !embedded {
             self.problems.push(
@@ -663,7 +661,10 @@ mod tests {
         assert_eq!(s.public_url, "http://127.0.0.1:9000");
         let err = Settings::from_vars(vars(&[("PEKEN_PUBLIC_URL", "peken.example")]))
             .expect_err("not an address");
-        assert!(err.to_string().contains("PEKEN_PUBLIC_URL: expected an address"));
+        assert!(
+            err.to_string()
+                .contains("PEKEN_PUBLIC_URL: expected an address")
+        );
     }
 
     #[test]
