@@ -260,10 +260,6 @@ async fn the_receipt_reads_back_with_the_orders_facts_and_its_qr_code_verifies()
             .unwrap_or_else(|| panic!("{word} of the long name:\n{text}"));
         rest = &rest[found + word.len()..];
     }
-    assert!(
-        !text.contains(&"0".repeat(16)),
-        "no 16-digit number (a NIK) is printed"
-    );
 
     // The QR code holds the verification address printed beside it.
     let codes = qr_codes_of(&bytes);
@@ -556,4 +552,79 @@ async fn verification_is_limited_per_client_address() {
         .await
         .expect_problem(429, "too_many_requests");
     assert!(limited.headers.contains_key("retry-after"));
+}
+
+/// A shop registered with this NPWP (`None`: the owner's NIK as NPWP, as individuals have it),
+/// approved, with one listing; the shop, its NIK and the listing.
+async fn shop_with_npwp(app: &TestApp, npwp: Option<&str>) -> (Shop, String, String) {
+    use crate::fixtures::merchants::{approve, registration};
+    let mut body = registration(
+        &format!("Toko Pajak {}", unique()),
+        "toko_kelontong",
+        "35.78.03.1001",
+    );
+    let nik = body["owner_nik"].as_str().unwrap().to_owned();
+    body["npwp"] = json!(npwp.unwrap_or(&nik));
+    let reply = app.post("/api/v1/merchants", None, &body).await.expect(201);
+    let id = reply.body["id"].as_str().unwrap().to_owned();
+    approve(app, &app.admin().await, &id).await;
+    let owner = app
+        .login(
+            body["owner"]["email"].as_str().unwrap(),
+            peken_tests::PASSWORD,
+        )
+        .await;
+    let s = Shop { id, owner };
+    let listing = listed(
+        app,
+        &s,
+        &format!("Garam beryodium {}", unique()),
+        "bungkus",
+        4_000,
+    )
+    .await;
+    (s, nik, listing)
+}
+
+#[tokio::test]
+async fn a_shops_npwp_is_printed_unless_it_is_the_owners_nik() {
+    let app = spawn_app().await;
+    let (buyer, _, _) = asn_buyer(&app).await;
+
+    let (_, nik, listing) = shop_with_npwp(&app, Some("01.234.567.8-901.000")).await;
+    let (order, _, _) = paid_order(&app, &buyer, &listing, 1).await;
+    let text = text_of(&pdf_bytes(&app, &order, &buyer.token).await.1);
+    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squashed.contains("NPWP : 0012345678901000"), "{text}");
+    assert!(!text.contains(&nik), "{text}");
+
+    let (_, nik, listing) = shop_with_npwp(&app, None).await;
+    let (order, _, _) = paid_order(&app, &buyer, &listing, 1).await;
+    let text = text_of(&pdf_bytes(&app, &order, &buyer.token).await.1);
+    assert!(!text.contains("NPWP"), "{text}");
+    assert!(
+        !text.contains(&nik),
+        "the owner's NIK is never printed: {text}"
+    );
+
+    // A public buyer registered with a NIK: named, never identified by it.
+    let buyer_nik = peken_tests::next_nik();
+    app.register(&json!({
+        "nik": buyer_nik, "name": "Warga Penerima", "email": format!("{buyer_nik}@warga.test"),
+        "phone": "081234567890", "password": peken_tests::PASSWORD,
+        "kelurahan_code": "35.78.03.1002",
+    }))
+    .await
+    .expect(201);
+    let public = app.login(&buyer_nik, peken_tests::PASSWORD).await;
+    let (order, _, _) = paid_order(&app, &public, &listing, 1).await;
+    let text = text_of(&pdf_bytes(&app, &order, &public.token).await.1);
+    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(squashed.contains("Nama : Warga Penerima"), "{text}");
+    assert!(squashed.contains("Pembeli umum (warga)"), "{text}");
+    assert!(
+        !text.contains(&buyer_nik),
+        "the buyer's NIK is never printed: {text}"
+    );
+    assert!(!text.contains("NIP"), "{text}");
 }
