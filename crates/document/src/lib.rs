@@ -2,7 +2,7 @@
 //! points from the top left corner. Knows no domain; `peken_order::receipt` lays out the
 //! purchase receipt (BAST) with it.
 //!
-//! Text is set in DejaVu Sans (regular and bold, committed under `fonts/` with their licence),
+//! Text is set in `DejaVu Sans` (regular and bold, committed under `fonts/` with their licence),
 //! embedded as a subset of the glyphs the document uses, with a `ToUnicode` map so that the text
 //! can be selected, searched and extracted (`pdftotext`). The same calls always give the same
 //! bytes: no creation date or random file id is written, so a document's digest identifies it.

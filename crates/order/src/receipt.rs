@@ -196,14 +196,15 @@ async fn gather<C: ConnectionTrait>(
         None
     };
     let region_name = |code: &str| state.regions.get(code).map(|r| r.name.clone());
-    let mut address = shop.address.clone();
+    let mut address = vec![shop.address.clone()];
     if let Some(kelurahan) = region_name(&shop.kelurahan_code) {
-        address.push_str(&format!(", Kel. {kelurahan}"));
+        address.push(format!("Kel. {kelurahan}"));
     }
     if let Some(kecamatan) = region_name(&shop.kecamatan_code) {
-        address.push_str(&format!(", Kec. {kecamatan}"));
+        address.push(format!("Kec. {kecamatan}"));
     }
-    address.push_str(", Kota Surabaya");
+    address.push("Kota Surabaya".to_owned());
+    let address = address.join(", ");
     let number = document_number(&found.id, paid_at);
     let code = verification_code(state, &found.id, &number);
     let lines: Vec<Line> = items
@@ -257,8 +258,7 @@ impl Receipt {
         digest.update(LAYOUT_VERSION.as_bytes());
         digest.update(&facts);
         let digest = digest.finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("\"{hex}\"")
+        format!("\"{}\"", hex::encode(&digest[..16]))
     }
 
     /// The A4 PDF.
