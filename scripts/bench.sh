@@ -78,7 +78,8 @@ start_server() {
   local db="$1" label="$2"
   PEKEN_DATABASE_URL="$pg/$db" PEKEN_REDIS_URL="$redis" PEKEN_REDIS_PREFIX="peken-bench-$$-$label:" \
     PEKEN_JWT_SECRET="$secret_jwt" PEKEN_PAYMENT_WEBHOOK_SECRET="$secret_hook" \
-    PEKEN_METRICS_TOKEN="$secret_metrics" \
+    PEKEN_METRICS_TOKEN="$secret_metrics" PEKEN_DOCUMENT_SECRET="$secret_jwt-documents" \
+    PEKEN_PUBLIC_URL="http://127.0.0.1:$port" \
     PEKEN_LISTEN="127.0.0.1:$port" PEKEN_LOG=warn PEKEN_DATA_DIR="$work/data-$label" \
     PEKEN_LOGIN_IP_PER_MINUTE=100000 PEKEN_LOGIN_ACCOUNT_PER_MINUTE=100000 \
     PEKEN_CHECKOUT_PER_MINUTE=1000000 PEKEN_UNPAID_CHECKOUTS_PER_BUYER=1000 \

@@ -46,7 +46,9 @@ if [ -n "$admin_url" ]; then
   export PEKEN_DATABASE_URL="${admin_url%/*}/$scratch_db" PEKEN_AUTO_MIGRATE=true \
     PEKEN_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
     PEKEN_PAYMENT_WEBHOOK_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
-    PEKEN_METRICS_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    PEKEN_METRICS_TOKEN="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
+    PEKEN_DOCUMENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
+    PEKEN_PUBLIC_URL="http://127.0.0.1:$port"
   database="PostgreSQL"
 fi
 echo "schemathesis on $database, seed $seed (PEKEN_SCHEMATHESIS_SEED=$seed replays this run)"

@@ -31,6 +31,10 @@ use serde_json::{Value, json};
 pub const ADMIN_EMAIL: &str = "admin@test.local";
 pub const PASSWORD: &str = "correct-horse-battery";
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+/// The key of receipts' verification codes.
+pub const DOCUMENT_SECRET: &str = "test-document-secret-0123456789abcdef";
+/// The address test servers print on documents (requests go to the port the server got).
+pub const PUBLIC_URL: &str = "https://peken.test";
 /// The metrics token of servers on PostgreSQL, where one is required (the embedded mode on
 /// SQLite leaves `/metrics` open unless a test sets one).
 pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
@@ -90,6 +94,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             "test-signing-key-that-is-long-enough-0123".into(),
         ),
         ("PEKEN_PAYMENT_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into()),
+        ("PEKEN_DOCUMENT_SECRET".into(), DOCUMENT_SECRET.into()),
+        ("PEKEN_PUBLIC_URL".into(), PUBLIC_URL.into()),
+        ("PEKEN_VERIFY_IP_PER_MINUTE".into(), "100000".into()),
         ("PEKEN_BOOTSTRAP_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
         ("PEKEN_BOOTSTRAP_ADMIN_PASSWORD".into(), PASSWORD.into()),
         // Cheap hashes keep the suite fast; production uses the default cost.

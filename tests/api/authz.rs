@@ -183,6 +183,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/orders/{id}/cancel", "UANFFFFF"),
     ("POST", "/api/v1/orders/{id}/dispute", "UANFFFFF"),
     ("POST", "/api/v1/orders/{id}/receipt", "UANFFFFF"),
+    ("GET", "/api/v1/orders/{id}/receipt.pdf", "UANANAAF"),
     ("POST", "/api/v1/orders/{id}/reject", "UFFANFFF"),
     ("POST", "/api/v1/orders/{id}/ship", "UFFANFFF"),
     ("POST", "/api/v1/payments/callback", "SSSSSSSS"),
@@ -253,6 +254,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/treasury/refunds/{id}/payment", "UFFFFFAF"),
     ("GET", "/api/v1/treasury/trial-balance", "UFFFFFAF"),
     ("GET", "/api/v1/treasury/turnover-alerts", "UFFFFAAF"),
+    // Public: the code decides, and without one the query is malformed (400).
+    ("GET", "/api/v1/verify/orders/{id}", "AAAAAAAA"),
     ("GET", "/healthz", "AAAAAAAA"),
     ("GET", "/media/{key}", "aaaaaaaa"),
     ("GET", "/metrics", "MMMMMMMM"),
@@ -271,7 +274,10 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
         r if r.starts_with("/api/v1/admin/merchants/") || r.starts_with("/api/v1/merchants/") => {
             (id_of("merchant"), Some(id_of("listing")))
         }
-        r if r.starts_with("/api/v1/admin/orders/") || r.starts_with("/api/v1/orders/") => {
+        r if r.starts_with("/api/v1/admin/orders/")
+            || r.starts_with("/api/v1/orders/")
+            || r.starts_with("/api/v1/verify/orders/") =>
+        {
             (id_of("order"), None)
         }
         r if r.starts_with("/api/v1/admin/outbox/") => (id_of("mail"), None),

@@ -157,3 +157,59 @@ pub async fn lock<C: ConnectionTrait>(conn: &C, user_id: &str) -> Result<(), DbE
     }
     Ok(())
 }
+
+/// A party to a document (the buyer of a receipt): the name, and for an ASN the NIP (or NI
+/// PPPK) and the OPD served at the time. Never the NIK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentParty {
+    pub name: String,
+    /// The stored role name (`Role::as_str`).
+    pub role: String,
+    /// The NIP of a PNS or the NI PPPK of a PPPK.
+    pub nip: Option<String>,
+    /// `pns` or `pppk` for an ASN.
+    pub asn_kind: Option<String>,
+    /// The OPD's name at `at` (the roster's history; else the current one).
+    pub opd_name: Option<String>,
+}
+
+/// The buyer as a document names it, with the OPD served at `at`.
+pub async fn document_party<C: ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<DocumentParty>, DbErr> {
+    let Some(u) = user::Entity::find_by_id(user_id.to_owned())
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut opd_name = None;
+    if u.role == Role::Asn.as_str() {
+        let row = peken_kernel::sql::query_one(
+            conn,
+            "SELECT o.name FROM asn_opd_history h JOIN opds o ON o.id = h.opd_id \
+             WHERE h.user_id = $1 AND h.valid_from <= $2 ORDER BY h.valid_from DESC LIMIT 1",
+            vec![user_id.into(), at.into()],
+        )
+        .await?;
+        opd_name = match row {
+            Some(row) => Some(row.try_get::<String>("", "name")?),
+            None => match &u.opd_id {
+                Some(opd_id) => crate::store::opd::Entity::find_by_id(opd_id.clone())
+                    .one(conn)
+                    .await?
+                    .map(|o| o.name),
+                None => None,
+            },
+        };
+    }
+    Ok(Some(DocumentParty {
+        name: u.name,
+        role: u.role,
+        nip: u.nip,
+        asn_kind: u.asn_kind,
+        opd_name,
+    }))
+}

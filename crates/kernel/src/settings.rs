@@ -69,6 +69,12 @@ pub struct Settings {
     pub payment_webhook_secret: Option<Secret>,
     /// When set, `/metrics` answers only requests bearing it (`Authorization: Bearer …`).
     pub metrics_token: Option<Secret>,
+    /// Key of the verification codes printed on documents (the purchase receipt's QR code).
+    /// Kept apart from the JWT key: rotating that one must not void receipts already printed.
+    pub document_secret: Option<Secret>,
+    /// The address people reach this API at, without a trailing `/` (`PEKEN_PUBLIC_URL`):
+    /// printed documents link to it. In the embedded mode `http://{PEKEN_LISTEN}` by default.
+    pub public_url: String,
     /// Proxies whose forwarded headers name the client (`PEKEN_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<crate::net::Cidr>,
     pub bootstrap_admin_email: Option<String>,
@@ -90,6 +96,8 @@ pub struct Settings {
     pub registration_per_minute: u32,
     /// Token refreshes per client address per minute.
     pub refresh_ip_per_minute: u32,
+    /// Document verifications (`GET /verify/orders/{id}`) per client address per minute.
+    pub verify_ip_per_minute: u32,
     /// Unpaid checkouts (bills still open) one buyer may hold at once.
     pub unpaid_checkouts_per_buyer: u32,
     /// Units one buyer may hold reserved in unpaid checkouts.
@@ -206,6 +214,8 @@ impl Settings {
             jwt_previous_secrets: r.previous_secrets("PEKEN_JWT_PREVIOUS_SECRETS", 32),
             payment_webhook_secret: r.secret_min("PEKEN_PAYMENT_WEBHOOK_SECRET", 16),
             metrics_token: r.secret_min("PEKEN_METRICS_TOKEN", 16),
+            document_secret: r.secret_min("PEKEN_DOCUMENT_SECRET", 32),
+            public_url: r.public_url(embedded),
             trusted_proxies: r.cidrs("PEKEN_TRUSTED_PROXIES"),
             bootstrap_admin_email: r.string("PEKEN_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: r.secret_min("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", 10),
@@ -229,6 +239,7 @@ impl Settings {
             ),
             registration_per_minute: r.number("PEKEN_REGISTRATION_PER_MINUTE", 120, 1, 1_000_000),
             refresh_ip_per_minute: r.number("PEKEN_REFRESH_IP_PER_MINUTE", 120, 1, 1_000_000),
+            verify_ip_per_minute: r.number("PEKEN_VERIFY_IP_PER_MINUTE", 30, 1, 1_000_000),
             unpaid_checkouts_per_buyer: r.number("PEKEN_UNPAID_CHECKOUTS_PER_BUYER", 3, 1, 1_000),
             reserved_units_per_buyer: r.number("PEKEN_RESERVED_UNITS_PER_BUYER", 100, 1, 1_000_000),
             payment_proof_wait: r.seconds(
@@ -288,6 +299,13 @@ impl Settings {
                         .into(),
                 );
             }
+            if settings.document_secret.is_none() {
+                r.problems.push(
+                    "PEKEN_DOCUMENT_SECRET (32+ characters) is required when PEKEN_DATABASE_URL \
+                     is not SQLite: it signs the verification codes of printed receipts"
+                        .into(),
+                );
+            }
             // Open metrics tell a stranger how often requests of each kind are refused; a
             // server meant for a network gets them only with a token.
             if settings.metrics_token.is_none() {
@@ -332,6 +350,7 @@ pub const EXAMPLE_SECRETS: &[&str] = &[
     "<payment-webhook-secret>",
     "<first-admin-password>",
     "<metrics-token>",
+    "<document-secret>",
     "compose-dev-only-jwt-signing-key-replace-me",
     "compose-dev-only-webhook-secret-replace-me",
     "peken-compose-admin",
@@ -547,6 +566,25 @@ impl Reader<'_> {
         }
     }
 
+    /// `PEKEN_PUBLIC_URL`, required outside the embedded mode: a receipt printed with an
+    /// address nobody can reach would point there for good.
+    fn public_url(&mut self, embedded: bool) -> String {
+        if let Some(url) = self.string("PEKEN_PUBLIC_URL") {
+            return self.http_url("PEKEN_PUBLIC_URL", &url).unwrap_or_default();
+        }
+        if !embedded {
+            self.problems.push(
+                "PEKEN_PUBLIC_URL is required when PEKEN_DATABASE_URL is not SQLite: the address \
+                 people reach the API at (https://…), printed on receipts"
+                    .into(),
+            );
+        }
+        let listen = self
+            .string("PEKEN_LISTEN")
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1"))
+    }
+
     fn holidays(&mut self) -> Vec<NaiveDate> {
         let raw = self.string("PEKEN_HOLIDAYS").unwrap_or_default();
         match parse_holidays(&raw) {
@@ -618,6 +656,15 @@ mod tests {
             "sqlite://./data/peken.db?mode=rwc"
         );
         assert!(s.redis_url.is_none());
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        let s = Settings::from_vars(vars(&[("PEKEN_LISTEN", "0.0.0.0:9000")])).unwrap();
+        assert_eq!(s.public_url, "http://127.0.0.1:9000");
+        let err = Settings::from_vars(vars(&[("PEKEN_PUBLIC_URL", "peken.example")]))
+            .expect_err("not an address");
+        assert!(
+            err.to_string()
+                .contains("PEKEN_PUBLIC_URL: expected an address")
+        );
     }
 
     #[test]
@@ -637,6 +684,8 @@ mod tests {
             "PEKEN_JWT_SECRET is required",
             "PEKEN_PAYMENT_WEBHOOK_SECRET is required",
             "PEKEN_METRICS_TOKEN (16+ characters) is required",
+            "PEKEN_DOCUMENT_SECRET (32+ characters) is required",
+            "PEKEN_PUBLIC_URL is required",
         ] {
             assert!(text.contains(name), "{name} missing from {text}");
         }
@@ -654,6 +703,11 @@ mod tests {
                 "a-webhook-secret-of-some-length",
             ),
             ("PEKEN_METRICS_TOKEN", "a-metrics-token-of-some-length"),
+            (
+                "PEKEN_DOCUMENT_SECRET",
+                "a-document-secret-of-32-characters-or-more",
+            ),
+            ("PEKEN_PUBLIC_URL", "https://peken.example.go.id/"),
         ];
         for (name, value) in extra {
             all.retain(|(n, _)| n != name);
@@ -665,10 +719,15 @@ mod tests {
     #[test]
     fn example_secrets_and_short_previous_keys_are_refused() {
         assert!(production(&[]).is_ok());
+        assert_eq!(
+            production(&[]).unwrap().public_url,
+            "https://peken.example.go.id"
+        );
         for name in [
             "PEKEN_JWT_SECRET",
             "PEKEN_PAYMENT_WEBHOOK_SECRET",
             "PEKEN_METRICS_TOKEN",
+            "PEKEN_DOCUMENT_SECRET",
             "PEKEN_JWT_PREVIOUS_SECRETS",
         ] {
             for example in EXAMPLE_SECRETS {
@@ -715,6 +774,7 @@ mod tests {
             "PEKEN_JWT_SECRET",
             "PEKEN_PAYMENT_WEBHOOK_SECRET",
             "PEKEN_METRICS_TOKEN",
+            "PEKEN_DOCUMENT_SECRET",
             "PEKEN_BOOTSTRAP_ADMIN_PASSWORD",
         ];
         let mut shown = Vec::new();

@@ -25,6 +25,8 @@ pub struct AppState {
     pub regions: Arc<Regions>,
     pub metrics: Arc<Metrics>,
     pub webhook_secret: Secret,
+    /// Key of the verification codes printed on documents (`PEKEN_DOCUMENT_SECRET`).
+    pub document_secret: Secret,
     pub policies: Arc<PolicyStore>,
     /// Uploaded photos: the data directory's `media/` folder or an S3 bucket.
     pub media: crate::media::MediaStore,

@@ -69,3 +69,46 @@ pub async fn exists<C: ConnectionTrait>(conn: &C, id: &str) -> Result<bool, DbEr
     .await?
     .is_some())
 }
+
+/// A shop as a document (the purchase receipt) names it. The NPWP is left out when it is the
+/// owner's NIK (an individual's NPWP is the NIK since 2024): a document never carries a NIK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopParty {
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub kelurahan_code: String,
+    pub kecamatan_code: String,
+    pub nib: String,
+    pub npwp: Option<String>,
+    pub owner_user_id: String,
+}
+
+/// One shop for a document; `None` for an unknown id.
+pub async fn shop_party<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> Result<Option<ShopParty>, DbErr> {
+    let Some(r) = sql::query_one(
+        conn,
+        "SELECT name, kind, address, kelurahan_code, kecamatan_code, nib, npwp, owner_nik, \
+         owner_user_id FROM merchants WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let owner_nik: String = r.try_get("", "owner_nik")?;
+    let npwp: Option<String> = r.try_get("", "npwp")?;
+    Ok(Some(ShopParty {
+        name: r.try_get("", "name")?,
+        kind: r.try_get("", "kind")?,
+        address: r.try_get("", "address")?,
+        kelurahan_code: r.try_get("", "kelurahan_code")?,
+        kecamatan_code: r.try_get("", "kecamatan_code")?,
+        nib: r.try_get("", "nib")?,
+        npwp: npwp.filter(|n| n.trim() != owner_nik.trim() && !n.trim().is_empty()),
+        owner_user_id: r.try_get("", "owner_user_id")?,
+    }))
+}

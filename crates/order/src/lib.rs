@@ -10,6 +10,7 @@ pub mod mandate;
 pub mod notify;
 pub mod payment;
 pub mod qris;
+pub mod receipt;
 pub mod refunds;
 pub mod reorder;
 pub mod status;

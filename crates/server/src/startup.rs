@@ -55,6 +55,10 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         Some(secret) => secret.clone(),
         None => secrets::load_or_create(&settings.data_dir, "payment_webhook_secret")?,
     };
+    let document_secret = match &settings.document_secret {
+        Some(secret) => secret.clone(),
+        None => secrets::load_or_create(&settings.data_dir, "document_secret")?,
+    };
     let stores = match &settings.redis_url {
         Some(url) => Stores::redis(url.expose(), &settings.redis_prefix)
             .context("PEKEN_REDIS_URL is not a valid Redis URL")?,
@@ -75,6 +79,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         clock,
         stores,
         webhook_secret,
+        document_secret,
         policies: Arc::new(PolicyStore::new()),
         media,
         locals: Arc::default(),

@@ -4,3 +4,4 @@ mod checkout;
 mod concurrency;
 mod holding;
 mod lifecycle;
+mod receipt;

@@ -5,6 +5,7 @@ mod checkout;
 mod mandate;
 mod orders;
 mod payments;
+mod receipts;
 mod refunds;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -18,4 +19,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     orders::configure(cfg);
     payments::configure(cfg);
     refunds::configure(cfg);
+    receipts::configure(cfg);
 }

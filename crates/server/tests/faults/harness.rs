@@ -85,6 +85,11 @@ pub fn base_vars(database_url: &str, data_dir: &Path) -> Vec<(String, String)> {
         ("PEKEN_JWT_SECRET", JWT_SECRET),
         ("PEKEN_PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ("PEKEN_METRICS_TOKEN", "faults-metrics-token-0123"),
+        (
+            "PEKEN_DOCUMENT_SECRET",
+            "faults-document-secret-0123456789abc",
+        ),
+        ("PEKEN_PUBLIC_URL", "http://127.0.0.1"),
         ("PEKEN_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
         ("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
         ("PEKEN_PASSWORD_HASH_MEMORY_KIB", "1024"),

@@ -131,6 +131,11 @@ impl Cluster {
             ("PEKEN_JWT_SECRET", JWT_SECRET),
             ("PEKEN_PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET),
             ("PEKEN_METRICS_TOKEN", "scale-out-metrics-token-0123"),
+            (
+                "PEKEN_DOCUMENT_SECRET",
+                "scale-out-document-secret-0123456789",
+            ),
+            ("PEKEN_PUBLIC_URL", "http://127.0.0.1"),
             ("PEKEN_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
             ("PEKEN_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
             ("PEKEN_AUTO_MIGRATE", "false"),
