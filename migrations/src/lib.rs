@@ -20,6 +20,7 @@ mod m0015_registrations;
 pub mod m0016_ledger_stripes;
 mod m0017_remittance_jobs;
 mod m0018_products;
+mod m0020_inbox_push;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_ledger_stripes::Migration),
             Box::new(m0017_remittance_jobs::Migration),
             Box::new(m0018_products::Migration),
+            Box::new(m0020_inbox_push::Migration),
         ]
     }
 }

@@ -116,6 +116,8 @@ pub async fn register(state: &AppState, form: Form) -> ApiResult<()> {
         Mail {
             to: form.email,
             to_name: None,
+            // Not a user yet (or the address's owner, who did not ask): mail only.
+            user_id: None,
             template,
             dedupe_key: format!("registration:{id}"),
         },
@@ -225,6 +227,7 @@ pub async fn reclaim_nik(
             Mail {
                 to: email,
                 to_name: Some(holder.name.clone()),
+                user_id: Some(holder.id.clone()),
                 template: Template::NikReclaimed {
                     name: holder.name.clone(),
                     nik_masked: masked,
