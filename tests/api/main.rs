@@ -18,6 +18,7 @@ mod mail;
 mod mandate;
 mod media;
 mod merchants;
+mod notifications;
 mod ops;
 mod orders;
 mod password;

@@ -231,7 +231,7 @@ pub struct DeviceList {
         (status = 200, description = "The device, registered (again) to the caller", body = Device),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad platform (`invalid_platform`) or token (`invalid_device_token`, `device_token_too_long`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field missing (`invalid_body`), a bad platform (`invalid_platform`) or token (`invalid_device_token`, `device_token_too_long`, `control_character`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/devices")]

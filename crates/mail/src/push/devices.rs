@@ -83,16 +83,16 @@ pub async fn register<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a registered device vanished")))?;
     // Forget the oldest registrations beyond the limit.
-    let stale: Vec<String> = Entity::find()
+    let mine: Vec<String> = Entity::find()
         .select_only()
         .column(Column::Id)
         .filter(Column::UserId.eq(user_id))
         .order_by_desc(Column::UpdatedAt)
         .order_by_desc(Column::Id)
-        .offset(MAX_DEVICES as u64)
         .into_tuple()
         .all(conn)
         .await?;
+    let stale: Vec<String> = mine.into_iter().skip(MAX_DEVICES).collect();
     if !stale.is_empty() {
         Entity::delete_many()
             .filter(Column::Id.is_in(stale))
