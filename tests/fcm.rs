@@ -214,24 +214,40 @@ fn answer(
             }
             Err(why) => {
                 inner.malformed.push(format!("token request: {why}"));
-                (400, String::new(), json!({"error": "invalid_grant"}).to_string())
+                (
+                    400,
+                    String::new(),
+                    json!({"error": "invalid_grant"}).to_string(),
+                )
             }
         };
     }
     if !request_line.starts_with(&format!("POST /v1/projects/{PROJECT}/messages:send ")) {
-        inner.malformed.push(format!("unexpected request: {request_line}"));
+        inner
+            .malformed
+            .push(format!("unexpected request: {request_line}"));
         return (404, String::new(), "{}".into());
     }
     inner.attempts += 1;
     let bearer = authorization.and_then(|a| a.strip_prefix("Bearer "));
     if !bearer.is_some_and(|b| inner.granted.iter().any(|g| g == b)) {
-        inner.malformed.push("a message without a granted bearer token".into());
-        return (401, String::new(), error_body(401, "UNAUTHENTICATED", "bad token"));
+        inner
+            .malformed
+            .push("a message without a granted bearer token".into());
+        return (
+            401,
+            String::new(),
+            error_body(401, "UNAUTHENTICATED", "bad token"),
+        );
     }
     let message: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     if let Err(why) = check_shape(&message) {
         inner.malformed.push(why.clone());
-        return (400, String::new(), error_body(400, "INVALID_ARGUMENT", &why));
+        return (
+            400,
+            String::new(),
+            error_body(400, "INVALID_ARGUMENT", &why),
+        );
     }
     let token = message["message"]["token"].as_str().unwrap_or_default();
     if inner.unregistered.contains(token) {
@@ -261,11 +277,11 @@ fn answer(
 
 fn check_shape(message: &Value) -> Result<(), String> {
     let m = &message["message"];
-    if !m["token"].as_str().is_some_and(|t| !t.is_empty()) {
+    if m["token"].as_str().is_none_or(str::is_empty) {
         return Err("message.token missing".into());
     }
     for field in ["title", "body"] {
-        if !m["notification"][field].as_str().is_some_and(|t| !t.is_empty()) {
+        if m["notification"][field].as_str().is_none_or(str::is_empty) {
             return Err(format!("message.notification.{field} missing"));
         }
     }
@@ -297,11 +313,8 @@ fn check_assertion(body: &[u8], port: u16) -> Result<(), String> {
     };
     let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|e| e.to_string());
     let key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, PUBLIC_KEY);
-    key.verify(
-        format!("{header}.{claims}").as_bytes(),
-        &decode(signature)?,
-    )
-    .map_err(|_| "the assertion's signature does not verify".to_owned())?;
+    key.verify(format!("{header}.{claims}").as_bytes(), &decode(signature)?)
+        .map_err(|_| "the assertion's signature does not verify".to_owned())?;
     let header: Value = serde_json::from_slice(&decode(header)?).map_err(|e| e.to_string())?;
     let claims: Value = serde_json::from_slice(&decode(claims)?).map_err(|e| e.to_string())?;
     if header["alg"] != "RS256" {

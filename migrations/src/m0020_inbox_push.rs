@@ -52,7 +52,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // The inbox newest first, and the unread count.
-        index(m, "ix_notifications_user", "notifications", &["user_id", "id"]).await?;
+        index(
+            m,
+            "ix_notifications_user",
+            "notifications",
+            &["user_id", "id"],
+        )
+        .await?;
         index(
             m,
             "ix_notifications_unread",

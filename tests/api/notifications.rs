@@ -19,7 +19,11 @@ use crate::fixtures::orders::{any_commodity, paid_order, shop};
 
 async fn app_with_fcm(fcm: &FcmServer, extra: &[(&str, &str)]) -> TestApp {
     let mut vars = fcm.vars();
-    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     spawn_app_with(Options {
         vars,
         ..Options::default()
@@ -76,10 +80,13 @@ fn token(name: &str) -> String {
 }
 
 async fn inbox(app: &TestApp, user: &User, query: &str) -> Value {
-    app.get(&format!("/api/v1/me/notifications{query}"), Some(&user.token))
-        .await
-        .expect(200)
-        .body
+    app.get(
+        &format!("/api/v1/me/notifications{query}"),
+        Some(&user.token),
+    )
+    .await
+    .expect(200)
+    .body
 }
 
 #[tokio::test]
@@ -119,10 +126,29 @@ async fn an_event_writes_an_inbox_entry_and_a_push_per_device_and_a_rolled_back_
     assert_eq!(entry["target"], json!({"order_id": "ORD-1"}));
     assert!(entry["read_at"].is_null());
     assert_eq!(count(&app, "push_outbox", "status = 'pending'").await, 2);
-    assert_eq!(count(&app, "notifications", "dedupe_key LIKE '%ORD-2%' OR dedupe_key LIKE '%ORD-3%'").await, 0);
-    assert_eq!(count(&app, "push_outbox", "dedupe_key LIKE '%ORD-2%' OR dedupe_key LIKE '%ORD-3%'").await, 0);
+    assert_eq!(
+        count(
+            &app,
+            "notifications",
+            "dedupe_key LIKE '%ORD-2%' OR dedupe_key LIKE '%ORD-3%'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "push_outbox",
+            "dedupe_key LIKE '%ORD-2%' OR dedupe_key LIKE '%ORD-3%'"
+        )
+        .await,
+        0
+    );
     // The mail went out as before.
-    assert_eq!(count(&app, "mail_outbox", "dedupe_key = 'order:ORD-1:shipped'").await, 1);
+    assert_eq!(
+        count(&app, "mail_outbox", "dedupe_key = 'order:ORD-1:shipped'").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -232,12 +258,22 @@ async fn the_inbox_pages_newest_first_counts_unread_and_marks_read() {
     assert_eq!(unread_ids, ["ORD-2", "ORD-1"]);
 
     let all = app
-        .post("/api/v1/me/notifications/read-all", Some(&ani.token), &json!({}))
+        .post(
+            "/api/v1/me/notifications/read-all",
+            Some(&ani.token),
+            &json!({}),
+        )
         .await
         .expect(200);
     assert_eq!(all.body, json!({"marked": 2, "unread_count": 0}));
     assert_eq!(inbox(&app, &ani, "?unread=true").await["items"], json!([]));
-    assert_eq!(inbox(&app, &ani, "").await["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        inbox(&app, &ani, "").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     app.get("/api/v1/me/notifications?limit=0", Some(&ani.token))
         .await
         .expect(422);
@@ -271,7 +307,10 @@ async fn devices_are_upserted_by_token_moved_between_users_and_validated() {
         .expect_problem(404, "not_found");
     // The phone changes hands: the token moves to Budi.
     assert_eq!(add_device(&app, &budi, &phone).await, id);
-    let ani_list = app.get("/api/v1/me/devices", Some(&ani.token)).await.expect(200);
+    let ani_list = app
+        .get("/api/v1/me/devices", Some(&ani.token))
+        .await
+        .expect(200);
     assert_eq!(ani_list.body["items"], json!([]));
     assert_eq!(count(&app, "push_devices", "1 = 1").await, 1);
     // A push for Ani written now goes nowhere (her devices are gone) …
@@ -286,11 +325,31 @@ async fn devices_are_upserted_by_token_moved_between_users_and_validated() {
     assert_eq!(count(&app, "push_devices", "1 = 1").await, 0);
 
     for (body, field, code) in [
-        (json!({"platform": "android", "token": "t".repeat(5000)}), "token", "device_token_too_long"),
-        (json!({"platform": "android", "token": "short"}), "token", "invalid_device_token"),
-        (json!({"platform": "android", "token": format!("{} x", "a".repeat(40))}), "token", "invalid_device_token"),
-        (json!({"platform": "symbian", "token": token("x")}), "platform", "invalid_platform"),
-        (json!({"platform": "", "token": token("x")}), "platform", "invalid_platform"),
+        (
+            json!({"platform": "android", "token": "t".repeat(5000)}),
+            "token",
+            "device_token_too_long",
+        ),
+        (
+            json!({"platform": "android", "token": "short"}),
+            "token",
+            "invalid_device_token",
+        ),
+        (
+            json!({"platform": "android", "token": format!("{} x", "a".repeat(40))}),
+            "token",
+            "invalid_device_token",
+        ),
+        (
+            json!({"platform": "symbian", "token": token("x")}),
+            "platform",
+            "invalid_platform",
+        ),
+        (
+            json!({"platform": "", "token": token("x")}),
+            "platform",
+            "invalid_platform",
+        ),
     ] {
         let reply = app
             .post("/api/v1/me/devices", Some(&ani.token), &body)
@@ -310,9 +369,13 @@ async fn devices_are_upserted_by_token_moved_between_users_and_validated() {
     )
     .await
     .expect_problem(422, "control_character");
-    app.post("/api/v1/me/devices", Some(&ani.token), &json!({"platform": "ios"}))
-        .await
-        .expect_problem(422, "invalid_body");
+    app.post(
+        "/api/v1/me/devices",
+        Some(&ani.token),
+        &json!({"platform": "ios"}),
+    )
+    .await
+    .expect_problem(422, "invalid_body");
     assert_eq!(count(&app, "push_devices", "1 = 1").await, 0);
 }
 
@@ -325,10 +388,16 @@ async fn a_user_keeps_at_most_twenty_devices() {
         app.clock.advance(Span::seconds(1));
         add_device(&app, &ani, &token(&format!("d{n}"))).await;
     }
-    let list = app.get("/api/v1/me/devices", Some(&ani.token)).await.expect(200);
+    let list = app
+        .get("/api/v1/me/devices", Some(&ani.token))
+        .await
+        .expect(200);
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 20);
-    assert!(items.iter().all(|d| d["id"] != first.as_str()), "the oldest is forgotten");
+    assert!(
+        items.iter().all(|d| d["id"] != first.as_str()),
+        "the oldest is forgotten"
+    );
 }
 
 #[tokio::test]
@@ -367,22 +436,50 @@ async fn the_worker_sends_over_fcm_and_forgets_an_unregistered_device() {
     assert_eq!(m["data"]["notification_id"], entry["id"]);
     assert_eq!(m["data"]["kind"], "order_shipped");
     assert_eq!(m["data"]["order_id"], "ORD-1");
-    let sent_id: String = one_string(&app, "SELECT id FROM push_outbox WHERE status = 'sent'").await;
-    assert_eq!(m["data"]["message_id"], sent_id.as_str(), "the row's stable id");
+    let sent_id: String =
+        one_string(&app, "SELECT id FROM push_outbox WHERE status = 'sent'").await;
+    assert_eq!(
+        m["data"]["message_id"],
+        sent_id.as_str(),
+        "the row's stable id"
+    );
 
     // The unregistered device is forgotten and its row ended.
-    let devices = app.get("/api/v1/me/devices", Some(&ani.token)).await.expect(200);
-    assert!(devices.body["items"].as_array().unwrap().iter().all(|d| d["id"] != gone_id.as_str()));
-    assert_eq!(count(&app, "push_outbox", "status = 'dropped' AND last_error LIKE '%UNREGISTERED%'").await, 1);
+    let devices = app
+        .get("/api/v1/me/devices", Some(&ani.token))
+        .await
+        .expect(200);
+    assert!(
+        devices.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["id"] != gone_id.as_str())
+    );
+    assert_eq!(
+        count(
+            &app,
+            "push_outbox",
+            "status = 'dropped' AND last_error LIKE '%UNREGISTERED%'"
+        )
+        .await,
+        1
+    );
 
     // Nothing twice; the access token is reused.
-    assert_eq!(drain(&app.state, &sender, None).await.unwrap(), Drained::default());
+    assert_eq!(
+        drain(&app.state, &sender, None).await.unwrap(),
+        Drained::default()
+    );
     enqueue_committed(&app, shipped("ORD-2", &ani)).await;
     assert_eq!(drain(&app.state, &sender, None).await.unwrap().sent, 1);
     assert_eq!(fcm.accepted().len(), 2);
     assert_eq!(fcm.tokens_granted(), 1, "the access token is cached");
     let metrics = app.state.metrics.render();
-    assert!(metrics.contains(r#"peken_events_total{event="push",outcome="sent"} 2"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"peken_events_total{event="push",outcome="sent"} 2"#),
+        "{metrics}"
+    );
 }
 
 async fn one_string(app: &TestApp, sql: &str) -> String {
@@ -411,7 +508,10 @@ async fn a_500_is_retried_with_backoff_and_a_429_waits_for_its_retry_after() {
     enqueue_committed(&app, shipped("ORD-1", &ani)).await;
     assert_eq!(drain(&app.state, &sender, None).await.unwrap().retried, 1);
     // Not due before the backoff (a minute) has passed.
-    assert_eq!(drain(&app.state, &sender, None).await.unwrap(), Drained::default());
+    assert_eq!(
+        drain(&app.state, &sender, None).await.unwrap(),
+        Drained::default()
+    );
     app.clock.advance(Span::seconds(61));
     assert_eq!(drain(&app.state, &sender, None).await.unwrap().sent, 1);
     assert_eq!(fcm.accepted().len(), 1);
@@ -426,7 +526,10 @@ async fn a_500_is_retried_with_backoff_and_a_429_waits_for_its_retry_after() {
     assert_eq!(drain(&app.state, &sender, None).await.unwrap().retried, 1);
     // The backoff alone would allow a retry after a minute; the service asked for ten.
     app.clock.advance(Span::minutes(5));
-    assert_eq!(drain(&app.state, &sender, None).await.unwrap(), Drained::default());
+    assert_eq!(
+        drain(&app.state, &sender, None).await.unwrap(),
+        Drained::default()
+    );
     app.clock.advance(Span::minutes(5) + Span::seconds(1));
     assert_eq!(drain(&app.state, &sender, None).await.unwrap().sent, 1);
     assert_eq!(fcm.accepted().len(), 2);
@@ -451,8 +554,14 @@ async fn a_message_failing_every_attempt_ends_failed() {
     app.clock.advance(Span::minutes(2));
     assert_eq!(drain(&app.state, &sender, None).await.unwrap().failed, 1);
     app.clock.advance(Span::hours(2));
-    assert_eq!(drain(&app.state, &sender, None).await.unwrap(), Drained::default());
-    assert_eq!(count(&app, "push_outbox", "status = 'failed' AND attempts = 2").await, 1);
+    assert_eq!(
+        drain(&app.state, &sender, None).await.unwrap(),
+        Drained::default()
+    );
+    assert_eq!(
+        count(&app, "push_outbox", "status = 'failed' AND attempts = 2").await,
+        1
+    );
     assert!(fcm.accepted().is_empty());
 }
 
@@ -502,22 +611,27 @@ async fn two_workers_racing_send_each_message_once() {
     }
     let rows = count(&app, "push_outbox", "status = 'pending'").await;
     assert_eq!(rows, 120);
-    let (a, b) = tokio::join!(
-        drain(&app.state, &one, None),
-        drain(&app.state, &two, None)
-    );
+    let (a, b) = tokio::join!(drain(&app.state, &one, None), drain(&app.state, &two, None));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.sent + b.sent, 120, "{a:?} {b:?}");
     let accepted = fcm.accepted();
     assert_eq!(accepted.len(), 120);
     let ids: HashSet<String> = accepted
         .iter()
-        .map(|m| m.message["message"]["data"]["message_id"].as_str().unwrap().to_owned())
+        .map(|m| {
+            m.message["message"]["data"]["message_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids.len(), 120, "no message sent twice");
     assert_eq!(count(&app, "push_outbox", "status = 'sent'").await, 120);
     if peken_tests::on_postgres() {
-        assert!(a.sent > 0 && b.sent > 0, "both workers took part: {a:?} {b:?}");
+        assert!(
+            a.sent > 0 && b.sent > 0,
+            "both workers took part: {a:?} {b:?}"
+        );
     }
 }
 

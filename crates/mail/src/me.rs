@@ -168,7 +168,10 @@ pub struct ReadAll {
     )
 )]
 #[post("/me/notifications/read-all")]
-async fn read_all(state: web::Data<AppState>, auth: Auth<AnyRole>) -> ApiResult<web::Json<ReadAll>> {
+async fn read_all(
+    state: web::Data<AppState>,
+    auth: Auth<AnyRole>,
+) -> ApiResult<web::Json<ReadAll>> {
     let marked = inbox::mark_all_read(&state.db, &auth.user_id, state.now()).await?;
     let unread_count = inbox::unread_count(&state.db, &auth.user_id).await?;
     Ok(web::Json(ReadAll {

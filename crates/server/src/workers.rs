@@ -31,16 +31,19 @@ impl Workers {
             ));
             // Push rows are written whether or not push is configured (see ARCHITECTURE.md);
             // without a service account nothing sends them, and they expire after a day.
-            match peken_mail::push::Fcm::from_settings(&state.settings)? {
-                Some(fcm) => tasks.push((
+            if let Some(fcm) = peken_mail::push::Fcm::from_settings(&state.settings)? {
+                tasks.push((
                     "push",
                     tokio::spawn(peken_mail::push::worker::run(
                         state.clone(),
                         fcm,
                         signal.clone(),
                     )),
-                )),
-                None => tracing::info!("push is not configured (PEKEN_PUSH_CREDENTIALS); not sending push messages"),
+                ));
+            } else {
+                tracing::info!(
+                    "push is not configured (PEKEN_PUSH_CREDENTIALS); not sending push messages"
+                );
             }
             tasks.push((
                 "orders",

@@ -80,6 +80,13 @@ pub struct Push<'a> {
     pub data: &'a Map<String, Value>,
 }
 
+/// The token endpoint's grant.
+#[derive(Deserialize)]
+struct Granted {
+    access_token: String,
+    expires_in: i64,
+}
+
 /// The fields of a Google service-account key file that are used.
 #[derive(Deserialize)]
 struct ServiceAccount {
@@ -240,11 +247,6 @@ impl Fcm {
                 message: format!("the token endpoint answered {status}"),
                 after: None,
             });
-        }
-        #[derive(Deserialize)]
-        struct Granted {
-            access_token: String,
-            expires_in: i64,
         }
         let granted: Granted = serde_json::from_slice(&body).map_err(|_| PushError::Retry {
             message: "the token endpoint's answer has no access token".into(),

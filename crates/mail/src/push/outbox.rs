@@ -149,10 +149,7 @@ async fn finish<C: ConnectionTrait>(
     let result = Entity::update_many()
         .col_expr(Column::Status, Expr::value(status))
         .col_expr(Column::Attempts, Expr::value(attempts))
-        .col_expr(
-            Column::SentAt,
-            Expr::value((status == SENT).then_some(now)),
-        )
+        .col_expr(Column::SentAt, Expr::value((status == SENT).then_some(now)))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .col_expr(Column::LastError, Expr::value(error))
         .col_expr(
