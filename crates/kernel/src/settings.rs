@@ -772,6 +772,34 @@ mod tests {
     }
 
     #[test]
+    fn push_is_off_by_default_and_its_endpoints_are_settable() {
+        let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
+        assert_eq!(s.push_credentials, None);
+        assert_eq!(s.push_fcm_url, "https://fcm.googleapis.com");
+        assert_eq!(s.push_token_url, "https://oauth2.googleapis.com/token");
+        assert_eq!(s.push_max_attempts, 8);
+        let s = Settings::from_vars(vars(&[
+            ("PEKEN_PUSH_CREDENTIALS", "/run/secrets/fcm.json"),
+            ("PEKEN_PUSH_PROJECT_ID", "peken-sby"),
+            ("PEKEN_PUSH_FCM_URL", "http://127.0.0.1:9099/"),
+            ("PEKEN_PUSH_TOKEN_URL", "http://127.0.0.1:9099/token"),
+            ("PEKEN_PUSH_MAX_ATTEMPTS", "3"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            s.push_credentials.as_deref(),
+            Some(std::path::Path::new("/run/secrets/fcm.json"))
+        );
+        assert_eq!(s.push_project_id.as_deref(), Some("peken-sby"));
+        assert_eq!(s.push_fcm_url, "http://127.0.0.1:9099");
+        assert_eq!(s.push_token_url, "http://127.0.0.1:9099/token");
+        assert_eq!(s.push_max_attempts, 3);
+        let err = Settings::from_vars(vars(&[("PEKEN_PUSH_FCM_URL", "fcm.googleapis.com")]))
+            .expect_err("no scheme");
+        assert!(err.to_string().contains("PEKEN_PUSH_FCM_URL"), "{err}");
+    }
+
+    #[test]
     fn media_is_local_by_default_and_s3_by_url() {
         let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
         assert_eq!(s.media.storage, MediaStorage::Local);
