@@ -415,7 +415,7 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
             &json!({"platform": "android", "token": format!("authz-{}", "t".repeat(40))}),
         )
         .await
-        .expect(200);
+        .expect(201);
     let product: String = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),

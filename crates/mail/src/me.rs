@@ -231,7 +231,9 @@ pub struct DeviceList {
     security(("bearer" = [])),
     request_body = DeviceRequest,
     responses(
-        (status = 200, description = "The device, registered (again) to the caller", body = Device),
+        (status = 201, description = "A new device, registered to the caller", body = Device,
+            headers(("Location" = String, description = "`/api/v1/me/devices`"))),
+        (status = 200, description = "A token registered before, now the caller's (platform updated)", body = Device),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field missing (`invalid_body`), a bad platform (`invalid_platform`) or token (`invalid_device_token`, `device_token_too_long`, `control_character`)", body = Problem, content_type = "application/problem+json"),
@@ -242,15 +244,23 @@ async fn register_device(
     state: web::Data<AppState>,
     auth: Auth<AnyRole>,
     body: web::Json<DeviceRequest>,
-) -> ApiResult<web::Json<Device>> {
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let platform = body.platform.trim();
     let token = body.token.trim();
     devices::check(platform, token)?;
     let txn = state.db.begin().await?;
-    let device = devices::register(&txn, &auth.user_id, platform, token, state.now()).await?;
+    let (device, new) =
+        devices::register(&txn, &auth.user_id, platform, token, state.now()).await?;
     txn.commit().await?;
-    Ok(web::Json(Device::from(device)))
+    let device = Device::from(device);
+    Ok(if new {
+        HttpResponse::Created()
+            .insert_header(("Location", "/api/v1/me/devices"))
+            .json(device)
+    } else {
+        HttpResponse::Ok().json(device)
+    })
 }
 
 /// The caller's devices, most recently registered first.

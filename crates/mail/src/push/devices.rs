@@ -53,15 +53,21 @@ pub fn check(platform: &str, token: &str) -> ApiResult<()> {
 }
 
 /// Registers `token` for the user (checked with [`check`] first), inside the caller's
-/// transaction, and returns the device.
+/// transaction, and returns the device and whether it is new (not a token registered before, by
+/// this user or another).
 pub async fn register<C: ConnectionTrait>(
     conn: &C,
     user_id: &str,
     platform: &str,
     token: &str,
     now: DateTime<Utc>,
-) -> ApiResult<push_device::Model> {
+) -> ApiResult<(push_device::Model, bool)> {
     check(platform, token)?;
+    let known = Entity::find()
+        .filter(Column::Token.eq(token))
+        .one(conn)
+        .await?
+        .is_some();
     Entity::insert(push_device::ActiveModel {
         id: Set(new_id()),
         user_id: Set(user_id.to_owned()),
@@ -99,7 +105,7 @@ pub async fn register<C: ConnectionTrait>(
             .exec(conn)
             .await?;
     }
-    Ok(device)
+    Ok((device, !known))
 }
 
 /// The user's devices, most recently registered first.

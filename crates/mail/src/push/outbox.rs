@@ -205,7 +205,10 @@ pub use crate::outbox::FailureOutcome;
 /// Records a failed attempt: the next one after the backoff (or after `retry_after`, when the
 /// service asked for a longer wait), or `failed` when the attempts are used up or the failure
 /// is permanent.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the mail outbox's outcome and the wait the service asked for"
+)]
 pub async fn mark_failed<C: ConnectionTrait>(
     conn: &C,
     row: &push_outbox::Model,
