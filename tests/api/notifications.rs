@@ -588,13 +588,16 @@ async fn no_push_goes_to_a_disabled_account_or_after_a_day() {
     add_device(&app, &ani, &token("ani")).await;
     add_device(&app, &budi, &token("budi")).await;
     enqueue_committed(&app, shipped("ORD-1", &ani)).await;
-    let db = &app.state.db;
-    db.execute_raw(Statement::from_string(
-        db.get_database_backend(),
-        format!("UPDATE users SET active = false WHERE id = '{}'", ani.id),
-    ))
-    .await
-    .unwrap();
+    // Ani's account is closed after the event: her devices go with it.
+    let txn = app.state.db.begin().await.unwrap();
+    peken_identity::people::deactivate(&txn, &ani.id, app.state.now())
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(
+        count(&app, "push_devices", &format!("user_id = '{}'", ani.id)).await,
+        0
+    );
     // Written while push was down: too old once a day has passed.
     enqueue_committed(&app, shipped("ORD-2", &budi)).await;
     app.clock.advance(Span::hours(25));

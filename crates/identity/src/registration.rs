@@ -210,6 +210,8 @@ pub async fn reclaim_nik(
     closed.active = Set(false);
     closed.updated_at = Set(now);
     let closed = closed.update(&txn).await?;
+    // A closed account is pushed nothing more.
+    peken_mail::push::devices::remove_all(&txn, &holder.id).await?;
     let sessions = revoke_sessions(&txn, Sessions::OfUser(&holder.id), now).await?;
     let masked = mask_nik_str(nik);
     peken_audit::record(

@@ -29,7 +29,7 @@ pub struct Entry {
 const CHUNK: usize = 500;
 
 /// Writes the entries inside the caller's transaction, and for each new one a push message to
-/// every device of its user (whose account is active). An entry whose `dedupe_key` is already
+/// every device of its user (a deactivated user has none: identity forgets them). An entry whose `dedupe_key` is already
 /// in an inbox is skipped with its push messages, so a replayed event notifies once. Returns how
 /// many entries were written.
 pub async fn record<C: ConnectionTrait>(
@@ -93,7 +93,6 @@ pub async fn record<C: ConnectionTrait>(
             .column(push_device::Column::UserId)
             .column(push_device::Column::Id)
             .filter(push_device::Column::UserId.is_in(chunk.iter().cloned()))
-            .filter(active_owner())
             .into_tuple()
             .all(conn)
             .await?;
@@ -115,14 +114,6 @@ pub async fn record<C: ConnectionTrait>(
     }
     push::outbox::enqueue(conn, messages, now).await?;
     Ok(written)
-}
-
-/// The device's owner has an active account. Users are the identity crate's table; the condition
-/// is written out here because identity depends on this crate, not the other way round.
-pub(crate) fn active_owner() -> sea_orm::sea_query::SimpleExpr {
-    Expr::cust(
-        "EXISTS (SELECT 1 FROM users WHERE users.id = push_devices.user_id AND users.active)",
-    )
 }
 
 /// Up to `limit + 1` entries of a user, newest first, after the `before` id; only unread ones

@@ -11,7 +11,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::inbox::active_owner;
 use crate::store::push_device::{self, Column, Entity};
 
 pub const PLATFORMS: [&str; 3] = ["android", "ios", "web"];
@@ -132,7 +131,8 @@ pub async fn remove<C: ConnectionTrait>(conn: &C, user_id: &str, id: &str) -> Re
         == 1)
 }
 
-/// Removes every device of a user, e.g. when the account is closed.
+/// Removes every device of a user, inside the caller's transaction: identity calls it when it
+/// deactivates or closes an account.
 pub async fn remove_all<C: ConnectionTrait>(conn: &C, user_id: &str) -> Result<u64, DbErr> {
     Ok(Entity::delete_many()
         .filter(Column::UserId.eq(user_id))
@@ -141,8 +141,8 @@ pub async fn remove_all<C: ConnectionTrait>(conn: &C, user_id: &str) -> Result<u
         .rows_affected)
 }
 
-/// The token a push row goes to: the device still registered to the row's user, whose account
-/// is still active. `None` means the row is not to be sent.
+/// The token a push row goes to: the device still registered to the row's user (identity
+/// forgets the devices of an account it deactivates). `None` means the row is not to be sent.
 pub async fn token_for<C: ConnectionTrait>(
     conn: &C,
     device_id: &str,
@@ -152,7 +152,6 @@ pub async fn token_for<C: ConnectionTrait>(
         .select_only()
         .column(Column::Token)
         .filter(Column::UserId.eq(user_id))
-        .filter(active_owner())
         .into_tuple()
         .one(conn)
         .await
