@@ -12,6 +12,7 @@
     reason = "test support code: a failed expectation is a failed test"
 )]
 
+pub mod fcm;
 pub mod smtp;
 
 use std::net::TcpListener;

@@ -21,6 +21,7 @@ pub mod m0016_ledger_stripes;
 mod m0017_remittance_jobs;
 mod m0018_products;
 mod m0019_buyer;
+mod m0020_inbox_push;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_remittance_jobs::Migration),
             Box::new(m0018_products::Migration),
             Box::new(m0019_buyer::Migration),
+            Box::new(m0020_inbox_push::Migration),
         ]
     }
 }

@@ -111,6 +111,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/me/favourites/{listing_id}", "UAAFFFFF"),
     ("DELETE", "/api/v1/me/favourites/{listing_id}", "UaaFFFFF"),
     ("POST", "/api/v1/me/password", "UAAAAAAA"),
+    ("GET", "/api/v1/me/devices", "UAAAAAAA"),
+    ("POST", "/api/v1/me/devices", "UAAAAAAA"),
+    ("DELETE", "/api/v1/me/devices/{id}", "UANNNNNN"),
+    ("GET", "/api/v1/me/notifications", "UAAAAAAA"),
+    ("POST", "/api/v1/me/notifications/read-all", "UAAAAAAA"),
+    ("POST", "/api/v1/me/notifications/{id}/read", "UANNNNNN"),
     ("POST", "/api/v1/merchants", "AAAAAAAA"),
     ("GET", "/api/v1/merchants/{id}", "AAAAAAAA"),
     ("PATCH", "/api/v1/merchants/{id}", "UFFANFFF"),
@@ -282,6 +288,9 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
         }
         r if r.starts_with("/api/v1/admin/outbox/") => (id_of("mail"), None),
         r if r.starts_with("/api/v1/me/favourites/") => (String::new(), Some(id_of("listing"))),
+        // The ASN's own entry and device: everyone else's 404.
+        r if r.starts_with("/api/v1/me/notifications/") => (id_of("notification"), None),
+        r if r.starts_with("/api/v1/me/devices/") => (id_of("device"), None),
         r if r.starts_with("/api/v1/admin/products/") => (id_of("product"), None),
         r if r.starts_with("/api/v1/payments/") || r.starts_with("/api/v1/treasury/payments/") => {
             (id_of("payment"), None)
@@ -407,6 +416,27 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
         .unwrap()
         .try_get("", "id")
         .unwrap();
+    let notification: String = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT id FROM notifications WHERE user_id = '{}' ORDER BY id LIMIT 1",
+                asn.id
+            ),
+        ))
+        .await
+        .unwrap()
+        .expect("the buyer's order wrote an inbox entry")
+        .try_get("", "id")
+        .unwrap();
+    let device = app
+        .post(
+            "/api/v1/me/devices",
+            Some(&asn.token),
+            &json!({"platform": "android", "token": format!("authz-{}", "t".repeat(40))}),
+        )
+        .await
+        .expect(201);
     let product: String = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -426,6 +456,8 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
         ("order", order),
         ("payment", payment),
         ("mail", mail),
+        ("notification", notification),
+        ("device", device.body["id"].as_str().unwrap().to_owned()),
         ("batch", batch.body["id"].as_str().unwrap().to_owned()),
         (
             "item",

@@ -32,6 +32,7 @@ fn paid(order: &str, to: &str) -> Mail {
     Mail {
         to: to.to_owned(),
         to_name: Some("Ani Lestari".to_owned()),
+        user_id: None,
         template: Template::OrderPaid {
             order_id: order.to_owned(),
             buyer_name: "Ani Lestari".to_owned(),

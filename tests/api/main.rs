@@ -19,6 +19,7 @@ mod mail;
 mod mandate;
 mod media;
 mod merchants;
+mod notifications;
 mod ops;
 mod orders;
 mod password;

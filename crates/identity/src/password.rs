@@ -107,6 +107,7 @@ pub async fn request_reset(state: &AppState, login: &str, client: &str) -> ApiRe
         Mail {
             to: email,
             to_name: Some(found.name.clone()),
+            user_id: Some(found.id.clone()),
             template: Template::PasswordReset {
                 name: found.name,
                 code: token,
@@ -231,6 +232,7 @@ pub async fn enqueue_activations<C: ConnectionTrait>(
         mails.push(Mail {
             to: invitee.email.clone(),
             to_name: Some(invitee.name.clone()),
+            user_id: Some(invitee.user_id.clone()),
             template: Template::AccountActivation {
                 name: invitee.name.clone(),
                 login: invitee.login.clone(),

@@ -126,8 +126,9 @@ pub async fn add<C: ConnectionTrait>(
     Ok(insert_user(conn, new, now).await?.into())
 }
 
-/// Deactivates a user inside the caller's transaction: it can no longer log in. The caller ends
-/// its sessions after the commit ([`crate::service::end_sessions_of`]).
+/// Deactivates a user inside the caller's transaction: it can no longer log in, and its push
+/// devices are forgotten, so nothing more is pushed to it (messages already queued end
+/// `dropped`). The caller ends its sessions after the commit ([`crate::service::end_sessions_of`]).
 pub async fn deactivate<C: ConnectionTrait>(
     conn: &C,
     user_id: &str,
@@ -139,6 +140,7 @@ pub async fn deactivate<C: ConnectionTrait>(
         .filter(user::Column::Id.eq(user_id))
         .exec(conn)
         .await?;
+    peken_mail::push::devices::remove_all(conn, user_id).await?;
     Ok(())
 }
 

@@ -125,9 +125,12 @@ pub async fn update(
         .await?;
         peken_mail::enqueue(
             &txn,
+            // The code goes only to the new address: not to the inbox or the phone, where
+            // whoever holds the session would read it.
             Mail {
                 to: email.clone(),
                 to_name: Some(saved.name.clone()),
+                user_id: None,
                 template: Template::EmailChange {
                     name: saved.name.clone(),
                     code,
@@ -200,6 +203,7 @@ pub async fn confirm_email(
             Mail {
                 to: old,
                 to_name: Some(found.name.clone()),
+                user_id: Some(found.id.clone()),
                 template: Template::EmailChanged {
                     name: found.name,
                     new_email: pending.new_email,

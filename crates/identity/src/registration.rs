@@ -116,6 +116,8 @@ pub async fn register(state: &AppState, form: Form) -> ApiResult<()> {
         Mail {
             to: form.email,
             to_name: None,
+            // Not a user yet (or the address's owner, who did not ask): mail only.
+            user_id: None,
             template,
             dedupe_key: format!("registration:{id}"),
         },
@@ -208,6 +210,8 @@ pub async fn reclaim_nik(
     closed.active = Set(false);
     closed.updated_at = Set(now);
     let closed = closed.update(&txn).await?;
+    // A closed account is pushed nothing more.
+    peken_mail::push::devices::remove_all(&txn, &holder.id).await?;
     let sessions = revoke_sessions(&txn, Sessions::OfUser(&holder.id), now).await?;
     let masked = mask_nik_str(nik);
     peken_audit::record(
@@ -225,6 +229,7 @@ pub async fn reclaim_nik(
             Mail {
                 to: email,
                 to_name: Some(holder.name.clone()),
+                user_id: Some(holder.id.clone()),
                 template: Template::NikReclaimed {
                     name: holder.name.clone(),
                     nik_masked: masked,

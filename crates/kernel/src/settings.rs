@@ -63,6 +63,17 @@ pub struct Settings {
     pub mail_from: String,
     /// Delivery attempts of one message before it is marked failed for an admin to see.
     pub mail_max_attempts: u32,
+    /// The push service account's JSON key file (`PEKEN_PUSH_CREDENTIALS`); push is off without
+    /// it.
+    pub push_credentials: Option<PathBuf>,
+    /// Overrides the key file's `project_id`.
+    pub push_project_id: Option<String>,
+    /// The FCM endpoint, `https://fcm.googleapis.com` unless a stand-in is used.
+    pub push_fcm_url: String,
+    /// The OAuth token endpoint the service account's assertion is exchanged at.
+    pub push_token_url: String,
+    /// Delivery attempts of one push message before it is marked failed.
+    pub push_max_attempts: u32,
     pub jwt_secret: Option<Secret>,
     /// Older signing keys still accepted for verification while tokens signed with them live.
     pub jwt_previous_secrets: Vec<Secret>,
@@ -210,6 +221,17 @@ impl Settings {
                 .string("PEKEN_MAIL_FROM")
                 .unwrap_or_else(|| "Peken Surabaya <noreply@peken.surabaya.go.id>".into()),
             mail_max_attempts: r.number("PEKEN_MAIL_MAX_ATTEMPTS", 8, 1, 100),
+            push_credentials: r.string("PEKEN_PUSH_CREDENTIALS").map(PathBuf::from),
+            push_project_id: r.string("PEKEN_PUSH_PROJECT_ID"),
+            push_fcm_url: r
+                .string("PEKEN_PUSH_FCM_URL")
+                .and_then(|url| r.http_url("PEKEN_PUSH_FCM_URL", &url))
+                .unwrap_or_else(|| "https://fcm.googleapis.com".into()),
+            push_token_url: r
+                .string("PEKEN_PUSH_TOKEN_URL")
+                .and_then(|url| r.http_url("PEKEN_PUSH_TOKEN_URL", &url))
+                .unwrap_or_else(|| "https://oauth2.googleapis.com/token".into()),
+            push_max_attempts: r.number("PEKEN_PUSH_MAX_ATTEMPTS", 8, 1, 100),
             jwt_secret: r.secret_min("PEKEN_JWT_SECRET", 32),
             jwt_previous_secrets: r.previous_secrets("PEKEN_JWT_PREVIOUS_SECRETS", 32),
             payment_webhook_secret: r.secret_min("PEKEN_PAYMENT_WEBHOOK_SECRET", 16),
@@ -807,6 +829,34 @@ mod tests {
             let err = production(&extra).expect_err("an example secret is refused");
             assert!(err.to_string().contains(name), "{name}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn push_is_off_by_default_and_its_endpoints_are_settable() {
+        let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
+        assert_eq!(s.push_credentials, None);
+        assert_eq!(s.push_fcm_url, "https://fcm.googleapis.com");
+        assert_eq!(s.push_token_url, "https://oauth2.googleapis.com/token");
+        assert_eq!(s.push_max_attempts, 8);
+        let s = Settings::from_vars(vars(&[
+            ("PEKEN_PUSH_CREDENTIALS", "/run/secrets/fcm.json"),
+            ("PEKEN_PUSH_PROJECT_ID", "peken-sby"),
+            ("PEKEN_PUSH_FCM_URL", "http://127.0.0.1:9099/"),
+            ("PEKEN_PUSH_TOKEN_URL", "http://127.0.0.1:9099/token"),
+            ("PEKEN_PUSH_MAX_ATTEMPTS", "3"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            s.push_credentials.as_deref(),
+            Some(std::path::Path::new("/run/secrets/fcm.json"))
+        );
+        assert_eq!(s.push_project_id.as_deref(), Some("peken-sby"));
+        assert_eq!(s.push_fcm_url, "http://127.0.0.1:9099");
+        assert_eq!(s.push_token_url, "http://127.0.0.1:9099/token");
+        assert_eq!(s.push_max_attempts, 3);
+        let err = Settings::from_vars(vars(&[("PEKEN_PUSH_FCM_URL", "fcm.googleapis.com")]))
+            .expect_err("no scheme");
+        assert!(err.to_string().contains("PEKEN_PUSH_FCM_URL"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::store::outbox;
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_outbox).service(retry_message);
+    crate::me::configure(cfg);
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]

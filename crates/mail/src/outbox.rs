@@ -10,6 +10,7 @@ use sea_orm::{
     TryInsertResult,
 };
 
+use crate::inbox::Entry;
 use crate::store::outbox::{self, Column, Entity};
 use crate::template::Mail;
 
@@ -34,12 +35,14 @@ pub fn message_id(outbox_id: &str) -> String {
 
 /// Writes the message into the outbox inside the caller's transaction, rendered now. A second
 /// message with the same `dedupe_key` is silently ignored, so an event enqueued twice is sent
-/// once.
+/// once. A message to a user (`user_id`) also writes their inbox entry and a push message per
+/// device ([`crate::inbox::record`]), when its template has a notice.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     mail: Mail,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let entries: Vec<Entry> = entry(&mail).into_iter().collect();
     let result = Entity::insert(row(mail, now))
         .on_conflict_do_nothing_on([Column::DedupeKey])
         .exec_without_returning(conn)
@@ -47,7 +50,18 @@ pub async fn enqueue<C: ConnectionTrait>(
     if matches!(result, TryInsertResult::Conflicted) {
         tracing::debug!("mail already enqueued for this event");
     }
+    crate::inbox::record(conn, entries, now).await?;
     Ok(())
+}
+
+/// The inbox entry that goes with a mail, if it is to a user and its template has a notice.
+fn entry(mail: &Mail) -> Option<Entry> {
+    let user_id = mail.user_id.clone()?;
+    Some(Entry {
+        user_id,
+        dedupe_key: mail.dedupe_key.clone(),
+        notice: mail.template.notice()?,
+    })
 }
 
 /// Rows written per statement by [`enqueue_many`]: 17 values a row stays well under the
@@ -64,6 +78,7 @@ pub async fn enqueue_many<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let mut written = 0;
+    let entries: Vec<Entry> = mails.iter().filter_map(entry).collect();
     let mut rows = mails.into_iter().map(|m| row(m, now)).peekable();
     while rows.peek().is_some() {
         let chunk: Vec<outbox::ActiveModel> = rows.by_ref().take(BULK_CHUNK).collect();
@@ -75,6 +90,7 @@ pub async fn enqueue_many<C: ConnectionTrait>(
             written += n;
         }
     }
+    crate::inbox::record(conn, entries, now).await?;
     Ok(written)
 }
 

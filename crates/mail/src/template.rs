@@ -13,6 +13,10 @@ pub struct Mail {
     /// The recipient's address.
     pub to: String,
     pub to_name: Option<String>,
+    /// The recipient's user id, when the recipient is a user: the event then also writes an
+    /// entry to their inbox and a push message to each of their devices (see
+    /// [`Template::notice`]).
+    pub user_id: Option<String>,
     pub template: Template,
     /// The event's natural key, e.g. `order:{id}:paid:buyer`. It is unique: an event enqueued
     /// twice is stored once and sent once.
@@ -503,6 +507,11 @@ impl Template {
                 ],
             ),
         }
+    }
+
+    /// The template's name, as [`Rendered::template`] has it.
+    pub fn render_name(&self) -> &'static str {
+        self.parts().0
     }
 
     /// Renders the subject, the plain text and the HTML.

@@ -453,6 +453,7 @@ async fn enqueue_reminder<C: ConnectionTrait>(
         Mail {
             to: email,
             to_name: Some(s.name.clone()),
+            user_id: Some(s.user_id.clone()),
             template: Template::MandateReminder {
                 asn_name: s.name.clone(),
                 period: period.to_string(),

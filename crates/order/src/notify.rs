@@ -26,11 +26,12 @@ async fn shop_name<C: ConnectionTrait>(conn: &C, order: &order::Model) -> ApiRes
     )
 }
 
-/// A message to (name, e-mail), sent once per `key`.
-fn mail(to: (String, String), key: String, template: Template) -> Mail {
+/// A message to the user `user_id` at (name, e-mail), sent once per `key`.
+fn mail(user_id: &str, to: (String, String), key: String, template: Template) -> Mail {
     Mail {
         to: to.1,
         to_name: Some(to.0),
+        user_id: Some(user_id.to_owned()),
         template,
         dedupe_key: key,
     }
@@ -38,12 +39,13 @@ fn mail(to: (String, String), key: String, template: Template) -> Mail {
 
 async fn send<C: ConnectionTrait>(
     conn: &C,
+    user_id: &str,
     to: (String, String),
     key: String,
     template: Template,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    peken_mail::enqueue(conn, mail(to, key, template), now).await?;
+    peken_mail::enqueue(conn, mail(user_id, to, key, template), now).await?;
     Ok(())
 }
 
@@ -99,7 +101,12 @@ pub async fn orders_paid<C: ConnectionTrait>(
                 items: lines.clone(),
                 total,
             };
-            mails.push(mail(to, format!("order:{}:paid:buyer", order.id), template));
+            mails.push(mail(
+                &order.buyer_id,
+                to,
+                format!("order:{}:paid:buyer", order.id),
+                template,
+            ));
         }
         if let Some(to) = contacts.get(&owner_id).cloned() {
             let template = Template::MerchantNewOrder {
@@ -109,6 +116,7 @@ pub async fn orders_paid<C: ConnectionTrait>(
                 total,
             };
             mails.push(mail(
+                &owner_id,
                 to,
                 format!("order:{}:paid:merchant", order.id),
                 template,
@@ -190,6 +198,7 @@ pub async fn tell_buyer<C: ConnectionTrait>(
     };
     send(
         conn,
+        &order.buyer_id,
         to,
         format!("order:{}:{name}", order.id),
         template,

@@ -45,6 +45,7 @@ pub async fn remittance_advice<C: ConnectionTrait>(
         let mail = Mail {
             to: email.clone(),
             to_name: Some(name.clone()),
+            user_id: Some(advice.merchant.owner_user_id.clone()),
             template: Template::RemittanceAdvice {
                 merchant_name: advice.merchant.name.clone(),
                 batch_id: advice.batch_id.to_owned(),
@@ -87,6 +88,7 @@ pub async fn payout_failure_notice<C: ConnectionTrait>(
         let mail = Mail {
             to: email,
             to_name: Some(person.name),
+            user_id: Some(person.id.clone()),
             template: Template::PayoutFailed {
                 merchant_name: merchant_name.to_owned(),
                 reference: reference.to_owned(),

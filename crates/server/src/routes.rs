@@ -33,6 +33,7 @@ use crate::middleware;
         (name = "payments", description = "Provider callbacks, transfer proofs and their verification"),
         (name = "mandate", description = "The ASN monthly purchase mandate and its compliance report"),
         (name = "mail", description = "The outbox of outgoing mail"),
+        (name = "notifications", description = "The caller's in-app inbox and push devices"),
         (name = "turnover", description = "Merchant turnover, UMKM class, turnover alerts and the city report"),
         (name = "ledger", description = "The double-entry journal and the trial balance"),
         (name = "payouts", description = "Payout batches, transfer files, failures, holds and the payout service level"),

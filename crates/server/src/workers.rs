@@ -29,6 +29,22 @@ impl Workers {
                     signal.clone(),
                 )),
             ));
+            // Push rows are written whether or not push is configured (see ARCHITECTURE.md);
+            // without a service account nothing sends them, and they expire after a day.
+            if let Some(fcm) = peken_mail::push::Fcm::from_settings(&state.settings)? {
+                tasks.push((
+                    "push",
+                    tokio::spawn(peken_mail::push::worker::run(
+                        state.clone(),
+                        fcm,
+                        signal.clone(),
+                    )),
+                ));
+            } else {
+                tracing::info!(
+                    "push is not configured (PEKEN_PUSH_CREDENTIALS); not sending push messages"
+                );
+            }
             tasks.push((
                 "orders",
                 tokio::spawn(every(

@@ -367,6 +367,7 @@ async fn announce_verification<C: sea_orm::ConnectionTrait>(
         peken_mail::Mail {
             to: email,
             to_name: Some(owner_name),
+            user_id: Some(found.owner_user_id.clone()),
             template: peken_mail::Template::MerchantVerification {
                 merchant_name: found.name.clone(),
                 approved,
@@ -525,6 +526,7 @@ pub async fn set_bank_account(
             peken_mail::Mail {
                 to: email,
                 to_name: Some(owner_name),
+                user_id: Some(updated.owner_user_id.clone()),
                 template: peken_mail::Template::BankAccountChanged {
                     merchant_name: updated.name.clone(),
                     bank_code: updated.bank_code.clone(),
