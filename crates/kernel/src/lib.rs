@@ -17,6 +17,7 @@ pub mod net;
 pub mod pagination;
 pub mod period;
 pub mod policy;
+pub mod problems;
 pub mod regions;
 #[cfg(feature = "test-support")]
 pub mod scratch;

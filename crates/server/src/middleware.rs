@@ -1,12 +1,15 @@
-//! Per-request plumbing: a request id, a tracing span, metrics, and a time limit.
+//! Per-request plumbing: a request id, a tracing span, metrics, a time limit, and the language
+//! every error is rendered in.
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+use peken_kernel::problems::Lang;
 use peken_kernel::{ApiError, AppState};
 use tracing::Instrument;
 
@@ -87,6 +90,86 @@ pub async fn observe(
         );
     });
     Ok(response)
+}
+
+/// The outermost layer: renders every error response in the request's language
+/// (`Accept-Language`, see [`Lang::negotiate`]), wherever it was raised (a handler, an
+/// extractor, the `Auth` guard, a rate limit, the control-character guard, the time limit), and
+/// turns the few errors actix answers itself (405 for a method a route does not take, a body
+/// its own extractors could not read) into problems too, so every error is problem+json.
+pub async fn language(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let lang = Lang::negotiate(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let request = req.request().clone();
+    let response = match next.call(req).await {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(err) => {
+            let rendered = render(&err, lang)
+                .unwrap_or_else(|| from_status(err.as_response_error().status_code()).response(lang));
+            return Ok(ServiceResponse::new(request, rendered));
+        }
+    };
+    let status = response.status();
+    let rendered = match response.response().error() {
+        Some(err) => Some(
+            render(err, lang).unwrap_or_else(|| from_status(status).response(lang)),
+        ),
+        // actix's own answer to a method a resource does not take: an empty 405.
+        None if status == StatusCode::METHOD_NOT_ALLOWED => {
+            Some(from_status(status).response(lang))
+        }
+        None => None,
+    };
+    let Some(mut rendered) = rendered else {
+        return Ok(response);
+    };
+    // Keep what the layers inside added (the request id, `Allow`, `WWW-Authenticate`).
+    for (name, value) in response.headers() {
+        if !rendered.headers().contains_key(name)
+            && name != header::CONTENT_LENGTH
+            && name != header::CONTENT_TYPE
+        {
+            rendered.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    let (request, _) = response.into_parts();
+    Ok(ServiceResponse::new(request, rendered))
+}
+
+/// An `ApiError` behind an error, rendered in `lang`.
+fn render(err: &Error, lang: Lang) -> Option<HttpResponse> {
+    err.as_error::<ApiError>().map(|api| api.response(lang))
+}
+
+/// The problem for an error actix raised itself, by its status.
+fn from_status(status: StatusCode) -> ApiError {
+    let (code, detail) = match status.as_u16() {
+        404 => ("not_found", "no such route"),
+        405 => (
+            "method_not_allowed",
+            "this path does not take this HTTP method",
+        ),
+        413 => ("payload_too_large", "the request body is too large"),
+        415 => (
+            "unsupported_media_type",
+            "this path does not take the request's Content-Type",
+        ),
+        400..=499 => {
+            return ApiError::bad_request("malformed_body", "the request could not be read");
+        }
+        _ => {
+            return ApiError::internal(anyhow::anyhow!(
+                "an error without a problem, status {status}"
+            ));
+        }
+    };
+    ApiError::new(status, code).with_detail(detail)
 }
 
 /// Turns an extractor failure (bad JSON, wrong content type, oversized body, bad query or path)

@@ -78,6 +78,7 @@ pub fn app() -> (
             scope::scope("/api/v1")
                 .configure(peken_identity::http::configure)
                 .configure(crate::policies::configure)
+                .configure(crate::problem_codes::configure)
                 .configure(peken_catalog::http::configure)
                 .configure(peken_merchant::http::configure)
                 .configure(peken_order::http::configure)

@@ -326,7 +326,8 @@ async fn transition(
         return Err(ApiError::conflict(
             wrong_state,
             format!("the merchant is {}", found.status),
-        ));
+        )
+        .with_context(serde_json::json!({ "status": found.status })));
     }
     if verified.is_some() {
         announce_verification(&txn, &found, now).await?;
