@@ -149,27 +149,19 @@ fn render(err: &Error, lang: Lang) -> Option<HttpResponse> {
 
 /// The problem for an error actix raised itself, by its status.
 fn from_status(status: StatusCode) -> ApiError {
-    let (code, detail) = match status.as_u16() {
-        404 => ("not_found", "no such route"),
-        405 => (
-            "method_not_allowed",
-            "this path does not take this HTTP method",
-        ),
-        413 => ("payload_too_large", "the request body is too large"),
-        415 => (
-            "unsupported_media_type",
-            "this path does not take the request's Content-Type",
-        ),
-        400..=499 => {
-            return ApiError::bad_request("malformed_body", "the request could not be read");
-        }
-        _ => {
-            return ApiError::internal(anyhow::anyhow!(
-                "an error without a problem, status {status}"
-            ));
-        }
-    };
-    ApiError::new(status, code).with_detail(detail)
+    match status.as_u16() {
+        404 => ApiError::new(StatusCode::NOT_FOUND, "not_found").with_detail("no such route"),
+        405 => ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            .with_detail("this path does not take this HTTP method"),
+        413 => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            .with_detail("the request body is too large"),
+        415 => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            .with_detail("this path does not take the request's Content-Type"),
+        400..=499 => ApiError::bad_request("malformed_body", "the request could not be read"),
+        _ => ApiError::internal(anyhow::anyhow!(
+            "an error without a problem, status {status}"
+        )),
+    }
 }
 
 /// Turns an extractor failure (bad JSON, wrong content type, oversized body, bad query or path)
