@@ -496,3 +496,189 @@ fn helper(code: &'static str) -> ApiError {
         unexplained[0]
     );
 }
+
+fn header<'a>(reply: &'a peken_tests::Reply, name: &str) -> &'a str {
+    reply
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// A bad OPD: two bad fields, in the language `accept_language` asks for.
+async fn bad_opd(app: &peken_tests::TestApp, token: &str, accept_language: Option<&str>) -> peken_tests::Reply {
+    let headers: Vec<(&str, &str)> = accept_language
+        .map(|v| ("accept-language", v))
+        .into_iter()
+        .collect();
+    app.send(
+        Method::POST,
+        "/api/v1/admin/opds",
+        Some(token),
+        Some(&json!({"code": "no spaces allowed", "name": "  "})),
+        &headers,
+    )
+    .await
+    .expect_problem(422, "validation_failed")
+}
+
+#[tokio::test]
+async fn problems_are_indonesian_by_default_and_english_on_request_with_the_same_code() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+
+    let id = bad_opd(&app, &admin.token, None).await;
+    assert_eq!(header(&id, "content-language"), "id");
+    assert!(header(&id, "vary").contains("accept-language"));
+    assert_eq!(id.body["title"], "Data tidak valid");
+    assert_eq!(
+        id.body["detail"],
+        "Satu atau beberapa kolom tidak valid; lihat daftar errors."
+    );
+    assert_eq!(
+        id.field_codes(),
+        [
+            ("code".to_owned(), "invalid_code".to_owned()),
+            ("name".to_owned(), "required".to_owned())
+        ]
+    );
+    assert_eq!(id.body["errors"][1]["message"], "Kolom ini wajib diisi.");
+
+    let en = bad_opd(&app, &admin.token, Some("en")).await;
+    assert_eq!(header(&en, "content-language"), "en");
+    assert_eq!(en.body["title"], "Unprocessable Entity");
+    assert_eq!(en.body["detail"], "one or more fields are invalid");
+    assert_eq!(en.body["errors"][1]["message"], "name must not be empty");
+    // The machine parts do not change with the language.
+    for key in ["code", "type", "status"] {
+        assert_eq!(id.body[key], en.body[key], "{key}");
+    }
+    assert_eq!(id.field_codes(), en.field_codes());
+
+    // q-values: the most preferred language decides; anything but English is Indonesian.
+    for (accept, want) in [
+        ("en-US", "en"),
+        ("en-GB, en;q=0.9", "en"),
+        ("id;q=0.9, en;q=0.8", "id"),
+        ("id;q=0.5, en;q=0.8", "en"),
+        ("en;q=0, id;q=0.1", "id"),
+        ("fr, en;q=0.9", "id"),
+        ("ja", "id"),
+        ("*", "id"),
+    ] {
+        let reply = bad_opd(&app, &admin.token, Some(accept)).await;
+        assert_eq!(header(&reply, "content-language"), want, "{accept}");
+        let title = if want == "id" { "Data tidak valid" } else { "Unprocessable Entity" };
+        assert_eq!(reply.body["title"], title, "{accept}");
+    }
+}
+
+#[tokio::test]
+async fn errors_raised_outside_handlers_are_rendered_in_the_language_too() {
+    let app = spawn_app().await;
+    let en = [("accept-language", "en")];
+    // The Auth extractor.
+    let id = app.get("/api/v1/me", None).await.expect_problem(401, "unauthenticated");
+    assert_eq!(id.body["title"], "Belum masuk");
+    let r = app.send(Method::GET, "/api/v1/me", None, None, &en).await;
+    let r = r.expect_problem(401, "unauthenticated");
+    assert_eq!(r.body["detail"], "an access token is required");
+    // A path no route matches, and a method a route does not take (the default service
+    // answers both; the middleware's own 405 is tested in peken-server's unit tests).
+    let id = app.get("/api/v1/no-such-thing", None).await.expect_problem(404, "not_found");
+    assert_eq!(id.body["title"], "Tidak ditemukan");
+    let r = app.send(Method::DELETE, "/healthz", None, None, &en).await;
+    assert_eq!(r.expect_problem(404, "not_found").body["detail"], "no such route");
+    // The control-character guard, whose place is a fact of the Indonesian detail.
+    let r = app
+        .send(Method::GET, "/healthz", None, None, &[("x-note", "a\tb")])
+        .await
+        .expect_problem(422, "control_character");
+    assert_eq!(r.body["context"]["place"], "header x-note");
+    assert_eq!(
+        r.body["detail"],
+        "Bagian header x-note permintaan memuat karakter kontrol (NUL atau kode kontrol lain) \
+         yang tidak diizinkan."
+    );
+    // A body over the limit, refused before any handler.
+    let big = "x".repeat(app.state.settings.max_body_bytes + 10);
+    let admin = app.admin().await;
+    let r = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/opds",
+            Some(&admin.token),
+            Some(&json!({"code": "A", "name": big})),
+            &[],
+        )
+        .await
+        .expect_problem(413, "payload_too_large");
+    assert_eq!(r.body["title"], "Isi permintaan terlalu besar");
+    assert!(r.headers.get("x-request-id").is_some(), "inner headers kept");
+}
+
+#[tokio::test]
+async fn a_conflict_keeps_its_facts_in_indonesian() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let body = json!({"code": "DINKES", "name": "Dinas Kesehatan"});
+    app.post("/api/v1/admin/opds", Some(&admin.token), &body).await.expect(201);
+    let id = app
+        .post("/api/v1/admin/opds", Some(&admin.token), &body)
+        .await
+        .expect_problem(409, "opd_code_taken");
+    assert_eq!(id.body["title"], "Kode OPD sudah dipakai");
+    assert_eq!(id.body["detail"], "OPD dengan kode ini sudah ada.");
+    let en = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/opds",
+            Some(&admin.token),
+            Some(&body),
+            &[("Accept-Language", "en-US,en;q=0.9,id;q=0.8")],
+        )
+        .await
+        .expect_problem(409, "opd_code_taken");
+    assert_eq!(en.body["detail"], "an OPD with this code already exists");
+}
+
+#[tokio::test]
+async fn the_catalogue_is_served_public_and_cacheable() {
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/problem-codes", None).await.expect(200);
+    let etag = header(&r, "etag").to_owned();
+    assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
+    assert!(header(&r, "cache-control").contains("max-age"));
+    let codes = r.body["codes"].as_array().expect("codes");
+    assert_eq!(codes.len(), CATALOGUE.len());
+    let out_of_stock = codes
+        .iter()
+        .find(|c| c["code"] == "out_of_stock")
+        .expect("out_of_stock listed");
+    assert_eq!(out_of_stock["statuses"], json!([409]));
+    assert_eq!(out_of_stock["field"], false);
+    assert_eq!(out_of_stock["id"]["title"], "Stok tidak mencukupi");
+    assert_eq!(out_of_stock["en"]["title"], "Out of stock");
+    let required = codes.iter().find(|c| c["code"] == "required").expect("required");
+    assert_eq!(required["statuses"], json!([]));
+    assert_eq!(required["field"], true);
+    assert_eq!(required["id"]["title"], "Kolom wajib diisi");
+
+    for sent in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}")] {
+        let again = app
+            .send(Method::GET, "/api/v1/problem-codes", None, None, &[("if-none-match", &sent)])
+            .await
+            .expect(304);
+        assert!(again.text.is_empty());
+        assert_eq!(header(&again, "etag"), etag);
+    }
+    app.send(
+        Method::GET,
+        "/api/v1/problem-codes",
+        None,
+        None,
+        &[("if-none-match", "\"stale\"")],
+    )
+    .await
+    .expect(200);
+}

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -106,13 +107,15 @@ pub async fn language(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let request = req.request().clone();
     let response = match next.call(req).await {
         Ok(response) => response.map_into_boxed_body(),
+        // An error a layer inside returned (the time limit, the control-character guard):
+        // actix answers with the response it carries.
         Err(err) => {
-            let rendered = render(&err, lang)
-                .unwrap_or_else(|| from_status(err.as_response_error().status_code()).response(lang));
-            return Ok(ServiceResponse::new(request, rendered));
+            let rendered = render(&err, lang).unwrap_or_else(|| {
+                from_status(err.as_response_error().status_code()).response(lang)
+            });
+            return Err(InternalError::from_response(err, rendered).into());
         }
     };
     let status = response.status();
@@ -207,4 +210,58 @@ pub fn path_error(err: actix_web::error::PathError, _: &actix_web::HttpRequest) 
     ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found")
         .with_detail(format!("no such resource: {err}"))
         .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn errors_actix_raises_itself_become_problems_in_the_language() {
+        let app = test::init_service(
+            App::new()
+                .service(web::resource("/only-get").route(web::get().to(HttpResponse::Ok)))
+                .route(
+                    "/bytes",
+                    web::post().to(|body: web::Bytes| async move { body.len().to_string() }),
+                )
+                .app_data(web::PayloadConfig::new(4))
+                .wrap(from_fn(language)),
+        )
+        .await;
+        for (accept, lang, title) in [
+            (None, "id", "Metode tidak diizinkan"),
+            (Some("en"), "en", "Method Not Allowed"),
+        ] {
+            let mut req = test::TestRequest::delete().uri("/only-get");
+            if let Some(accept) = accept {
+                req = req.insert_header((header::ACCEPT_LANGUAGE, accept));
+            }
+            let res = test::call_service(&app, req.to_request()).await;
+            assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+            let said = res.headers().get(header::CONTENT_LANGUAGE);
+            assert_eq!(said.and_then(|v| v.to_str().ok()), Some(lang));
+            let body: serde_json::Value = test::read_body_json(res).await;
+            assert_eq!(body["code"], "method_not_allowed");
+            assert_eq!(body["title"], title);
+        }
+        // actix's own payload error (not an ApiError) becomes a problem with a code.
+        let req = test::TestRequest::post()
+            .uri("/bytes")
+            .set_payload("too long for four bytes")
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let content_type = res.headers().get(header::CONTENT_TYPE);
+        assert_eq!(
+            content_type.and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        let body: serde_json::Value = test::read_body_json(res).await;
+        assert_eq!(body["code"], "payload_too_large");
+        assert_eq!(body["title"], "Isi permintaan terlalu besar");
+    }
 }
