@@ -34,7 +34,11 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The body of every error response (RFC 9457 problem details).
+/// The body of every error response (RFC 9457 problem details), as
+/// `application/problem+json`. `title`, `detail` and the field errors' `message` are in
+/// Indonesian unless the request's `Accept-Language` prefers English (`en`, `en-US`, q-values
+/// honoured); the response says which in `Content-Language` and has `Vary: Accept-Language`.
+/// `code`, `type`, `status`, `errors[].code` and `context` are the same in every language.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:peken:problem:{code}`.

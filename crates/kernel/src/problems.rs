@@ -94,6 +94,7 @@ fn parse_q(value: &str) -> Option<u16> {
 
 /// A title and a meaning in one language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = ProblemText)]
 pub struct Text {
     /// A short title, the problem's `title` in this language.
     pub title: &'static str,
@@ -103,6 +104,7 @@ pub struct Text {
 
 /// One code of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = ProblemCode)]
 pub struct Entry {
     /// The stable machine code, as in a problem's `code` or a field error's `code`.
     pub code: &'static str,
