@@ -290,8 +290,7 @@ pub fn check_problem(status: StatusCode, headers: &reqwest::header::HeaderMap, b
     match language {
         "id" => {
             assert_eq!(body["title"], entry.id.title, "{body}");
-            let detail =
-                peken_kernel::problems::fill(entry.id.meaning, body.get("context"));
+            let detail = peken_kernel::problems::fill(entry.id.meaning, body.get("context"));
             assert!(
                 detail.is_some(),
                 "`{code}`: the context lacks a fact its meaning names; body: {body}"
@@ -302,7 +301,10 @@ pub fn check_problem(status: StatusCode, headers: &reqwest::header::HeaderMap, b
                 let field = peken_kernel::problems::lookup(field_code).unwrap_or_else(|| {
                     panic!("the field code `{field_code}` has no entry in the catalogue")
                 });
-                assert!(field.field, "`{field_code}` is not catalogued as a field code");
+                assert!(
+                    field.field,
+                    "`{field_code}` is not catalogued as a field code"
+                );
                 assert_eq!(error["message"], field.id.meaning, "{body}");
             }
         }

@@ -42,8 +42,17 @@ const CONSTRUCTORS: &[(&str, usize, Option<u16>)] = &[
 const FORWARDERS: &[(&str, &str, &str, isize)] = &[
     ("crates/catalog/src/input.rs", "fraction_code", "integer", 3),
     ("crates/catalog/src/input.rs", "other_code", "integer", 4),
-    ("crates/merchant/src/service/merchants.rs", "wrong_state", "transition", -1),
+    (
+        "crates/merchant/src/service/merchants.rs",
+        "wrong_state",
+        "transition",
+        -1,
+    ),
 ];
+
+/// Types whose struct literals carry a field-error code as `code: "…"` (the statement parsers'
+/// line errors become field errors `line N`).
+const CODE_STRUCTS: &[&str] = &["FieldError", "LineError"];
 
 /// Arguments forwarded by the kernel's own constructors (`Validation::push`, `ApiError::field`,
 /// `Self::new`): their callers are scanned.
@@ -203,8 +212,7 @@ fn line_of(src: &str, offset: usize) -> usize {
 fn calls<'a>(src: &'a str, name: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
     src.match_indices(name).filter_map(move |(at, _)| {
         let before = src[..at].chars().next_back();
-        if !name.starts_with('.') && before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if !name.starts_with('.') && before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
             return None;
         }
         let after = &src[at + name.len()..];
@@ -212,6 +220,40 @@ fn calls<'a>(src: &'a str, name: &'a str) -> impl Iterator<Item = (usize, usize)
         (src.as_bytes().get(open) == Some(&b'(') && !src[..at].trim_end().ends_with("fn"))
             .then_some((at, open))
     })
+}
+
+/// Every `Name {` struct literal (not the definition), with the offset of its `{`.
+fn struct_literals<'a>(src: &'a str, name: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
+    src.match_indices(name).filter_map(move |(at, _)| {
+        let before = src[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '|')
+            || src[..at].trim_end().ends_with("struct")
+            || src[..at].trim_end().ends_with("->")
+        {
+            return None;
+        }
+        let after = &src[at + name.len()..];
+        let open = at + name.len() + (after.len() - after.trim_start().len());
+        (src.as_bytes().get(open) == Some(&b'{')).then_some((at, open))
+    })
+}
+
+/// The offset of the `}` closing the block whose `{` is at `open`.
+fn block_end(src: &str, open: usize) -> usize {
+    let mut depth = 0;
+    for (i, c) in src[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return open + i;
+                }
+            }
+            _ => {}
+        }
+    }
+    src.len()
 }
 
 /// Where the source makes codes, and the places it passes one on that the scanner cannot
@@ -286,6 +328,18 @@ fn scan(files: &[(String, String)]) -> (Vec<Made>, Vec<String>) {
                 }
             }
         }
+        for name in CODE_STRUCTS {
+            for (at, open) in struct_literals(src, name) {
+                let body = &src[open..block_end(src, open)];
+                for (i, _) in body.match_indices("code:") {
+                    let value = body[i + "code:".len()..].trim_start();
+                    let end = value[1..].find('"').map_or(0, |e| e + 2);
+                    if let Some(code) = value.get(..end).and_then(literal) {
+                        record(code, at + (open - at) + i, None, true);
+                    }
+                }
+            }
+        }
         for (f, _, helper, index) in FORWARDERS {
             if f != file {
                 continue;
@@ -317,22 +371,7 @@ fn scan(files: &[(String, String)]) -> (Vec<Made>, Vec<String>) {
             let Some(open) = src[start..].find('{').map(|o| start + o) else {
                 continue;
             };
-            let mut depth = 0;
-            let mut end = open;
-            for (i, c) in src[open..].char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = open + i;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let body = &src[open..end];
+            let body = &src[open..block_end(src, open)];
             for (i, _) in body.match_indices('"') {
                 let rest = &body[i + 1..];
                 if let Some(close) = rest.find('"')
@@ -426,6 +465,7 @@ fn every_code_the_source_makes_is_in_the_catalogue() {
         "merchant_not_pending", // the `transition` helper
         "method_not_allowed",   // the language middleware
         "transaction_conflict", // From<DbErr>
+        "invalid_header",       // a statement's LineError
     ] {
         assert!(found.contains(code), "the scanner missed {code}");
     }
@@ -458,6 +498,7 @@ fn order() -> ApiError {
     ApiError::bad_request("out_of_stock", "x");
     ApiError::new(StatusCode::GONE, "brand_new_code")
 }
+fn line() -> LineError { LineError { line: 1, code: "line_gone_wrong", message: m } }
 fn helper(code: &'static str) -> ApiError {
     ApiError::unprocessable(code, "passed on")
 }
@@ -469,6 +510,7 @@ fn helper(code: &'static str) -> ApiError {
         codes,
         [
             "brand_new_code",
+            "line_gone_wrong",
             "note_too_cheerful",
             "out_of_stock",
             "out_of_stock",
@@ -481,6 +523,8 @@ fn helper(code: &'static str) -> ApiError {
         [
             "crates/x/src/lib.rs:13: the code `brand_new_code` has no entry in the catalogue \
              (CATALOGUE in crates/kernel/src/problems.rs)",
+            "crates/x/src/lib.rs:15: the code `line_gone_wrong` has no entry in the catalogue \
+             (CATALOGUE in crates/kernel/src/problems.rs)",
             "crates/x/src/lib.rs:5: the code `note_too_cheerful` has no entry in the catalogue \
              (CATALOGUE in crates/kernel/src/problems.rs)",
             "crates/x/src/lib.rs:11: `out_of_stock` names a bad field here; its catalogue entry \
@@ -491,7 +535,8 @@ fn helper(code: &'static str) -> ApiError {
     );
     assert_eq!(unexplained.len(), 1, "{unexplained:#?}");
     assert!(
-        unexplained[0].starts_with("crates/x/src/lib.rs:16: ApiError::unprocessable takes the code `code`"),
+        unexplained[0]
+            .starts_with("crates/x/src/lib.rs:17: ApiError::unprocessable takes the code `code`"),
         "{}",
         unexplained[0]
     );
@@ -506,7 +551,11 @@ fn header<'a>(reply: &'a peken_tests::Reply, name: &str) -> &'a str {
 }
 
 /// A bad OPD: two bad fields, in the language `accept_language` asks for.
-async fn bad_opd(app: &peken_tests::TestApp, token: &str, accept_language: Option<&str>) -> peken_tests::Reply {
+async fn bad_opd(
+    app: &peken_tests::TestApp,
+    token: &str,
+    accept_language: Option<&str>,
+) -> peken_tests::Reply {
     let headers: Vec<(&str, &str)> = accept_language
         .map(|v| ("accept-language", v))
         .into_iter()
@@ -568,7 +617,11 @@ async fn problems_are_indonesian_by_default_and_english_on_request_with_the_same
     ] {
         let reply = bad_opd(&app, &admin.token, Some(accept)).await;
         assert_eq!(header(&reply, "content-language"), want, "{accept}");
-        let title = if want == "id" { "Data tidak valid" } else { "Unprocessable Entity" };
+        let title = if want == "id" {
+            "Data tidak valid"
+        } else {
+            "Unprocessable Entity"
+        };
         assert_eq!(reply.body["title"], title, "{accept}");
     }
 }
@@ -578,17 +631,26 @@ async fn errors_raised_outside_handlers_are_rendered_in_the_language_too() {
     let app = spawn_app().await;
     let en = [("accept-language", "en")];
     // The Auth extractor.
-    let id = app.get("/api/v1/me", None).await.expect_problem(401, "unauthenticated");
+    let id = app
+        .get("/api/v1/me", None)
+        .await
+        .expect_problem(401, "unauthenticated");
     assert_eq!(id.body["title"], "Belum masuk");
     let r = app.send(Method::GET, "/api/v1/me", None, None, &en).await;
     let r = r.expect_problem(401, "unauthenticated");
     assert_eq!(r.body["detail"], "an access token is required");
     // A path no route matches, and a method a route does not take (the default service
     // answers both; the middleware's own 405 is tested in peken-server's unit tests).
-    let id = app.get("/api/v1/no-such-thing", None).await.expect_problem(404, "not_found");
+    let id = app
+        .get("/api/v1/no-such-thing", None)
+        .await
+        .expect_problem(404, "not_found");
     assert_eq!(id.body["title"], "Tidak ditemukan");
     let r = app.send(Method::DELETE, "/healthz", None, None, &en).await;
-    assert_eq!(r.expect_problem(404, "not_found").body["detail"], "no such route");
+    assert_eq!(
+        r.expect_problem(404, "not_found").body["detail"],
+        "no such route"
+    );
     // The control-character guard, whose place is a fact of the Indonesian detail.
     let r = app
         .send(Method::GET, "/healthz", None, None, &[("x-note", "a\tb")])
@@ -614,7 +676,10 @@ async fn errors_raised_outside_handlers_are_rendered_in_the_language_too() {
         .await
         .expect_problem(413, "payload_too_large");
     assert_eq!(r.body["title"], "Isi permintaan terlalu besar");
-    assert!(r.headers.get("x-request-id").is_some(), "inner headers kept");
+    assert!(
+        r.headers.get("x-request-id").is_some(),
+        "inner headers kept"
+    );
 }
 
 #[tokio::test]
@@ -622,7 +687,9 @@ async fn a_conflict_keeps_its_facts_in_indonesian() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let body = json!({"code": "DINKES", "name": "Dinas Kesehatan"});
-    app.post("/api/v1/admin/opds", Some(&admin.token), &body).await.expect(201);
+    app.post("/api/v1/admin/opds", Some(&admin.token), &body)
+        .await
+        .expect(201);
     let id = app
         .post("/api/v1/admin/opds", Some(&admin.token), &body)
         .await
@@ -659,14 +726,27 @@ async fn the_catalogue_is_served_public_and_cacheable() {
     assert_eq!(out_of_stock["field"], false);
     assert_eq!(out_of_stock["id"]["title"], "Stok tidak mencukupi");
     assert_eq!(out_of_stock["en"]["title"], "Out of stock");
-    let required = codes.iter().find(|c| c["code"] == "required").expect("required");
+    let required = codes
+        .iter()
+        .find(|c| c["code"] == "required")
+        .expect("required");
     assert_eq!(required["statuses"], json!([]));
     assert_eq!(required["field"], true);
     assert_eq!(required["id"]["title"], "Kolom wajib diisi");
 
-    for sent in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}")] {
+    for sent in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+    ] {
         let again = app
-            .send(Method::GET, "/api/v1/problem-codes", None, None, &[("if-none-match", &sent)])
+            .send(
+                Method::GET,
+                "/api/v1/problem-codes",
+                None,
+                None,
+                &[("if-none-match", &sent)],
+            )
             .await
             .expect(304);
         assert!(again.text.is_empty());

@@ -149,7 +149,10 @@ mod tests {
         ] {
             let mut v = Validation::new();
             assert_eq!(positive_rupiah(&mut v, "price", &value, 1_000_000), None);
-            let err = v.finish().expect_err("refused").problem(peken_kernel::problems::Lang::Id);
+            let err = v
+                .finish()
+                .expect_err("refused")
+                .problem(peken_kernel::problems::Lang::Id);
             assert_eq!(err.errors[0].code, code, "{value}");
         }
     }

@@ -192,7 +192,11 @@ impl ApiError {
         let entry = problems::lookup(&inner.code);
         let (title, detail, errors) = match lang {
             Lang::English => (
-                inner.status.canonical_reason().unwrap_or("Error").to_owned(),
+                inner
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("Error")
+                    .to_owned(),
                 inner.detail.clone(),
                 inner.errors.clone(),
             ),
@@ -243,7 +247,10 @@ impl ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         ));
-        builder.insert_header((header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag())));
+        builder.insert_header((
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.tag()),
+        ));
         builder.insert_header((header::VARY, HeaderValue::from_static("accept-language")));
         if let Some(seconds) = self.0.retry_after {
             builder.insert_header((header::RETRY_AFTER, seconds.to_string()));

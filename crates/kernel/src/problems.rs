@@ -411,6 +411,17 @@ pub static CATALOGUE: &[Entry] = &[
             "The database cannot be reached; try again shortly.",
         ),
     ),
+    f(
+        "description_too_long",
+        (
+            "Keterangan terlalu panjang",
+            "Keterangan baris mutasi melebihi panjang yang diperbolehkan.",
+        ),
+        (
+            "Description too long",
+            "The line's description is longer than allowed.",
+        ),
+    ),
     p(
         "draft_batch_exists",
         &[409],
@@ -504,10 +515,7 @@ pub static CATALOGUE: &[Entry] = &[
     p(
         "image_corrupt",
         &[422],
-        (
-            "Gambar rusak",
-            "Berkas gambar terpotong atau rusak.",
-        ),
+        ("Gambar rusak", "Berkas gambar terpotong atau rusak."),
         ("Image corrupt", "The image is truncated or corrupt."),
     ),
     p(
@@ -596,17 +604,19 @@ pub static CATALOGUE: &[Entry] = &[
             "Nominal tidak valid",
             "Nominal harus berupa bilangan bulat rupiah yang sah.",
         ),
+        ("Invalid amount", "Not a valid amount of whole rupiah."),
+    ),
+    f(
+        "invalid_balance",
         (
-            "Invalid amount",
-            "Not a valid amount of whole rupiah.",
+            "Saldo tidak valid",
+            "Saldo pada mutasi rekening tidak dapat dibaca.",
         ),
+        ("Invalid balance", "The statement's balance cannot be read."),
     ),
     f(
         "invalid_bank_code",
-        (
-            "Kode bank tidak valid",
-            "Kode bank terdiri atas 3 angka.",
-        ),
+        ("Kode bank tidak valid", "Kode bank terdiri atas 3 angka."),
         ("Invalid bank code", "A bank code has 3 digits."),
     ),
     f(
@@ -638,18 +648,12 @@ pub static CATALOGUE: &[Entry] = &[
             "Kode tidak valid",
             "Kode terdiri atas 1 sampai 32 huruf, angka, '_', '-', atau '.'.",
         ),
-        (
-            "Invalid code",
-            "1 to 32 letters, digits, '_', '-' or '.'.",
-        ),
+        ("Invalid code", "1 to 32 letters, digits, '_', '-' or '.'."),
     ),
     p(
         "invalid_credentials",
         &[401],
-        (
-            "Login gagal",
-            "Nama pengguna atau kata sandi salah.",
-        ),
+        ("Login gagal", "Nama pengguna atau kata sandi salah."),
         ("Invalid credentials", "Login or password is wrong."),
     ),
     p(
@@ -663,10 +667,7 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "invalid_cursor",
-        (
-            "Kursor tidak valid",
-            "Kursor halaman tidak valid.",
-        ),
+        ("Kursor tidak valid", "Kursor halaman tidak valid."),
         ("Invalid cursor", "The cursor is not valid."),
     ),
     f(
@@ -675,10 +676,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Tanggal tidak valid",
             "Tanggal harus tanggal yang ada, ditulis YYYY-MM-DD.",
         ),
-        (
-            "Invalid date",
-            "Expected a real date written YYYY-MM-DD.",
-        ),
+        ("Invalid date", "Expected a real date written YYYY-MM-DD."),
     ),
     f(
         "invalid_delivery",
@@ -693,18 +691,12 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "invalid_direction",
-        (
-            "Arah tidak valid",
-            "Pilih debit, credit, atau all.",
-        ),
+        ("Arah tidak valid", "Pilih debit, credit, atau all."),
         ("Invalid direction", "Debit, credit or all."),
     ),
     f(
         "invalid_email",
-        (
-            "Email tidak valid",
-            "Alamat email tidak valid.",
-        ),
+        ("Email tidak valid", "Alamat email tidak valid."),
         ("Invalid e-mail", "Not a valid e-mail address."),
     ),
     p(
@@ -715,6 +707,28 @@ pub static CATALOGUE: &[Entry] = &[
             "Berkas harus berupa teks UTF-8.",
         ),
         ("Invalid encoding", "The file must be UTF-8 text."),
+    ),
+    f(
+        "invalid_entry",
+        (
+            "Baris transaksi tidak valid",
+            "Baris transaksi (:61:) pada mutasi MT940 tidak dapat dibaca.",
+        ),
+        (
+            "Invalid entry",
+            "The :61: entry of the MT940 statement cannot be read.",
+        ),
+    ),
+    f(
+        "invalid_header",
+        (
+            "Baris judul tidak valid",
+            "Baris judul mutasi CSV tidak terbaca atau tidak memuat kolom value_date, description, debit, credit, dan balance.",
+        ),
+        (
+            "Invalid header",
+            "The CSV statement's header cannot be read or lacks value_date, description, debit, credit and balance.",
+        ),
     ),
     f(
         "invalid_hours",
@@ -785,18 +799,12 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "invalid_ni_pppk",
-        (
-            "NI PPPK tidak valid",
-            "Nomor Induk PPPK tidak valid.",
-        ),
+        ("NI PPPK tidak valid", "Nomor Induk PPPK tidak valid."),
         ("Invalid NI PPPK", "Not a valid NI PPPK."),
     ),
     f(
         "invalid_nib",
-        (
-            "NIB tidak valid",
-            "Nomor Induk Berusaha (NIB) tidak valid.",
-        ),
+        ("NIB tidak valid", "Nomor Induk Berusaha (NIB) tidak valid."),
         ("Invalid NIB", "Not a valid NIB."),
     ),
     f(
@@ -809,10 +817,7 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "invalid_nip",
-        (
-            "NIP tidak valid",
-            "Nomor Induk Pegawai (NIP) tidak valid.",
-        ),
+        ("NIP tidak valid", "Nomor Induk Pegawai (NIP) tidak valid."),
         ("Invalid NIP", "Not a valid NIP."),
     ),
     f(
@@ -825,10 +830,7 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "invalid_period",
-        (
-            "Periode tidak valid",
-            "Periode ditulis YYYY-MM.",
-        ),
+        ("Periode tidak valid", "Periode ditulis YYYY-MM."),
         ("Invalid period", "Expected a period written YYYY-MM."),
     ),
     f(
@@ -837,10 +839,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Nomor telepon tidak valid",
             "Nomor telepon terdiri atas 9 sampai 15 angka.",
         ),
-        (
-            "Invalid phone",
-            "A phone number has 9 to 15 digits.",
-        ),
+        ("Invalid phone", "A phone number has 9 to 15 digits."),
     ),
     p(
         "invalid_policy",
@@ -857,21 +856,12 @@ pub static CATALOGUE: &[Entry] = &[
             "Kelas jabatan tidak valid",
             "Kelas jabatan terdiri atas 1 sampai 50 karakter a-z, 0-9, dan '_'.",
         ),
-        (
-            "Invalid position class",
-            "1 to 50 of a-z, 0-9 and '_'.",
-        ),
+        ("Invalid position class", "1 to 50 of a-z, 0-9 and '_'."),
     ),
     f(
         "invalid_quantity",
-        (
-            "Jumlah tidak valid",
-            "Jumlah harus bilangan bulat positif.",
-        ),
-        (
-            "Invalid quantity",
-            "A quantity is a positive whole number.",
-        ),
+        ("Jumlah tidak valid", "Jumlah harus bilangan bulat positif."),
+        ("Invalid quantity", "A quantity is a positive whole number."),
     ),
     p(
         "invalid_query",
@@ -917,10 +907,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Token penyegaran tidak valid",
             "Token penyegaran tidak berlaku; silakan masuk kembali.",
         ),
-        (
-            "Invalid refresh token",
-            "The refresh token is invalid.",
-        ),
+        ("Invalid refresh token", "The refresh token is invalid."),
     ),
     f(
         "invalid_region_code",
@@ -964,11 +951,19 @@ pub static CATALOGUE: &[Entry] = &[
         ("Invalid signature", "The signature does not match."),
     ),
     f(
-        "invalid_status",
+        "invalid_statement",
         (
-            "Status tidak valid",
-            "Status tidak dikenal.",
+            "Mutasi tidak valid",
+            "Berkas tidak memuat isian MT940 (:20:, :61:, :62F:).",
         ),
+        (
+            "Invalid statement",
+            "No MT940 fields (:20:, :61:, :62F:) found.",
+        ),
+    ),
+    f(
+        "invalid_status",
+        ("Status tidak valid", "Status tidak dikenal."),
         ("Invalid status", "Not a known status."),
     ),
     f(
@@ -1033,10 +1028,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Produk jualan tidak ditemukan",
             "Salah satu produk jualan di keranjang tidak ditemukan.",
         ),
-        (
-            "Listing not found",
-            "A listing in the cart does not exist.",
-        ),
+        ("Listing not found", "A listing in the cart does not exist."),
     ),
     p(
         "listing_not_sellable",
@@ -1065,11 +1057,13 @@ pub static CATALOGUE: &[Entry] = &[
     p(
         "malformed_json",
         &[400],
-        (
-            "JSON tidak valid",
-            "Isi permintaan bukan JSON yang valid.",
-        ),
+        ("JSON tidak valid", "Isi permintaan bukan JSON yang valid."),
         ("Malformed JSON", "The body is not valid JSON."),
+    ),
+    f(
+        "malformed_line",
+        ("Baris tidak terbaca", "Baris CSV ini tidak dapat dibaca."),
+        ("Malformed line", "This CSV line cannot be read."),
     ),
     p(
         "malformed_multipart",
@@ -1078,10 +1072,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Multipart tidak terbaca",
             "Isi permintaan multipart tidak dapat dibaca.",
         ),
-        (
-            "Malformed multipart",
-            "The multipart body cannot be read.",
-        ),
+        ("Malformed multipart", "The multipart body cannot be read."),
     ),
     p(
         "match_decided",
@@ -1168,10 +1159,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Pedagang tidak sedang dibekukan",
             "Pedagang ini tidak sedang dibekukan.",
         ),
-        (
-            "Merchant not suspended",
-            "The merchant is not suspended.",
-        ),
+        ("Merchant not suspended", "The merchant is not suspended."),
     ),
     p(
         "method_not_allowed",
@@ -1205,6 +1193,17 @@ pub static CATALOGUE: &[Entry] = &[
             "Baris judul berkas tidak memuat kolom: {missing}.",
         ),
         ("Missing columns", "The header lacks: {missing}."),
+    ),
+    f(
+        "multiple_accounts",
+        (
+            "Lebih dari satu rekening",
+            "Satu berkas hanya boleh memuat mutasi satu rekening.",
+        ),
+        (
+            "Multiple accounts",
+            "One file must hold statements of one account.",
+        ),
     ),
     f(
         "net_quantity_conflict",
@@ -1297,18 +1296,12 @@ pub static CATALOGUE: &[Entry] = &[
             "Tidak diizinkan",
             "Kolom ini tidak boleh diisi untuk peran tersebut.",
         ),
-        (
-            "Not allowed",
-            "This field may not be given for this role.",
-        ),
+        ("Not allowed", "This field may not be given for this role."),
     ),
     p(
         "not_an_image",
         &[415],
-        (
-            "Bukan gambar",
-            "Berkas bukan gambar JPEG, PNG, atau WebP.",
-        ),
+        ("Bukan gambar", "Berkas bukan gambar JPEG, PNG, atau WebP."),
         ("Not an image", "The file is not a JPEG, PNG or WebP image."),
     ),
     f(
@@ -1379,10 +1372,7 @@ pub static CATALOGUE: &[Entry] = &[
     p(
         "opd_code_taken",
         &[409],
-        (
-            "Kode OPD sudah dipakai",
-            "OPD dengan kode ini sudah ada.",
-        ),
+        ("Kode OPD sudah dipakai", "OPD dengan kode ini sudah ada."),
         ("OPD code taken", "An OPD with this code already exists."),
     ),
     f(
@@ -1654,10 +1644,7 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "too_many",
-        (
-            "Terlalu banyak",
-            "Jumlah isian melebihi batas.",
-        ),
+        ("Terlalu banyak", "Jumlah isian melebihi batas."),
         ("Too many", "More entries than allowed."),
     ),
     p(
@@ -1672,6 +1659,17 @@ pub static CATALOGUE: &[Entry] = &[
             "A product has at most {limit} photos; delete one first.",
         ),
     ),
+    f(
+        "too_many_lines",
+        (
+            "Baris terlalu banyak",
+            "Berkas mutasi memuat baris melebihi batas.",
+        ),
+        (
+            "Too many lines",
+            "The statement has more lines than allowed.",
+        ),
+    ),
     p(
         "too_many_requests",
         &[429],
@@ -1679,10 +1677,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Terlalu banyak percobaan",
             "Terlalu banyak percobaan; silakan coba lagi nanti.",
         ),
-        (
-            "Too many requests",
-            "Too many attempts; try again later.",
-        ),
+        ("Too many requests", "Too many attempts; try again later."),
     ),
     p(
         "too_many_reserved_units",
@@ -1751,10 +1746,7 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "unknown_commodity",
-        (
-            "Komoditas tidak dikenal",
-            "Komoditas tersebut tidak ada.",
-        ),
+        ("Komoditas tidak dikenal", "Komoditas tersebut tidak ada."),
         ("Unknown commodity", "No such commodity."),
     ),
     f(
@@ -1770,10 +1762,7 @@ pub static CATALOGUE: &[Entry] = &[
     ),
     f(
         "unknown_opd",
-        (
-            "OPD tidak dikenal",
-            "Tidak ada OPD dengan ID ini.",
-        ),
+        ("OPD tidak dikenal", "Tidak ada OPD dengan ID ini."),
         ("Unknown OPD", "No OPD with this id."),
     ),
     f(
@@ -1817,10 +1806,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Baris mutasi tidak dikenal",
             "Tidak ada baris mutasi rekening dengan ID ini.",
         ),
-        (
-            "Unknown statement line",
-            "No statement line with this id.",
-        ),
+        ("Unknown statement line", "No statement line with this id."),
     ),
     f(
         "unknown_status",
@@ -1852,10 +1838,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Data tidak valid",
             "Satu atau beberapa kolom tidak valid; lihat daftar errors.",
         ),
-        (
-            "Validation failed",
-            "One or more fields are invalid.",
-        ),
+        ("Validation failed", "One or more fields are invalid."),
     ),
     f(
         "weak_password",
@@ -1863,10 +1846,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Kata sandi terlalu lemah",
             "Kata sandi terdiri atas 10 sampai 128 karakter.",
         ),
-        (
-            "Weak password",
-            "A password has 10 to 128 characters.",
-        ),
+        ("Weak password", "A password has 10 to 128 characters."),
     ),
 ];
 
@@ -1974,7 +1954,10 @@ mod tests {
             );
             assert!(e.statuses.iter().all(|s| (400..600).contains(s)));
         }
-        assert_eq!(lookup("out_of_stock").map(|e| e.id.title), Some("Stok tidak mencukupi"));
+        assert_eq!(
+            lookup("out_of_stock").map(|e| e.id.title),
+            Some("Stok tidak mencukupi")
+        );
         assert!(lookup("no_such_code").is_none());
     }
 
@@ -2029,6 +2012,9 @@ mod tests {
             fill("of {day, opens, closes}", None).as_deref(),
             Some("of {day, opens, closes}")
         );
-        assert_eq!(placeholders("a {place} b {limit} {x y}"), ["place", "limit"]);
+        assert_eq!(
+            placeholders("a {place} b {limit} {x y}"),
+            ["place", "limit"]
+        );
     }
 }

@@ -120,9 +120,7 @@ pub async fn language(
     };
     let status = response.status();
     let rendered = match response.response().error() {
-        Some(err) => Some(
-            render(err, lang).unwrap_or_else(|| from_status(status).response(lang)),
-        ),
+        Some(err) => Some(render(err, lang).unwrap_or_else(|| from_status(status).response(lang))),
         // actix's own answer to a method a resource does not take: an empty 405.
         None if status == StatusCode::METHOD_NOT_ALLOWED => {
             Some(from_status(status).response(lang))

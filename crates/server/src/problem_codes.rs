@@ -32,7 +32,10 @@ static BODY: LazyLock<(String, String)> = LazyLock::new(|| {
         codes: CATALOGUE.to_vec(),
     })
     .unwrap_or_default();
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(body.as_bytes())[..16]));
+    let etag = format!(
+        "\"{}\"",
+        hex::encode(&Sha256::digest(body.as_bytes())[..16])
+    );
     (body, etag)
 });
 
@@ -73,8 +76,6 @@ async fn problem_codes(request: HttpRequest) -> HttpResponse {
     if matches {
         response.finish()
     } else {
-        response
-            .content_type("application/json")
-            .body(body.clone())
+        response.content_type("application/json").body(body.clone())
     }
 }
