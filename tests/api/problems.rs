@@ -194,7 +194,7 @@ fn arguments(src: &str, open: usize) -> Vec<String> {
     args
 }
 
-/// A snake_case string literal's text.
+/// The text of a string literal of lowercase letters, digits and `_`.
 fn literal(arg: &str) -> Option<&str> {
     let text = arg.strip_prefix('"')?.strip_suffix('"')?;
     (!text.is_empty()
