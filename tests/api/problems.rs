@@ -683,7 +683,7 @@ async fn errors_raised_outside_handlers_are_rendered_in_the_language_too() {
 }
 
 #[tokio::test]
-async fn a_conflict_keeps_its_facts_in_indonesian() {
+async fn a_conflict_is_indonesian_by_default_and_english_for_an_english_list() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let body = json!({"code": "DINKES", "name": "Dinas Kesehatan"});
