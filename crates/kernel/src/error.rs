@@ -236,12 +236,17 @@ impl ApiError {
         }
     }
 
-    /// The problem+json response in a language, saying `Content-Language` and
-    /// `Vary: Accept-Language`.
-    pub fn response(&self, lang: Lang) -> HttpResponse {
+    /// Logs the cause of an unexpected failure (once per error: `error_response` does, and
+    /// whoever renders an error actix has not).
+    pub fn log_cause(&self) {
         if let Some(source) = &self.0.source {
             tracing::error!(error = format!("{source:#}"), code = %self.0.code, "request failed");
         }
+    }
+
+    /// The problem+json response in a language, saying `Content-Language` and
+    /// `Vary: Accept-Language`.
+    pub fn response(&self, lang: Lang) -> HttpResponse {
         let mut builder = HttpResponse::build(self.0.status);
         builder.insert_header((
             header::CONTENT_TYPE,
@@ -288,6 +293,7 @@ impl ResponseError for ApiError {
     /// In Indonesian; the server's outermost middleware renders the problem again in the
     /// request's language.
     fn error_response(&self) -> HttpResponse {
+        self.log_cause();
         self.response(Lang::Id)
     }
 }

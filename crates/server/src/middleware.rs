@@ -112,6 +112,10 @@ pub async fn language(
         // An error a layer inside returned (the time limit, the control-character guard):
         // actix answers with the response it carries.
         Err(err) => {
+            let api = err.as_error::<ApiError>();
+            if let Some(api) = api {
+                api.log_cause();
+            }
             let rendered = render(&err, lang).unwrap_or_else(|| {
                 from_status(err.as_response_error().status_code()).response(lang)
             });
@@ -143,7 +147,8 @@ pub async fn language(
     Ok(ServiceResponse::new(request, rendered))
 }
 
-/// An `ApiError` behind an error, rendered in `lang`.
+/// An `ApiError` behind an error, rendered in `lang` (its cause is logged where it was first
+/// rendered).
 fn render(err: &Error, lang: Lang) -> Option<HttpResponse> {
     err.as_error::<ApiError>().map(|api| api.response(lang))
 }
@@ -159,9 +164,13 @@ fn from_status(status: StatusCode) -> ApiError {
         415 => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             .with_detail("this path does not take the request's Content-Type"),
         400..=499 => ApiError::bad_request("malformed_body", "the request could not be read"),
-        _ => ApiError::internal(anyhow::anyhow!(
-            "an error without a problem, status {status}"
-        )),
+        _ => {
+            let err = ApiError::internal(anyhow::anyhow!(
+                "an error without a problem, status {status}"
+            ));
+            err.log_cause();
+            err
+        }
     }
 }
 
