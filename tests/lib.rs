@@ -258,6 +258,77 @@ impl Reply {
     }
 }
 
+/// Every problem response the suite sees: its code is in the catalogue for its status, it says
+/// its language, and an Indonesian one has the catalogue's title, its meaning with every fact
+/// filled in as `detail`, and the catalogue's meaning of each field error's code as `message`.
+#[track_caller]
+pub fn check_problem(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &Value) {
+    let is_problem = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+    if !is_problem {
+        assert!(
+            !status.is_client_error() && !status.is_server_error(),
+            "an error that is not problem+json: {status} {body}"
+        );
+        return;
+    }
+    let code = body["code"].as_str().unwrap_or("");
+    let entry = peken_kernel::problems::lookup(code).unwrap_or_else(|| {
+        panic!("the problem code `{code}` has no entry in the catalogue; body: {body}")
+    });
+    assert!(
+        entry.statuses.contains(&status.as_u16()),
+        "`{code}` answered with {status}, the catalogue lists {:?}",
+        entry.statuses
+    );
+    let language = headers
+        .get("content-language")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let vary = headers
+        .get("vary")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        vary.to_ascii_lowercase().contains("accept-language"),
+        "Vary: {vary}"
+    );
+    match language {
+        "id" => {
+            assert_eq!(body["title"], entry.id.title, "{body}");
+            let detail = peken_kernel::problems::fill(entry.id.meaning, body.get("context"));
+            assert!(
+                detail.is_some(),
+                "`{code}`: the context lacks a fact its meaning names; body: {body}"
+            );
+            assert_eq!(body["detail"].as_str(), detail.as_deref(), "{body}");
+            for error in body["errors"].as_array().into_iter().flatten() {
+                let field_code = error["code"].as_str().unwrap_or("");
+                let field = peken_kernel::problems::lookup(field_code).unwrap_or_else(|| {
+                    panic!("the field code `{field_code}` has no entry in the catalogue")
+                });
+                assert!(
+                    field.field,
+                    "`{field_code}` is not catalogued as a field code"
+                );
+                assert_eq!(error["message"], field.id.meaning, "{body}");
+            }
+        }
+        "en" => {
+            for error in body["errors"].as_array().into_iter().flatten() {
+                let field_code = error["code"].as_str().unwrap_or("");
+                assert!(
+                    peken_kernel::problems::lookup(field_code).is_some_and(|f| f.field),
+                    "the field code `{field_code}` is not in the catalogue"
+                );
+            }
+        }
+        other => panic!("a problem says Content-Language {other:?}"),
+    }
+}
+
 /// A logged-in user.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -298,6 +369,7 @@ impl TestApp {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        check_problem(status, &headers, &body);
         Reply {
             status,
             body,

@@ -196,6 +196,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/payments/{id}", "UANFFAAF"),
     ("POST", "/api/v1/payments/{id}/proof", "UANFFFFF"),
     ("GET", "/api/v1/regions", "AAAAAAAA"),
+    ("GET", "/api/v1/problem-codes", "AAAAAAAA"),
     ("GET", "/api/v1/reports/mandate-compliance", "UFFFFAFA"),
     ("GET", "/api/v1/reports/turnover", "UFFFFAAF"),
     ("POST", "/api/v1/treasury/bank-statements", "UFFFFFAF"),

@@ -27,6 +27,7 @@ mod payouts;
 mod photos;
 mod policies;
 mod privacy;
+mod problems;
 mod products;
 mod proxy;
 mod registration;

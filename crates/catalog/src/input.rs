@@ -141,7 +141,10 @@ mod tests {
         ] {
             let mut v = Validation::new();
             assert_eq!(positive_rupiah(&mut v, "price", &value, 1_000_000), None);
-            let err = v.finish().expect_err("refused").problem();
+            let err = v
+                .finish()
+                .expect_err("refused")
+                .problem(peken_kernel::problems::Lang::Id);
             assert_eq!(err.errors[0].code, code, "{value}");
         }
     }
@@ -155,7 +158,7 @@ mod tests {
         let codes: Vec<_> = v
             .finish()
             .expect_err("two errors")
-            .problem()
+            .problem(peken_kernel::problems::Lang::Id)
             .errors
             .into_iter()
             .map(|e| e.code)

@@ -88,7 +88,8 @@ pub async fn import(state: &AppState, csv_text: &str) -> ApiResult<ImportReport>
         return Err(ApiError::unprocessable(
             "missing_columns",
             format!("the header lacks: {}", missing.join(", ")),
-        ));
+        )
+        .with_context(serde_json::json!({ "missing": missing })));
     }
     let opds = opd_codes(&state.db).await?;
     let mut report = ImportReport::default();

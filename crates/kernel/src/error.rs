@@ -1,6 +1,11 @@
 //! `ApiError`: every failure a client can see, rendered as RFC 9457 problem+json with a stable
 //! machine `code`. Unexpected failures keep their cause chain for the log and show the client
 //! nothing but an opaque message.
+//!
+//! A problem is rendered in a language ([`Lang`]): in Indonesian (the default) its `title`,
+//! `detail` and field `message`s come from the catalogue in [`crate::problems`]; in English they
+//! are the HTTP reason phrase and the call site's own text. The `code` and `context` are the same
+//! in both.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,6 +21,7 @@ use utoipa::ToSchema;
 use crate::ids::IdError;
 use crate::money::MoneyError;
 use crate::period::PeriodError;
+use crate::problems::{self, Lang};
 
 /// One bad field in a request, as listed in a validation problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -24,21 +30,28 @@ pub struct FieldError {
     pub field: String,
     /// A stable machine code such as `invalid_nik`.
     pub code: String,
-    /// A human-readable explanation.
+    /// A human-readable explanation, in the response's language.
     pub message: String,
 }
 
-/// The body of every error response (RFC 9457 problem details).
+/// The body of every error response (RFC 9457 problem details), as
+/// `application/problem+json`. `title`, `detail` and the field errors' `message` are in
+/// Indonesian unless the request's `Accept-Language` prefers English (`en`, `en-US`, q-values
+/// honoured); the response says which in `Content-Language` and has `Vary: Accept-Language`.
+/// `code`, `type`, `status`, `errors[].code` and `context` are the same in every language.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:peken:problem:{code}`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// A short title in the response's language (`Content-Language`).
     pub title: String,
     pub status: u16,
+    /// What went wrong, in the response's language.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// Stable machine code, e.g. `out_of_stock`.
+    /// Stable machine code, e.g. `out_of_stock`, the same in every language;
+    /// `GET /api/v1/problem-codes` lists them all.
     pub code: String,
     /// For validation failures: each bad field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -173,21 +186,81 @@ impl ApiError {
         &self.0.code
     }
 
-    pub fn problem(&self) -> Problem {
+    /// The problem details in a language.
+    pub fn problem(&self, lang: Lang) -> Problem {
+        let inner = &self.0;
+        let entry = problems::lookup(&inner.code);
+        let (title, detail, errors) = match lang {
+            Lang::English => (
+                inner
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("Error")
+                    .to_owned(),
+                inner.detail.clone(),
+                inner.errors.clone(),
+            ),
+            Lang::Id => {
+                let (title, detail) = match entry {
+                    Some(entry) => (
+                        entry.id.title.to_owned(),
+                        Some(
+                            problems::fill(entry.id.meaning, inner.context.as_ref())
+                                .unwrap_or_else(|| format!("{}.", entry.id.title)),
+                        ),
+                    ),
+                    // An uncatalogued code (the catalogue test keeps this from happening).
+                    None => ("Terjadi kesalahan".to_owned(), inner.detail.clone()),
+                };
+                let errors = inner
+                    .errors
+                    .iter()
+                    .map(|e| FieldError {
+                        field: e.field.clone(),
+                        code: e.code.clone(),
+                        message: problems::lookup(&e.code)
+                            .map_or_else(|| e.message.clone(), |f| f.id.meaning.to_owned()),
+                    })
+                    .collect();
+                (title, detail, errors)
+            }
+        };
         Problem {
-            kind: format!("urn:peken:problem:{}", self.0.code),
-            title: self
-                .0
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
-            status: self.0.status.as_u16(),
-            detail: self.0.detail.clone(),
-            code: self.0.code.to_string(),
-            errors: self.0.errors.clone(),
-            context: self.0.context.clone(),
+            kind: format!("urn:peken:problem:{}", inner.code),
+            title,
+            status: inner.status.as_u16(),
+            detail,
+            code: inner.code.to_string(),
+            errors,
+            context: inner.context.clone(),
         }
+    }
+
+    /// Logs the cause of an unexpected failure (once per error: `error_response` does, and
+    /// whoever renders an error actix has not).
+    pub fn log_cause(&self) {
+        if let Some(source) = &self.0.source {
+            tracing::error!(error = format!("{source:#}"), code = %self.0.code, "request failed");
+        }
+    }
+
+    /// The problem+json response in a language, saying `Content-Language` and
+    /// `Vary: Accept-Language`.
+    pub fn response(&self, lang: Lang) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.0.status);
+        builder.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        builder.insert_header((
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.tag()),
+        ));
+        builder.insert_header((header::VARY, HeaderValue::from_static("accept-language")));
+        if let Some(seconds) = self.0.retry_after {
+            builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        builder.json(self.problem(lang))
     }
 }
 
@@ -217,19 +290,11 @@ impl ResponseError for ApiError {
         self.0.status
     }
 
+    /// In Indonesian; the server's outermost middleware renders the problem again in the
+    /// request's language.
     fn error_response(&self) -> HttpResponse {
-        if let Some(source) = &self.0.source {
-            tracing::error!(error = format!("{source:#}"), code = %self.0.code, "request failed");
-        }
-        let mut builder = HttpResponse::build(self.0.status);
-        builder.insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        ));
-        if let Some(seconds) = self.0.retry_after {
-            builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
-        }
-        builder.json(self.problem())
+        self.log_cause();
+        self.response(Lang::Id)
     }
 }
 
@@ -559,7 +624,7 @@ mod tests {
         let ok = check_email(&mut v, "other", " Ani@Example.ID ");
         assert_eq!(ok.as_deref(), Some("ani@example.id"));
         let err = v.finish().expect_err("three errors");
-        let problem = err.problem();
+        let problem = err.problem(Lang::English);
         assert_eq!(problem.status, 422);
         let codes: Vec<_> = problem.errors.iter().map(|e| e.code.as_str()).collect();
         assert_eq!(codes, ["invalid_email", "invalid_phone", "required"]);
@@ -585,10 +650,48 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_is_indonesian_from_the_catalogue_or_english_from_the_call_site() {
+        let err = ApiError::conflict("too_many_unpaid_checkouts", "at most 3 may wait")
+            .with_context(serde_json::json!({"limit": 3}));
+        let id = err.problem(Lang::Id);
+        assert_eq!(id.title, "Terlalu banyak pesanan belum dibayar");
+        assert_eq!(
+            id.detail.as_deref(),
+            Some(
+                "Bayar atau batalkan pesanan yang masih terbuka terlebih dahulu: paling banyak 3 \
+                 pesanan dapat menunggu pembayaran."
+            )
+        );
+        let en = err.problem(Lang::English);
+        assert_eq!(en.title, "Conflict");
+        assert_eq!(en.detail.as_deref(), Some("at most 3 may wait"));
+        assert_eq!((id.code, id.context), (en.code, en.context));
+
+        let mut v = Validation::new();
+        check_text(&mut v, "name", " ", 10);
+        let err = v.finish().expect_err("empty");
+        let id = err.problem(Lang::Id);
+        assert_eq!(id.title, "Data tidak valid");
+        assert_eq!(id.errors[0].message, "Kolom ini wajib diisi.");
+        assert_eq!(id.errors[0].code, "required");
+        let en = err.problem(Lang::English);
+        assert_eq!(en.errors[0].message, "name must not be empty");
+
+        // A fact the meaning names but the context lacks: the title, never a bare `{limit}`.
+        let bare = ApiError::conflict("too_many_unpaid_checkouts", "x").problem(Lang::Id);
+        assert_eq!(
+            bare.detail.as_deref(),
+            Some("Terlalu banyak pesanan belum dibayar.")
+        );
+    }
+
+    #[test]
     fn internal_errors_hide_their_cause() {
         let err = ApiError::internal(anyhow::anyhow!("secret table name"));
-        let body = serde_json::to_string(&err.problem()).expect("serialises");
-        assert!(!body.contains("secret"));
-        assert!(body.contains("internal_error"));
+        for lang in [Lang::Id, Lang::English] {
+            let body = serde_json::to_string(&err.problem(lang)).expect("serialises");
+            assert!(!body.contains("secret"));
+            assert!(body.contains("internal_error"));
+        }
     }
 }

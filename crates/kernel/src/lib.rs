@@ -20,6 +20,7 @@ pub mod pagination;
 pub mod patch;
 pub mod period;
 pub mod policy;
+pub mod problems;
 pub mod regions;
 #[cfg(feature = "test-support")]
 pub mod scratch;

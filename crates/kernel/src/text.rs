@@ -18,9 +18,11 @@ use crate::ApiError;
 /// The 422 a request with a control character gets; `place` says where (`query`, `path`,
 /// `header x-request-id`, `body`, `body line 3`).
 pub fn control_character(place: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "control_character").with_detail(format!(
-        "the {place} holds a control character (NUL, other C0 or C1 codes)"
-    ))
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "control_character")
+        .with_detail(format!(
+            "the {place} holds a control character (NUL, other C0 or C1 codes)"
+        ))
+        .with_context(serde_json::json!({ "place": place }))
 }
 
 /// Whether a single-line value holds any control character.

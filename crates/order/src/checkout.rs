@@ -139,7 +139,8 @@ pub async fn checkout(
         return Err(ApiError::unprocessable(
             "cart_too_large",
             format!("a cart holds at most {} lines", policies.max_cart_lines),
-        ));
+        )
+        .with_context(serde_json::json!({ "limit": policies.max_cart_lines })));
     }
     if let Some((id, q)) = cart
         .lines
@@ -150,7 +151,9 @@ pub async fn checkout(
             "quantity_too_large",
             format!("at most {} units per line", policies.max_quantity_per_line),
         )
-        .with_context(serde_json::json!({"listing_id": id, "quantity": q})));
+        .with_context(serde_json::json!({
+            "listing_id": id, "quantity": q, "limit": policies.max_quantity_per_line,
+        })));
     }
 
     let txn = state.db.begin().await?;

@@ -374,7 +374,8 @@ async fn batch_refusal<C: ConnectionTrait>(conn: &C, id: &str, actor: &str) -> A
         Ok(Some(b)) if b.status != "draft" => ApiError::conflict(
             "batch_not_draft",
             format!("the batch is {} and can no longer change", b.status),
-        ),
+        )
+        .with_context(serde_json::json!({ "status": b.status })),
         Ok(Some(b)) if b.created_by == actor => ApiError::four_eyes(),
         Ok(Some(_)) => ApiError::conflict("batch_not_draft", "the batch changed meanwhile"),
         Err(e) => e,
@@ -569,7 +570,8 @@ pub async fn cancel(
             Some(b) => ApiError::conflict(
                 "batch_not_draft",
                 format!("the batch is {} and can no longer be cancelled", b.status),
-            ),
+            )
+            .with_context(serde_json::json!({ "status": b.status })),
         });
     }
     sql::exec(

@@ -6,6 +6,7 @@ pub mod guard;
 pub mod middleware;
 pub mod openapi;
 pub mod policies;
+pub mod problem_codes;
 pub mod routes;
 pub mod secrets;
 pub mod seed;

@@ -15,7 +15,11 @@ use crate::middleware;
     info(
         title = "peken",
         description = "The city marketplace for civil servants' staples: catalog, checkout, \
-                       payments, ledger, payouts and reconciliation.",
+                       payments, ledger, payouts and reconciliation.\n\nEvery error is \
+                       `application/problem+json` with a stable `code`. Its `title`, `detail` \
+                       and field `message`s are Indonesian unless `Accept-Language` prefers \
+                       English (`en`); `code` never changes. `GET /api/v1/problem-codes` lists \
+                       every code with its meaning in both languages.",
         version = "1"
     ),
     modifiers(&BearerAuth),
@@ -80,6 +84,7 @@ pub fn app() -> (
             scope::scope("/api/v1")
                 .configure(peken_identity::http::configure)
                 .configure(crate::policies::configure)
+                .configure(crate::problem_codes::configure)
                 .configure(peken_catalog::http::configure)
                 .configure(peken_merchant::http::configure)
                 .configure(peken_order::http::configure)

@@ -119,6 +119,7 @@ impl Application {
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(guard::refuse_control_characters))
                 .wrap(from_fn(middleware::observe))
+                .wrap(from_fn(middleware::language))
         })
         .listen(listener)?
         .workers(state.settings.http_workers)

@@ -60,6 +60,7 @@ fn merchant_not_active(status: &str) -> ApiError {
         "merchant_not_active",
         format!("the merchant is {status}; only an active merchant may list"),
     )
+    .with_context(serde_json::json!({ "status": status }))
 }
 
 fn check_het(price: Rupiah, het: Option<i64>) -> ApiResult<()> {

@@ -323,10 +323,10 @@ async fn transition(
         .await?
         .ok_or_else(|| ApiError::not_found("merchant"))?;
     if done.rows_affected == 0 {
-        return Err(ApiError::conflict(
-            wrong_state,
-            format!("the merchant is {}", found.status),
-        ));
+        return Err(
+            ApiError::conflict(wrong_state, format!("the merchant is {}", found.status))
+                .with_context(serde_json::json!({ "status": found.status })),
+        );
     }
     if verified.is_some() {
         announce_verification(&txn, &found, now).await?;

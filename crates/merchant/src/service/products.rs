@@ -198,7 +198,10 @@ async fn resolve<C: ConnectionTrait>(
         return Err(ApiError::unprocessable(
             "category_not_allowed",
             format!("a {merchant_kind} may not sell the category {category}"),
-        ));
+        )
+        .with_context(serde_json::json!({
+            "merchant_kind": merchant_kind, "category": category,
+        })));
     }
     let unit = match (new.unit, &commodity) {
         (Some(unit), _) => unit,
@@ -744,6 +747,7 @@ fn too_many_images() -> ApiError {
         "too_many_images",
         format!("a product has at most {MAX_IMAGES} photos; delete one first"),
     )
+    .with_context(serde_json::json!({ "limit": MAX_IMAGES }))
 }
 
 /// A photo as stored by the media layer: its upright size and its renditions, smallest first.

@@ -122,7 +122,8 @@ async fn check_pair<C: ConnectionTrait>(
         return Err(ApiError::conflict(
             "payout_item_not_in_transit",
             format!("the payout item is {}, not in transit", item.status),
-        ));
+        )
+        .with_context(serde_json::json!({ "status": item.status })));
     }
     if item.amount != line.amount {
         return Err(ApiError::unprocessable(
@@ -207,7 +208,8 @@ pub async fn approve_match(
             return Err(ApiError::conflict(
                 "match_decided",
                 format!("this match was {} already", proposal.status),
-            ));
+            )
+            .with_context(serde_json::json!({ "status": proposal.status })));
         }
         if proposal.proposed_by == actor {
             return Err(ApiError::four_eyes());
@@ -287,7 +289,8 @@ pub async fn reject_match(
         return Err(ApiError::conflict(
             "match_decided",
             format!("this match was {} already", proposal.status),
-        ));
+        )
+        .with_context(serde_json::json!({ "status": proposal.status })));
     }
     peken_audit::record(
         &txn,
