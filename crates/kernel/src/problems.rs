@@ -178,6 +178,14 @@ const fn pf(
 /// Every code, once, in alphabetical order.
 pub static CATALOGUE: &[Entry] = &[
     f(
+        "address_ambiguous",
+        (
+            "Alamat ganda",
+            "Isi address_id atau alamat tertulis, jangan keduanya.",
+        ),
+        ("Ambiguous address", "Give address_id or address, not both."),
+    ),
+    f(
         "address_required",
         (
             "Alamat wajib diisi",
@@ -377,6 +385,28 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     f(
+        "coordinates_incomplete",
+        (
+            "Koordinat tidak lengkap",
+            "Isi lintang dan bujur sekaligus, atau kosongkan keduanya.",
+        ),
+        (
+            "Incomplete coordinates",
+            "Give both latitude and longitude, or neither.",
+        ),
+    ),
+    f(
+        "coordinates_off_map",
+        (
+            "Koordinat di luar peta",
+            "Koordinat tidak berada di wilayah Indonesia.",
+        ),
+        (
+            "Coordinates off the map",
+            "The coordinates are not in Indonesia.",
+        ),
+    ),
+    f(
         "cutoff_in_future",
         (
             "Batas waktu di masa depan",
@@ -420,6 +450,17 @@ pub static CATALOGUE: &[Entry] = &[
         (
             "Description too long",
             "The line's description is longer than allowed.",
+        ),
+    ),
+    f(
+        "device_token_too_long",
+        (
+            "Token perangkat terlalu panjang",
+            "Token perangkat paling banyak 4.096 karakter.",
+        ),
+        (
+            "Device token too long",
+            "A device token is at most 4,096 characters.",
         ),
     ),
     p(
@@ -679,6 +720,14 @@ pub static CATALOGUE: &[Entry] = &[
         ("Invalid date", "Expected a real date written YYYY-MM-DD."),
     ),
     f(
+        "invalid_date_range",
+        (
+            "Rentang tanggal tidak valid",
+            "Tanggal awal harus sama dengan atau sebelum tanggal akhir.",
+        ),
+        ("Invalid date range", "from must be on or before to."),
+    ),
+    f(
         "invalid_delivery",
         (
             "Pengaturan pengantaran tidak valid",
@@ -690,6 +739,17 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     f(
+        "invalid_device_token",
+        (
+            "Token perangkat tidak valid",
+            "Token perangkat terdiri atas sedikitnya 16 karakter cetak tanpa spasi.",
+        ),
+        (
+            "Invalid device token",
+            "A device token is 16 or more printable characters without spaces.",
+        ),
+    ),
+    f(
         "invalid_direction",
         ("Arah tidak valid", "Pilih debit, credit, atau all."),
         ("Invalid direction", "Debit, credit or all."),
@@ -698,6 +758,18 @@ pub static CATALOGUE: &[Entry] = &[
         "invalid_email",
         ("Email tidak valid", "Alamat email tidak valid."),
         ("Invalid e-mail", "Not a valid e-mail address."),
+    ),
+    p(
+        "invalid_email_change_code",
+        &[400],
+        (
+            "Kode tidak berlaku",
+            "Kode konfirmasi email salah, sudah kedaluwarsa, atau sudah dipakai.",
+        ),
+        (
+            "Invalid code",
+            "The e-mail confirmation code is invalid, has expired or has already been used.",
+        ),
     ),
     p(
         "invalid_encoding",
@@ -840,6 +912,14 @@ pub static CATALOGUE: &[Entry] = &[
             "Nomor telepon terdiri atas 9 sampai 15 angka.",
         ),
         ("Invalid phone", "A phone number has 9 to 15 digits."),
+    ),
+    f(
+        "invalid_platform",
+        (
+            "Platform tidak valid",
+            "Platform harus android, ios, atau web.",
+        ),
+        ("Invalid platform", "platform must be android, ios or web."),
     ),
     p(
         "invalid_policy",
@@ -1008,6 +1088,17 @@ pub static CATALOGUE: &[Entry] = &[
             "Nilai harus berupa teks atau null.",
         ),
         ("Invalid type", "A string or null."),
+    ),
+    f(
+        "kelurahan_outside_city",
+        (
+            "Kelurahan di luar kota",
+            "Kelurahan tersebut tidak berada di kota ini; alamat harus di dalam kota.",
+        ),
+        (
+            "Kelurahan outside the city",
+            "The kelurahan is not in the city; addresses must be inside it.",
+        ),
     ),
     p(
         "listing_exists",
@@ -1375,6 +1466,30 @@ pub static CATALOGUE: &[Entry] = &[
         ("Kode OPD sudah dipakai", "OPD dengan kode ini sudah ada."),
         ("OPD code taken", "An OPD with this code already exists."),
     ),
+    p(
+        "order_not_paid",
+        &[409],
+        (
+            "Pesanan belum dibayar",
+            "Berita acara serah terima baru terbit setelah pesanan dibayar.",
+        ),
+        (
+            "Order not paid",
+            "A receipt is issued once the order is paid.",
+        ),
+    ),
+    p(
+        "order_voided",
+        &[409],
+        (
+            "Pesanan dibatalkan",
+            "Pesanan ini dibatalkan, ditolak, atau dananya dikembalikan: tidak ada berita acara serah terima.",
+        ),
+        (
+            "Order voided",
+            "The order was cancelled, rejected or refunded: it has no receipt.",
+        ),
+    ),
     f(
         "out_of_range",
         (
@@ -1427,6 +1542,17 @@ pub static CATALOGUE: &[Entry] = &[
             "Hanya pemilik toko yang boleh melakukan tindakan ini.",
         ),
         ("Owner only", "Only the merchant's owner may do this."),
+    ),
+    f(
+        "password_unchanged",
+        (
+            "Kata sandi sama",
+            "Kata sandi baru harus berbeda dari kata sandi saat ini.",
+        ),
+        (
+            "Password unchanged",
+            "The new password must differ from the current one.",
+        ),
     ),
     p(
         "payload_too_large",
@@ -1648,6 +1774,30 @@ pub static CATALOGUE: &[Entry] = &[
         ("Too many", "More entries than allowed."),
     ),
     p(
+        "too_many_addresses",
+        &[409],
+        (
+            "Alamat terlalu banyak",
+            "Satu pembeli menyimpan paling banyak 20 alamat; hapus salah satu terlebih dahulu.",
+        ),
+        (
+            "Too many addresses",
+            "A buyer keeps at most 20 addresses; delete one first.",
+        ),
+    ),
+    p(
+        "too_many_favourites",
+        &[409],
+        (
+            "Favorit terlalu banyak",
+            "Satu pembeli menyimpan paling banyak 500 favorit.",
+        ),
+        (
+            "Too many favourites",
+            "A buyer keeps at most 500 favourites.",
+        ),
+    ),
+    p(
         "too_many_images",
         &[409],
         (
@@ -1735,6 +1885,15 @@ pub static CATALOGUE: &[Entry] = &[
             "Token akses diperlukan; silakan masuk terlebih dahulu.",
         ),
         ("Unauthenticated", "An access token is required."),
+    ),
+    pf(
+        "unknown_address",
+        &[422],
+        (
+            "Alamat tidak dikenal",
+            "Alamat tersebut tidak ada di buku alamat Anda.",
+        ),
+        ("Unknown address", "No such address in your address book."),
     ),
     f(
         "unknown_category",
@@ -1847,6 +2006,14 @@ pub static CATALOGUE: &[Entry] = &[
             "Kata sandi terdiri atas 10 sampai 128 karakter.",
         ),
         ("Weak password", "A password has 10 to 128 characters."),
+    ),
+    f(
+        "wrong_password",
+        (
+            "Kata sandi salah",
+            "Kata sandi saat ini yang Anda masukkan salah.",
+        ),
+        ("Wrong password", "The current password is wrong."),
     ),
 ];
 

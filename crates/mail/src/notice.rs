@@ -208,7 +208,9 @@ impl Template {
             ),
             Template::EmailChanged { new_email, .. } => (
                 "Email akun diganti".to_owned(),
-                format!("Email akun Peken Anda kini {new_email}. Bukan Anda? Hubungi Dinas Koperasi."),
+                format!(
+                    "Email akun Peken Anda kini {new_email}. Bukan Anda? Hubungi Dinas Koperasi."
+                ),
                 target(&[]),
             ),
             Template::PasswordReset { .. }
