@@ -144,8 +144,15 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The buyer's home address (in their domicile kelurahan, or Rungkut), the default one.
+/// The buyer's default address, made the first time: at home (their domicile kelurahan, or
+/// Rungkut).
 async fn address_book(state: &AppState, user_id: &str, nth: usize) -> anyhow::Result<String> {
+    if let Some(id) = addresses::default_of(&state.db, user_id)
+        .await
+        .map_err(err)?
+    {
+        return Ok(id);
+    }
     let person = peken_identity::people::find(&state.db, user_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo buyer {user_id} is missing"))?;
