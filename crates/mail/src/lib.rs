@@ -11,6 +11,7 @@
 //! outbox for each of their devices; the push worker ([`push::worker::run`]) sends those over
 //! Firebase Cloud Messaging with the same guarantees as mail.
 
+mod claims;
 pub mod http;
 pub mod inbox;
 pub mod me;

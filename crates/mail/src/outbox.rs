@@ -2,30 +2,18 @@
 //! outcomes. Every state change is one conditional statement, so two workers (or a worker and an
 //! admin) never overwrite each other's decisions.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use peken_kernel::db::new_id;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
-    TryInsertResult,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, TryInsertResult};
 
 use crate::inbox::Entry;
 use crate::store::outbox::{self, Column, Entity};
 use crate::template::Mail;
 
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
-
-/// How long a worker may hold a claimed row before another worker may take it over. It is far
-/// longer than a batch can take (each SMTP exchange has its own, shorter timeout), so a live
-/// worker never loses its rows; a crashed worker's rows come back after it.
-pub const LEASE: Duration = Duration::minutes(10);
-
-/// The first retry waits this long; each further one twice as long, up to [`MAX_BACKOFF`].
-pub const FIRST_BACKOFF: Duration = Duration::minutes(1);
-pub const MAX_BACKOFF: Duration = Duration::hours(1);
+pub use crate::claims::{
+    FAILED, FIRST_BACKOFF, FailureOutcome, LEASE, MAX_BACKOFF, PENDING, SENT, backoff,
+};
+use crate::claims::{MAIL, Settle};
 
 /// The stable Message-ID of an outbox row: every delivery attempt of the row carries the same
 /// one, so a receiving system can drop a duplicate after a crash between sending and marking.
@@ -127,30 +115,7 @@ pub async fn claim<C: ConnectionTrait>(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<outbox::Model>, DbErr> {
-    let backend = conn.get_database_backend();
-    let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE mail_outbox SET claimed_until = $1, claim_token = $2 \
-         WHERE id IN (SELECT id FROM mail_outbox \
-             WHERE status = 'pending' AND next_attempt_at <= $3 \
-             AND (claimed_until IS NULL OR claimed_until < $3) \
-             ORDER BY id LIMIT $4{lock}) \
-         RETURNING *"
-    );
-    let stmt = Statement::from_sql_and_values(
-        backend,
-        sql,
-        [
-            (now + LEASE).into(),
-            token.into(),
-            now.into(),
-            (limit as i64).into(),
-        ],
-    );
+    let stmt = MAIL.claim(conn.get_database_backend(), token, now, limit);
     let mut rows = Entity::find().from_raw_sql(stmt).all(conn).await?;
     // RETURNING gives no order; sending oldest first keeps each recipient's messages in order.
     rows.sort_by(|a, b| a.id.cmp(&b.id));
@@ -164,41 +129,14 @@ pub async fn mark_sent<C: ConnectionTrait>(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
-        .col_expr(Column::Status, Expr::value(SENT))
-        .col_expr(
-            Column::Attempts,
-            Expr::value(row.attempts.saturating_add(1)),
-        )
-        .col_expr(Column::SentAt, Expr::value(Some(now)))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(Column::ClaimToken, Expr::value(Option::<String>::None))
-        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(row.id.as_str()))
-        .filter(Column::ClaimToken.eq(token))
-        .exec(conn)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-/// What happened to a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureOutcome {
-    /// Another attempt is scheduled at this time.
-    Retry(DateTime<Utc>),
-    /// No more attempts: the message is `failed` until an admin retries it.
-    GaveUp,
-}
-
-/// The wait before the attempt after `attempts` failed ones: 1, 2, 4, … minutes, at most an hour.
-pub fn backoff(attempts: i32) -> Duration {
-    let exponent = attempts.saturating_sub(1).clamp(0, 16) as u32;
-    let delay = FIRST_BACKOFF * 2_i32.pow(exponent);
-    delay.min(MAX_BACKOFF)
+    let settle = Settle {
+        status: SENT,
+        attempts: row.attempts.saturating_add(1),
+        next_attempt_at: None,
+        sent_at: Some(now),
+        error: None,
+    };
+    MAIL.settle(conn, &row.id, token, settle, now).await
 }
 
 /// Records a failed attempt: schedules the next one with backoff, or gives up when the attempts
@@ -212,31 +150,18 @@ pub async fn mark_failed<C: ConnectionTrait>(
     max_attempts: u32,
     now: DateTime<Utc>,
 ) -> Result<FailureOutcome, DbErr> {
-    let attempts = row.attempts.saturating_add(1);
-    let give_up = permanent || i64::from(attempts) >= i64::from(max_attempts);
-    let (status, next, outcome) = if give_up {
-        (FAILED, now, FailureOutcome::GaveUp)
-    } else {
-        let next = now + backoff(attempts);
-        (PENDING, next, FailureOutcome::Retry(next))
-    };
-    let error: String = error.chars().take(500).collect();
-    Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status))
-        .col_expr(Column::Attempts, Expr::value(attempts))
-        .col_expr(Column::NextAttemptAt, Expr::value(next))
-        .col_expr(Column::LastError, Expr::value(Some(error)))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(Column::ClaimToken, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(row.id.as_str()))
-        .filter(Column::ClaimToken.eq(token))
-        .exec(conn)
-        .await?;
-    Ok(outcome)
+    MAIL.fail(
+        conn,
+        &row.id,
+        token,
+        row.attempts,
+        error,
+        permanent,
+        None,
+        max_attempts,
+        now,
+    )
+    .await
 }
 
 /// Gives up the claim on a row without counting an attempt (the worker is stopping).
@@ -245,17 +170,7 @@ pub async fn release<C: ConnectionTrait>(
     row: &outbox::Model,
     token: &str,
 ) -> Result<(), DbErr> {
-    Entity::update_many()
-        .col_expr(
-            Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(Column::ClaimToken, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(row.id.as_str()))
-        .filter(Column::ClaimToken.eq(token))
-        .exec(conn)
-        .await?;
-    Ok(())
+    MAIL.release(conn, &row.id, token).await
 }
 
 #[cfg(test)]

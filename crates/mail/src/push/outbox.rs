@@ -4,25 +4,18 @@
 
 use chrono::{DateTime, Duration, Utc};
 use peken_kernel::db::new_id;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::{Map, Value};
 
 use crate::notice::Notice;
-use crate::outbox::backoff;
 use crate::store::push_outbox::{self, Column, Entity};
 
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
+pub use crate::claims::{FAILED, FailureOutcome, LEASE, PENDING, SENT};
+use crate::claims::{PUSH, Settle};
+
 /// Not sent and never will be: the device was removed or reported unregistered, its owner's
 /// account is closed, or the message grew too old to be worth a buzz.
 pub const DROPPED: &str = "dropped";
-
-/// As the mail outbox's: far longer than a batch can take.
-pub const LEASE: Duration = Duration::minutes(10);
 
 /// A message older than this is dropped instead of sent: news of an order a day late is noise.
 /// It bounds what goes out when push is configured after rows have waited, or after an outage.
@@ -106,30 +99,7 @@ pub async fn claim<C: ConnectionTrait>(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<push_outbox::Model>, DbErr> {
-    let backend = conn.get_database_backend();
-    let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE push_outbox SET claimed_until = $1, claim_token = $2 \
-         WHERE id IN (SELECT id FROM push_outbox \
-             WHERE status = 'pending' AND next_attempt_at <= $3 \
-             AND (claimed_until IS NULL OR claimed_until < $3) \
-             ORDER BY id LIMIT $4{lock}) \
-         RETURNING *"
-    );
-    let stmt = Statement::from_sql_and_values(
-        backend,
-        sql,
-        [
-            (now + LEASE).into(),
-            token.into(),
-            now.into(),
-            (limit as i64).into(),
-        ],
-    );
+    let stmt = PUSH.claim(conn.get_database_backend(), token, now, limit);
     let mut rows = Entity::find().from_raw_sql(stmt).all(conn).await?;
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(rows)
@@ -145,23 +115,14 @@ async fn finish<C: ConnectionTrait>(
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let error: Option<String> = error.map(|e| e.chars().take(500).collect());
-    let result = Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status))
-        .col_expr(Column::Attempts, Expr::value(attempts))
-        .col_expr(Column::SentAt, Expr::value((status == SENT).then_some(now)))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(Column::LastError, Expr::value(error))
-        .col_expr(
-            Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(Column::ClaimToken, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(row.id.as_str()))
-        .filter(Column::ClaimToken.eq(token))
-        .exec(conn)
-        .await?;
-    Ok(result.rows_affected == 1)
+    let settle = Settle {
+        status,
+        attempts,
+        next_attempt_at: None,
+        sent_at: (status == SENT).then_some(now),
+        error,
+    };
+    PUSH.settle(conn, &row.id, token, settle, now).await
 }
 
 /// Records a delivery. Only the worker still holding the claim may record it.
@@ -200,11 +161,9 @@ pub async fn mark_dropped<C: ConnectionTrait>(
     finish(conn, row, token, DROPPED, attempts, Some(why), now).await
 }
 
-pub use crate::outbox::FailureOutcome;
-
-/// Records a failed attempt: the next one after the backoff (or after `retry_after`, when the
-/// service asked for a longer wait), or `failed` when the attempts are used up or the failure
-/// is permanent.
+/// Records a failed attempt: the next one after the backoff (or after `retry_after`, up to
+/// [`MAX_RETRY_AFTER`], when the service asked for a longer wait), or `failed` when the attempts
+/// are used up or the failure is permanent.
 #[expect(
     clippy::too_many_arguments,
     reason = "the mail outbox's outcome and the wait the service asked for"
@@ -219,34 +178,18 @@ pub async fn mark_failed<C: ConnectionTrait>(
     max_attempts: u32,
     now: DateTime<Utc>,
 ) -> Result<FailureOutcome, DbErr> {
-    let attempts = row.attempts.saturating_add(1);
-    let give_up = permanent || i64::from(attempts) >= i64::from(max_attempts);
-    let (status, next, outcome) = if give_up {
-        (FAILED, now, FailureOutcome::GaveUp)
-    } else {
-        let wait = retry_after
-            .map(|w| w.min(MAX_RETRY_AFTER))
-            .map_or(backoff(attempts), |w| w.max(backoff(attempts)));
-        let next = now + wait;
-        (PENDING, next, FailureOutcome::Retry(next))
-    };
-    let error: String = error.chars().take(500).collect();
-    Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status))
-        .col_expr(Column::Attempts, Expr::value(attempts))
-        .col_expr(Column::NextAttemptAt, Expr::value(next))
-        .col_expr(Column::LastError, Expr::value(Some(error)))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(Column::ClaimToken, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(row.id.as_str()))
-        .filter(Column::ClaimToken.eq(token))
-        .exec(conn)
-        .await?;
-    Ok(outcome)
+    PUSH.fail(
+        conn,
+        &row.id,
+        token,
+        row.attempts,
+        error,
+        permanent,
+        retry_after.map(|w| w.min(MAX_RETRY_AFTER)),
+        max_attempts,
+        now,
+    )
+    .await
 }
 
 /// Gives up the claim on a row without counting an attempt (the worker is stopping).
@@ -255,15 +198,5 @@ pub async fn release<C: ConnectionTrait>(
     row: &push_outbox::Model,
     token: &str,
 ) -> Result<(), DbErr> {
-    Entity::update_many()
-        .col_expr(
-            Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(Column::ClaimToken, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(row.id.as_str()))
-        .filter(Column::ClaimToken.eq(token))
-        .exec(conn)
-        .await?;
-    Ok(())
+    PUSH.release(conn, &row.id, token).await
 }
