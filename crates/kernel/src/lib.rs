@@ -29,6 +29,7 @@ pub mod sql;
 pub mod state;
 pub mod telemetry;
 pub mod text;
+pub mod worker;
 
 pub use error::{ApiError, FieldError, Validation};
 pub use money::Rupiah;

@@ -2,8 +2,6 @@
 //! outcome right after sending it. A crash between sending and recording can therefore resend
 //! at most the one message in flight, and that message carries the same Message-ID again.
 
-use std::time::Duration;
-
 use peken_kernel::AppState;
 use peken_kernel::db::new_id;
 use tokio::sync::watch;
@@ -102,36 +100,11 @@ pub async fn drain(
 
 /// Runs until `shutdown` becomes true: a pass over due messages every worker interval. A pass in
 /// progress finishes the message it is sending and hands the rest of its batch back.
-pub async fn run(state: AppState, mailer: Mailer, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(state: AppState, mailer: Mailer, shutdown: watch::Receiver<bool>) {
     let interval = state.settings.worker_interval;
-    let mut failures: u32 = 0;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let wait = match drain(&state, &mailer, Some(&shutdown)).await {
-            Ok(_) => {
-                failures = 0;
-                interval
-            }
-            Err(err) => {
-                // The database is down or refusing: back off so the log is not flooded.
-                failures = failures.saturating_add(1);
-                tracing::warn!(error = format!("{err:#}"), "mail worker pass failed");
-                interval
-                    .saturating_mul(failures.min(30))
-                    .min(Duration::from_secs(60))
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            changed = shutdown.changed() => {
-                // A dropped sender can never signal again: treat it as the signal.
-                if changed.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    tracing::info!("mail worker stopped");
+    peken_kernel::worker::every("mail", interval, shutdown, |stop| {
+        let (state, mailer) = (&state, &mailer);
+        async move { drain(state, mailer, Some(&stop)).await }
+    })
+    .await;
 }

@@ -92,12 +92,10 @@ impl Workers {
     }
 }
 
-/// Runs `pass` every worker interval until told to stop, backing off while it fails (the
-/// database down, say) so the log is not flooded. Each pass claims its rows with conditional
-/// updates, so several processes may run the same worker.
+/// Runs `pass` every worker interval until told to stop (`peken_kernel::worker::every`).
 async fn every<F, Fut>(
     state: AppState,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     name: &'static str,
     pass: F,
 ) where
@@ -105,31 +103,5 @@ async fn every<F, Fut>(
     Fut: Future<Output = peken_kernel::ApiResult<usize>>,
 {
     let interval = state.settings.worker_interval;
-    let mut failures: u32 = 0;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let wait = match pass(state.clone()).await {
-            Ok(_) => {
-                failures = 0;
-                interval
-            }
-            Err(err) => {
-                failures = failures.saturating_add(1);
-                tracing::warn!(worker = name, error = ?err, "worker pass failed");
-                interval
-                    .saturating_mul(failures.min(30))
-                    .min(Duration::from_secs(60))
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            changed = shutdown.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-            }
-        }
-    }
+    peken_kernel::worker::every(name, interval, shutdown, |_| pass(state.clone())).await;
 }

@@ -3,8 +3,6 @@
 //! and recording can resend only the message in flight; every attempt of a row carries the
 //! row's id as the message's `data.message_id`, so the app can drop a repeat.
 
-use std::time::Duration;
-
 use peken_kernel::AppState;
 use peken_kernel::db::new_id;
 use serde_json::{Map, Value};
@@ -145,34 +143,11 @@ pub async fn drain(
 }
 
 /// Runs until `shutdown` becomes true: a pass over due messages every worker interval.
-pub async fn run(state: AppState, fcm: std::sync::Arc<Fcm>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(state: AppState, fcm: std::sync::Arc<Fcm>, shutdown: watch::Receiver<bool>) {
     let interval = state.settings.worker_interval;
-    let mut failures: u32 = 0;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let wait = match drain(&state, &fcm, Some(&shutdown)).await {
-            Ok(_) => {
-                failures = 0;
-                interval
-            }
-            Err(err) => {
-                failures = failures.saturating_add(1);
-                tracing::warn!(error = format!("{err:#}"), "push worker pass failed");
-                interval
-                    .saturating_mul(failures.min(30))
-                    .min(Duration::from_secs(60))
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            changed = shutdown.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    tracing::info!("push worker stopped");
+    peken_kernel::worker::every("push", interval, shutdown, |stop| {
+        let (state, fcm) = (&state, &fcm);
+        async move { drain(state, fcm, Some(&stop)).await }
+    })
+    .await;
 }
