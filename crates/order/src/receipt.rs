@@ -9,11 +9,11 @@
 //! is an HMAC of the order id and the number under `PEKEN_DOCUMENT_SECRET`, 80 bits in Crockford
 //! base32, so it can be typed from paper.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use peken_document::{Document, PAGE_WIDTH, Weight};
 use peken_kernel::auth::Caller;
-use peken_kernel::period::WIB;
+use peken_kernel::period::{WIB, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
@@ -343,41 +343,14 @@ pub fn rupiah(amount: i64) -> String {
     Rupiah::new(amount).format_idr().replacen("Rp", "Rp ", 1)
 }
 
-const MONTHS: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
-
 /// A date in WIB as Indonesians write it: `5 Desember 2026`.
 pub fn tanggal(at: DateTime<Utc>) -> String {
-    let local = at.with_timezone(&WIB);
-    format!(
-        "{} {} {}",
-        local.day(),
-        MONTHS[local.month0() as usize],
-        local.year()
-    )
+    peken_mail::template::date_label(wib_date(at))
 }
 
 /// A moment in WIB: `5 Desember 2026 pukul 14.03 WIB`.
 pub fn waktu(at: DateTime<Utc>) -> String {
-    let local = at.with_timezone(&WIB);
-    format!(
-        "{} pukul {:02}.{:02} WIB",
-        tanggal(at),
-        local.hour(),
-        local.minute()
-    )
+    peken_mail::template::time_label(at)
 }
 
 fn status_text(status: OrderStatus) -> &'static str {
