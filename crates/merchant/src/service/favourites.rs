@@ -4,6 +4,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use peken_kernel::auth::Caller;
 use peken_kernel::pagination::{Page, PageParams};
+use peken_kernel::period::Period;
 use peken_kernel::{ApiError, ApiResult, AppState};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::cards::{ListingCard, cards};
+use super::sale::{ListingForSale, listings_for_sale};
 use crate::store::favourite::{self, Column, Entity};
 
 /// The most favourites one buyer keeps.
@@ -27,7 +29,12 @@ pub struct Favourite {
 /// Marks a listing as a favourite; marking it again changes nothing. A listing buyers cannot
 /// see (taken down, of a suspended shop, of an unapproved product) is 404, as on its page.
 pub async fn add(state: &AppState, caller: &Caller, listing_id: &str) -> ApiResult<Favourite> {
-    super::listings::public(state, listing_id).await?;
+    // One read of the listing serves both the check and the answer.
+    let listing = listings_for_sale(&state.db, &[listing_id.to_owned()], Period::of(state.now()))
+        .await?
+        .pop()
+        .filter(ListingForSale::open_to_buyers)
+        .ok_or_else(|| ApiError::not_found("listing"))?;
     // PostgreSQL keeps microseconds: the time answered now must equal the one read later.
     let now = state.now().trunc_subsecs(6);
     let txn = state.db.begin().await?;
@@ -58,12 +65,8 @@ pub async fn add(state: &AppState, caller: &Caller, listing_id: &str) -> ApiResu
         now
     };
     txn.commit().await?;
-    let card = cards(state, &state.db, &[listing_id.to_owned()])
-        .await?
-        .remove(listing_id)
-        .ok_or_else(|| ApiError::not_found("listing"))?;
     Ok(Favourite {
-        listing: card,
+        listing: ListingCard::of(state, &listing),
         added_at,
     })
 }

@@ -494,7 +494,7 @@ pub struct PublicListing {
 pub async fn public(state: &AppState, listing_id: &str) -> ApiResult<PublicListing> {
     let detail = one(&state.db, listing_id).await?;
     let s = &detail.sale;
-    if s.taken_down || s.merchant_status != ACTIVE || s.product_status != products::APPROVED {
+    if !s.open_to_buyers() {
         return Err(ApiError::not_found("listing"));
     }
     let product = crate::store::product::Entity::find_by_id(s.product_id.clone())

@@ -61,6 +61,12 @@ impl ListingForSale {
             && self.het_price.is_none_or(|het| self.price <= het)
     }
 
+    /// Whether buyers may open the listing at all: not taken down, its shop active, its product
+    /// approved. (One switched off by the shop or out of stock still opens, unsellable.)
+    pub fn open_to_buyers(&self) -> bool {
+        !self.taken_down && self.merchant_status == "active" && self.product_status == "approved"
+    }
+
     /// Why the listing cannot be sold, as a stable code; `None` when it can.
     pub fn unsellable_reason(&self) -> Option<&'static str> {
         if self.taken_down {
