@@ -1809,15 +1809,16 @@ pub static CATALOGUE: &[Entry] = &[
             "A product has at most {limit} photos; delete one first.",
         ),
     ),
-    f(
+    pf(
         "too_many_lines",
+        &[422],
         (
             "Baris terlalu banyak",
-            "Berkas mutasi memuat baris melebihi batas.",
+            "Berkas memuat baris melebihi batas; bagi menjadi beberapa berkas.",
         ),
         (
             "Too many lines",
-            "The statement has more lines than allowed.",
+            "The file has more lines than allowed; split it into several files.",
         ),
     ),
     p(
@@ -1976,6 +1977,18 @@ pub static CATALOGUE: &[Entry] = &[
         (
             "Unknown status",
             "One of pending, active, rejected, suspended.",
+        ),
+    ),
+    p(
+        "unreadable_file",
+        &[422],
+        (
+            "Berkas tidak dapat dibaca",
+            "Kirim berkas CSV (UTF-8, dipisah koma atau titik koma) atau XLSX dengan baris judul kolom.",
+        ),
+        (
+            "Unreadable file",
+            "Send a CSV file (UTF-8, comma or semicolon separated) or an XLSX workbook with a header line.",
         ),
     ),
     p(
