@@ -5,7 +5,9 @@
 //! what the shop is owed at completion is `total_amount - short_amount`.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::big_integer;
+use sea_orm_migration::schema::{big_integer, text};
+
+use crate::m0001_identity::unique;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -27,10 +29,40 @@ impl MigrationTrait for Migration {
                 .add_column(big_integer("short_amount").default(0))
                 .to_owned(),
         )
-        .await
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("refunds")
+                .add_column(text("kind").default("order"))
+                .to_owned(),
+        )
+        .await?;
+        m.drop_index(
+            Index::drop()
+                .name("ux_refunds_order")
+                .table("refunds")
+                .to_owned(),
+        )
+        .await?;
+        unique(m, "ux_refunds_order_kind", "refunds", &["order_id", "kind"]).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("ux_refunds_order_kind")
+                .table("refunds")
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("refunds")
+                .drop_column("kind")
+                .to_owned(),
+        )
+        .await?;
+        unique(m, "ux_refunds_order", "refunds", &["order_id"]).await?;
         m.alter_table(
             Table::alter()
                 .table("orders")

@@ -192,6 +192,7 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
         buyer_id: Set(order.buyer_id.clone()),
         amount: Set(amount.get()),
         reason: Set(reason.to_owned()),
+        kind: Set("order".to_owned()),
         status: Set("due".to_owned()),
         created_at: Set(now),
     })

@@ -202,6 +202,7 @@ pub async fn apply<C: ConnectionTrait>(
         buyer_id: Set(before.buyer_id.clone()),
         amount: Set(amount.get()),
         reason: Set("short at acceptance".to_owned()),
+        kind: Set("short".to_owned()),
         status: Set("due".to_owned()),
         created_at: Set(now),
     })

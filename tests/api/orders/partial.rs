@@ -433,9 +433,10 @@ async fn a_partial_acceptance_racing_the_buyers_cancellation_has_one_winner() {
         let accept_body = json!({"short": [{"listing_id": minyak, "quantity": 1}]});
         let accept_path = accept_path(&id);
         let cancel_path = format!("/api/v1/orders/{id}/cancel");
+        let empty = json!({});
         let (accepted, cancelled) = tokio::join!(
             app.post(&accept_path, Some(&shop.owner.token), &accept_body),
-            app.post(&cancel_path, Some(&asn.token), &json!({})),
+            app.post(&cancel_path, Some(&asn.token), &empty),
         );
         let statuses = (accepted.status.as_u16(), cancelled.status.as_u16());
         match statuses {
