@@ -490,8 +490,9 @@ async fn kept_spend_equals_a_recomputation_from_the_orders() {
     }
     let (shop, beras) = shop_with_listing(&app, 7_000, 10_000).await;
     let mut rng = Lcg(0x5eed_cafe);
-    let mut open: Vec<(usize, String, String, i64)> = Vec::new(); // (buyer, order, payment, amount)
-    let mut paid: Vec<(usize, String)> = Vec::new();
+    // (buyer, order, payment, amount, quantity)
+    let mut open: Vec<(usize, String, String, i64, i64)> = Vec::new();
+    let mut paid: Vec<(usize, String, i64)> = Vec::new();
     for step in 0..60 {
         match rng.next(5) {
             0 | 1 => {
@@ -505,18 +506,30 @@ async fn kept_spend_equals_a_recomputation_from_the_orders() {
                     r.body["orders"][0]["id"].as_str().unwrap().to_owned(),
                     r.body["payment"]["id"].as_str().unwrap().to_owned(),
                     r.body["payment"]["amount"].as_i64().unwrap(),
+                    q,
                 ));
             }
             2 if !open.is_empty() => {
-                let (b, order, payment, amount) = open.remove(rng.next(open.len() as u64) as usize);
+                let (b, order, payment, amount, q) =
+                    open.remove(rng.next(open.len() as u64) as usize);
                 callback(&app, &payment, amount, &format!("ref{step}"))
                     .await
                     .expect(200);
-                paid.push((b, order));
+                paid.push((b, order, q));
             }
             3 if !paid.is_empty() => {
-                let (b, order) = paid.remove(rng.next(paid.len() as u64) as usize);
-                if rng.next(2) == 0 {
+                let (b, order, q) = paid.remove(rng.next(paid.len() as u64) as usize);
+                let choice = rng.next(3);
+                if choice == 2 && q > 1 {
+                    // Accepted with some units short: the shortfall leaves the spend.
+                    app.post(
+                        &format!("/api/v1/orders/{order}/accept"),
+                        Some(&shop.owner.token),
+                        &json!({"short": [{"listing_id": beras, "quantity": 1 + rng.next(q as u64 - 1) as i64}]}),
+                    )
+                    .await
+                    .expect(200);
+                } else if choice == 0 {
                     app.post(
                         &format!("/api/v1/orders/{order}/cancel"),
                         Some(&buyers[b].token),
@@ -535,7 +548,7 @@ async fn kept_spend_equals_a_recomputation_from_the_orders() {
                 }
             }
             _ if !open.is_empty() => {
-                let (b, order, _, _) = open.remove(rng.next(open.len() as u64) as usize);
+                let (b, order, _, _, _) = open.remove(rng.next(open.len() as u64) as usize);
                 app.post(
                     &format!("/api/v1/orders/{order}/cancel"),
                     Some(&buyers[b].token),
@@ -554,7 +567,7 @@ async fn kept_spend_equals_a_recomputation_from_the_orders() {
     .await;
     let recomputed = scalar(
         &app,
-        "SELECT CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) AS n FROM orders \
+        "SELECT CAST(COALESCE(SUM(total_amount - short_amount), 0) AS BIGINT) AS n FROM orders \
          WHERE paid_period IS NOT NULL AND status NOT IN ('cancelled', 'rejected', 'refunded')",
     )
     .await;
@@ -563,7 +576,7 @@ async fn kept_spend_equals_a_recomputation_from_the_orders() {
         let per_buyer = scalar(
             &app,
             &format!(
-                "SELECT CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) AS n FROM orders WHERE buyer_id = '{}' \
+                "SELECT CAST(COALESCE(SUM(total_amount - short_amount), 0) AS BIGINT) AS n FROM orders WHERE buyer_id = '{}' \
                  AND paid_period IS NOT NULL AND status NOT IN ('cancelled', 'rejected', 'refunded')",
                 b.id
             ),

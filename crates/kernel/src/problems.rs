@@ -194,6 +194,18 @@ pub static CATALOGUE: &[Entry] = &[
         ("Address required", "Delivery needs an address."),
     ),
     p(
+        "all_lines_short",
+        &[409],
+        (
+            "Semua barang kurang",
+            "Tidak ada barang pesanan yang dapat disediakan; tolak pesanan ini saja.",
+        ),
+        (
+            "Every line short",
+            "None of the order's goods can be supplied; reject the order instead.",
+        ),
+    ),
+    p(
         "already_matched",
         &[409],
         (
@@ -473,6 +485,17 @@ pub static CATALOGUE: &[Entry] = &[
         (
             "Draft batch exists",
             "A draft batch is waiting for approval; approve or cancel it first.",
+        ),
+    ),
+    f(
+        "duplicate_order_line",
+        (
+            "Baris pesanan ganda",
+            "Baris pesanan ini disebut lebih dari sekali.",
+        ),
+        (
+            "Duplicate order line",
+            "This order line is named more than once.",
         ),
     ),
     p(
@@ -1748,6 +1771,17 @@ pub static CATALOGUE: &[Entry] = &[
         ("Kolom wajib diisi", "Kolom ini wajib diisi."),
         ("Required", "This field is required."),
     ),
+    f(
+        "short_quantity_too_large",
+        (
+            "Jumlah kurang terlalu besar",
+            "Jumlah yang kurang melebihi jumlah yang dipesan pada baris ini.",
+        ),
+        (
+            "Short quantity too large",
+            "The short quantity is more than this line ordered.",
+        ),
+    ),
     p(
         "statement_line_matched",
         &[409],
@@ -1924,6 +1958,17 @@ pub static CATALOGUE: &[Entry] = &[
         "unknown_opd",
         ("OPD tidak dikenal", "Tidak ada OPD dengan ID ini."),
         ("Unknown OPD", "No OPD with this id."),
+    ),
+    f(
+        "unknown_order_line",
+        (
+            "Baris pesanan tidak dikenal",
+            "Pesanan ini tidak memuat listing tersebut.",
+        ),
+        (
+            "Unknown order line",
+            "This order has no line of that listing.",
+        ),
     ),
     f(
         "unknown_payout_item",

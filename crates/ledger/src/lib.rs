@@ -9,6 +9,7 @@
 //! payment confirmed    collection +a            buyer_funds_held -a
 //! order completed      buyer_funds_held +gross  merchant_payable -net, platform_fee -fee, tax_withheld -tax
 //! refund (before)      buyer_funds_held +a      refunds_payable -a
+//! shortfall            buyer_funds_held +a      refunds_payable -a   (order:{id}:short, before completion only)
 //! refund (after)       merchant_payable +net', platform_fee +fee', tax_withheld +tax'   refunds_payable -a
 //! payout approved      merchant_payable +a      payout_in_transit -a
 //! payout settled       payout_in_transit +a     collection -a
@@ -28,7 +29,7 @@ pub use error::LedgerError;
 pub use post::{NewTransaction, Posted, Refs, TURNOVER_THRESHOLDS, TxnKind, post, post_many};
 pub use postings::{
     payout_approved, payout_failed, payout_settled, post_order_completed, post_payment_confirmed,
-    post_refund, post_refund_paid, reverse, split_completed,
+    post_refund, post_refund_paid, post_shortfall, reverse, split_completed,
 };
 
 #[cfg(test)]

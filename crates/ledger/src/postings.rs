@@ -209,6 +209,44 @@ pub async fn post_refund<C: ConnectionTrait>(
     .await
 }
 
+/// A shop accepted an order with some units short: what those units cost the buyer is owed
+/// back, out of buyer funds held, before the order completes. Natural key
+/// `order:{id}:short`, so an order has at most one. Refused once the order's completion is in
+/// the journal: the completion must already be of the reduced gross, so a shortfall after it
+/// would pay the merchant for units it never supplied.
+pub async fn post_shortfall<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    merchant_id: &str,
+    amount: Rupiah,
+    at: DateTime<Utc>,
+) -> Result<Posted, LedgerError> {
+    positive(amount)?;
+    if completion_of(conn, order_id).await?.is_some() {
+        return Err(LedgerError::InvalidAmount(
+            "a shortfall is refunded before the order completes",
+        ));
+    }
+    let a = amount.get();
+    post(
+        conn,
+        NewTransaction {
+            key: format!("order:{order_id}:short"),
+            kind: TxnKind::Refund,
+            occurred_at: at,
+            memo: Some("partial fulfilment".to_owned()),
+            entries: vec![(Account::BuyerFundsHeld, a), (Account::RefundsPayable, -a)],
+            refs: Refs {
+                order_id: Some(order_id.to_owned()),
+                merchant_id: Some(merchant_id.to_owned()),
+                amount: a,
+                ..Refs::default()
+            },
+        },
+    )
+    .await
+}
+
 /// A refund was paid out of the collection account. Natural key chosen by the caller, e.g.
 /// `refund:{id}:paid`.
 pub async fn post_refund_paid<C: ConnectionTrait>(

@@ -502,3 +502,53 @@ async fn concurrent_payments_and_completions_keep_every_stripe_within_its_floor(
     assert!(check.is_sound(), "{check:?}");
     assert_eq!(check.transactions, 96);
 }
+
+#[tokio::test]
+async fn a_shortfall_is_refunded_once_before_completion_and_the_completion_is_of_the_rest() {
+    let (db, _scratch) = db().await;
+    let txn = db.begin().await.unwrap();
+    post_payment_confirmed(&txn, "p1", rp(77_000), at(1))
+        .await
+        .unwrap();
+    assert!(
+        post_shortfall(&txn, "o1", "m1", rp(17_500), at(2))
+            .await
+            .unwrap()
+            .is_new()
+    );
+    // One shortfall per order: a replay posts nothing.
+    assert_eq!(
+        post_shortfall(&txn, "o1", "m1", rp(17_500), at(2))
+            .await
+            .unwrap(),
+        Posted::AlreadyPosted
+    );
+    let (net, fee, tax) = split_completed(rp(59_500), 150, 50).unwrap();
+    post_order_completed(&txn, "o1", "m1", rp(59_500), fee, tax, at(3))
+        .await
+        .unwrap();
+    // After completion a shortfall would pay the shop for units it never supplied.
+    let err = post_shortfall(&txn, "o2", "m1", rp(0), at(3))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::InvalidAmount(_)), "{err:?}");
+    post_payment_confirmed(&txn, "p3", rp(1_000), at(3))
+        .await
+        .unwrap();
+    post_order_completed(&txn, "o3", "m1", rp(1_000), rp(0), rp(0), at(3))
+        .await
+        .unwrap();
+    let err = post_shortfall(&txn, "o3", "m1", rp(500), at(4))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::InvalidAmount(_)), "{err:?}");
+    txn.commit().await.unwrap();
+    assert_eq!(balance(&db, Account::BuyerFundsHeld).await, 0);
+    assert_eq!(balance(&db, Account::RefundsPayable).await, -17_500);
+    assert_eq!(
+        balance(&db, Account::MerchantPayable("m1".into())).await,
+        -(net.get() + 1_000)
+    );
+    let check = read::check(&db).await.unwrap();
+    assert!(check.is_sound(), "{check:?}");
+}

@@ -61,6 +61,25 @@ impl Template {
             Template::OrderAccepted {
                 order_id,
                 merchant_name,
+                short,
+                refund,
+                ..
+            } if !short.is_empty() => (
+                "Pesanan diterima sebagian".to_owned(),
+                format!(
+                    "{merchant_name} menerima pesanan {order_id} tanpa {}. {} dikembalikan ke Anda.",
+                    short
+                        .iter()
+                        .map(|i| format!("{} {} {}", i.quantity, i.unit, i.name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    refund.format_idr()
+                ),
+                target(&[("order_id", order_id)]),
+            ),
+            Template::OrderAccepted {
+                order_id,
+                merchant_name,
                 ..
             } => (
                 "Pesanan diterima toko".to_owned(),

@@ -53,11 +53,15 @@ pub enum Template {
         items: Vec<MailItem>,
         total: Rupiah,
     },
-    /// To the buyer: the merchant accepted the order.
+    /// To the buyer: the merchant accepted the order, perhaps with some units short. `short`
+    /// lists the units the shop cannot supply (quantity and value of the short units only) and
+    /// `refund` what they cost, refunded; both are empty and zero for a whole acceptance.
     OrderAccepted {
         order_id: String,
         buyer_name: String,
         merchant_name: String,
+        short: Vec<MailItem>,
+        refund: Rupiah,
     },
     /// To the buyer: the merchant rejected the order; the money goes back.
     OrderRejected {
@@ -270,12 +274,15 @@ impl Template {
                 order_id,
                 buyer_name,
                 merchant_name,
+                short,
+                refund,
             } => (
                 "order_accepted",
                 vec![
                     ("order_id", text(order_id)),
                     ("buyer_name", text(buyer_name)),
                     ("merchant_name", text(merchant_name)),
+                    ("shortfall", shortfall_block(short, *refund)),
                 ],
             ),
             Template::OrderRejected {
@@ -601,6 +608,12 @@ const TD: &str = "<td style=\"padding:4px;\">";
 const TD_RIGHT: &str = "<td style=\"padding:4px;text-align:right;\">";
 
 fn items_block(items: &[MailItem]) -> Var {
+    let (text, html) = items_parts(items);
+    Var::Block { text, html }
+}
+
+/// A list of order lines as plain text and as an HTML table.
+fn items_parts(items: &[MailItem]) -> (String, String) {
     let text = items
         .iter()
         .map(|i| {
@@ -630,7 +643,31 @@ fn items_block(items: &[MailItem]) -> Var {
         );
     }
     html.push_str("</table>");
-    Var::Block { text, html }
+    (text, html)
+}
+
+/// The paragraph of a partial acceptance: the units the shop cannot supply and the refund.
+/// Empty for a whole acceptance.
+fn shortfall_block(short: &[MailItem], refund: Rupiah) -> Var {
+    if short.is_empty() {
+        return Var::Block {
+            text: String::new(),
+            html: String::new(),
+        };
+    }
+    let (lines, table) = items_parts(short);
+    let intro = "Sebagian barang tidak dapat disediakan oleh penjual:";
+    let refunded = format!(
+        "{} untuk barang tersebut dikembalikan kepada Anda.",
+        refund.format_idr()
+    );
+    Var::Block {
+        text: format!("\n\n{intro}\n{lines}\n\n{refunded}"),
+        html: format!(
+            "<p>{intro}</p>{table}<p><strong>{}</strong> untuk barang tersebut dikembalikan kepada Anda.</p>",
+            refund.format_idr()
+        ),
+    }
 }
 
 fn remittance_block(lines: &[RemittanceLine]) -> Var {
@@ -739,6 +776,8 @@ mod tests {
                 order_id: "o1".into(),
                 buyer_name: "Ani".into(),
                 merchant_name: "Toko Sri".into(),
+                short: Vec::new(),
+                refund: Rupiah::ZERO,
             },
             Template::OrderRejected {
                 order_id: "o1".into(),
@@ -870,6 +909,38 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_acceptance_lists_the_short_units_and_the_refund() {
+        let whole = every_template()[1].render();
+        assert_eq!(whole.template, "order_accepted");
+        assert!(!whole.text.contains("dikembalikan"), "{}", whole.text);
+        let partial = Template::OrderAccepted {
+            order_id: "o1".into(),
+            buyer_name: "Ani".into(),
+            merchant_name: "Toko Sri".into(),
+            short: vec![MailItem {
+                quantity: 1,
+                line_total: Rupiah::new(75_000),
+                ..item()
+            }],
+            refund: Rupiah::new(75_000),
+        };
+        let r = partial.render();
+        assert!(
+            r.text
+                .contains("- Beras <Premium>: 1 karung x Rp75.000 = Rp75.000"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text
+                .contains("Rp75.000 untuk barang tersebut dikembalikan")
+        );
+        assert!(r.html.contains("Beras &lt;Premium&gt;"));
+        let notice = partial.notice().expect("a notice");
+        assert!(notice.body.contains("Rp75.000"), "{}", notice.body);
+    }
+
+    #[test]
     fn amounts_are_rupiah_and_values_are_escaped_in_html() {
         let r = every_template()[0].render();
         assert_eq!(r.template, "order_paid");
@@ -924,6 +995,8 @@ mod tests {
             order_id: "o1\r\nBcc: x@example.com".into(),
             buyer_name: "Ani".into(),
             merchant_name: "Toko".into(),
+            short: Vec::new(),
+            refund: Rupiah::ZERO,
         }
         .render();
         assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));

@@ -3,11 +3,12 @@
 
 use chrono::Duration;
 use peken_kernel::auth::{Caller, Role};
-use peken_kernel::{ApiError, ApiResult, AppState};
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
-use crate::lifecycle::{complete_order, refund_paid_order, release_stock, transition};
+use crate::lifecycle::{complete_order, items_of, refund_paid_order, release_stock, transition};
 use crate::notify::{self, BuyerEvent};
+use crate::partial::{self, ShortLine};
 use crate::payment::close_if_empty;
 use crate::status::{Action, OrderStatus};
 use crate::store::order;
@@ -43,6 +44,21 @@ pub async fn act(
     reason: Option<&str>,
     idem: Option<&Key>,
 ) -> ApiResult<String> {
+    act_with(state, caller, order_id, action, reason, &[], idem).await
+}
+
+/// [`act`], where an acceptance may name lines the shop cannot supply in full (`short`, see
+/// [`crate::partial`]); other actions take none. The lines are checked against the order
+/// before it moves, and the shortfall is refunded in the acceptance's transaction.
+pub async fn act_with(
+    state: &AppState,
+    caller: &Caller,
+    order_id: &str,
+    action: Action,
+    reason: Option<&str>,
+    short: &[ShortLine],
+    idem: Option<&Key>,
+) -> ApiResult<String> {
     let now = state.now();
     let txn = state.db.begin().await?;
     if let Some((_, body)) = idempotency::claim(&txn, idem, now).await? {
@@ -50,6 +66,15 @@ pub async fn act(
         return Ok(body);
     }
     visible_order(&txn, caller, order_id).await?;
+    let shortfall = match action {
+        Action::Accept if !short.is_empty() => {
+            let items = items_of(&txn, order_id).await?;
+            Some(partial::plan(&items, short)?)
+        }
+        _ => None,
+    };
+    let note = shortfall.as_ref().map(partial::note);
+    let reason = reason.or(note.as_deref());
     let before = transition(&txn, order_id, action, Some(&caller.user_id), reason, now).await?;
     let was = OrderStatus::parse(&before.status);
     match action {
@@ -68,7 +93,17 @@ pub async fn act(
                 close_if_empty(&txn, &before.payment_id, now).await?;
             }
         }
-        Action::Accept => notify::tell_buyer(&txn, &before, BuyerEvent::Accepted, now).await?,
+        Action::Accept => {
+            let (short, refund) = match &shortfall {
+                Some(shortfall) => {
+                    partial::apply(&txn, &before, shortfall, Some(&caller.user_id), now).await?;
+                    (partial::mail_items(shortfall), shortfall.amount)
+                }
+                None => (Vec::new(), Rupiah::ZERO),
+            };
+            let event = BuyerEvent::Accepted { short, refund };
+            notify::tell_buyer(&txn, &before, event, now).await?;
+        }
         Action::Reject => {
             let reason = reason.unwrap_or("rejected by the shop");
             release_stock(
@@ -109,7 +144,11 @@ pub async fn act(
             caller,
             peken_audit::Change::new(audit_name(action), "order", order_id)
                 .before(serde_json::json!({"status": before.status}))
-                .after(serde_json::json!({"status": action.to().as_str(), "reason": reason})),
+                .after(serde_json::json!({
+                    "status": action.to().as_str(),
+                    "reason": reason,
+                    "short_amount": shortfall.as_ref().map(|s| s.amount),
+                })),
             now,
         )
         .await?;

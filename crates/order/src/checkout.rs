@@ -82,7 +82,11 @@ pub struct OrderItemView {
     /// The product's name when it was bought.
     pub name: String,
     pub unit: String,
+    /// The quantity ordered (and paid for).
     pub quantity: i64,
+    /// Units of `quantity` the shop could not supply when it accepted the order: they were
+    /// refunded and returned to stock. The shop supplies `quantity - short_quantity`.
+    pub short_quantity: i64,
     pub price: Rupiah,
     pub line_total: Rupiah,
     /// The product's first photo now, when it has one.
@@ -278,6 +282,7 @@ pub async fn checkout(
                 name: Set(l.product_name.clone()),
                 unit: Set(l.unit.clone()),
                 quantity: Set(*quantity),
+                short_quantity: Set(0),
                 price: Set(l.price.get()),
                 line_total: Set(line_total.get()),
             });
@@ -288,6 +293,7 @@ pub async fn checkout(
                 name: l.product_name.clone(),
                 unit: l.unit.clone(),
                 quantity: *quantity,
+                short_quantity: 0,
                 price: l.price,
                 line_total,
                 image: l
@@ -306,6 +312,7 @@ pub async fn checkout(
             merchant_id: Set((*merchant_id).to_owned()),
             status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
             total_amount: Set(total.get()),
+            short_amount: Set(0),
             fulfilment_method: Set(cart.fulfilment.as_str().to_owned()),
             address: Set(address.clone()),
             delivery_address: Set(delivery_json.clone()),

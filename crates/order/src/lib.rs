@@ -8,6 +8,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod mandate;
 pub mod notify;
+pub mod partial;
 pub mod payment;
 pub mod qris;
 pub mod receipt;

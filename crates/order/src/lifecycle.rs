@@ -172,7 +172,8 @@ pub async fn release_stock<C: ConnectionTrait>(
 }
 
 /// Records that a paid order's money is owed back to the buyer: the refund row, the ledger
-/// posting (buyer funds held → refunds payable), and the order's amount taken off the merchant's
+/// posting (buyer funds held → refunds payable), and the order's amount (less any shortfall
+/// refunded at acceptance) taken off the merchant's
 /// month-to-date turnover and the ASN's spend for the month of the payment. `announce` sends the
 /// refund mail; a rejection's own mail already states the refund.
 pub async fn refund_paid_order<C: ConnectionTrait>(
@@ -182,7 +183,8 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
     announce: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let amount = Rupiah::new(order.total_amount);
+    // A shortfall refunded at acceptance is not refunded again.
+    let amount = Rupiah::new(order.supplied_amount());
     refund::Entity::insert(refund::ActiveModel {
         id: Set(new_id()),
         payment_id: Set(order.payment_id.clone()),
@@ -190,6 +192,7 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
         buyer_id: Set(order.buyer_id.clone()),
         amount: Set(amount.get()),
         reason: Set(reason.to_owned()),
+        kind: Set("order".to_owned()),
         status: Set("due".to_owned()),
         created_at: Set(now),
     })
@@ -221,8 +224,8 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The merchant is now owed the order's money: buyer funds held → merchant payable, less the
-/// platform fee and tax withheld at the rates in force.
+/// The merchant is now owed the order's money (for the goods supplied): buyer funds held →
+/// merchant payable, less the platform fee and tax withheld at the rates in force.
 pub async fn complete_order<C: ConnectionTrait>(
     state: &AppState,
     conn: &C,
@@ -230,7 +233,9 @@ pub async fn complete_order<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let policies = state.policies.get(conn).await?;
-    let gross = Rupiah::new(order.total_amount);
+    // The shop is paid for what it supplied: the total less the shortfall refunded at
+    // acceptance.
+    let gross = Rupiah::new(order.supplied_amount());
     let (_net, fee, tax) =
         peken_ledger::split_completed(gross, policies.platform_fee_bps, policies.tax_bps())
             .map_err(ledger_error)?;

@@ -129,11 +129,21 @@ pub async fn orders_paid<C: ConnectionTrait>(
 
 /// A buyer-facing event of an order, and what its message needs beyond the names.
 pub enum BuyerEvent<'a> {
-    Accepted,
-    Rejected { reason: &'a str },
+    /// Accepted; `short` lists the units the shop cannot supply (empty for the whole order) and
+    /// `refund` what they cost.
+    Accepted {
+        short: Vec<MailItem>,
+        refund: Rupiah,
+    },
+    Rejected {
+        reason: &'a str,
+    },
     Shipped,
     Completed,
-    Refunded { amount: Rupiah, reason: &'a str },
+    Refunded {
+        amount: Rupiah,
+        reason: &'a str,
+    },
 }
 
 /// Tells the buyer of an order what happened, once per order and event.
@@ -150,12 +160,14 @@ pub async fn tell_buyer<C: ConnectionTrait>(
     let buyer_name = to.0.clone();
     let total = Rupiah::new(order.total_amount);
     let (name, template) = match event {
-        BuyerEvent::Accepted => (
+        BuyerEvent::Accepted { short, refund } => (
             "accepted",
             Template::OrderAccepted {
                 order_id,
                 buyer_name,
                 merchant_name: shop_name(conn, order).await?,
+                short,
+                refund,
             },
         ),
         BuyerEvent::Rejected { reason } => (
@@ -183,7 +195,8 @@ pub async fn tell_buyer<C: ConnectionTrait>(
                 order_id,
                 buyer_name,
                 merchant_name: shop_name(conn, order).await?,
-                total,
+                // What the goods supplied cost: a shortfall went back at acceptance.
+                total: Rupiah::new(order.supplied_amount()),
             },
         ),
         BuyerEvent::Refunded { amount, reason } => (

@@ -190,6 +190,7 @@ async fn owe_back<C: ConnectionTrait>(
         buyer_id: Set(bill.buyer_id.clone()),
         amount: Set(amount.get()),
         reason: Set(reason.to_owned()),
+        kind: Set("order".to_owned()),
         status: Set("due".to_owned()),
         created_at: Set(now),
     })

@@ -41,6 +41,8 @@ pub struct Receipt {
     pub lines: Vec<Line>,
     pub subtotal: i64,
     pub total: i64,
+    /// What the units the shop could not supply cost, refunded at acceptance (0 if none).
+    pub short_amount: i64,
     pub fulfilment: String,
     pub paid_at: DateTime<Utc>,
     pub received_at: Option<DateTime<Utc>>,
@@ -70,6 +72,8 @@ pub struct ShopFacts {
 pub struct Line {
     pub name: String,
     pub quantity: i64,
+    /// Units of `quantity` the shop could not supply (refunded).
+    pub short_quantity: i64,
     pub unit: String,
     pub price: i64,
     pub line_total: i64,
@@ -212,6 +216,7 @@ async fn gather<C: ConnectionTrait>(
         .map(|i| Line {
             name: i.name,
             quantity: i.quantity,
+            short_quantity: i.short_quantity,
             unit: i.unit,
             price: i.price,
             line_total: i.line_total,
@@ -238,6 +243,7 @@ async fn gather<C: ConnectionTrait>(
         subtotal: lines.iter().map(|l| l.line_total).sum(),
         lines,
         total: found.total_amount,
+        short_amount: found.short_amount,
         fulfilment: found.fulfilment_method,
         paid_at,
         received_at,
@@ -498,7 +504,15 @@ fn render(r: &Receipt) -> Result<Vec<u8>, peken_document::DocumentError> {
     };
     header(&mut doc, &mut y);
     for (index, line) in r.lines.iter().enumerate() {
-        let name_lines = doc.wrap(&line.name, 9.0, Weight::Regular, COL_NAME_WIDTH);
+        let name = if line.short_quantity > 0 {
+            format!(
+                "{} (kurang {} {}, dikembalikan)",
+                line.name, line.short_quantity, line.unit
+            )
+        } else {
+            line.name.clone()
+        };
+        let name_lines = doc.wrap(&name, 9.0, Weight::Regular, COL_NAME_WIDTH);
         let height = 12.0 * name_lines.len() as f32;
         if y + height > TABLE_BOTTOM {
             doc.new_page();
@@ -546,7 +560,9 @@ fn render(r: &Receipt) -> Result<Vec<u8>, peken_document::DocumentError> {
     doc.line(LEFT, y, RIGHT, y, 0.5);
     y += 14.0;
 
-    if y + FOOTER_HEIGHT > 842.0 {
+    // A refund of short units takes two more lines of totals.
+    let refund_lines = if r.short_amount > 0 { 28.0 } else { 0.0 };
+    if y + FOOTER_HEIGHT + refund_lines > 842.0 {
         doc.new_page();
         y = 60.0;
         doc.text(
@@ -581,6 +597,38 @@ fn render(r: &Receipt) -> Result<Vec<u8>, peken_document::DocumentError> {
     }
     doc.text_right(total_label, y, 10.0, Weight::Bold, "Total dibayar");
     doc.text_right(COL_TOTAL_RIGHT, y, 10.0, Weight::Bold, &rupiah(r.total));
+    if r.short_amount > 0 {
+        y += 14.0;
+        doc.text_right(
+            total_label,
+            y,
+            9.5,
+            Weight::Regular,
+            "Dikembalikan (barang kurang)",
+        );
+        doc.text_right(
+            COL_TOTAL_RIGHT,
+            y,
+            9.5,
+            Weight::Regular,
+            &format!("-{}", rupiah(r.short_amount)),
+        );
+        y += 14.0;
+        doc.text_right(
+            total_label,
+            y,
+            10.0,
+            Weight::Bold,
+            "Nilai barang diserahkan",
+        );
+        doc.text_right(
+            COL_TOTAL_RIGHT,
+            y,
+            10.0,
+            Weight::Bold,
+            &rupiah(r.total - r.short_amount),
+        );
+    }
     y += 22.0;
 
     let fulfilment = if r.fulfilment == "delivery" {

@@ -23,6 +23,9 @@ pub struct RefundView {
     pub buyer_id: String,
     pub amount: Rupiah,
     pub reason: String,
+    /// `order` (an order's or a payment's money) or `short` (units the shop could not supply,
+    /// refunded when it accepted the order).
+    pub kind: String,
     /// `due` or `paid`.
     pub status: String,
     pub created_at: DateTime<Utc>,
@@ -37,6 +40,7 @@ impl From<refund::Model> for RefundView {
             buyer_id: r.buyer_id,
             amount: Rupiah::new(r.amount),
             reason: r.reason,
+            kind: r.kind,
             status: r.status,
             created_at: r.created_at,
         }

@@ -80,7 +80,14 @@ pub struct OrderView {
     pub buyer: Option<BuyerFace>,
     pub status: OrderStatus,
     pub items: Vec<OrderItemView>,
+    /// What the buyer paid.
     pub total_amount: Rupiah,
+    /// What the units the shop could not supply cost (the lines' `short_quantity`), refunded
+    /// when it accepted the order; 0 when it supplies everything.
+    pub short_amount: Rupiah,
+    /// What the buyer pays for the goods supplied, and what the shop is owed on completion:
+    /// `total_amount - short_amount`.
+    pub supplied_amount: Rupiah,
     pub fulfilment: Fulfilment,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
@@ -106,12 +113,15 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
                 name: i.name,
                 unit: i.unit,
                 quantity: i.quantity,
+                short_quantity: i.short_quantity,
                 price: Rupiah::new(i.price),
                 line_total: Rupiah::new(i.line_total),
                 image: None,
             })
             .collect(),
         total_amount: Rupiah::new(o.total_amount),
+        short_amount: Rupiah::new(o.short_amount),
+        supplied_amount: Rupiah::new(o.supplied_amount()),
         fulfilment: Fulfilment {
             method: o.fulfilment_method,
             address: o.address,

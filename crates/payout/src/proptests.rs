@@ -1,5 +1,6 @@
 //! The ledger's promises under random sequences of checkouts, payments (and replays),
-//! completions, cancellations and refunds, payout batches, approvals, cancellations, statement
+//! completions, cancellations and refunds, partial acceptances (a shortfall refunded before
+//! completion, which then pays the rest), payout batches, approvals, cancellations, statement
 //! imports and re-imports, failures, retries and cleared holds, run in process against SQLite
 //! with the real migrations and the real service functions. After every step:
 //!
@@ -11,6 +12,9 @@
 //!   and their retries: what merchants were ever owed equals what they are owed now plus what
 //!   was sent to them and not returned, and every live item is exactly the movements it claimed;
 //! - in transit equals the total of approved items not yet seen on a statement;
+//! - an order's shortfall is posted once, only before its completion, and the completion is of
+//!   what is left: the shortfall and the completion together never exceed what the buyer paid,
+//!   and the merchant is never credited more than the net of the goods it supplied;
 //! - re-importing any statement changes nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
@@ -50,6 +54,11 @@ enum Op {
         order: u8,
         percent: u8,
     },
+    /// A shop accepts the order with `percent` of its value short.
+    Short {
+        order: u8,
+        percent: u8,
+    },
     Build {
         by: u8,
     },
@@ -83,6 +92,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<u8>(), 0_u16..300, 0_u16..100)
             .prop_map(|(order, fee_bps, tax_bps)| Op::Complete { order, fee_bps, tax_bps }),
         1 => (any::<u8>(), 1_u8..=100).prop_map(|(order, percent)| Op::Refund { order, percent }),
+        2 => (any::<u8>(), 1_u8..100).prop_map(|(order, percent)| Op::Short { order, percent }),
         2 => any::<u8>().prop_map(|by| Op::Build { by }),
         2 => prop::bool::weighted(0.15).prop_map(|same_user| Op::Approve { same_user }),
         2 => Just(Op::Cancel),
@@ -100,6 +110,9 @@ struct Order {
     merchant: usize,
     amount: i64,
     paid: bool,
+    /// The shortfall refunded at acceptance (0 if none).
+    short: i64,
+    completed: bool,
 }
 
 struct World {
@@ -181,6 +194,8 @@ impl World {
                     merchant: usize::from(merchant) % MERCHANTS,
                     amount: i64::from(amount),
                     paid: false,
+                    short: 0,
+                    completed: false,
                 });
             }
             Op::Pay { order, twice } => {
@@ -218,25 +233,27 @@ impl World {
                 if !o.paid {
                     return Ok(());
                 }
-                let (_, fee, tax) = peken_ledger::split_completed(
-                    Rupiah::new(o.amount),
-                    u32::from(fee_bps),
-                    u32::from(tax_bps),
-                )
-                .unwrap();
+                // The shop is paid for what it supplied.
+                let gross = Rupiah::new(o.amount - o.short);
+                let (_, fee, tax) =
+                    peken_ledger::split_completed(gross, u32::from(fee_bps), u32::from(tax_bps))
+                        .unwrap();
                 let txn = self.db.begin().await.unwrap();
                 let result = peken_ledger::post_order_completed(
                     &txn,
                     &o.id,
                     &self.merchants[o.merchant].0,
-                    Rupiah::new(o.amount),
+                    gross,
                     fee,
                     tax,
                     now,
                 )
                 .await;
                 match result {
-                    Ok(_) => txn.commit().await.unwrap(),
+                    Ok(_) => {
+                        txn.commit().await.unwrap();
+                        self.orders[i].completed = true;
+                    }
                     Err(e) => ledger_refusal(&e)?,
                 }
             }
@@ -264,6 +281,42 @@ impl World {
                 .await;
                 match result {
                     Ok(_) => txn.commit().await.unwrap(),
+                    Err(e) => ledger_refusal(&e)?,
+                }
+            }
+            Op::Short { order, percent } => {
+                let Some(i) =
+                    (!self.orders.is_empty()).then(|| usize::from(order) % self.orders.len())
+                else {
+                    return Ok(());
+                };
+                let o = &self.orders[i];
+                if !o.paid || o.amount < 2 {
+                    return Ok(());
+                }
+                let short = (o.amount * i64::from(percent) / 100).clamp(1, o.amount - 1);
+                let txn = self.db.begin().await.unwrap();
+                let result = peken_ledger::post_shortfall(
+                    &txn,
+                    &o.id,
+                    &self.merchants[o.merchant].0,
+                    Rupiah::new(short),
+                    now,
+                )
+                .await;
+                match result {
+                    Ok(_) if o.completed => {
+                        return Err("a shortfall was posted after the completion".into());
+                    }
+                    Ok(posted) if o.short != 0 => {
+                        if posted.is_new() {
+                            return Err("an order's shortfall was posted twice".into());
+                        }
+                    }
+                    Ok(_) => {
+                        txn.commit().await.unwrap();
+                        self.orders[i].short = short;
+                    }
                     Err(e) => ledger_refusal(&e)?,
                 }
             }
@@ -569,6 +622,59 @@ async fn check(db: &DatabaseConnection) -> Result<(), String> {
     Ok(())
 }
 
+/// The amount of the transaction with a natural key, if it was posted.
+async fn posted_amount(db: &DatabaseConnection, key: &str) -> Option<i64> {
+    sql::query_one(
+        db,
+        "SELECT amount FROM ledger_transactions WHERE natural_key = $1",
+        vec![key.into()],
+    )
+    .await
+    .unwrap()
+    .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+}
+
+/// Per order: the shortfall in the journal is the one the shop declared, the completion is of
+/// what was left, both together are at most what was paid, and the merchant's credit is at
+/// most the supplied gross.
+async fn check_orders(world: &World) -> Result<(), String> {
+    for o in &world.orders {
+        let short = posted_amount(&world.db, &format!("order:{}:short", o.id))
+            .await
+            .unwrap_or(0);
+        if short != o.short {
+            return Err(format!("{}: shortfall {short}, declared {}", o.id, o.short));
+        }
+        let Some(gross) = posted_amount(&world.db, &format!("order:{}:completed", o.id)).await
+        else {
+            continue;
+        };
+        if gross != o.amount - o.short || gross + short > o.amount {
+            return Err(format!(
+                "{}: completion {gross} with shortfall {short} of {} paid",
+                o.id, o.amount
+            ));
+        }
+        let credited = -scalar(
+            &world.db,
+            &format!(
+                "SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM ledger_entries e \
+                 JOIN ledger_transactions t ON t.id = e.txn_id \
+                 WHERE t.natural_key = 'order:{}:completed' AND e.account_kind = 'merchant_payable'",
+                o.id
+            ),
+        )
+        .await;
+        if credited > gross {
+            return Err(format!(
+                "{}: merchant credited {credited} for goods worth {gross}",
+                o.id
+            ));
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
@@ -580,6 +686,7 @@ proptest! {
             for (step, op) in ops.iter().enumerate() {
                 world.apply(op).await.map_err(|e| format!("step {step} {op:?}: {e}"))?;
                 check(&world.db).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
+                check_orders(&world).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
             }
             Ok(())
         });

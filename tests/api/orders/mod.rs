@@ -4,4 +4,5 @@ mod checkout;
 mod concurrency;
 mod holding;
 mod lifecycle;
+mod partial;
 mod receipt;

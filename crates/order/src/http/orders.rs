@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::actions;
+use crate::partial::AcceptRequest;
 use crate::status::{Action, OrderStatus};
 use crate::views::{self, OrderEventView, OrderView};
 use peken_kernel::idempotency::Key;
@@ -171,17 +172,58 @@ async fn cancel(
     .await
 }
 
-/// The shop accepts a paid order.
+/// The shop accepts a paid order, whole or with some units short. With no body (or no `short`
+/// lines) it accepts everything. With `short` lines (by listing, each with the units that
+/// cannot be supplied), the short units are refunded to the buyer in the same step (the value
+/// of those units as paid, through the ledger; an ASN's monthly spend drops by it), go back on
+/// the shelf, and the buyer is told; completion then pays the shop for what it supplied.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, description = "The order after the step", body = OrderView), (status = 409, description = "Not in a state to accept", body = Problem, content_type = "application/problem+json")))]
+    request_body(content = Option<AcceptRequest>, description = "Optional: the lines the shop cannot supply in full", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The order after the step", body = OrderView),
+        (status = 409, description = "Not in a state to accept (`invalid_transition`), or every unit short (`all_lines_short`: reject it instead)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A short line not of this order (`unknown_order_line`), named twice (`duplicate_order_line`), a quantity below 1 (`invalid_quantity`) or above the ordered one (`short_quantity_too_large`), a body of another shape (`invalid_body`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 #[post("/orders/{id}/accept")]
 async fn accept(
     state: web::Data<AppState>,
     auth: Auth<MerchantOnly>,
     req: HttpRequest,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    run(&state, &auth, &req, &id, Action::Accept, None).await
+    let request: AcceptRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        AcceptRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::unprocessable("invalid_body", format!("the body does not match: {e}"))
+        })?
+    };
+    // A whole acceptance keys its idempotency as it always did; a partial one by its lines too.
+    let fingerprint = if request.short.is_empty() {
+        serde_json::json!({ "reason": null })
+    } else {
+        serde_json::json!({ "reason": null, "short": request.short })
+    };
+    let idem = Key::from_request(
+        &req,
+        &auth.user_id,
+        &format!("order:{id}:{}", Action::Accept.to().as_str()),
+        &fingerprint,
+    )?;
+    let body = actions::act_with(
+        &state,
+        &auth,
+        &id,
+        Action::Accept,
+        None,
+        &request.short,
+        idem.as_ref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// The shop rejects a paid order with a reason: stock returns, the buyer is refunded.

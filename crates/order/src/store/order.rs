@@ -11,7 +11,11 @@ pub struct Model {
     pub buyer_role: String,
     pub merchant_id: String,
     pub status: String,
+    /// What the buyer paid for the order.
     pub total_amount: i64,
+    /// What the units the shop could not supply cost; refunded at acceptance. The shop is owed
+    /// `total_amount - short_amount`.
+    pub short_amount: i64,
     pub fulfilment_method: String,
     pub address: Option<String>,
     /// JSON of the `DeliveryAddress` copied from the buyer's address book at checkout.
@@ -32,3 +36,12 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// What the buyer paid for the goods the shop supplies: the total less the shortfall
+    /// refunded at acceptance. Completion pays the shop this, and a later whole refund returns
+    /// this (the shortfall went back already).
+    pub fn supplied_amount(&self) -> i64 {
+        self.total_amount - self.short_amount
+    }
+}

@@ -12,7 +12,10 @@ pub struct Model {
     pub product_id: Option<String>,
     pub name: String,
     pub unit: String,
+    /// The quantity ordered.
     pub quantity: i64,
+    /// Units of `quantity` the shop could not supply (accepted: `quantity - short_quantity`).
+    pub short_quantity: i64,
     pub price: i64,
     pub line_total: i64,
 }

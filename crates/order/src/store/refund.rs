@@ -10,6 +10,8 @@ pub struct Model {
     pub buyer_id: String,
     pub amount: i64,
     pub reason: String,
+    /// `order` (the order's money, or a payment's) or `short` (units short at acceptance).
+    pub kind: String,
     pub status: String,
     pub created_at: DateTimeUtc,
 }
