@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use peken_document::{Document, PAGE_HEIGHT, PAGE_WIDTH, Weight};
-use peken_kernel::period::wib_date;
+use peken_kernel::period::{parse_date, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -102,8 +102,11 @@ fn status_text(advice: &Advice) -> String {
         }
         PayoutStatus::Paid => match &p.seen_on_statement {
             Some(seen) => format!(
-                "Dibayar (tercatat di rekening koran, valuta {})",
-                seen.value_date
+                "Dibayar (tercatat di rekening koran, tanggal valuta {})",
+                parse_date(&seen.value_date).map_or_else(
+                    |_| seen.value_date.clone(),
+                    peken_mail::template::date_label
+                )
             ),
             None => "Dibayar".into(),
         },

@@ -359,6 +359,7 @@ async fn a_shop_follows_its_payout_from_transit_to_the_bank_statement() {
             format!("******{}", &account[account.len() - 4..]),
             "Jalur transfer : BI-FAST".to_owned(),
             "Referensi bank : BNI2603030001".to_owned(),
+            "tanggal valuta 3 Maret 2026".to_owned(),
             format!("Pesanan {first} Rp 42.000"),
             format!("Pesanan {second} Rp 28.000"),
             "-Rp 14.000".to_owned(),
