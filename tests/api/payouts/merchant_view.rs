@@ -1,7 +1,8 @@
 //! Payouts as the shop sees them: its list (in transit, then paid with the bank's reference),
 //! one payout with the orders and refunds it pays, and the remittance advice as a PDF read back
 //! with poppler's `pdftotext`. Orders are real (checkout, callback, receipt); the refund of a
-//! completed order is posted through the ledger, as no API call makes one yet.
+//! completed order is posted through the ledger, as no API call makes one yet. A payout the
+//! bank returned is seen failed, and its money as a line of the payout that pays it again.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -10,7 +11,9 @@ use peken_tests::{PASSWORD, TestApp, User};
 use serde_json::{Value, json};
 
 use crate::fixtures::orders::{any_commodity, paid_order, shop};
-use crate::fixtures::payouts::{app_at, move_clock, refunded, treasurers, unique, utc};
+use crate::fixtures::payouts::{
+    app_at, item_of, merchant, move_clock, owed, paid_batch, refunded, treasurers, unique, utc,
+};
 
 /// Whether poppler's `pdftotext` is here. Under CI (`CI` set) its absence fails the test; a
 /// developer without it sees the PDF part skipped.
@@ -373,4 +376,90 @@ async fn a_shop_follows_its_payout_from_transit_to_the_bank_statement() {
             "the full account number is printed"
         );
     }
+}
+
+#[tokio::test]
+async fn a_returned_payout_shows_failed_and_its_money_comes_back_as_a_line_of_the_next() {
+    let app = app_at(utc(2026, 3, 4, 3)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (m, _) = merchant(&app, "toko_kelontong", "35.78.01.1001", None).await;
+    owed(&app, "o-first", &m, 120_000, utc(2026, 3, 2, 2)).await;
+    let batch = paid_batch(&app, &maker, &checker, utc(2026, 3, 3, 0)).await;
+    let failed = item_of(&batch, &m)["id"].as_str().unwrap().to_owned();
+    let failed_reference = item_of(&batch, &m)["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/treasury/payout-items/{failed}/failure"),
+        Some(&maker.token),
+        &json!({"reason": "rekening ditutup"}),
+    )
+    .await
+    .expect(200);
+    let list_path = format!("/api/v1/merchants/{m}/payouts");
+    let listed = app.get(&list_path, Some(&maker.token)).await.expect(200);
+    assert_eq!(listed.body["items"][0]["status"], "failed");
+    assert_eq!(
+        listed.body["items"][0]["failure_reason"],
+        "rekening ditutup"
+    );
+    assert!(listed.body["items"][0]["failed_at"].is_string());
+
+    let holds = app
+        .get("/api/v1/treasury/payout-holds", Some(&maker.token))
+        .await
+        .expect(200);
+    let hold = holds.body[0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/treasury/payout-holds/{hold}/clearance"),
+        Some(&checker.token),
+        &json!({"note": "rekening baru"}),
+    )
+    .await
+    .expect(200);
+    owed(&app, "o-second", &m, 30_000, utc(2026, 3, 4, 1)).await;
+    let [maker, checker] =
+        <[_; 2]>::try_from(move_clock(&app, utc(2026, 3, 5, 3), &[&maker, &checker]).await)
+            .unwrap();
+    let retry = paid_batch(&app, &maker, &checker, utc(2026, 3, 5, 0)).await;
+    let retry_id = item_of(&retry, &m)["id"].as_str().unwrap().to_owned();
+
+    // Newest first, and one per page with a cursor to the older.
+    let first_page = app
+        .get(&format!("{list_path}?limit=1"), Some(&maker.token))
+        .await
+        .expect(200);
+    assert_eq!(first_page.body["items"][0]["id"], retry_id.as_str());
+    assert_eq!(first_page.body["items"][0]["status"], "in_transit");
+    let cursor = first_page.body["next_cursor"].as_str().unwrap();
+    let second_page = app
+        .get(
+            &format!("{list_path}?limit=1&cursor={cursor}"),
+            Some(&maker.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(second_page.body["items"][0]["id"], failed.as_str());
+    assert_eq!(second_page.body["next_cursor"], Value::Null);
+
+    let detail = app
+        .get(&format!("{list_path}/{retry_id}"), Some(&maker.token))
+        .await
+        .expect(200);
+    assert_eq!(detail.body["amount"], 150_000);
+    let lines = detail.body["lines"].as_array().unwrap();
+    let sum: i64 = lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+    assert_eq!(sum, 150_000);
+    let returned = lines
+        .iter()
+        .find(|l| l["kind"] == "returned_payout")
+        .unwrap_or_else(|| panic!("no returned payout in {}", detail.text));
+    assert_eq!(returned["amount"], 120_000);
+    assert_eq!(returned["payout_id"], failed.as_str());
+    assert_eq!(returned["payout_reference"], failed_reference.as_str());
+    assert_eq!(detail.body["other_amount"], 120_000);
+    assert_eq!(detail.body["orders_amount"], 30_000);
+    let order = lines.iter().find(|l| l["kind"] == "order").unwrap();
+    assert_eq!(order["order_id"], "o-second");
 }
