@@ -144,6 +144,17 @@ const TABLE: &[(&str, &str, &str)] = &[
         "/api/v1/merchants/{id}/listings/{listing_id}/stock-movements",
         "UFFANFFF",
     ),
+    ("GET", "/api/v1/merchants/{id}/payouts", "UFFANAAF"),
+    (
+        "GET",
+        "/api/v1/merchants/{id}/payouts/{payout_id}",
+        "UFFANAAF",
+    ),
+    (
+        "GET",
+        "/api/v1/merchants/{id}/payouts/{payout_id}/remittance.pdf",
+        "UFFANAAF",
+    ),
     ("PUT", "/api/v1/merchants/{id}/photo", "UFFANFFF"),
     ("DELETE", "/api/v1/merchants/{id}/photo", "UFFaNFFF"),
     (
@@ -307,6 +318,8 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
         path = path.replace("{listing_id}", &listing);
     }
     path = path.replace("{product_id}", &ids["product"]);
+    // The shop's payout: the item of the approved batch.
+    path = path.replace("{payout_id}", &ids["item"]);
     // A photo to delete is made up: the owner's cell is `a`.
     path = path.replace("{image_id}", "01a00000-0000-7000-8000-000000000002");
     // A stored photo is made up (a well-formed content-addressed key): its cells are `a`.
@@ -368,7 +381,7 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
     let commodity_id = any_commodity(app, None, None).await;
     let listing_id = own.list(app, &commodity_id, 10_000, 100).await;
 
-    // One order completed (so the shop is owed and a batch has an item), one cancelled after
+    // One order completed (so the shop is owed and an approved batch has an item), one cancelled after
     // payment (a refund is due), one paid: the order the routes are called on.
     let (done, _, _) = paid_order(app, &asn, &listing_id, 1).await;
     for (step, token) in [
@@ -402,6 +415,17 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
         )
         .await
         .expect(201);
+    // Approved, so that the shop sees its payout.
+    app.post(
+        &format!(
+            "/api/v1/treasury/payout-batches/{}/approval",
+            batch.body["id"].as_str().unwrap()
+        ),
+        Some(&treasury.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
     let refunds = app
         .get("/api/v1/treasury/refunds?status=due", Some(&treasury.token))
         .await

@@ -139,13 +139,15 @@ async fn move_watermarks<C: ConnectionTrait>(
     Ok(true)
 }
 
-/// One movement of a claimed range, with the order it came from.
+/// One movement of a claimed range, with the order (or the failed payout) it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedMovement {
     pub merchant_id: String,
     pub seq: i64,
     pub kind: String,
     pub order_id: Option<String>,
+    /// The payout item a `payout_failed` movement returned to the payable.
+    pub payout_item_id: Option<String>,
     pub amount: i64,
     pub occurred_at: DateTime<Utc>,
 }
@@ -164,7 +166,8 @@ pub async fn movements_in<C: ConnectionTrait>(
         let rows = sql::query(
             conn,
             format!(
-                "SELECT m.merchant_id, m.seq, m.kind, t.order_id, m.amount, m.occurred_at \
+                "SELECT m.merchant_id, m.seq, m.kind, t.order_id, t.payout_item_id, m.amount, \
+                 m.occurred_at \
                  FROM ledger_payable_movements m \
                  JOIN (VALUES {}) AS r ON m.merchant_id = r.column1 \
                  AND m.seq > r.column2 AND m.seq <= r.column3 \
@@ -181,6 +184,7 @@ pub async fn movements_in<C: ConnectionTrait>(
                 seq: r.try_get("", "seq")?,
                 kind: r.try_get("", "kind")?,
                 order_id: r.try_get("", "order_id")?,
+                payout_item_id: r.try_get("", "payout_item_id")?,
                 amount: r.try_get("", "amount")?,
                 occurred_at: r.try_get("", "occurred_at")?,
             });

@@ -323,6 +323,18 @@ async fn claims_take_each_movement_once_and_failures_come_back_once() {
         (20_000, 1, 4)
     );
     assert_eq!(retry[0].oldest_receipt_at, Some(at(2)));
+    // The range names what each movement came from: orders, and the payout that came back.
+    let retried = movements_in(&txn, &[("m1".to_owned(), 1, 4)])
+        .await
+        .unwrap();
+    assert_eq!(retried.iter().map(|m| m.amount).sum::<i64>(), 20_000);
+    let returned: Vec<_> = retried
+        .iter()
+        .filter(|m| m.kind == "payout_failed")
+        .collect();
+    assert_eq!(returned.len(), 1);
+    assert_eq!(returned[0].payout_item_id.as_deref(), Some("i1"));
+    assert_eq!(returned[0].order_id, None);
     assert!(take(&txn, &retry).await.unwrap());
     // A draft given back reopens exactly its range.
     assert!(give_back(&txn, &[("m1".to_owned(), 1, 4)]).await.unwrap());

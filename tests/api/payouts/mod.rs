@@ -3,5 +3,6 @@
 mod bank_hold;
 mod batches;
 mod flow;
+mod merchant_view;
 mod reports;
 mod statements;

@@ -1,6 +1,7 @@
 //! HTTP routes of the ledger, turnover, payouts and reconciliation.
 
 mod batches;
+mod merchant_payouts;
 mod reports;
 mod statements;
 
@@ -12,12 +13,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 role_set!(pub TreasuryOrAdmin = [Treasury, Admin]);
 role_set!(pub TurnoverReaders = [Merchant, Treasury, Admin]);
 role_set!(pub LedgerReaders = [Merchant, Treasury]);
+role_set!(pub PayoutReaders = [Merchant, Treasury, Admin]);
 
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
     reports::configure(cfg);
     batches::configure(cfg);
     statements::configure(cfg);
+    merchant_payouts::configure(cfg);
 }
 
 /// Whether the client asked for CSV (`Accept: text/csv`).

@@ -154,6 +154,21 @@ fn entry(text: &str, line: usize) -> Result<(NaiveDate, Direction, i64, String),
     ))
 }
 
+/// The bank's own reference of an entry (the account servicing institution's reference: what
+/// follows `//` on the first line of `:61:`, at most 16 characters), from the line as stored;
+/// `None` for a CSV line or an entry without one.
+pub fn bank_reference(raw: &str) -> Option<String> {
+    let first = raw.lines().next()?.strip_prefix(":61:")?;
+    let (_, after) = first.split_once("//")?;
+    let reference: String = after
+        .trim()
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(16)
+        .collect();
+    (!reference.is_empty()).then_some(reference)
+}
+
 /// Parses an MT940 statement. The account is the `:25:` field; one file may hold several
 /// statements of the same account.
 pub fn parse(input: &str) -> Result<Statement, Vec<LineError>> {
@@ -311,6 +326,22 @@ PEKEN PKN0123456789AB\r
             (Direction::Credit, 150_000)
         );
         assert_eq!(credit.description, "NTRFNONREF SETORAN VA 8808123");
+        assert_eq!(bank_reference(&debit.raw).as_deref(), Some("BIFAST001"));
+        assert_eq!(bank_reference(&credit.raw), None);
+    }
+
+    #[test]
+    fn the_bank_reference_is_what_follows_the_double_slash_of_61() {
+        assert_eq!(
+            bank_reference(":61:2603020302D5,00NTRFNONREF//B1\n:86:X//Y").as_deref(),
+            Some("B1")
+        );
+        assert_eq!(
+            bank_reference(":61:260302D5,00NTRFA//0123456789ABCDEFGH\nmore").as_deref(),
+            Some("0123456789ABCDEF")
+        );
+        assert_eq!(bank_reference(":61:260302D5,00NTRFA//"), None);
+        assert_eq!(bank_reference("2026-03-02,TRF //X,5.00,,"), None);
     }
 
     #[test]
