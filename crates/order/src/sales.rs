@@ -198,18 +198,16 @@ pub async fn report<C: ConnectionTrait>(
     // Orders paid in the range, counted once whatever the grouping.
     total.orders = match group {
         SalesGroup::Day => rows.values().map(|a| a.orders).sum(),
-        SalesGroup::Product => {
-            sql::query_one(
-                conn,
-                "SELECT COUNT(*) AS n FROM orders WHERE merchant_id = $1 \
+        SalesGroup::Product => sql::query_one(
+            conn,
+            "SELECT COUNT(*) AS n FROM orders WHERE merchant_id = $1 \
                  AND paid_at IS NOT NULL AND paid_at >= $2 AND paid_at < $3",
-                vec![merchant_id.into(), start.into(), end.into()],
-            )
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0)
-        }
+            vec![merchant_id.into(), start.into(), end.into()],
+        )
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0),
     };
 
     // Refunds of the range with their orders' lines, shared out in memory.

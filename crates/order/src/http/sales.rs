@@ -41,6 +41,7 @@ pub struct SalesQuery {
     /// Last WIB day, `YYYY-MM-DD`, at most 366 days after `from`; default: today.
     pub to: Option<String>,
     /// `day` (the default: every day of the range) or `product`.
+    #[param(inline)]
     pub group: Option<SalesGroup>,
 }
 
