@@ -184,6 +184,12 @@ const TABLE: &[(&str, &str, &str)] = &[
         "/api/v1/merchants/{id}/products/{product_id}",
         "UFFANFFF",
     ),
+    ("GET", "/api/v1/merchants/{id}/reports/sales", "UFFANAAF"),
+    (
+        "GET",
+        "/api/v1/merchants/{id}/reports/tax-year/{year}",
+        "UFFANAAF",
+    ),
     ("GET", "/api/v1/merchants/{id}/staff", "UFFANAFF"),
     ("POST", "/api/v1/merchants/{id}/staff", "UFFANFFF"),
     (
@@ -326,6 +332,7 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
     path = path.replace("{key}", &format!("img/00/{}.jpg", "0".repeat(64)));
     // A staff member to remove is made up: the owner's cell is `a`.
     path = path.replace("{user_id}", "01a00000-0000-7000-8000-000000000001");
+    path = path.replace("{year}", "2026");
     assert!(!path.contains('{'), "no resource for {route}");
     path
 }

@@ -31,6 +31,7 @@ mod problems;
 mod products;
 mod proxy;
 mod registration;
+mod reports;
 mod sessions;
 mod text;
 mod tokens;

@@ -44,8 +44,10 @@ pub enum Delimiter {
 pub struct ExportParams {
     /// `json` (the default), `csv` or `xlsx`. Without it, `Accept: text/csv` or the XLSX media
     /// type choose the same.
+    #[param(inline)]
     pub format: Option<Format>,
     /// CSV only: `comma` (the default) or `semicolon` (Indonesian Excel; implies `bom`).
+    #[param(inline)]
     pub delimiter: Option<Delimiter>,
     /// CSV only: start with a UTF-8 byte order mark, so Excel reads the text as UTF-8.
     pub bom: Option<bool>,

@@ -14,6 +14,7 @@ pub mod qris;
 pub mod receipt;
 pub mod refunds;
 pub mod reorder;
+pub mod sales;
 pub mod status;
 pub mod store;
 pub mod suggestion;

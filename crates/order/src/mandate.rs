@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::Caller;
-use peken_kernel::csv::{Cell, CsvWriter};
+use peken_kernel::export::{Table, Value};
 use peken_kernel::period::{Period, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_mail::{Mail, Template};
@@ -342,49 +342,52 @@ async fn spend_of<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The report's ASN rows as CSV.
-pub fn to_csv(report: &ComplianceReport) -> String {
+/// The report's ASN rows as one sheet.
+pub fn to_table(report: &ComplianceReport) -> Table {
     let codes: HashMap<&str, &str> = report
         .opds
         .iter()
         .map(|o| (o.opd_id.as_str(), o.opd_code.as_str()))
         .collect();
     let period = report.period.to_string();
-    let mut writer = CsvWriter::new();
-    writer.header(&[
-        "period",
-        "nip",
-        "name",
-        "opd_code",
-        "kecamatan_code",
-        "position_class",
-        "required_amount",
-        "spent_amount",
-        "remaining_amount",
-        "compliant",
-        "policy_found",
-    ]);
+    let mut table = Table::new(
+        format!("Kepatuhan {period}"),
+        &[
+            "period",
+            "nip",
+            "name",
+            "opd_code",
+            "kecamatan_code",
+            "position_class",
+            "required_amount",
+            "spent_amount",
+            "remaining_amount",
+            "compliant",
+            "policy_found",
+        ],
+    );
     for s in &report.asns {
-        writer.row(&[
-            Cell::Text(&period),
-            Cell::Text(&s.nip),
-            Cell::Text(&s.name),
-            Cell::Text(
-                s.opd_id
-                    .as_deref()
-                    .and_then(|o| codes.get(o))
-                    .unwrap_or(&""),
-            ),
-            Cell::Text(s.kecamatan_code.as_deref().unwrap_or_default()),
-            Cell::Text(&s.position_class),
+        let opd_code = s
+            .opd_id
+            .as_deref()
+            .and_then(|o| codes.get(o))
+            .copied()
+            .unwrap_or_default();
+        table.push(vec![
+            Value::from(&period),
+            Value::from(&s.nip),
+            Value::from(&s.name),
+            Value::from(opd_code),
+            Value::from(s.kecamatan_code.as_deref().unwrap_or_default()),
+            Value::from(&s.position_class),
             s.required_amount.into(),
             s.spent_amount.into(),
             s.remaining_amount.into(),
-            Cell::Text(if s.compliant { "true" } else { "false" }),
-            Cell::Text(if s.policy_found { "true" } else { "false" }),
+            Value::Bool(s.compliant),
+            Value::Bool(s.policy_found),
         ]);
     }
-    writer.finish()
+    table
 }
 
 /// Sends each ASN still short of the month's minimum one reminder, once the month has no more

@@ -1,9 +1,9 @@
 //! The ASN mandate: one's own standing, the policies, and the compliance report.
 
-use actix_web::http::header::{ACCEPT, CONTENT_DISPOSITION};
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use peken_kernel::auth::{AdminOnly, AsnOnly, Auth, Role};
 use peken_kernel::error::Problem;
+use peken_kernel::export::{self, ExportParams};
 use peken_kernel::period::Period;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah, role_set};
 use serde::{Deserialize, Serialize};
@@ -160,16 +160,17 @@ pub struct ComplianceQuery {
     pub kecamatan: Option<String>,
 }
 
-/// Who met the month's minimum: totals, per OPD, per kecamatan and per ASN. Send
-/// `Accept: text/csv` for the per-ASN rows as CSV.
+/// Who met the month's minimum: totals, per OPD, per kecamatan and per ASN. `format=csv` (or
+/// `Accept: text/csv`) gives the per-ASN rows as CSV, `format=xlsx` as a workbook.
 #[utoipa::path(
     tag = "mandate",
     security(("bearer" = [])),
-    params(ComplianceQuery),
+    params(ComplianceQuery, ExportParams),
     responses(
-        (status = 200, description = "The report, or with `Accept: text/csv` its per-ASN rows (period, nip, name, opd_code, kecamatan_code, position_class, required_amount, spent_amount, remaining_amount, compliant, policy_found)", content(
+        (status = 200, description = "The report, or as CSV or XLSX its per-ASN rows (period, nip, name, opd_code, kecamatan_code, position_class, required_amount, spent_amount, remaining_amount, compliant, policy_found)", content(
             (ComplianceReport = "application/json"),
             (String = "text/csv"),
+            (inline(super::sales::XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 404, description = "Another OPD (for an OPD admin)", body = Problem, content_type = "application/problem+json"),
     )
@@ -180,6 +181,7 @@ async fn compliance(
     auth: Auth<ReportReaders>,
     req: HttpRequest,
     query: web::Query<ComplianceQuery>,
+    params: web::Query<ExportParams>,
 ) -> ApiResult<HttpResponse> {
     let period = period_of(&state, query.period.as_deref())?;
     let opd_id = if auth.role == Role::OpdAdmin {
@@ -206,19 +208,11 @@ async fn compliance(
         user_id: None,
     };
     let report = mandate::report(&state, period, &filter).await?;
-    let wants_csv = req
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
-    if wants_csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"mandate-compliance-{period}.csv\""),
-            ))
-            .body(mandate::to_csv(&report)));
-    }
-    Ok(HttpResponse::Ok().json(report))
+    export::respond(
+        &req,
+        &params,
+        &format!("mandate-compliance-{period}"),
+        &report,
+        || mandate::to_table(&report),
+    )
 }

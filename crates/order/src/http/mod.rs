@@ -7,6 +7,7 @@ mod orders;
 mod payments;
 mod receipts;
 mod refunds;
+mod sales;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -20,4 +21,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     payments::configure(cfg);
     refunds::configure(cfg);
     receipts::configure(cfg);
+    sales::configure(cfg);
 }

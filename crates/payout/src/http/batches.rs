@@ -214,7 +214,11 @@ async fn transfer_file(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let body = batches::transfer_file(&state.db, &id).await?;
-    Ok(super::csv_response(body, &format!("payout-{}.csv", &*id)))
+    Ok(peken_kernel::export::attachment(
+        "text/csv; charset=utf-8",
+        &format!("payout-{}.csv", &*id),
+        body.into_bytes(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use peken_kernel::auth::{Auth, Role, TreasuryOnly};
 use peken_kernel::error::Problem;
+use peken_kernel::export::{self, Delimiter, ExportParams, Format};
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::period::{Period, parse_date, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Validation};
@@ -12,7 +13,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{LedgerReaders, TreasuryOrAdmin, TurnoverReaders, csv_response, wants_csv};
+use super::{LedgerReaders, TreasuryOrAdmin, TurnoverReaders};
+use crate::reports::tax_year::TaxYearStatement;
 use crate::reports::{
     self, AlertView, CityTurnover, DailyClose, LedgerLine, MerchantTurnover, SlaReport,
     TrialBalance,
@@ -21,6 +23,7 @@ use peken_merchant::facts as merchants;
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(merchant_turnover)
+        .service(tax_year)
         .service(merchant_ledger)
         .service(city_turnover)
         .service(turnover_alerts)
@@ -59,15 +62,18 @@ fn range(state: &AppState, q: &RangeQuery) -> ApiResult<(Period, Period)> {
 }
 
 /// A merchant's turnover per WIB month (gross at completion, refunds, net), year to date, UMKM
-/// class and turnover alerts. `Accept: text/csv` gives the months as CSV.
+/// class and turnover alerts. `format=csv` (or `Accept: text/csv`) gives the months as CSV
+/// (period, gross_amount, refunds_amount, net_amount, completed_orders), `format=xlsx` as a
+/// workbook.
 #[utoipa::path(
     tag = "turnover",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Merchant id"), RangeQuery),
+    params(("id" = String, Path, description = "Merchant id"), RangeQuery, ExportParams),
     responses(
         (status = 200, description = "Turnover", content(
             (MerchantTurnover = "application/json"),
             (String = "text/csv"),
+            (inline(XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 404, description = "No such merchant, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid range", body = Problem, content_type = "application/problem+json"),
@@ -79,18 +85,19 @@ async fn merchant_turnover(
     auth: Auth<TurnoverReaders>,
     id: web::Path<String>,
     query: web::Query<RangeQuery>,
+    params: web::Query<ExportParams>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     visible_merchant(&state, &auth.caller, &id).await?;
     let (from, to) = range(&state, &query)?;
     let report = reports::merchant_turnover(&state.db, &id, from, to).await?;
-    if wants_csv(&req) {
-        return Ok(csv_response(
-            reports::merchant_turnover_csv(&report),
-            &format!("turnover-{}-{from}-{to}.csv", &*id),
-        ));
-    }
-    Ok(HttpResponse::Ok().json(report))
+    export::respond(
+        &req,
+        &params,
+        &format!("turnover-{}-{from}-{to}", &*id),
+        &report,
+        || reports::merchant_turnover_table(&report),
+    )
 }
 
 /// A merchant sees only itself; staff roles see any merchant that exists.
@@ -106,6 +113,128 @@ async fn visible_merchant(
         return Err(ApiError::not_found("merchant"));
     }
     Ok(())
+}
+
+/// The bytes of a spreadsheet or a PDF, for the document.
+pub(super) struct XlsxBytes;
+
+impl utoipa::PartialSchema for XlsxBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for XlsxBytes {}
+
+/// How the tax-year statement is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatementFormat {
+    Json,
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatementQuery {
+    /// `json` (the default), `csv`, `xlsx` or `pdf`. Without it, `Accept: application/pdf`,
+    /// `text/csv` or the XLSX media type choose the same.
+    #[param(inline)]
+    pub format: Option<StatementFormat>,
+    /// CSV only: `comma` (the default) or `semicolon` (Indonesian Excel; implies `bom`).
+    #[param(inline)]
+    pub delimiter: Option<Delimiter>,
+    /// CSV only: start with a UTF-8 byte order mark.
+    pub bom: Option<bool>,
+}
+
+/// A merchant's tax-year statement (PP 55/2022, PP 7/2021)
+///
+/// One WIB calendar year of the turnover report: per month the gross (orders completed), the
+/// refunds, the turnover (gross − refunds), the running total, the taxable part and the final
+/// tax at 0.5% (half up per month); the month the running total reached Rp500 million, the
+/// Rp4.8 billion ceiling, and the UMKM class by the year's sales. An individual (toko
+/// kelontong, UMKM) is taxed only on what lies above Rp500 million a year; a body (cooperative,
+/// Rumah Padat Karya) on all of it.
+///
+/// For the shop's owner and staff (their own shop; another is 404), treasury and admins.
+/// `format=pdf` (or `Accept: application/pdf`) answers one A4 page in Indonesian with the shop's
+/// name, NIB and NPWP (never a NIK), the table, the totals and the date it was made;
+/// `format=csv` the months and a last row `total` (period, gross_amount, refunds_amount,
+/// turnover_amount, running_total_amount, taxable_amount, tax_amount); `format=xlsx` the same
+/// as a workbook.
+#[utoipa::path(
+    tag = "turnover",
+    operation_id = "get_merchant_tax_year",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Merchant id"),
+        ("year" = i32, Path, description = "The tax year (a WIB calendar year), 2000 to 2999"),
+        StatementQuery,
+    ),
+    responses(
+        (status = 200, description = "The statement, or its sheet or PDF when asked", content(
+            (TaxYearStatement = "application/json"),
+            (String = "text/csv"),
+            (inline(XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(XlsxBytes) = "application/pdf"),
+        )),
+        (status = 404, description = "No such merchant, or not yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A year outside 2000 to 2999 (`invalid_period`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/merchants/{id}/reports/tax-year/{year}")]
+async fn tax_year(
+    state: web::Data<AppState>,
+    auth: Auth<TurnoverReaders>,
+    path: web::Path<(String, i32)>,
+    query: web::Query<StatementQuery>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (id, year) = path.into_inner();
+    if auth.caller.role == Role::Merchant && !auth.caller.is_merchant_of(&id) {
+        return Err(ApiError::not_found("merchant"));
+    }
+    let statement = reports::tax_year::tax_year(&state.db, &id, year, state.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("merchant"))?;
+    let wants_pdf = query.format == Some(StatementFormat::Pdf)
+        || (query.format.is_none()
+            && req
+                .headers()
+                .get(actix_web::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().contains("application/pdf")));
+    let filename = format!("pajak-{year}-{id}");
+    if wants_pdf {
+        let pdf = web::block(move || reports::tax_year::render(&statement))
+            .await
+            .map_err(ApiError::internal)??;
+        return Ok(export::attachment(
+            "application/pdf",
+            &format!("{filename}.pdf"),
+            pdf,
+        ));
+    }
+    let params = ExportParams {
+        format: match query.format {
+            Some(StatementFormat::Json) => Some(Format::Json),
+            Some(StatementFormat::Csv) => Some(Format::Csv),
+            Some(StatementFormat::Xlsx) => Some(Format::Xlsx),
+            Some(StatementFormat::Pdf) | None => None,
+        },
+        delimiter: query.delimiter,
+        bom: query.bom,
+    };
+    export::respond(&req, &params, &filename, &statement, || {
+        reports::tax_year::table(&statement)
+    })
 }
 
 /// A merchant's ledger: every change of what it is owed, oldest first, with the balance after
@@ -138,15 +267,18 @@ async fn merchant_ledger(
     )))
 }
 
-/// The city's turnover by kecamatan and merchant kind. `Accept: text/csv` gives CSV.
+/// The city's turnover by kecamatan and merchant kind. `format=csv` (or `Accept: text/csv`)
+/// gives CSV (kecamatan_code, kecamatan_name, kind, merchants, gross_amount, refunds_amount,
+/// net_amount, completed_orders), `format=xlsx` a workbook.
 #[utoipa::path(
     tag = "turnover",
     security(("bearer" = [])),
-    params(RangeQuery),
+    params(RangeQuery, ExportParams),
     responses(
         (status = 200, description = "Report", content(
             (CityTurnover = "application/json"),
             (String = "text/csv"),
+            (inline(XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 422, description = "Invalid range", body = Problem, content_type = "application/problem+json"),
     )
@@ -156,17 +288,18 @@ async fn city_turnover(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOrAdmin>,
     query: web::Query<RangeQuery>,
+    params: web::Query<ExportParams>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let (from, to) = range(&state, &query)?;
     let report = reports::city_turnover(&state.db, &state.regions, from, to).await?;
-    if wants_csv(&req) {
-        return Ok(csv_response(
-            reports::city_turnover_csv(&report),
-            &format!("turnover-{from}-{to}.csv"),
-        ));
-    }
-    Ok(HttpResponse::Ok().json(report))
+    export::respond(
+        &req,
+        &params,
+        &format!("turnover-{from}-{to}"),
+        &report,
+        || reports::city_turnover_table(&report),
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

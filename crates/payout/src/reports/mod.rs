@@ -1,6 +1,8 @@
 //! Reports from the journal: merchant turnover and UMKM class, the city-wide turnover report,
-//! the trial balance, the daily close, the payout service level, and a merchant's ledger.
+//! the trial balance, the daily close, the payout service level, a merchant's ledger, and the
+//! tax-year statement.
 
+pub mod tax_year;
 mod treasury;
 mod turnover;
 
@@ -10,6 +12,6 @@ pub use treasury::{
 };
 pub use turnover::{
     AlertView, CityRow, CityTurnover, MAX_MONTHS, MerchantTurnover, MonthRow, Totals, UmkmClass,
-    city_turnover, city_turnover_csv, merchant_turnover, merchant_turnover_csv, months_between,
+    city_turnover, city_turnover_table, merchant_turnover, merchant_turnover_table, months_between,
     umkm_class,
 };

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use peken_kernel::csv::{Cell, CsvWriter};
+use peken_kernel::export::{Table, Value};
 use peken_kernel::period::Period;
 use peken_kernel::regions::Regions;
 use peken_kernel::{ApiError, ApiResult, Rupiah};
@@ -190,26 +190,28 @@ pub async fn merchant_turnover<C: ConnectionTrait>(
     })
 }
 
-/// The merchant turnover report as CSV, one line per month.
-pub fn merchant_turnover_csv(report: &MerchantTurnover) -> String {
-    let mut writer = CsvWriter::new();
-    writer.header(&[
-        "period",
-        "gross_amount",
-        "refunds_amount",
-        "net_amount",
-        "completed_orders",
-    ]);
+/// The merchant turnover report as one sheet, one line per month.
+pub fn merchant_turnover_table(report: &MerchantTurnover) -> Table {
+    let mut table = Table::new(
+        "Omzet",
+        &[
+            "period",
+            "gross_amount",
+            "refunds_amount",
+            "net_amount",
+            "completed_orders",
+        ],
+    );
     for m in &report.months {
-        writer.row(&[
-            Cell::Text(&m.period.to_string()),
+        table.push(vec![
+            Value::from(m.period.to_string()),
             m.gross_amount.into(),
             m.refunds_amount.into(),
             m.net_amount.into(),
-            Cell::Number(m.completed_orders),
+            Value::Number(m.completed_orders),
         ]);
     }
-    writer.finish()
+    table
 }
 
 /// One line of the city-wide report.
@@ -280,32 +282,34 @@ pub async fn city_turnover<C: ConnectionTrait>(
     })
 }
 
-/// The city-wide report as CSV.
-pub fn city_turnover_csv(report: &CityTurnover) -> String {
-    let mut writer = CsvWriter::new();
-    writer.header(&[
-        "kecamatan_code",
-        "kecamatan_name",
-        "kind",
-        "merchants",
-        "gross_amount",
-        "refunds_amount",
-        "net_amount",
-        "completed_orders",
-    ]);
+/// The city-wide report as one sheet.
+pub fn city_turnover_table(report: &CityTurnover) -> Table {
+    let mut table = Table::new(
+        "Omzet kota",
+        &[
+            "kecamatan_code",
+            "kecamatan_name",
+            "kind",
+            "merchants",
+            "gross_amount",
+            "refunds_amount",
+            "net_amount",
+            "completed_orders",
+        ],
+    );
     for r in &report.rows {
-        writer.row(&[
-            Cell::Text(&r.kecamatan_code),
-            Cell::Text(&r.kecamatan_name),
-            Cell::Text(&r.kind),
-            Cell::Number(r.merchants),
+        table.push(vec![
+            Value::from(&r.kecamatan_code),
+            Value::from(&r.kecamatan_name),
+            Value::from(&r.kind),
+            Value::Number(r.merchants),
             r.gross_amount.into(),
             r.refunds_amount.into(),
             r.net_amount.into(),
-            Cell::Number(r.completed_orders),
+            Value::Number(r.completed_orders),
         ]);
     }
-    writer.finish()
+    table
 }
 
 #[cfg(test)]
