@@ -22,6 +22,7 @@ mod m0017_remittance_jobs;
 mod m0018_products;
 mod m0019_buyer;
 mod m0020_inbox_push;
+mod m0021_merchant_alerts;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_products::Migration),
             Box::new(m0019_buyer::Migration),
             Box::new(m0020_inbox_push::Migration),
+            Box::new(m0021_merchant_alerts::Migration),
         ]
     }
 }
