@@ -309,7 +309,7 @@ async fn a_lowered_het_tells_the_shops_priced_above_it_and_no_other() {
 async fn takedown_restore_and_moderation_reach_the_shops_inbox_with_the_reason() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let s = shop(&app, "umkm", "35.78.03.1001").await;
+    let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
     let c = any_commodity(&app, None, None).await;
     let listing = s.list(&app, &c, 10_000, 10).await;
     let reason = format!("Foto tidak sesuai barang {}", unique());
@@ -345,7 +345,9 @@ async fn takedown_restore_and_moderation_reach_the_shops_inbox_with_the_reason()
         restored[0]
     );
 
-    // A product of its own, rejected with a reason, changed and approved.
+    // A UMKM's product of its own, rejected with a reason, changed and approved.
+    let s = shop(&app, "umkm", "35.78.03.1001").await;
+    let to = email_of(&app, &s.owner).await;
     let product = app
         .post(
             &format!("/api/v1/merchants/{}/products", s.id),

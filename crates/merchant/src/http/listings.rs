@@ -143,6 +143,10 @@ pub struct CreateListingRequest {
 }
 
 /// A low-stock threshold from a request: a whole number of units from 0, or `null` for none.
+#[expect(
+    clippy::option_option,
+    reason = "an invalid value, no threshold and a threshold differ"
+)]
 fn threshold(v: &mut Validation, value: &Value) -> Option<Option<i64>> {
     if value.is_null() {
         return Some(None);
