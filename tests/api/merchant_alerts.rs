@@ -103,7 +103,10 @@ async fn low_stock_alerts_once_per_fall_and_again_after_a_restock() {
 
     // A restock above the threshold, then a new fall: a second message, with the new count.
     app.post(
-        &format!("/api/v1/merchants/{}/listings/{listing}/stock-movements", s.id),
+        &format!(
+            "/api/v1/merchants/{}/listings/{listing}/stock-movements",
+            s.id
+        ),
         Some(&s.owner.token),
         &json!({"kind": "restock", "quantity_delta": 10}),
     )
@@ -271,7 +274,10 @@ async fn a_lowered_het_tells_the_shops_priced_above_it_and_no_other() {
     )
     .await
     .expect(200);
-    assert_eq!(count(&app, "mail_outbox", "template = 'het_lowered'").await, 0);
+    assert_eq!(
+        count(&app, "mail_outbox", "template = 'het_lowered'").await,
+        0
+    );
 
     app.patch(
         &format!("/api/v1/admin/commodities/{c}"),
@@ -302,7 +308,10 @@ async fn a_lowered_het_tells_the_shops_priced_above_it_and_no_other() {
     let below_to = email_of(&app, &below.owner).await;
     assert!(app.mails("het_lowered", &below_to).await.is_empty());
     assert!(inbox(&app, &below.owner, "het_lowered").await.is_empty());
-    assert_eq!(count(&app, "mail_outbox", "template = 'het_lowered'").await, 1);
+    assert_eq!(
+        count(&app, "mail_outbox", "template = 'het_lowered'").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -323,12 +332,20 @@ async fn takedown_restore_and_moderation_reach_the_shops_inbox_with_the_reason()
     .expect(200);
     let down = inbox(&app, &s.owner, "listing_taken_down").await;
     assert_eq!(down.len(), 1);
-    assert!(down[0]["body"].as_str().unwrap().contains(&reason), "{}", down[0]);
+    assert!(
+        down[0]["body"].as_str().unwrap().contains(&reason),
+        "{}",
+        down[0]
+    );
     assert_eq!(down[0]["target"]["listing_id"], listing.as_str());
     let to = email_of(&app, &s.owner).await;
     let mails = app.mails("listing_taken_down", &to).await;
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].contains(&format!("Alasan: {reason}")), "{}", mails[0]);
+    assert!(
+        mails[0].contains(&format!("Alasan: {reason}")),
+        "{}",
+        mails[0]
+    );
     assert!(mails[0].contains(" WIB"), "{}", mails[0]);
 
     app.delete(
@@ -373,7 +390,11 @@ async fn takedown_restore_and_moderation_reach_the_shops_inbox_with_the_reason()
     assert!(body.contains("Sambal Bawang Rungkut"), "{body}");
     let mails = app.mails("product_rejected", &to).await;
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].contains("Alasan: Izin PIRT belum ada"), "{}", mails[0]);
+    assert!(
+        mails[0].contains("Alasan: Izin PIRT belum ada"),
+        "{}",
+        mails[0]
+    );
 
     app.patch(
         &format!("/api/v1/merchants/{}/products/{product_id}", s.id),
@@ -392,7 +413,10 @@ async fn takedown_restore_and_moderation_reach_the_shops_inbox_with_the_reason()
     let approved = inbox(&app, &s.owner, "product_approved").await;
     assert_eq!(approved.len(), 1);
     assert!(
-        approved[0]["title"].as_str().unwrap().ends_with("disetujui"),
+        approved[0]["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("disetujui"),
         "{}",
         approved[0]
     );

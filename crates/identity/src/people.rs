@@ -136,11 +136,16 @@ pub async fn reachable_of_merchants<C: ConnectionTrait>(
         out.extend(found.into_iter().map(Person::from));
     }
     out.sort_by(|a, b| {
-        (&a.merchant_id, a.merchant_role.as_deref() != Some("owner"), &a.id).cmp(&(
-            &b.merchant_id,
-            b.merchant_role.as_deref() != Some("owner"),
-            &b.id,
-        ))
+        (
+            &a.merchant_id,
+            a.merchant_role.as_deref() != Some("owner"),
+            &a.id,
+        )
+            .cmp(&(
+                &b.merchant_id,
+                b.merchant_role.as_deref() != Some("owner"),
+                &b.id,
+            ))
     });
     Ok(out)
 }

@@ -226,7 +226,10 @@ impl Template {
                     .join(", ");
                 // One listing opens the listing; several open the shop's listings.
                 let target = match lines.as_slice() {
-                    [one] => target(&[("merchant_id", merchant_id), ("listing_id", &one.listing_id)]),
+                    [one] => target(&[
+                        ("merchant_id", merchant_id),
+                        ("listing_id", &one.listing_id),
+                    ]),
                     _ => target(&[("merchant_id", merchant_id)]),
                 };
                 (
@@ -292,7 +295,11 @@ impl Template {
                 reason,
                 ..
             } => {
-                let what = if *change { "Perubahan produk" } else { "Produk" };
+                let what = if *change {
+                    "Perubahan produk"
+                } else {
+                    "Produk"
+                };
                 if *approved {
                     (
                         format!("{what} disetujui"),

@@ -841,9 +841,8 @@ fn low_stock_block(lines: &[LowStockLine]) -> Var {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let mut html = format!(
-        "{TABLE}<tr>{TH}Barang</th>{TH_RIGHT}Sisa stok</th>{TH_RIGHT}Batas</th></tr>"
-    );
+    let mut html =
+        format!("{TABLE}<tr>{TH}Barang</th>{TH_RIGHT}Sisa stok</th>{TH_RIGHT}Batas</th></tr>");
     for l in lines {
         let _ = write!(
             html,
@@ -1213,7 +1212,11 @@ mod tests {
         assert_eq!(r.template, "product_approved");
         let r = templates[27].render();
         assert_eq!(r.template, "product_rejected");
-        assert!(r.subject.starts_with("Perubahan produk Kerupuk"), "{}", r.subject);
+        assert!(
+            r.subject.starts_with("Perubahan produk Kerupuk"),
+            "{}",
+            r.subject
+        );
         assert!(r.text.contains("Alasan: bukan produk Surabaya"));
     }
 

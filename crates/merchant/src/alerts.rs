@@ -38,7 +38,10 @@ pub(crate) async fn tell_shop<C: ConnectionTrait>(
     make: impl Fn(&Person) -> Template,
 ) -> Result<(), DbErr> {
     let people = people::reachable_of_merchants(conn, &[merchant_id.to_owned()]).await?;
-    let mails: Vec<Mail> = people.iter().filter_map(|p| mail(p, key, make(p))).collect();
+    let mails: Vec<Mail> = people
+        .iter()
+        .filter_map(|p| mail(p, key, make(p)))
+        .collect();
     if !mails.is_empty() {
         peken_mail::enqueue_many(conn, mails, now).await?;
     }
@@ -169,6 +172,10 @@ async fn low_stock_batch(state: &AppState) -> ApiResult<usize> {
         peken_mail::enqueue_many(&txn, mails, now).await?;
     }
     txn.commit().await?;
-    tracing::info!(listings = n, shops = shops.len(), "low-stock alerts written");
+    tracing::info!(
+        listings = n,
+        shops = shops.len(),
+        "low-stock alerts written"
+    );
     Ok(n)
 }

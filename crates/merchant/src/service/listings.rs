@@ -19,8 +19,8 @@ use super::products;
 use super::sale::{ListingDetail, select_listings};
 use crate::alerts;
 use crate::stock::{self, MovementKind, StockChange};
-use peken_mail::Template;
 use crate::store::{listing, merchant, stock_movement};
+use peken_mail::Template;
 
 /// Which of its listings a merchant wants to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,9 +511,7 @@ pub async fn change_stock(
     .await?;
     // A restock above the threshold ends the alerted fall at once, so a fall soon after alerts
     // again even before the low-stock worker's next pass would have cleared the mark.
-    if found.low_stock_alerted_at.is_some()
-        && found.low_stock_threshold.is_none_or(|t| stock > t)
-    {
+    if found.low_stock_alerted_at.is_some() && found.low_stock_threshold.is_none_or(|t| stock > t) {
         listing::Entity::update_many()
             .col_expr(
                 listing::Column::LowStockAlertedAt,

@@ -543,10 +543,7 @@ pub async fn moderate(
     crate::alerts::tell_shop(
         &txn,
         &updated.merchant_id,
-        &format!(
-            "product:{product_id}:{outcome}:{}",
-            now.timestamp_micros()
-        ),
+        &format!("product:{product_id}:{outcome}:{}", now.timestamp_micros()),
         now,
         |_| peken_mail::Template::ProductModerated {
             merchant_name: shop_name.clone(),
