@@ -22,6 +22,7 @@ mod m0017_remittance_jobs;
 mod m0018_products;
 mod m0019_buyer;
 mod m0020_inbox_push;
+mod m0021_merchant_alerts;
 mod m0022_partial_fulfilment;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_products::Migration),
             Box::new(m0019_buyer::Migration),
             Box::new(m0020_inbox_push::Migration),
+            Box::new(m0021_merchant_alerts::Migration),
             Box::new(m0022_partial_fulfilment::Migration),
         ]
     }

@@ -12,7 +12,9 @@ const CROSSINGS: &[(&str, &str, &str)] = &[
     (
         "catalog",
         "listings",
-        "a commodity's change answers how many listings its HET now stops, in one count",
+        "a commodity's change answers how many listings its HET now stops, in one count, and \
+         a lowered HET tells the shops of those listings (their ids, shops and prices, in one \
+         query; catalog sits below merchant and cannot call it)",
     ),
     (
         "merchant",

@@ -18,6 +18,7 @@ mod fixtures;
 mod mail;
 mod mandate;
 mod media;
+mod merchant_alerts;
 mod merchants;
 mod notifications;
 mod ops;

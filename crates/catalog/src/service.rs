@@ -169,6 +169,7 @@ pub async fn patch_commodity(
         require_category(&txn, category).await?;
     }
     let before = commodity_audit(&found);
+    let old_het = found.het_price;
     let mut model: commodity::ActiveModel = found.into();
     if let Some(name) = patch.name {
         model.name = Set(name);
@@ -191,6 +192,12 @@ pub async fn patch_commodity(
     model.updated_at = Set(state.now());
     let updated = model.update(&txn).await.map_err(map_commodity_conflict)?;
     let above = listings_above_het(&txn, &updated).await?;
+    if let Some(het) = updated.het_price
+        && above > 0
+        && old_het.is_none_or(|old| het < old)
+    {
+        tell_shops_above_het(&txn, &updated, het, state.now()).await?;
+    }
     peken_audit::record(
         &txn,
         admin,
@@ -224,6 +231,66 @@ async fn listings_above_het<C: ConnectionTrait>(
         Some(row) => u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0),
         None => 0,
     })
+}
+
+/// Tells each shop with listings of the commodity priced above its lowered HET (each of its
+/// active people with an e-mail address, through identity, which knows who works for which
+/// merchant): one message per shop naming the commodity, the new HET and the shop's prices, in
+/// the transaction of the change. It reads `listings` itself, as [`listings_above_het`] does:
+/// catalog sits below merchant and cannot call it (see `tests/api/boundaries.rs`).
+async fn tell_shops_above_het<C: ConnectionTrait>(
+    conn: &C,
+    c: &commodity::Model,
+    het: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    let rows = peken_kernel::sql::query(
+        conn,
+        "SELECT id, merchant_id, price FROM listings WHERE commodity_id = $1 AND price > $2 \
+         ORDER BY merchant_id, id",
+        vec![c.id.as_str().into(), het.into()],
+    )
+    .await?;
+    let mut shops: std::collections::BTreeMap<String, Vec<peken_mail::PricedListing>> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        let merchant_id: String = r.try_get("", "merchant_id")?;
+        shops
+            .entry(merchant_id)
+            .or_default()
+            .push(peken_mail::PricedListing {
+                listing_id: r.try_get("", "id")?,
+                price: Rupiah::new(r.try_get("", "price")?),
+            });
+    }
+    let merchant_ids: Vec<String> = shops.keys().cloned().collect();
+    let people = peken_identity::people::reachable_of_merchants(conn, &merchant_ids).await?;
+    let change = new_id();
+    let mails: Vec<peken_mail::Mail> = people
+        .into_iter()
+        .filter_map(|p| {
+            let listings = shops.get(p.merchant_id.as_ref()?)?.clone();
+            Some(peken_mail::Mail {
+                to: p.email.clone()?,
+                to_name: Some(p.name.clone()),
+                template: peken_mail::Template::HetLowered {
+                    name: p.name,
+                    commodity_id: c.id.clone(),
+                    commodity_name: c.name.clone(),
+                    unit: c.unit.clone(),
+                    het: Rupiah::new(het),
+                    listings,
+                    changed_at: now,
+                },
+                dedupe_key: format!("commodity:{}:het:{change}:{}", c.id, p.id),
+                user_id: Some(p.id),
+            })
+        })
+        .collect();
+    if !mails.is_empty() {
+        peken_mail::enqueue_many(conn, mails, now).await?;
+    }
+    Ok(())
 }
 
 /// A category and the merchant kinds allowed to list it.

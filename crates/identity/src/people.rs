@@ -116,6 +116,40 @@ pub async fn of_merchant<C: ConnectionTrait>(
         .collect())
 }
 
+/// Who hears about the shops' own business (stock, takedowns, moderation, a lowered HET): the
+/// active people of these merchants that have an e-mail address, owners and staff, by merchant
+/// and then owner first. One query a thousand merchants.
+pub async fn reachable_of_merchants<C: ConnectionTrait>(
+    conn: &C,
+    merchant_ids: &[String],
+) -> Result<Vec<Person>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in merchant_ids.chunks(1_000) {
+        let found = user::Entity::find()
+            .filter(user::Column::MerchantId.is_in(chunk.to_vec()))
+            .filter(user::Column::Active.eq(true))
+            .filter(user::Column::Email.is_not_null())
+            .order_by_asc(user::Column::MerchantId)
+            .order_by_asc(user::Column::Id)
+            .all(conn)
+            .await?;
+        out.extend(found.into_iter().map(Person::from));
+    }
+    out.sort_by(|a, b| {
+        (
+            &a.merchant_id,
+            a.merchant_role.as_deref() != Some("owner"),
+            &a.id,
+        )
+            .cmp(&(
+                &b.merchant_id,
+                b.merchant_role.as_deref() != Some("owner"),
+                &b.id,
+            ))
+    });
+    Ok(out)
+}
+
 /// Creates a user inside the caller's transaction (a merchant's owner or staff, demo data); a
 /// taken e-mail, NIP or NIK is a 409.
 pub async fn add<C: ConnectionTrait>(

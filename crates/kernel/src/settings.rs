@@ -131,6 +131,8 @@ pub struct Settings {
     /// Whether `serve` applies pending migrations at start (default: only in the embedded mode).
     pub auto_migrate: bool,
     pub worker_interval: Duration,
+    /// How often the low-stock worker looks for listings at or below their threshold.
+    pub low_stock_interval: Duration,
     pub shutdown_timeout: Duration,
     /// Where uploaded photos are kept and how clients reach them (`PEKEN_MEDIA_*`).
     pub media: MediaSettings,
@@ -300,6 +302,7 @@ impl Settings {
                 10,
                 3_600_000,
             ))),
+            low_stock_interval: r.seconds("PEKEN_LOW_STOCK_INTERVAL_SECONDS", 60, 1, 86_400),
             shutdown_timeout: r.seconds("PEKEN_SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600),
             media: r.media(),
         };

@@ -26,5 +26,7 @@ pub mod worker;
 
 pub use notice::Notice;
 pub use outbox::{enqueue, enqueue_many, message_id};
-pub use template::{Mail, MailItem, RemittanceLine, Rendered, Template};
+pub use template::{
+    LowStockLine, Mail, MailItem, PricedListing, RemittanceLine, Rendered, Template,
+};
 pub use transport::Mailer;

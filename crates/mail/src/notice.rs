@@ -232,6 +232,110 @@ impl Template {
                 ),
                 target(&[]),
             ),
+            Template::LowStock {
+                merchant_id,
+                merchant_name,
+                lines,
+                ..
+            } => {
+                let names = lines
+                    .iter()
+                    .map(|l| format!("{} (sisa {})", l.product_name, l.stock))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                // One listing opens the listing; several open the shop's listings.
+                let target = match lines.as_slice() {
+                    [one] => target(&[
+                        ("merchant_id", merchant_id),
+                        ("listing_id", &one.listing_id),
+                    ]),
+                    _ => target(&[("merchant_id", merchant_id)]),
+                };
+                (
+                    "Stok menipis".to_owned(),
+                    format!("Stok di {merchant_name} menipis: {names}."),
+                    target,
+                )
+            }
+            Template::HetLowered {
+                commodity_id,
+                commodity_name,
+                het,
+                listings,
+                ..
+            } => {
+                let prices = listings
+                    .iter()
+                    .map(|l| l.price.format_idr())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut pairs = vec![("commodity_id", commodity_id.as_str())];
+                if let [one] = listings.as_slice() {
+                    pairs.push(("listing_id", one.listing_id.as_str()));
+                }
+                (
+                    "HET diturunkan".to_owned(),
+                    format!(
+                        "HET {commodity_name} kini {}. Harga Anda {prices} di atasnya: \
+                         sesuaikan agar dijual lagi.",
+                        het.format_idr()
+                    ),
+                    target(&pairs),
+                )
+            }
+            Template::ListingTakenDown {
+                listing_id,
+                product_name,
+                reason,
+                ..
+            } => (
+                "Barang diturunkan".to_owned(),
+                format!("{product_name} diturunkan dari Peken. Alasan: {reason}"),
+                target(&[("listing_id", listing_id)]),
+            ),
+            Template::ListingRestored {
+                listing_id,
+                product_name,
+                reason,
+                ..
+            } => (
+                "Barang dijual kembali".to_owned(),
+                format!(
+                    "Penurunan {product_name} dicabut (alasan penurunan: {}).",
+                    reason.as_deref().unwrap_or("tidak disebutkan")
+                ),
+                target(&[("listing_id", listing_id)]),
+            ),
+            Template::ProductModerated {
+                product_id,
+                product_name,
+                change,
+                approved,
+                reason,
+                ..
+            } => {
+                let what = if *change {
+                    "Perubahan produk"
+                } else {
+                    "Produk"
+                };
+                if *approved {
+                    (
+                        format!("{what} disetujui"),
+                        format!("{what} {product_name} disetujui dan kini dijual seperti itu."),
+                        target(&[("product_id", product_id)]),
+                    )
+                } else {
+                    (
+                        format!("{what} ditolak"),
+                        format!(
+                            "{what} {product_name} ditolak. Alasan: {}",
+                            reason.as_deref().unwrap_or("tidak disebutkan")
+                        ),
+                        target(&[("product_id", product_id)]),
+                    )
+                }
+            }
             Template::PasswordReset { .. }
             | Template::EmailChange { .. }
             | Template::RegistrationConfirm { .. }

@@ -42,6 +42,23 @@ pub struct RemittanceLine {
     pub amount: Rupiah,
 }
 
+/// One listing at or below its low-stock threshold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LowStockLine {
+    pub listing_id: String,
+    pub product_name: String,
+    pub unit: String,
+    pub stock: i64,
+    pub threshold: i64,
+}
+
+/// One of a shop's listings priced above a lowered HET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedListing {
+    pub listing_id: String,
+    pub price: Rupiah,
+}
+
 /// Every kind of message, with what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Template {
@@ -172,6 +189,54 @@ pub enum Template {
     },
     /// To the holder of an account closed because the NIK's owner reclaimed it.
     NikReclaimed { name: String, nik_masked: String },
+    /// To a shop's people: listings whose stock fell to or below the threshold they set (one
+    /// message per shop and worker run, however many listings).
+    LowStock {
+        merchant_id: String,
+        merchant_name: String,
+        lines: Vec<LowStockLine>,
+        checked_at: DateTime<Utc>,
+    },
+    /// To a shop's people: the cooperatives office lowered a commodity's HET and listings of the
+    /// shop are priced above it, so they stopped selling until repriced.
+    HetLowered {
+        /// The recipient's name (the message goes to each of the shop's people).
+        name: String,
+        commodity_id: String,
+        commodity_name: String,
+        unit: String,
+        het: Rupiah,
+        listings: Vec<PricedListing>,
+        changed_at: DateTime<Utc>,
+    },
+    /// To a shop's people: an admin took one of its listings down.
+    ListingTakenDown {
+        merchant_name: String,
+        listing_id: String,
+        product_name: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// To a shop's people: an admin lifted the takedown of one of its listings; `reason` is the
+    /// takedown's.
+    ListingRestored {
+        merchant_name: String,
+        listing_id: String,
+        product_name: String,
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// To a shop's people: an admin decided on its product (`change`: on a change of an
+    /// approved product) with a reason when rejected.
+    ProductModerated {
+        merchant_name: String,
+        product_id: String,
+        product_name: String,
+        change: bool,
+        approved: bool,
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
     /// To an ASN imported from the roster: a single-use code to set the first password.
     AccountActivation {
         name: String,
@@ -247,6 +312,12 @@ fn files(name: &str) -> (&'static str, &'static str) {
         "registration_email_taken",
         "registration_nik_taken",
         "nik_reclaimed",
+        "low_stock",
+        "het_lowered",
+        "listing_taken_down",
+        "listing_restored",
+        "product_approved",
+        "product_rejected",
     )
 }
 
@@ -499,6 +570,105 @@ impl Template {
                 "nik_reclaimed",
                 vec![("name", text(name)), ("nik_masked", text(nik_masked))],
             ),
+            Template::LowStock {
+                merchant_name,
+                lines,
+                checked_at,
+                ..
+            } => (
+                "low_stock",
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    ("lines", low_stock_block(lines)),
+                    ("checked_at", text(time_label(*checked_at))),
+                ],
+            ),
+            Template::HetLowered {
+                name,
+                commodity_name,
+                unit,
+                het,
+                listings,
+                changed_at,
+                ..
+            } => (
+                "het_lowered",
+                vec![
+                    ("name", text(name)),
+                    ("commodity_name", text(commodity_name)),
+                    ("unit", text(unit)),
+                    ("het", money(*het)),
+                    ("lines", priced_block(listings)),
+                    ("changed_at", text(time_label(*changed_at))),
+                ],
+            ),
+            Template::ListingTakenDown {
+                merchant_name,
+                listing_id,
+                product_name,
+                reason,
+                at,
+            } => (
+                "listing_taken_down",
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    ("listing_id", text(listing_id)),
+                    ("product_name", text(product_name)),
+                    ("reason", text(reason)),
+                    ("at", text(time_label(*at))),
+                ],
+            ),
+            Template::ListingRestored {
+                merchant_name,
+                listing_id,
+                product_name,
+                reason,
+                at,
+            } => (
+                "listing_restored",
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    ("listing_id", text(listing_id)),
+                    ("product_name", text(product_name)),
+                    (
+                        "reason",
+                        text(reason.as_deref().unwrap_or("tidak disebutkan")),
+                    ),
+                    ("at", text(time_label(*at))),
+                ],
+            ),
+            Template::ProductModerated {
+                merchant_name,
+                product_name,
+                change,
+                approved,
+                reason,
+                at,
+                ..
+            } => (
+                if *approved {
+                    "product_approved"
+                } else {
+                    "product_rejected"
+                },
+                vec![
+                    ("merchant_name", text(merchant_name)),
+                    ("product_name", text(product_name)),
+                    (
+                        "what",
+                        text(if *change {
+                            "Perubahan produk"
+                        } else {
+                            "Produk"
+                        }),
+                    ),
+                    (
+                        "reason",
+                        text(reason.as_deref().unwrap_or("tidak disebutkan")),
+                    ),
+                    ("at", text(time_label(*at))),
+                ],
+            ),
             Template::AccountActivation {
                 name,
                 login,
@@ -691,6 +861,52 @@ fn remittance_block(lines: &[RemittanceLine]) -> Var {
             escape_html(&l.order_id),
             date_label(l.completed_on),
             l.amount.format_idr()
+        );
+    }
+    html.push_str("</table>");
+    Var::Block { text, html }
+}
+
+fn low_stock_block(lines: &[LowStockLine]) -> Var {
+    let text = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "- {}: sisa {} {} (batas {})",
+                l.product_name, l.stock, l.unit, l.threshold
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut html =
+        format!("{TABLE}<tr>{TH}Barang</th>{TH_RIGHT}Sisa stok</th>{TH_RIGHT}Batas</th></tr>");
+    for l in lines {
+        let _ = write!(
+            html,
+            "<tr>{TD}{}</td>{TD_RIGHT}{} {}</td>{TD_RIGHT}{}</td></tr>",
+            escape_html(&l.product_name),
+            l.stock,
+            escape_html(&l.unit),
+            l.threshold
+        );
+    }
+    html.push_str("</table>");
+    Var::Block { text, html }
+}
+
+fn priced_block(listings: &[PricedListing]) -> Var {
+    let text = listings
+        .iter()
+        .map(|l| format!("- Listing {}: {}", l.listing_id, l.price.format_idr()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut html = format!("{TABLE}<tr>{TH}Listing</th>{TH_RIGHT}Harga Anda</th></tr>");
+    for l in listings {
+        let _ = write!(
+            html,
+            "<tr>{TD}{}</td>{TD_RIGHT}{}</td></tr>",
+            escape_html(&l.listing_id),
+            l.price.format_idr()
         );
     }
     html.push_str("</table>");
@@ -892,6 +1108,62 @@ mod tests {
                 name: "Ani".into(),
                 nik_masked: "3578********0001".into(),
             },
+            Template::LowStock {
+                merchant_id: "m1".into(),
+                merchant_name: "Toko Sri".into(),
+                lines: vec![LowStockLine {
+                    listing_id: "l1".into(),
+                    product_name: "Beras <Premium>".into(),
+                    unit: "kg".into(),
+                    stock: 2,
+                    threshold: 5,
+                }],
+                checked_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::HetLowered {
+                name: "Sri".into(),
+                commodity_id: "c1".into(),
+                commodity_name: "Minyak Goreng".into(),
+                unit: "liter".into(),
+                het: Rupiah::new(14_000),
+                listings: vec![PricedListing {
+                    listing_id: "l1".into(),
+                    price: Rupiah::new(15_500),
+                }],
+                changed_at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::ListingTakenDown {
+                merchant_name: "Toko Sri".into(),
+                listing_id: "l1".into(),
+                product_name: "Beras".into(),
+                reason: "foto menyesatkan".into(),
+                at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::ListingRestored {
+                merchant_name: "Toko Sri".into(),
+                listing_id: "l1".into(),
+                product_name: "Beras".into(),
+                reason: Some("foto menyesatkan".into()),
+                at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::ProductModerated {
+                merchant_name: "Toko Sri".into(),
+                product_id: "p1".into(),
+                product_name: "Kerupuk".into(),
+                change: false,
+                approved: true,
+                reason: None,
+                at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
+            Template::ProductModerated {
+                merchant_name: "Toko Sri".into(),
+                product_id: "p1".into(),
+                product_name: "Kerupuk".into(),
+                change: true,
+                approved: false,
+                reason: Some("bukan produk Surabaya".into()),
+                at: DateTime::from_timestamp(1_793_431_800, 0).expect("valid instant"),
+            },
         ]
     }
 
@@ -987,6 +1259,36 @@ mod tests {
             r.text
         );
         assert!(r.html.contains("abc-123"));
+    }
+
+    #[test]
+    fn shop_alerts_say_what_and_when_in_wib() {
+        let templates = every_template();
+        let r = templates[22].render();
+        assert_eq!(r.template, "low_stock");
+        assert!(
+            r.text.contains("- Beras <Premium>: sisa 2 kg (batas 5)"),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("31 Oktober 2026 pukul 14.30 WIB"));
+        assert!(r.html.contains("Beras &lt;Premium&gt;"));
+        let r = templates[23].render();
+        assert_eq!(r.template, "het_lowered");
+        assert!(r.subject.contains("Rp14.000"), "{}", r.subject);
+        assert!(r.text.contains("- Listing l1: Rp15.500"), "{}", r.text);
+        let r = templates[24].render();
+        assert!(r.text.contains("Alasan: foto menyesatkan"), "{}", r.text);
+        let r = templates[26].render();
+        assert_eq!(r.template, "product_approved");
+        let r = templates[27].render();
+        assert_eq!(r.template, "product_rejected");
+        assert!(
+            r.subject.starts_with("Perubahan produk Kerupuk"),
+            "{}",
+            r.subject
+        );
+        assert!(r.text.contains("Alasan: bukan produk Surabaya"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Merchants: registration, verification, suspension, staff users, listings, and stock with
 //! its movements.
 
+pub mod alerts;
 pub mod browse;
 pub mod facts;
 pub mod http;

@@ -66,6 +66,16 @@ impl Workers {
                 )),
             ));
             tasks.push((
+                "low_stock",
+                tokio::spawn(every_at(
+                    state.clone(),
+                    signal.clone(),
+                    "low_stock",
+                    state.settings.low_stock_interval,
+                    |s| async move { peken_merchant::alerts::low_stock_pass(&s).await },
+                )),
+            ));
+            tasks.push((
                 "mandate",
                 tokio::spawn(every(
                     state.clone(),
@@ -103,5 +113,19 @@ async fn every<F, Fut>(
     Fut: Future<Output = peken_kernel::ApiResult<usize>>,
 {
     let interval = state.settings.worker_interval;
+    every_at(state, shutdown, name, interval, pass).await;
+}
+
+/// Runs `pass` every `interval` until told to stop (a worker with its own setting).
+async fn every_at<F, Fut>(
+    state: AppState,
+    shutdown: watch::Receiver<bool>,
+    name: &'static str,
+    interval: Duration,
+    pass: F,
+) where
+    F: Fn(AppState) -> Fut,
+    Fut: Future<Output = peken_kernel::ApiResult<usize>>,
+{
     peken_kernel::worker::every(name, interval, shutdown, |_| pass(state.clone())).await;
 }

@@ -4,7 +4,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use peken_catalog::MAX_PRICE;
-use peken_catalog::input::{positive_rupiah, whole_number};
+use peken_catalog::input::{positive_rupiah, present, whole_number};
 use peken_kernel::auth::{Auth, MerchantOnly};
 use peken_kernel::error::{Problem, Validation, check_text};
 use peken_kernel::pagination::{Page, PageParams};
@@ -16,7 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::browse::BrowseCommodity;
 use crate::service::ListingDetail;
-use crate::service::listings::{self, ListingFilter, ListingOf};
+use crate::service::listings::{self, ListingFilter, ListingOf, ListingPatch};
 use crate::stock::MovementKind;
 use crate::store::stock_movement;
 
@@ -63,6 +63,11 @@ pub struct ListingResponse {
     pub price: Rupiah,
     /// Units available for sale (on hand minus units reserved for unpaid orders).
     pub stock: i64,
+    /// The shop is told (mail, inbox, push) once each time the stock falls to or below it;
+    /// `null`: no alert.
+    pub low_stock_threshold: Option<i64>,
+    /// Whether the stock is at or below the threshold now.
+    pub low_stock: bool,
     /// The merchant's own switch.
     pub active: bool,
     /// Whether buyers can see and buy it now (stock aside).
@@ -107,6 +112,8 @@ impl From<ListingDetail> for ListingResponse {
             },
             price: s.price,
             stock: s.stock,
+            low_stock_threshold: d.low_stock_threshold,
+            low_stock: d.low_stock_threshold.is_some_and(|t| s.stock <= t),
             active: s.active,
             created_at: d.created_at,
             updated_at: d.updated_at,
@@ -129,6 +136,22 @@ pub struct CreateListingRequest {
     /// Initial stock in units (recorded as a `restock` movement).
     #[schema(value_type = i64)]
     pub stock: Value,
+    /// Alert the shop when the stock falls to or below this many units (0 to 1,000,000);
+    /// absent or `null`: no alert.
+    #[schema(value_type = Option<i64>)]
+    pub low_stock_threshold: Option<Value>,
+}
+
+/// A low-stock threshold from a request: a whole number of units from 0, or `null` for none.
+#[expect(
+    clippy::option_option,
+    reason = "an invalid value, no threshold and a threshold differ"
+)]
+fn threshold(v: &mut Validation, value: &Value) -> Option<Option<i64>> {
+    if value.is_null() {
+        return Some(None);
+    }
+    whole_number(v, "low_stock_threshold", value, 0, MAX_UNITS).map(Some)
 }
 
 /// List a product, or a commodity (merchant's own people; the merchant must be active).
@@ -171,8 +194,12 @@ async fn create_listing(
     };
     let price = positive_rupiah(&mut v, "price", &body.price, MAX_PRICE);
     let stock = whole_number(&mut v, "stock", &body.stock, 0, MAX_UNITS);
-    let (of, price, stock) = v.finish_with((of, price, stock))?;
-    let created = listings::create(&state, &auth, &id, of, price, stock).await?;
+    let low_stock = body
+        .low_stock_threshold
+        .as_ref()
+        .map_or(Some(None), |t| threshold(&mut v, t));
+    let (of, price, stock, low_stock) = v.finish_with((of, price, stock, low_stock))?;
+    let created = listings::create(&state, &auth, &id, of, price, stock, low_stock).await?;
     let location = format!(
         "/api/v1/merchants/{}/listings/{}",
         created.sale.merchant_id, created.sale.listing_id
@@ -271,9 +298,15 @@ pub struct PatchListingRequest {
     pub price: Option<Value>,
     /// `false` stops selling without losing the listing.
     pub active: Option<bool>,
+    /// Alert the shop when the stock falls to or below this many units; `null` stops the
+    /// alerts, absent leaves the threshold as it is.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub low_stock_threshold: Option<Value>,
 }
 
-/// Reprice or switch a listing on or off (merchant's own people).
+/// Reprice or switch a listing on or off, or set its low-stock threshold (merchant's own
+/// people).
 #[utoipa::path(
     tag = "merchants",
     security(("bearer" = [])),
@@ -286,7 +319,7 @@ pub struct PatchListingRequest {
         (status = 200, description = "Changed", body = ListingResponse),
         (status = 404, description = "Not your listing", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The product was rejected: it cannot be put on sale", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid price or above the HET", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid price or above the HET, or an invalid low-stock threshold", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/merchants/{id}/listings/{listing_id}")]
@@ -303,8 +336,17 @@ async fn patch_listing(
         .as_ref()
         .filter(|p| !p.is_null())
         .and_then(|p| positive_rupiah(&mut v, "price", p, MAX_PRICE));
+    let low_stock_threshold = body
+        .low_stock_threshold
+        .as_ref()
+        .and_then(|t| threshold(&mut v, t));
     v.finish()?;
-    let updated = listings::patch(&state, &auth, &id, &listing_id, price, body.active).await?;
+    let change = ListingPatch {
+        price,
+        active: body.active,
+        low_stock_threshold,
+    };
+    let updated = listings::patch(&state, &auth, &id, &listing_id, change).await?;
     Ok(web::Json(updated.into()))
 }
 

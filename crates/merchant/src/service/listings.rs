@@ -17,8 +17,10 @@ use sea_orm::{
 use super::merchants::{self, ACTIVE};
 use super::products;
 use super::sale::{ListingDetail, select_listings};
+use crate::alerts;
 use crate::stock::{self, MovementKind, StockChange};
 use crate::store::{listing, merchant, stock_movement};
+use peken_mail::Template;
 
 /// Which of its listings a merchant wants to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +103,7 @@ pub async fn create(
     of: ListingOf,
     price: Rupiah,
     initial_stock: i64,
+    low_stock_threshold: Option<i64>,
 ) -> ApiResult<ListingDetail> {
     let now = state.now();
     let txn = state.db.begin().await?;
@@ -166,6 +169,8 @@ pub async fn create(
         kecamatan_code: Set(m.kecamatan_code.clone()),
         kelurahan_code: Set(m.kelurahan_code.clone()),
         search_text: Set(products::listing_search_text(&product, &m.name)),
+        low_stock_threshold: Set(low_stock_threshold),
+        low_stock_alerted_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -198,6 +203,7 @@ pub async fn create(
         peken_audit::Change::new("listing.created", "listing", &id).after(serde_json::json!({
             "merchant_id": m.id, "product_id": product.id, "commodity_id": product.commodity_id,
             "price": price.get(), "stock": initial_stock.max(0), "active": true,
+            "low_stock_threshold": low_stock_threshold,
         })),
         now,
     )
@@ -234,16 +240,29 @@ async fn of_merchant<C: ConnectionTrait>(
         .ok_or_else(|| ApiError::not_found("listing"))
 }
 
-/// Reprices or (de)activates a listing. A new price must respect the HET; repricing a listing
-/// that a lowered HET stopped makes it sell again.
+/// What a merchant changes of a listing; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ListingPatch {
+    pub price: Option<Rupiah>,
+    pub active: Option<bool>,
+    /// `Some(None)` stops low-stock alerts.
+    pub low_stock_threshold: Option<Option<i64>>,
+}
+
+/// Reprices or (de)activates a listing, or sets its low-stock threshold. A new price must
+/// respect the HET; repricing a listing that a lowered HET stopped makes it sell again.
 pub async fn patch(
     state: &AppState,
     caller: &Caller,
     merchant_id: &str,
     listing_id: &str,
-    price: Option<Rupiah>,
-    active: Option<bool>,
+    change: ListingPatch,
 ) -> ApiResult<ListingDetail> {
+    let ListingPatch {
+        price,
+        active,
+        low_stock_threshold,
+    } = change;
     let txn = state.db.begin().await?;
     let m = merchants::own(&txn, caller, merchant_id).await?;
     let found = of_merchant(&txn, &m.id, listing_id).await?;
@@ -261,13 +280,25 @@ pub async fn patch(
             return Err(product_rejected());
         }
     }
-    let before = serde_json::json!({"price": found.price, "active": found.active});
+    let before = serde_json::json!({
+        "price": found.price, "active": found.active,
+        "low_stock_threshold": found.low_stock_threshold,
+    });
+    let stock = found.stock;
     let mut model: listing::ActiveModel = found.into();
     if let Some(price) = price {
         model.price = Set(price.get());
     }
     if let Some(active) = active {
         model.active = Set(active);
+    }
+    if let Some(threshold) = low_stock_threshold {
+        model.low_stock_threshold = Set(threshold);
+        // A listing above its new threshold (or without one) may alert at its next fall; one
+        // still at or below it keeps its mark, so a new threshold is no new crossing.
+        if threshold.is_none_or(|t| stock > t) {
+            model.low_stock_alerted_at = Set(None);
+        }
     }
     model.updated_at = Set(state.now());
     let updated = model.update(&txn).await?;
@@ -277,7 +308,10 @@ pub async fn patch(
         caller,
         peken_audit::Change::new("listing.changed", "listing", listing_id)
             .before(before)
-            .after(serde_json::json!({"price": updated.price, "active": updated.active})),
+            .after(serde_json::json!({
+                "price": updated.price, "active": updated.active,
+                "low_stock_threshold": updated.low_stock_threshold,
+            })),
         state.now(),
     )
     .await?;
@@ -358,6 +392,21 @@ pub async fn take_down(
             "this listing is already taken down",
         ));
     }
+    let s = &detail.sale;
+    alerts::tell_shop(
+        &txn,
+        &s.merchant_id,
+        &format!("listing:{listing_id}:taken_down:{}", now.timestamp_micros()),
+        now,
+        |_| Template::ListingTakenDown {
+            merchant_name: s.merchant_name.clone(),
+            listing_id: s.listing_id.clone(),
+            product_name: s.product_name.clone(),
+            reason: reason.clone(),
+            at: now,
+        },
+    )
+    .await?;
     peken_audit::record(
         &txn,
         admin,
@@ -401,6 +450,21 @@ pub async fn restore(
         ));
     }
     let detail = one(&txn, listing_id).await?;
+    let s = &detail.sale;
+    alerts::tell_shop(
+        &txn,
+        &s.merchant_id,
+        &format!("listing:{listing_id}:restored:{}", now.timestamp_micros()),
+        now,
+        |_| Template::ListingRestored {
+            merchant_name: s.merchant_name.clone(),
+            listing_id: s.listing_id.clone(),
+            product_name: s.product_name.clone(),
+            reason: before.takedown_reason.clone(),
+            at: now,
+        },
+    )
+    .await?;
     peken_audit::record(
         &txn,
         admin,
@@ -430,7 +494,7 @@ pub async fn change_stock(
     let now = state.now();
     let txn = state.db.begin().await?;
     let m = merchants::own(&txn, caller, merchant_id).await?;
-    of_merchant(&txn, &m.id, listing_id).await?;
+    let found = of_merchant(&txn, &m.id, listing_id).await?;
     let stock = stock::apply(
         &txn,
         StockChange {
@@ -445,6 +509,18 @@ pub async fn change_stock(
         now,
     )
     .await?;
+    // A restock above the threshold ends the alerted fall at once, so a fall soon after alerts
+    // again even before the low-stock worker's next pass would have cleared the mark.
+    if found.low_stock_alerted_at.is_some() && found.low_stock_threshold.is_none_or(|t| stock > t) {
+        listing::Entity::update_many()
+            .col_expr(
+                listing::Column::LowStockAlertedAt,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .filter(listing::Column::Id.eq(listing_id))
+            .exec(&txn)
+            .await?;
+    }
     // The guarded update changed the stock by exactly `delta`, so this is the stock it left.
     peken_audit::record(
         &txn,

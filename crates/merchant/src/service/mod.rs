@@ -5,7 +5,7 @@ pub mod favourites;
 pub mod listings;
 pub mod merchants;
 pub mod products;
-mod sale;
+pub(crate) mod sale;
 
 pub use cards::{ListingCard, cards};
 pub use sale::{

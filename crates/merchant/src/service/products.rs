@@ -531,6 +531,31 @@ pub async fn moderate(
     if selling_changed {
         refresh_listings(&txn, &updated, now).await?;
     }
+    let shop_name = merchant::Entity::find_by_id(updated.merchant_id.clone())
+        .one(&txn)
+        .await?
+        .map(|m| m.name)
+        .unwrap_or_default();
+    let reason = match &decision {
+        Decision::Reject(r) => Some(r.clone()),
+        Decision::Approve => None,
+    };
+    crate::alerts::tell_shop(
+        &txn,
+        &updated.merchant_id,
+        &format!("product:{product_id}:{outcome}:{}", now.timestamp_micros()),
+        now,
+        |_| peken_mail::Template::ProductModerated {
+            merchant_name: shop_name.clone(),
+            product_id: updated.id.clone(),
+            product_name: updated.name.clone(),
+            change: change_waits,
+            approved: matches!(decision, Decision::Approve),
+            reason: reason.clone(),
+            at: now,
+        },
+    )
+    .await?;
     peken_audit::record(
         &txn,
         admin,

@@ -95,6 +95,8 @@ pub struct ListingDetail {
     pub sale: ListingForSale,
     pub takedown_reason: Option<String>,
     pub taken_down_at: Option<DateTime<Utc>>,
+    /// The shop is alerted when the stock falls to or below it.
+    pub low_stock_threshold: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -128,6 +130,7 @@ struct ListingRow {
     image: Option<String>,
     takedown_reason: Option<String>,
     taken_down_at: Option<DateTime<Utc>>,
+    low_stock_threshold: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -164,6 +167,7 @@ impl From<ListingRow> for ListingDetail {
             },
             takedown_reason: r.takedown_reason,
             taken_down_at: r.taken_down_at,
+            low_stock_threshold: r.low_stock_threshold,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -208,7 +212,8 @@ pub(crate) async fn select_listings<C: ConnectionTrait>(
            THEN TRUE ELSE FALSE END AS category_allowed, \
          {month_turnover} AS month_turnover, \
          (SELECT i.renditions FROM product_images i WHERE i.product_id = p.id \
-           ORDER BY i.position LIMIT 1) AS image, l.takedown_reason, l.taken_down_at, l.created_at, l.updated_at \
+           ORDER BY i.position LIMIT 1) AS image, l.takedown_reason, l.taken_down_at, l.low_stock_threshold, l.created_at, \
+         l.updated_at \
          FROM listings l \
          JOIN merchants m ON m.id = l.merchant_id \
          JOIN products p ON p.id = l.product_id \

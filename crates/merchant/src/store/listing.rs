@@ -21,6 +21,11 @@ pub struct Model {
     pub kelurahan_code: String,
     /// Lowercased product name and description and merchant name, for browse search.
     pub search_text: String,
+    /// The merchant is alerted when `stock` falls to or below it; `None`: no alert.
+    pub low_stock_threshold: Option<i64>,
+    /// When the low-stock worker last alerted; cleared once the stock is above the threshold
+    /// again, so each fall below it alerts once.
+    pub low_stock_alerted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -282,6 +282,7 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
                 ListingOf::Commodity(commodity_ids[commodity].clone()),
                 Rupiah::new(price),
                 stock,
+                None,
             )
             .await
             .map_err(err)?;
@@ -326,6 +327,7 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
                 ListingOf::Product(created.id),
                 Rupiah::new(own.price),
                 own.stock,
+                None,
             )
             .await
             .map_err(err)?;
