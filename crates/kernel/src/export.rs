@@ -211,7 +211,9 @@ pub fn xlsx(tables: &[Table]) -> ApiResult<Vec<u8>> {
     let date = CellFormat::new().set_num_format("yyyy-mm-dd");
     for table in tables {
         let sheet = workbook.add_worksheet();
-        sheet.set_name(sheet_name(&table.sheet)).map_err(ApiError::internal)?;
+        sheet
+            .set_name(sheet_name(&table.sheet))
+            .map_err(ApiError::internal)?;
         for (col, name) in table.columns.iter().enumerate() {
             let col = u16::try_from(col).map_err(ApiError::internal)?;
             sheet
@@ -287,7 +289,13 @@ pub fn respond<T: Serialize>(
 pub fn attachment(content_type: &str, filename: &str, body: Vec<u8>) -> HttpResponse {
     let safe: String = filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     HttpResponse::Ok()
         .content_type(content_type.to_owned())
@@ -330,7 +338,10 @@ mod tests {
             ..ExportParams::default()
         };
         let csv = table().to_csv(&params);
-        assert!(csv.starts_with("\u{feff}tanggal;produk;jumlah;bruto\n"), "{csv}");
+        assert!(
+            csv.starts_with("\u{feff}tanggal;produk;jumlah;bruto\n"),
+            "{csv}"
+        );
         let no_bom = ExportParams {
             delimiter: Some(Delimiter::Semicolon),
             bom: Some(false),
