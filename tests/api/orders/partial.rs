@@ -469,3 +469,39 @@ async fn a_partial_acceptance_racing_the_buyers_cancellation_has_one_winner() {
     let check = peken_ledger::read::check(&app.state.db).await.unwrap();
     assert!(check.is_sound(), "{check:?}");
 }
+
+#[tokio::test]
+async fn a_repeated_partial_acceptance_with_its_key_answers_the_first_response_once() {
+    let app = spawn_app().await;
+    let (shop, beras, minyak) = shop_with_two(&app).await;
+    let asn = buyer(&app).await;
+    let order = paid(&app, &asn, &[(&beras, 2), (&minyak, 2)]).await;
+    let id = order["id"].as_str().unwrap();
+    let refund = price_of(&order, &minyak);
+    let body = json!({"short": [{"listing_id": minyak, "quantity": 1}]});
+    let send = |body: Value| {
+        let path = accept_path(id);
+        let token = shop.owner.token.clone();
+        let app = &app;
+        async move {
+            app.send(
+                reqwest::Method::POST,
+                &path,
+                Some(&token),
+                Some(&body),
+                &[("Idempotency-Key", "accept-1")],
+            )
+            .await
+        }
+    };
+    let first = send(body.clone()).await.expect(200);
+    let again = send(body).await.expect(200);
+    assert_eq!(first.body, again.body);
+    assert_eq!(again.body["short_amount"], refund);
+    // The same key with other lines is another request.
+    send(json!({"short": [{"listing_id": beras, "quantity": 1}]}))
+        .await
+        .expect_problem(409, "idempotency_key_reused");
+    assert_eq!(refunds_of(&app, id).await, refund);
+    assert_eq!(stock_of(&app, &minyak).await, 6 - 2 + 1);
+}

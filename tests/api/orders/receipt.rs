@@ -665,3 +665,35 @@ async fn a_shops_npwp_is_printed_unless_it_is_the_owners_nik() {
     );
     assert!(!text.contains("NIP"), "{text}");
 }
+
+#[tokio::test]
+async fn a_receipt_of_a_partial_acceptance_shows_the_short_units_and_their_refund() {
+    if !poppler_installed() {
+        return;
+    }
+    let app = spawn_app().await;
+    let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let (buyer, _, _) = asn_buyer(&app).await;
+    let gula = listed(&app, &s, &format!("Gula Pasir {}", unique()), "kg", 16_000).await;
+    let telur = listed(&app, &s, &format!("Telur Ayam {}", unique()), "kg", 28_500).await;
+    let order = paid_cart(&app, &buyer, &[(&gula, 2), (&telur, 3)]).await;
+    app.post(
+        &format!("/api/v1/orders/{order}/accept"),
+        Some(&s.owner.token),
+        &json!({"short": [{"listing_id": telur, "quantity": 2}]}),
+    )
+    .await
+    .expect(200);
+    step(&app, &order, "ship", &s.owner.token).await;
+    step(&app, &order, "receipt", &buyer.token).await;
+    let (_, bytes) = pdf_bytes(&app, &order, &buyer.token).await;
+    let text = text_of(&bytes);
+    // 2 × 16,000 + 3 × 28,500 paid; 2 × 28,500 refunded; 60,500 of goods handed over.
+    assert!(text.contains("(kurang 2 kg,"), "{text}");
+    assert!(text.contains("Total dibayar"), "{text}");
+    assert!(text.contains("Rp 117.500"), "{text}");
+    assert!(text.contains("Dikembalikan (barang kurang)"), "{text}");
+    assert!(text.contains("-Rp 57.000"), "{text}");
+    assert!(text.contains("Nilai barang diserahkan"), "{text}");
+    assert!(text.contains("Rp 60.500"), "{text}");
+}
