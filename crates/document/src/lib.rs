@@ -1,6 +1,6 @@
 //! Printable documents as PDF: A4 pages of text, rules and QR codes, laid out by the caller in
 //! points from the top left corner. Knows no domain; `peken_order::receipt` lays out the
-//! purchase receipt (BAST) with it.
+//! purchase receipt (BAST) with it, `peken_payout::remittance` the remittance advice.
 //!
 //! Text is set in `DejaVu Sans` (regular and bold, committed under `fonts/` with their licence),
 //! embedded as a subset of the glyphs the document uses, with a `ToUnicode` map so that the text

@@ -15,6 +15,7 @@
 //! the shop is owed (net of platform fee and tax where those apply).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::auth::{Caller, Role};
@@ -274,7 +275,7 @@ pub async fn list<C: ConnectionTrait>(
     let mut text = format!("{SELECT} WHERE i.merchant_id = $1 AND i.status IN {VISIBLE}");
     let mut condition = |clause: &str, value: Value| {
         values.push(value);
-        text.push_str(&format!(" AND {clause} ${}", values.len()));
+        let _ = write!(text, " AND {clause} ${}", values.len());
     };
     if let Some(status) = filter.status {
         condition("i.status =", status.stored().into());
@@ -289,7 +290,7 @@ pub async fn list<C: ConnectionTrait>(
         condition("i.id <", after.into());
     }
     values.push((limit as i64 + 1).into());
-    text.push_str(&format!(" ORDER BY i.id DESC LIMIT ${}", values.len()));
+    let _ = write!(text, " ORDER BY i.id DESC LIMIT ${}", values.len());
     let rows = sql::query(conn, text, values).await?;
     let rows = rows
         .iter()
