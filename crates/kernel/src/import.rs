@@ -96,7 +96,8 @@ fn read_csv(bytes: &[u8]) -> Result<Upload, ApiError> {
         while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
             start += 1;
         }
-        let number = bytes[..start].iter().filter(|b| **b == b'\n').count() + 1;
+        // The pieces between line feeds: one more than the line feeds before the record.
+        let number = bytes[..start].split(|b| *b == b'\n').count();
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
