@@ -80,22 +80,22 @@ async fn sales_by_wib_day_and_by_product_agree_with_turnover_and_export_as_csv_a
     let oil = listed(&app, &s, &oil_name, oil_price).await;
 
     // 10 March (WIB): two orders, later received.
-    let (a, total_a) = paid(&app, &asn, &[(&rice, 2), (&oil, 1)]).await;
-    let (b, total_b) = paid(&app, &asn, &[(&rice, 3)]).await;
+    let (order_a, total_a) = paid(&app, &asn, &[(&rice, 2), (&oil, 1)]).await;
+    let (order_b, total_b) = paid(&app, &asn, &[(&rice, 3)]).await;
     assert_eq!(total_a, 2 * rice_price + oil_price);
     assert_eq!(total_b, 3 * rice_price);
 
     app.clock.advance(Duration::minutes(12));
     // 11 March (WIB): one order, rejected by the shop and so refunded the same day.
-    let (c, total_c) = paid(&app, &asn, &[(&oil, 2)]).await;
+    let (order_c, total_c) = paid(&app, &asn, &[(&oil, 2)]).await;
     app.post(
-        &format!("/api/v1/orders/{c}/reject"),
+        &format!("/api/v1/orders/{order_c}/reject"),
         Some(&s.owner.token),
         &json!({"reason": "stok habis"}),
     )
     .await
     .expect(200);
-    for order in [&a, &b] {
+    for order in [&order_a, &order_b] {
         for (action, token) in [
             ("accept", &s.owner.token),
             ("ship", &s.owner.token),

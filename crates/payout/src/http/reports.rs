@@ -63,8 +63,8 @@ fn range(state: &AppState, q: &RangeQuery) -> ApiResult<(Period, Period)> {
 
 /// A merchant's turnover per WIB month (gross at completion, refunds, net), year to date, UMKM
 /// class and turnover alerts. `format=csv` (or `Accept: text/csv`) gives the months as CSV
-/// (period, gross_amount, refunds_amount, net_amount, completed_orders), `format=xlsx` as a
-/// workbook.
+/// (`period`, `gross_amount`, `refunds_amount`, `net_amount`, `completed_orders`),
+/// `format=xlsx` as a workbook.
 #[utoipa::path(
     tag = "turnover",
     security(("bearer" = [])),
@@ -166,9 +166,9 @@ pub struct StatementQuery {
 /// For the shop's owner and staff (their own shop; another is 404), treasury and admins.
 /// `format=pdf` (or `Accept: application/pdf`) answers one A4 page in Indonesian with the shop's
 /// name, NIB and NPWP (never a NIK), the table, the totals and the date it was made;
-/// `format=csv` the months and a last row `total` (period, gross_amount, refunds_amount,
-/// turnover_amount, running_total_amount, taxable_amount, tax_amount); `format=xlsx` the same
-/// as a workbook.
+/// `format=csv` the months and a last row `total` (`period`, `gross_amount`,
+/// `refunds_amount`, `turnover_amount`, `running_total_amount`, `taxable_amount`,
+/// `tax_amount`); `format=xlsx` the same as a workbook.
 #[utoipa::path(
     tag = "turnover",
     operation_id = "get_merchant_tax_year",
@@ -268,8 +268,8 @@ async fn merchant_ledger(
 }
 
 /// The city's turnover by kecamatan and merchant kind. `format=csv` (or `Accept: text/csv`)
-/// gives CSV (kecamatan_code, kecamatan_name, kind, merchants, gross_amount, refunds_amount,
-/// net_amount, completed_orders), `format=xlsx` a workbook.
+/// gives CSV (`kecamatan_code`, `kecamatan_name`, `kind`, `merchants`, `gross_amount`,
+/// `refunds_amount`, `net_amount`, `completed_orders`), `format=xlsx` a workbook.
 #[utoipa::path(
     tag = "turnover",
     security(("bearer" = [])),
