@@ -3,7 +3,7 @@
 //! listings, a takedown and its lifting, and the moderation of its products. Each reaches the
 //! shop's people by mail and in their inbox.
 
-use peken_tests::{TestApp, User, spawn_app};
+use peken_tests::{PASSWORD, TestApp, User, spawn_app};
 use serde_json::{Value, json};
 
 use crate::fixtures::merchants::count;
@@ -197,6 +197,38 @@ async fn stock_coming_back_through_an_order_ends_the_fall_at_the_next_pass() {
 }
 
 #[tokio::test]
+async fn workers_running_at_once_alert_a_fall_once() {
+    // Every server runs the worker: passes that meet on the same listings (on PostgreSQL each
+    // skips what another holds) alert each listing once between them.
+    let app = spawn_app().await;
+    let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let mut listings = Vec::new();
+    for _ in 0..6 {
+        let c = any_commodity(&app, None, None).await;
+        let l = s.list(&app, &c, 10_000, 2).await;
+        set_threshold(&app, &s.owner, &s.id, &l, &json!(2))
+            .await
+            .expect(200);
+        listings.push(l);
+    }
+    let (a, b, c) = tokio::join!(
+        low_stock_pass(&app),
+        low_stock_pass(&app),
+        low_stock_pass(&app)
+    );
+    assert_eq!(a + b + c, listings.len());
+    assert_eq!(low_stock_pass(&app).await, 0);
+    let to = email_of(&app, &s.owner).await;
+    let mails = app.mails("low_stock", &to).await;
+    let named: usize = mails.iter().map(|m| m.matches("(batas 2)").count()).sum();
+    assert_eq!(named, listings.len(), "{mails:?}");
+    assert_eq!(
+        count(&app, "listings", "low_stock_alerted_at IS NOT NULL").await,
+        6
+    );
+}
+
+#[tokio::test]
 async fn the_threshold_is_checked_and_another_shops_listing_is_not_found() {
     let app = spawn_app().await;
     let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
@@ -322,6 +354,29 @@ async fn takedown_restore_and_moderation_reach_the_shops_inbox_with_the_reason()
     let c = any_commodity(&app, None, None).await;
     let listing = s.list(&app, &c, 10_000, 10).await;
     let reason = format!("Foto tidak sesuai barang {}", unique());
+    // Staff manage listings too: they hear of it; a removed one does not.
+    let mut staff = Vec::new();
+    for name in ["kasir", "gudang"] {
+        let email = format!("{name}{}@toko.test", unique());
+        let created = app
+            .post(
+                &format!("/api/v1/merchants/{}/staff", s.id),
+                Some(&s.owner.token),
+                &json!({"name": name, "email": email, "phone": "081298765432",
+                        "password": PASSWORD}),
+            )
+            .await
+            .expect(201);
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        staff.push((id, email));
+    }
+    let kasir = app.login(&staff[0].1, PASSWORD).await;
+    app.delete(
+        &format!("/api/v1/merchants/{}/staff/{}", s.id, staff[1].0),
+        Some(&s.owner.token),
+    )
+    .await
+    .expect(204);
 
     app.post(
         &format!("/api/v1/admin/listings/{listing}/takedown"),
@@ -338,6 +393,13 @@ async fn takedown_restore_and_moderation_reach_the_shops_inbox_with_the_reason()
         down[0]
     );
     assert_eq!(down[0]["target"]["listing_id"], listing.as_str());
+    assert_eq!(inbox(&app, &kasir, "listing_taken_down").await.len(), 1);
+    assert_eq!(app.mails("listing_taken_down", &staff[0].1).await.len(), 1);
+    assert!(
+        app.mails("listing_taken_down", &staff[1].1)
+            .await
+            .is_empty()
+    );
     let to = email_of(&app, &s.owner).await;
     let mails = app.mails("listing_taken_down", &to).await;
     assert_eq!(mails.len(), 1);

@@ -8,6 +8,7 @@ use peken_kernel::db::new_id;
 use peken_kernel::error::unique_violation;
 use peken_kernel::pagination::Page;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
+use peken_mail::Template;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -20,7 +21,6 @@ use super::sale::{ListingDetail, select_listings};
 use crate::alerts;
 use crate::stock::{self, MovementKind, StockChange};
 use crate::store::{listing, merchant, stock_movement};
-use peken_mail::Template;
 
 /// Which of its listings a merchant wants to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
