@@ -83,31 +83,35 @@ fn read_csv(bytes: &[u8]) -> Result<Upload, ApiError> {
         .from_reader(text.as_bytes());
     let mut columns = None;
     let mut lines = Vec::new();
-    let (mut line, mut counted) = (1usize, 0usize);
+    // Line breaks are counted from where the previous record's count stopped, so reading a
+    // file stays linear in its size.
+    let (mut counted_to, mut breaks) = (0_usize, 0_usize);
     for record in reader.records() {
         let record = record.map_err(|e| unreadable(&format!("not valid CSV: {e}")))?;
-        // The csv crate's own line count skips blank lines; the editor's does not. A record's
-        // position is where the reader stood after the one before it, so the blank lines
-        // between them come first. Line feeds are counted once, from the previous record on.
-        let bytes = text.as_bytes();
-        let mut start = record
+        // The csv crate's own line count skips blank lines; the editor's does not.
+        let start = record
             .position()
-            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
-            .min(bytes.len());
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        // A record's position is where the reader stood after the one before it, so the blank
+        // lines between them come first.
+        let bytes = text.as_bytes();
+        let mut start = start.min(bytes.len());
         while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
             start += 1;
         }
-        #[expect(
-            clippy::naive_bytecount,
-            reason = "each byte is counted once; not worth a crate for a faster count"
-        )]
-        let feeds = bytes[counted..start.max(counted)]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        line += feeds;
-        counted = start.max(counted);
-        let number = line;
+        if start > counted_to {
+            #[expect(
+                clippy::naive_bytecount,
+                reason = "one upload's lines; not worth a crate for a faster count"
+            )]
+            let more = bytes[counted_to..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            breaks += more;
+            counted_to = start;
+        }
+        let number = breaks + 1;
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
