@@ -278,7 +278,7 @@ fn draw(s: &TaxYearStatement) -> Result<Vec<u8>, peken_document::DocumentError> 
     let cols = [170.0, 240.0, 318.0, 400.0, 475.0, RIGHT];
     let heads = [
         "Bruto",
-        "Pengembalian",
+        "Retur",
         "Peredaran",
         "Kumulatif",
         "Dasar PPh",
