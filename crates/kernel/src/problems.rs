@@ -227,6 +227,17 @@ pub static CATALOGUE: &[Entry] = &[
         ("Already taken down", "This listing is already taken down."),
     ),
     f(
+        "ambiguous_code",
+        (
+            "Kode tidak tunggal",
+            "Beberapa listing Anda memakai kode ini (komoditas atau barcode); pakai kode produk.",
+        ),
+        (
+            "Ambiguous code",
+            "Several of your listings have this code (a commodity or barcode); use the product code.",
+        ),
+    ),
+    f(
         "amount_has_fraction",
         (
             "Nominal tidak boleh pecahan",
@@ -475,6 +486,17 @@ pub static CATALOGUE: &[Entry] = &[
             "A draft batch is waiting for approval; approve or cancel it first.",
         ),
     ),
+    f(
+        "duplicate_code",
+        (
+            "Kode ganda",
+            "Baris lain dalam berkas yang sama sudah menyebut listing ini.",
+        ),
+        (
+            "Duplicate code",
+            "Another line of the same file names this listing.",
+        ),
+    ),
     p(
         "email_taken",
         &[409],
@@ -681,6 +703,17 @@ pub static CATALOGUE: &[Entry] = &[
         (
             "Invalid body",
             "The body does not match the expected shape (a missing field or a value of the wrong type).",
+        ),
+    ),
+    f(
+        "invalid_boolean",
+        (
+            "Bukan ya atau tidak",
+            "Isi dengan true atau false (ya atau tidak, 1 atau 0).",
+        ),
+        (
+            "Not true or false",
+            "Write true or false (ya or tidak, 1 or 0).",
         ),
     ),
     f(
@@ -1129,6 +1162,17 @@ pub static CATALOGUE: &[Entry] = &[
             "Produk jualan ini sedang tidak dijual.",
         ),
         ("Listing not sellable", "This listing is not for sale now."),
+    ),
+    f(
+        "listing_taken_down",
+        (
+            "Listing diturunkan admin",
+            "Admin menurunkan listing ini; hanya admin yang dapat memulihkannya.",
+        ),
+        (
+            "Listing taken down",
+            "An admin took this listing down; only an admin can lift it.",
+        ),
     ),
     p(
         "mail_already_sent",
@@ -1620,7 +1664,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Only an approved item in transit can fail.",
         ),
     ),
-    p(
+    pf(
         "price_above_het",
         &[409, 422],
         (
@@ -1643,7 +1687,7 @@ pub static CATALOGUE: &[Entry] = &[
             "Name either a product_id or a commodity_id.",
         ),
     ),
-    p(
+    pf(
         "product_rejected",
         &[409],
         (
@@ -1758,6 +1802,28 @@ pub static CATALOGUE: &[Entry] = &[
         (
             "Statement line matched",
             "This statement line is matched already.",
+        ),
+    ),
+    f(
+        "stock_below_zero",
+        (
+            "Stok menjadi negatif",
+            "Perubahan ini membuat stok di bawah nol.",
+        ),
+        (
+            "Stock below zero",
+            "This change would take the stock below zero.",
+        ),
+    ),
+    f(
+        "stock_change_and_count",
+        (
+            "Perubahan dan hitungan stok",
+            "Satu baris memuat stock_change atau stock_count, tidak keduanya.",
+        ),
+        (
+            "Stock change and count",
+            "A line gives stock_change or stock_count, not both.",
         ),
     ),
     f(
@@ -1908,6 +1974,14 @@ pub static CATALOGUE: &[Entry] = &[
         "unknown_commodity",
         ("Komoditas tidak dikenal", "Komoditas tersebut tidak ada."),
         ("Unknown commodity", "No such commodity."),
+    ),
+    f(
+        "unknown_listing_code",
+        (
+            "Kode tidak dikenal",
+            "Tidak ada listing Anda dengan kode ini.",
+        ),
+        ("Unknown code", "None of your listings has this code."),
     ),
     f(
         "unknown_merchant_kind",

@@ -13,6 +13,9 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, Statement};
 
 use crate::store::{listing, stock_movement};
 
+/// The most units one listing may hold or one movement may move.
+pub const MAX_UNITS: i64 = 1_000_000;
+
 /// Why the stock of a listing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MovementKind {

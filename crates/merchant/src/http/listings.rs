@@ -17,7 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::browse::BrowseCommodity;
 use crate::service::ListingDetail;
 use crate::service::listings::{self, ListingFilter, ListingOf};
-use crate::stock::MovementKind;
+use crate::stock::{MAX_UNITS, MovementKind};
 use crate::store::stock_movement;
 
 peken_kernel::role_set!(pub MerchantOrAdmin = [Merchant, Admin]);
@@ -30,9 +30,6 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(change_stock)
         .service(list_movements);
 }
-
-/// The most units one listing may hold or one movement may move.
-const MAX_UNITS: i64 = 1_000_000;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Takedown {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod browse;
+mod bulk;
 mod favourites;
 mod listings;
 mod merchants;
@@ -18,6 +19,8 @@ pub use products::ProductResponse;
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
     merchants::configure(cfg);
+    // Before the listings' `/listings/{listing_id}`, which would take `export` for an id.
+    bulk::configure(cfg);
     listings::configure(cfg);
     products::configure(cfg);
     photos::configure(cfg);

@@ -1,5 +1,6 @@
 //! Operations on merchants and listings that handlers and other crates call.
 
+pub mod bulk;
 mod cards;
 pub mod favourites;
 pub mod listings;
