@@ -124,6 +124,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/merchants/{id}/ledger", "UFFANFAF"),
     ("GET", "/api/v1/merchants/{id}/listings", "UFFANAFF"),
     ("POST", "/api/v1/merchants/{id}/listings", "UFFANFFF"),
+    ("GET", "/api/v1/merchants/{id}/listings/export", "UFFANAFF"),
+    ("POST", "/api/v1/merchants/{id}/listings/import", "UFFANFFF"),
     (
         "GET",
         "/api/v1/merchants/{id}/listings/{listing_id}",

@@ -17,8 +17,8 @@ const CROSSINGS: &[(&str, &str, &str)] = &[
     (
         "merchant",
         "commodities",
-        "listings for sale (one statement per checkout) and the browse read model join the \
-         commodity of a staple and its HET",
+        "listings for sale (one statement per checkout), the browse read model and the bulk \
+         import's one read join the commodity of a staple and its HET",
     ),
     (
         "merchant",

@@ -15,6 +15,7 @@ mod buyer;
 mod catalog;
 mod demo;
 mod fixtures;
+mod listings_import;
 mod mail;
 mod mandate;
 mod media;
