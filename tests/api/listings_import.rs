@@ -586,3 +586,37 @@ async fn an_import_racing_checkouts_keeps_stock_equal_to_its_movements() {
         }
     }
 }
+
+/// NUL and other control characters in a file never reach the database (PostgreSQL refuses
+/// NUL in text): a CSV holding one is unreadable, an XLSX cell holding one names no listing.
+#[tokio::test]
+async fn control_characters_in_a_file_are_refused_as_client_errors() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (_, p0) = &w.listings[0];
+    import(
+        &app,
+        &w.shop,
+        "",
+        format!("code,price\n{p0}\0,9000\n").as_bytes(),
+    )
+    .await
+    .expect_problem(422, "unreadable_file");
+    let mut table = Table::new("Stok", &["code", "price"]);
+    table.push(vec![Cell::Text(format!("{p0}\u{1}")), Cell::Rupiah(9_000)]);
+    table.push(vec![Cell::Text("\u{7f}x".to_owned()), Cell::Rupiah(9_000)]);
+    let reply = import(&app, &w.shop, "", &table.to_xlsx().unwrap())
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        reply.field_codes(),
+        vec![
+            ("line 2: code".to_owned(), "unknown_listing_code".to_owned()),
+            ("line 3: code".to_owned(), "unknown_listing_code".to_owned()),
+        ]
+    );
+    assert_eq!(
+        listing(&app, &w.shop, &w.listings[0].0).await["price"],
+        10_000
+    );
+}

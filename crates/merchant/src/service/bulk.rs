@@ -224,16 +224,22 @@ impl<'a> Codes<'a> {
 
     /// The listing a code names: a product id or listing id, or a commodity id or barcode that
     /// only one listing has.
-    fn find(&self, code: &str) -> Result<usize, &'static str> {
+    fn find(&self, code: &str) -> Found {
         if let Some(i) = self.unique.get(code) {
-            return Ok(*i);
+            return Found::One(*i);
         }
         match self.shared.get(code).map(Vec::as_slice) {
-            Some([one]) => Ok(*one),
-            Some(_) => Err("ambiguous_code"),
-            None => Err("unknown_listing_code"),
+            Some([one]) => Found::One(*one),
+            Some(_) => Found::Several,
+            None => Found::None,
         }
     }
+}
+
+enum Found {
+    One(usize),
+    Several,
+    None,
 }
 
 /// A whole number as typed in a cell (`12`, `+12`, `-3`, `12.00`).
@@ -274,17 +280,23 @@ fn plan(
             continue;
         }
         let index = match codes.find(code) {
-            Ok(i) => i,
-            Err(why) => {
+            Found::One(i) => i,
+            Found::Several => {
                 errors.push(LineError {
                     line: n,
                     column: "code",
-                    code: why,
-                    message: if why == "ambiguous_code" {
-                        "several of your listings have this code; use the product code".to_owned()
-                    } else {
-                        "none of your listings has this code".to_owned()
-                    },
+                    code: "ambiguous_code",
+                    message: "several of your listings have this code; use the product code"
+                        .to_owned(),
+                });
+                continue;
+            }
+            Found::None => {
+                errors.push(LineError {
+                    line: n,
+                    column: "code",
+                    code: "unknown_listing_code",
+                    message: "none of your listings has this code".to_owned(),
                 });
                 continue;
             }
