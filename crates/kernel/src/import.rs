@@ -83,6 +83,9 @@ fn read_csv(bytes: &[u8]) -> Result<Upload, ApiError> {
         .from_reader(text.as_bytes());
     let mut columns = None;
     let mut lines = Vec::new();
+    // Line breaks are counted from where the previous record's count stopped, so reading a
+    // file stays linear in its size.
+    let (mut counted_to, mut breaks) = (0_usize, 0_usize);
     for record in reader.records() {
         let record = record.map_err(|e| unreadable(&format!("not valid CSV: {e}")))?;
         // The csv crate's own line count skips blank lines; the editor's does not.
@@ -96,11 +99,19 @@ fn read_csv(bytes: &[u8]) -> Result<Upload, ApiError> {
         while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
             start += 1;
         }
-        #[expect(
-            clippy::naive_bytecount,
-            reason = "one upload's lines; not worth a crate for a faster count"
-        )]
-        let number = bytes[..start].iter().filter(|b| **b == b'\n').count() + 1;
+        if start > counted_to {
+            #[expect(
+                clippy::naive_bytecount,
+                reason = "one upload's lines; not worth a crate for a faster count"
+            )]
+            let more = bytes[counted_to..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            breaks += more;
+            counted_to = start;
+        }
+        let number = breaks + 1;
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
