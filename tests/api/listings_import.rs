@@ -619,3 +619,135 @@ async fn control_characters_in_a_file_are_refused_as_client_errors() {
         10_000
     );
 }
+
+/// The number of SQL statements the server has sent so far.
+async fn statements(app: &TestApp) -> u64 {
+    app.metrics()
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("peken_db_statements_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the statement counter")
+}
+
+/// The benchmark of issue 18: a 2,000-line file (prices, added stock and counted stock on
+/// every line) against a shop of 2,000 listings, as a dry run and for real. It prints
+/// `import 2000 lines: N ms (dry run M ms)` (`scripts/bench-listing-import.sh` runs it on
+/// PostgreSQL in release mode) and holds the import to a handful of statements whatever the
+/// number of lines, and, on PostgreSQL, to under 2 s.
+#[tokio::test]
+async fn a_2000_line_file_is_a_few_statements_in_one_transaction() {
+    use sea_orm::ConnectionTrait;
+    const N: i64 = 2_000;
+    let app = spawn_app().await;
+    let s = shop(&app, "toko_kelontong", "35.78.03.1001").await;
+    let c = any_commodity(&app, Some(1_000_000), None).await;
+    let template = s.list(&app, &c, 10_000, 50).await;
+    let product: String = listing(&app, &s, &template).await["product"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 1,999 more listings like the first, made in three statements (their initial stock a
+    // movement, so the stock is the sum of the movements).
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let numbers = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {})",
+        N - 1
+    );
+    for sql in [
+        format!(
+            "{numbers} INSERT INTO products (id, merchant_id, name, description, category, unit, \
+             net_weight_g, net_volume_ml, barcode, commodity_id, status, rejection_reason, \
+             proposed, change_status, change_reason, submitted_at, moderated_at, moderated_by, \
+             search_text, created_at, updated_at) \
+             SELECT p.id || '-' || CAST(n.i AS TEXT), p.merchant_id, \
+             p.name || ' ' || CAST(n.i AS TEXT), p.description, p.category, p.unit, \
+             p.net_weight_g, p.net_volume_ml, p.barcode, p.commodity_id, p.status, \
+             p.rejection_reason, p.proposed, p.change_status, p.change_reason, p.submitted_at, \
+             p.moderated_at, p.moderated_by, p.search_text, p.created_at, p.updated_at \
+             FROM products p, n WHERE p.id = '{product}'"
+        ),
+        format!(
+            "{numbers} INSERT INTO listings (id, merchant_id, commodity_id, product_id, price, \
+             stock, active, taken_down_at, takedown_reason, taken_down_by, category, \
+             kecamatan_code, kelurahan_code, search_text, created_at, updated_at) \
+             SELECT l.id || '-' || CAST(n.i AS TEXT), l.merchant_id, l.commodity_id, \
+             l.product_id || '-' || CAST(n.i AS TEXT), l.price, l.stock, l.active, \
+             l.taken_down_at, l.takedown_reason, l.taken_down_by, l.category, l.kecamatan_code, \
+             l.kelurahan_code, l.search_text, l.created_at, l.updated_at \
+             FROM listings l, n WHERE l.id = '{template}'"
+        ),
+        format!(
+            "INSERT INTO stock_movements (id, listing_id, kind, quantity_delta, units, \
+             stock_after, reference_type, reference_id, note, actor_id, created_at) \
+             SELECT l.id || '-m', l.id, 'restock', l.stock, l.stock, l.stock, NULL, NULL, \
+             'initial stock', NULL, l.created_at \
+             FROM listings l WHERE l.merchant_id = '{}' AND l.id <> '{template}'",
+            s.id
+        ),
+    ] {
+        db.execute_raw(sea_orm::Statement::from_string(backend, sql))
+            .await
+            .unwrap();
+    }
+    let codes: Vec<String> = app
+        .get(
+            &format!("/api/v1/merchants/{}/listings/export", s.id),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200)
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 2_000);
+    let mut csv = String::from("code,price,stock_change,stock_count,active\n");
+    for (i, code) in codes.iter().enumerate() {
+        let line = match i % 3 {
+            0 => format!("{code},{},{},,true\n", 11_000 + i, 1 + i % 7),
+            1 => format!("{code},,,{},\n", i % 90),
+            _ => format!("{code},{},-{},,false\n", 9_000 + i, 1 + i % 40),
+        };
+        csv.push_str(&line);
+    }
+
+    let started = std::time::Instant::now();
+    let dry = import(&app, &s, "?dry_run=true", csv.as_bytes())
+        .await
+        .expect(200);
+    let dry_ms = started.elapsed().as_millis();
+    assert_eq!(dry.body["totals"]["lines"], 2_000);
+    let before = statements(&app).await;
+    let started = std::time::Instant::now();
+    let real = import(&app, &s, "", csv.as_bytes()).await.expect(200);
+    let real_ms = started.elapsed().as_millis();
+    let sent = statements(&app).await - before;
+    println!("import 2000 lines: {real_ms} ms (dry run {dry_ms} ms), {sent} SQL statements");
+    assert_eq!(
+        real.body["totals"]["changed"],
+        dry.body["totals"]["changed"]
+    );
+    assert!(real.body["totals"]["changed"].as_u64().unwrap() > 1_900);
+    // Session and merchant checks, begin, one read, two price updates, two stock updates and
+    // two movement inserts, the audit entry, commit, and the metrics read itself: never one
+    // per line.
+    assert!(sent < 30, "{sent} statements for 2,000 lines");
+    let drift = scalar(
+        &app,
+        &format!(
+            "SELECT COUNT(*) AS n FROM listings l WHERE l.merchant_id = '{}' AND l.stock <> \
+             (SELECT COALESCE(SUM(m.quantity_delta), 0) FROM stock_movements m \
+              WHERE m.listing_id = l.id)",
+            s.id
+        ),
+    )
+    .await;
+    assert_eq!(drift, 0);
+    if peken_tests::on_postgres() {
+        assert!(real_ms < 2_000, "import 2000 lines took {real_ms} ms");
+    }
+}
