@@ -633,7 +633,7 @@ async fn statements(app: &TestApp) -> u64 {
 /// The benchmark of issue 18: a 2,000-line file (prices, added stock and counted stock on
 /// every line) against a shop of 2,000 listings, as a dry run and for real. It prints
 /// `import 2000 lines: N ms (dry run M ms)` (`scripts/bench-listing-import.sh` runs it on
-/// PostgreSQL in release mode) and holds the import to a handful of statements whatever the
+/// PostgreSQL) and holds the import to a handful of statements whatever the
 /// number of lines, and, on PostgreSQL, to under 2 s.
 #[tokio::test]
 async fn a_2000_line_file_is_a_few_statements_in_one_transaction() {
