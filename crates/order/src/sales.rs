@@ -4,9 +4,11 @@
 //! **Dating.** A sale counts on the WIB day its order's payment was recorded (`orders.paid_at`),
 //! whatever became of the order later: an order paid and then rejected is a sale on its payment
 //! day and a refund on its refund day. A refund counts on the WIB day it was made
-//! (`refunds.created_at`), against the product lines of its order: a refund of the whole order
-//! gives each line back its own total; a smaller one is shared out over the lines in proportion
-//! to their totals, rounded half up, so the shares add up to the refund exactly.
+//! (`refunds.created_at`), against the product lines of its order: the refund of a shortfall
+//! (`kind = 'short'`, a partial acceptance) against the short units of each line at what the
+//! buyer paid for them; any other refund against what was supplied (each line's total less its
+//! short units), a whole one giving each line back exactly that, a smaller one shared out in
+//! proportion, rounded half up, so the shares add up to the refund exactly.
 //!
 //! **Agreement with the turnover report.** The turnover report (`GET /merchants/{id}/turnover`,
 //! from the journal) counts an order when it is completed and a refund only after completion.
@@ -17,7 +19,7 @@
 //! Two statements, each one grouped query (sales) or one scan of the range's refunds with their
 //! lines, whatever the number of orders.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use peken_kernel::export::{Table, Value};
@@ -213,8 +215,8 @@ pub async fn report<C: ConnectionTrait>(
     // Refunds of the range with their orders' lines, shared out in memory.
     let refund_lines = sql::query(
         conn,
-        "SELECT r.id AS refund_id, r.amount, r.created_at, o.total_amount, i.id AS item_id, \
-         i.listing_id, i.product_id, i.name, i.unit, i.line_total \
+        "SELECT r.id AS refund_id, r.kind, r.amount, r.created_at, i.id AS item_id, \
+         i.listing_id, i.product_id, i.name, i.unit, i.line_total, i.quantity, i.short_quantity \
          FROM refunds r JOIN orders o ON o.id = r.order_id \
          JOIN order_items i ON i.order_id = o.id \
          WHERE o.merchant_id = $1 AND r.created_at >= $2 AND r.created_at < $3 \
@@ -222,13 +224,41 @@ pub async fn report<C: ConnectionTrait>(
         vec![merchant_id.into(), start.into(), end.into()],
     )
     .await?;
-    // The refund being shared out and the total of its lines seen so far.
+    // What each line weighs in its refund: a shortfall refund (`kind = 'short'`) returns the
+    // short units of each line at what the buyer paid for them, as the acceptance computed it;
+    // any other refund returns what was supplied, the line's total less its short units.
+    let weight = |r: &sea_orm::QueryResult| -> ApiResult<i64> {
+        let kind: String = r.try_get("", "kind")?;
+        let line_total: i64 = r.try_get("", "line_total")?;
+        let quantity: i64 = r.try_get("", "quantity")?;
+        let short: i64 = r.try_get("", "short_quantity")?;
+        let short_value = if short > 0 && quantity > 0 {
+            round_half_up_div(
+                i128::from(line_total) * i128::from(short),
+                i128::from(quantity),
+            )
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(if kind == "short" {
+            short_value
+        } else {
+            line_total - short_value
+        })
+    };
+    let mut weights: HashMap<String, i64> = HashMap::new();
+    for r in &refund_lines {
+        let refund_id: String = r.try_get("", "refund_id")?;
+        *weights.entry(refund_id).or_default() += weight(r)?;
+    }
+    // The refund being shared out and the weight of its lines seen so far.
     let mut current: Option<(String, i64)> = None;
     for r in &refund_lines {
         let refund_id: String = r.try_get("", "refund_id")?;
         let amount: i64 = r.try_get("", "amount")?;
-        let order_total: i64 = r.try_get("", "total_amount")?;
-        let line_total: i64 = r.try_get("", "line_total")?;
+        let order_total = weights.get(&refund_id).copied().unwrap_or(0);
+        let line_total = weight(r)?;
         let at: DateTime<Utc> = r.try_get("", "created_at")?;
         let before = match &current {
             Some((id, so_far)) if *id == refund_id => *so_far,

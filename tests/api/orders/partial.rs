@@ -239,6 +239,32 @@ async fn a_partial_acceptance_refunds_the_short_units_and_completion_pays_the_re
         .await,
         supplied
     );
+    // The shop's sales by product: the shortfall refund lands on the short line alone.
+    let today = peken_kernel::period::wib_date(app.state.now());
+    let from = today - chrono::Duration::days(60);
+    let report = app
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/reports/sales?from={from}&to={today}&group=product",
+                shop.id
+            ),
+            Some(&shop.owner.token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let product_row = |listing: &str| {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["listing_id"] == listing)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {listing} in {report}"))
+    };
+    assert_eq!(product_row(&minyak)["refunds_amount"], refund);
+    assert_eq!(product_row(&beras)["refunds_amount"], 0);
+    assert_eq!(report["total"]["net_amount"], supplied);
 }
 
 #[tokio::test]
