@@ -178,6 +178,28 @@ impl Document {
         });
     }
 
+    /// The heading every peken document opens with: `title` in bold and `subtitle` centred at
+    /// the top of the page, the programme's line under them and a rule from `left` to `right`.
+    /// Returns where the body starts.
+    pub fn letterhead(&mut self, title: &str, subtitle: &str, left: f32, right: f32) -> f32 {
+        let centre = PAGE_WIDTH / 2.0;
+        let mut y = 60.0;
+        self.text_centred(centre, y, 15.0, Weight::Bold, title);
+        y += 18.0;
+        self.text_centred(centre, y, 10.0, Weight::Regular, subtitle);
+        y += 14.0;
+        self.text_centred(
+            centre,
+            y,
+            9.0,
+            Weight::Regular,
+            "Peken — belanja kebutuhan pokok Pemerintah Kota Surabaya",
+        );
+        y += 10.0;
+        self.line(left, y, right, y, 0.8);
+        y + 20.0
+    }
+
     /// A QR code of `data` (error correction level M) drawn `size` points wide with its top
     /// left corner at (`x`, `y`), quiet zone included.
     pub fn qr(&mut self, x: f32, y: f32, size: f32, data: &str) -> Result<(), DocumentError> {

@@ -83,6 +83,58 @@ pub fn bytes(
     }
 }
 
+/// The bytes of a file (a PDF, a workbook, a photo) in the OpenAPI document: a string of
+/// format `binary`.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
+/// A personal PDF (a purchase receipt, a remittance advice) whose `etag` is a digest of the
+/// state it is drawn from: `304` when `If-None-Match` names it, else the document, drawn by
+/// `render` off the async threads and offered inline as `file_name`. Kept by the client, never
+/// by a shared cache, and checked again each time.
+pub async fn private_pdf<F>(
+    request: &HttpRequest,
+    etag: &str,
+    file_name: &str,
+    render: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce() -> ApiResult<Vec<u8>> + Send + 'static,
+{
+    let etag_value = HeaderValue::from_str(etag).map_err(ApiError::internal)?;
+    let cache_control = "private, no-cache";
+    if if_none_match(request, etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag_value))
+            .insert_header((header::CACHE_CONTROL, cache_control))
+            .finish());
+    }
+    let pdf = actix_web::web::block(render)
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/pdf"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{file_name}\""),
+        ))
+        .insert_header((header::ETAG, etag_value))
+        .insert_header((header::CACHE_CONTROL, cache_control))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(pdf))
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;

@@ -18,21 +18,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .route("/media/{key:.*}", web::head().to(serve));
 }
 
-/// The bytes of a photo as binary, for the document.
-struct MediaBytes;
-
-impl utoipa::PartialSchema for MediaBytes {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for MediaBytes {}
-
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Objects not named by their hash may change under the same name.
 const REVALIDATE: &str = "public, max-age=300";
@@ -53,10 +38,10 @@ const REVALIDATE: &str = "public, max-age=300";
     ),
     responses(
         (status = 200, description = "The object's bytes; `Content-Type` from the key's extension, `ETag` and `Cache-Control` set", content(
-            (inline(MediaBytes) = "image/jpeg"),
-            (inline(MediaBytes) = "image/png"),
-            (inline(MediaBytes) = "image/webp"),
-            (inline(MediaBytes) = "application/octet-stream"),
+            (inline(peken_kernel::http_cache::Binary) = "image/jpeg"),
+            (inline(peken_kernel::http_cache::Binary) = "image/png"),
+            (inline(peken_kernel::http_cache::Binary) = "image/webp"),
+            (inline(peken_kernel::http_cache::Binary) = "application/octet-stream"),
         )),
         (status = 304, description = "Not modified: `If-None-Match` names this object's ETag"),
         (status = 400, description = "The key is not one the store hands out: `..`, a leading `/`, an empty segment or another character than letters, digits, `.`, `_`, `-` and `/` (`invalid_media_key`), or a malformed header", body = Problem, content_type = "application/problem+json"),

@@ -392,28 +392,7 @@ const COL_TOTAL_RIGHT: f32 = RIGHT;
 fn render(r: &Receipt) -> Result<Vec<u8>, peken_document::DocumentError> {
     let title = "BERITA ACARA SERAH TERIMA BARANG";
     let mut doc = Document::new(&format!("{title} {}", r.number))?;
-    let centre = PAGE_WIDTH / 2.0;
-    let mut y = 60.0;
-    doc.text_centred(centre, y, 15.0, Weight::Bold, title);
-    y += 18.0;
-    doc.text_centred(
-        centre,
-        y,
-        10.0,
-        Weight::Regular,
-        &format!("Nomor: {}", r.number),
-    );
-    y += 14.0;
-    doc.text_centred(
-        centre,
-        y,
-        9.0,
-        Weight::Regular,
-        "Peken — belanja kebutuhan pokok Pemerintah Kota Surabaya",
-    );
-    y += 10.0;
-    doc.line(LEFT, y, RIGHT, y, 0.8);
-    y += 20.0;
+    let mut y = doc.letterhead(title, &format!("Nomor: {}", r.number), LEFT, RIGHT);
 
     let dated = r.received_at.unwrap_or(r.paid_at);
     let intro = format!(

@@ -146,28 +146,12 @@ fn render(a: &Advice) -> Result<Vec<u8>, peken_document::DocumentError> {
     let p = &a.payout.payout;
     let title = "PEMBERITAHUAN PEMBAYARAN (REMITANSI)";
     let mut doc = Document::new(&format!("{title} {}", p.reference))?;
-    let centre = PAGE_WIDTH / 2.0;
-    let mut y = 60.0;
-    doc.text_centred(centre, y, 15.0, Weight::Bold, title);
-    y += 18.0;
-    doc.text_centred(
-        centre,
-        y,
-        10.0,
-        Weight::Regular,
+    let mut y = doc.letterhead(
+        title,
         &format!("Referensi transfer: {}", p.reference),
+        LEFT,
+        RIGHT,
     );
-    y += 14.0;
-    doc.text_centred(
-        centre,
-        y,
-        9.0,
-        Weight::Regular,
-        "Peken — belanja kebutuhan pokok Pemerintah Kota Surabaya",
-    );
-    y += 10.0;
-    doc.line(LEFT, y, RIGHT, y, 0.8);
-    y += 20.0;
 
     let label_x = LEFT;
     let value_x = LEFT + 130.0;

@@ -170,7 +170,7 @@ pub struct ComplianceQuery {
         (status = 200, description = "The report, or as CSV or XLSX its per-ASN rows (period, nip, name, opd_code, kecamatan_code, position_class, required_amount, spent_amount, remaining_amount, compliant, policy_found)", content(
             (ComplianceReport = "application/json"),
             (String = "text/csv"),
-            (inline(super::sales::XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(peken_kernel::http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 404, description = "Another OPD (for an OPD admin)", body = Problem, content_type = "application/problem+json"),
     )

@@ -1,9 +1,9 @@
 //! The purchase receipt (BAST) as a PDF, and its public verification.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use peken_kernel::auth::Auth;
 use peken_kernel::error::Problem;
+use peken_kernel::http_cache;
 use peken_kernel::{ApiError, ApiResult, AppState};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -14,31 +14,6 @@ use crate::receipt::{self, VerifiedReceipt};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(receipt_pdf).service(verify_receipt);
-}
-
-/// The bytes of a PDF, for the document.
-struct PdfBytes;
-
-impl utoipa::PartialSchema for PdfBytes {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for PdfBytes {}
-
-fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
-    request
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == etag)
 }
 
 /// The purchase receipt (BAST) as a PDF
@@ -60,7 +35,7 @@ fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
     ),
     responses(
         (status = 200, description = "The receipt as an A4 PDF, offered inline as `BAST-{number}.pdf`; `ETag` set", content(
-            (inline(PdfBytes) = "application/pdf"),
+            (inline(http_cache::Binary) = "application/pdf"),
         )),
         (status = 304, description = "Not modified: `If-None-Match` names the receipt's current ETag"),
         (status = 404, description = "No such order for this caller (`not_found`)", body = Problem, content_type = "application/problem+json"),
@@ -75,30 +50,11 @@ async fn receipt_pdf(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let receipt = receipt::for_caller(&state, &auth, &id).await?;
-    let etag = receipt.etag();
-    let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
-    // Personal data: kept by the client, never by a shared cache, and checked again each time.
-    let cache_control = "private, no-cache";
-    if if_none_match(&request, &etag) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag_value))
-            .insert_header((header::CACHE_CONTROL, cache_control))
-            .finish());
-    }
     let file_name = receipt.file_name();
-    let pdf = web::block(move || receipt.render())
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/pdf"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"{file_name}\""),
-        ))
-        .insert_header((header::ETAG, etag_value))
-        .insert_header((header::CACHE_CONTROL, cache_control))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(pdf))
+    http_cache::private_pdf(&request, &receipt.etag(), &file_name, move || {
+        receipt.render()
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

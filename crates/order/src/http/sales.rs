@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use peken_kernel::auth::{Auth, Caller, Role};
 use peken_kernel::error::Problem;
 use peken_kernel::export::{self, ExportParams};
+use peken_kernel::http_cache;
 use peken_kernel::period::wib_date;
 use peken_kernel::{ApiError, ApiResult, AppState, role_set};
 use serde::Deserialize;
@@ -17,21 +18,6 @@ role_set!(pub SalesReaders = [Merchant, Treasury, Admin]);
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(sales_report);
 }
-
-/// The bytes of a spreadsheet, for the document.
-pub(super) struct XlsxBytes;
-
-impl utoipa::PartialSchema for XlsxBytes {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for XlsxBytes {}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -79,7 +65,7 @@ async fn visible_merchant(state: &AppState, caller: &Caller, id: &str) -> ApiRes
         (status = 200, description = "The report; as CSV (`group=day`: date, orders, quantity, gross_amount, refunds_amount, net_amount; `group=product`: listing_id, product_id, name, unit and the same amounts; a last row `total`) or as an XLSX workbook when asked", content(
             (SalesReport = "application/json"),
             (String = "text/csv"),
-            (inline(XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 404, description = "No such merchant, or not yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A date that is not a real `YYYY-MM-DD` (`invalid_date`), `from` after `to` (`invalid_range`), more than 366 days (`range_too_long`)", body = Problem, content_type = "application/problem+json"),

@@ -1,13 +1,13 @@
 //! A shop's own payouts: the list, one payout with what it pays, and its remittance advice as a
 //! PDF.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
 use peken_kernel::auth::Auth;
 use peken_kernel::error::Problem;
+use peken_kernel::http_cache;
 use peken_kernel::pagination::{Page, PageParams};
-use peken_kernel::{ApiError, ApiResult, AppState};
+use peken_kernel::{ApiResult, AppState};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -110,31 +110,6 @@ async fn get_payout(
     ))
 }
 
-/// The bytes of a PDF, for the document.
-struct PdfBytes;
-
-impl utoipa::PartialSchema for PdfBytes {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for PdfBytes {}
-
-fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
-    request
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == "*" || tag == etag)
-}
-
 /// A payout's remittance advice as a PDF
 ///
 /// An A4 PDF in Indonesian: the shop, the account paid (all but its last four digits masked),
@@ -153,7 +128,7 @@ fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
     ),
     responses(
         (status = 200, description = "The remittance advice as an A4 PDF, offered inline as `remitansi-{reference}.pdf`; `ETag` set", content(
-            (inline(PdfBytes) = "application/pdf"),
+            (inline(http_cache::Binary) = "application/pdf"),
         )),
         (status = 304, description = "Not modified: `If-None-Match` names the advice's current ETag"),
         (status = 404, description = "No such merchant or payout, or not yours, or not approved yet (`not_found`)", body = Problem, content_type = "application/problem+json"),
@@ -170,28 +145,9 @@ async fn remittance_pdf(
     let viewer = merchant_payouts::viewer(&state.db, &auth.caller, &id).await?;
     let detail = merchant_payouts::detail(&state.db, &viewer, &payout_id).await?;
     let advice = remittance::advice(&state, detail).await?;
-    let etag = advice.etag();
-    let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
-    // The shop's money and account: kept by the client, never by a shared cache.
-    let cache_control = "private, no-cache";
-    if if_none_match(&request, &etag) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag_value))
-            .insert_header((header::CACHE_CONTROL, cache_control))
-            .finish());
-    }
     let file_name = advice.file_name();
-    let pdf = web::block(move || advice.render())
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/pdf"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"{file_name}\""),
-        ))
-        .insert_header((header::ETAG, etag_value))
-        .insert_header((header::CACHE_CONTROL, cache_control))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(pdf))
+    http_cache::private_pdf(&request, &advice.etag(), &file_name, move || {
+        advice.render()
+    })
+    .await
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use peken_kernel::auth::{Auth, Role, TreasuryOnly};
 use peken_kernel::error::Problem;
 use peken_kernel::export::{self, Delimiter, ExportParams, Format};
+use peken_kernel::http_cache;
 use peken_kernel::pagination::{Page, PageParams};
 use peken_kernel::period::{Period, parse_date, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState, Validation};
@@ -73,7 +74,7 @@ fn range(state: &AppState, q: &RangeQuery) -> ApiResult<(Period, Period)> {
         (status = 200, description = "Turnover", content(
             (MerchantTurnover = "application/json"),
             (String = "text/csv"),
-            (inline(XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 404, description = "No such merchant, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid range", body = Problem, content_type = "application/problem+json"),
@@ -114,21 +115,6 @@ async fn visible_merchant(
     }
     Ok(())
 }
-
-/// The bytes of a spreadsheet or a PDF, for the document.
-pub(super) struct XlsxBytes;
-
-impl utoipa::PartialSchema for XlsxBytes {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for XlsxBytes {}
 
 /// How the tax-year statement is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -182,8 +168,8 @@ pub struct StatementQuery {
         (status = 200, description = "The statement, or its sheet or PDF when asked", content(
             (TaxYearStatement = "application/json"),
             (String = "text/csv"),
-            (inline(XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (inline(XlsxBytes) = "application/pdf"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(http_cache::Binary) = "application/pdf"),
         )),
         (status = 404, description = "No such merchant, or not yours (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A year outside 2000 to 2999 (`invalid_period`)", body = Problem, content_type = "application/problem+json"),
@@ -278,7 +264,7 @@ async fn merchant_ledger(
         (status = 200, description = "Report", content(
             (CityTurnover = "application/json"),
             (String = "text/csv"),
-            (inline(XlsxBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 422, description = "Invalid range", body = Problem, content_type = "application/problem+json"),
     )
