@@ -14,6 +14,16 @@ use crate::fixtures::orders::{
 const BOUNDARY: &str = "peken-import-boundary-Qx81bZ";
 
 async fn import(app: &TestApp, s: &Shop, query: &str, bytes: &[u8]) -> Reply {
+    import_with_key(app, s, query, bytes, None).await
+}
+
+async fn import_with_key(
+    app: &TestApp,
+    s: &Shop,
+    query: &str,
+    bytes: &[u8],
+    key: Option<&str>,
+) -> Reply {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"stok.csv\"\r\n\r\n"
     )
@@ -30,11 +40,12 @@ async fn import(app: &TestApp, s: &Shop, query: &str, bytes: &[u8]) -> Reply {
         .header(
             "content-type",
             format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        );
+    let res = match key {
+        Some(key) => res.header("idempotency-key", key),
+        None => res,
+    };
+    let res = res.body(body).send().await.unwrap();
     TestApp::reply(res).await
 }
 
@@ -335,6 +346,36 @@ async fn an_xlsx_file_is_read_with_its_row_numbers() {
         (l["price"].as_i64(), l["stock"].as_i64()),
         (Some(9_000), Some(24))
     );
+}
+
+#[tokio::test]
+async fn a_stock_change_file_sent_again_with_its_key_is_applied_once() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (listing, product) = &w.listings[0];
+    let before = stock_of(&app, listing).await;
+    let csv = format!("code,stock_change\n{product},4\n");
+    let first = import_with_key(&app, &w.shop, "", csv.as_bytes(), Some("stok-senin-1"))
+        .await
+        .expect(200);
+    assert_eq!(first.body["totals"]["units_added"], 4);
+    // The phone lost the answer and sends the same file under the same key: the first answer,
+    // and the stock moved once.
+    let again = import_with_key(&app, &w.shop, "", csv.as_bytes(), Some("stok-senin-1"))
+        .await
+        .expect(200);
+    assert_eq!(again.body, first.body);
+    assert_eq!(stock_of(&app, listing).await, before + 4);
+    // The same key with another file is refused; a new key applies the file again.
+    let other = format!("code,stock_change\n{product},5\n");
+    import_with_key(&app, &w.shop, "", other.as_bytes(), Some("stok-senin-1"))
+        .await
+        .expect_problem(409, "idempotency_key_reused");
+    assert_eq!(stock_of(&app, listing).await, before + 4);
+    import_with_key(&app, &w.shop, "", csv.as_bytes(), Some("stok-senin-2"))
+        .await
+        .expect(200);
+    assert_eq!(stock_of(&app, listing).await, before + 8);
 }
 
 #[tokio::test]

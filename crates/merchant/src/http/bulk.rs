@@ -5,7 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use peken_kernel::auth::{Auth, MerchantOnly};
 use peken_kernel::error::Problem;
 use peken_kernel::export::{self, ExportParams, Table, Value};
-use peken_kernel::{ApiResult, AppState, Rupiah};
+use peken_kernel::http_cache::etag_of;
+use peken_kernel::idempotency::{self, Key, Outcome};
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -284,16 +286,19 @@ impl From<ImportReport> for ImportResponse {
 /// `listing_taken_down`, `product_rejected`) and `context.lines` the bad line numbers, and
 /// nothing is changed. Otherwise every change is written in one transaction, with its stock
 /// movements and one audit entry. `?dry_run=true` answers the same without changing anything.
+/// With an `Idempotency-Key` header, a file applied under that key is applied once: sending it
+/// again answers the first answer; the same key with another file is 409
+/// `idempotency_key_reused`.
 #[utoipa::path(
     tag = "merchants",
     security(("bearer" = [])),
     request_body(content = ListingsUpload, content_type = "multipart/form-data"),
-    params(("id" = String, Path, description = "Merchant id"), ImportQuery),
+    params(("id" = String, Path, description = "Merchant id"), ImportQuery, ("Idempotency-Key" = Option<String>, Header, description = "Sending the same file again with the same key returns the first answer and applies nothing")),
     responses(
         (status = 200, description = "What each line changes (or would, for a dry run) and the totals", body = ImportResponse),
         (status = 400, description = "The multipart body cannot be read", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not your merchant", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The stock changed under the import (`out_of_stock`); nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stock changed under the import (`out_of_stock`), or the `Idempotency-Key` was used with another file (`idempotency_key_reused`); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The file is over 5 MB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No `file` part, an unreadable file (`unreadable_file`), more than 5,000 lines (`too_many_lines`), a header without `code` or without any column to change (`missing_columns`), or bad lines (`validation_failed`, every bad line listed)", body = Problem, content_type = "application/problem+json"),
@@ -312,6 +317,34 @@ async fn import_listings(
     crate::service::merchants::own(&state.db, &auth, &id).await?;
     let file = peken_media::read_file_part(&req, payload, MAX_FILE_BYTES).await?;
     let upload = peken_kernel::import::read(&file.bytes, MAX_LINES)?;
-    let report = bulk::import(&state, &auth, &id, &upload, query.dry_run.unwrap_or(false)).await?;
-    Ok(HttpResponse::Ok().json(ImportResponse::from(report)))
+    let dry_run = query.dry_run.unwrap_or(false);
+    // A file applied under an Idempotency-Key is applied once, however often it is sent: a
+    // phone that lost the answer sends it again. Keyed by the file's bytes.
+    let key = if dry_run {
+        None
+    } else {
+        Key::from_request(
+            &req,
+            &auth.user_id,
+            &format!("listings.import:{}", &*id),
+            &serde_json::json!({ "file_digest": etag_of(&file.bytes) }),
+        )?
+    };
+    let outcome = bulk::import(
+        &state,
+        &auth,
+        &id,
+        &upload,
+        dry_run,
+        key.as_ref(),
+        |report| {
+            serde_json::to_string(&ImportResponse::from(report.clone())).map_err(ApiError::internal)
+        },
+    )
+    .await?;
+    let outcome = match outcome {
+        Outcome::Done(report) => Outcome::Done(ImportResponse::from(report)),
+        Outcome::Replay { status, body } => Outcome::Replay { status, body },
+    };
+    Ok(idempotency::respond(outcome, 200))
 }

@@ -18,6 +18,7 @@ use peken_catalog::cache::listings_changed;
 use peken_kernel::auth::Caller;
 use peken_kernel::db::new_id;
 use peken_kernel::error::FieldError;
+use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::import::Upload;
 use peken_kernel::sql::{CHUNK_ROWS, values_rows};
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
@@ -491,28 +492,36 @@ fn refused(errors: Vec<LineError>) -> ApiError {
 }
 
 /// Reads `upload` against the merchant's listings and, unless `dry_run` or a line is bad,
-/// applies it in one transaction.
+/// applies it in one transaction. With an idempotency `key`, a file already applied under it
+/// is not applied again: the answer then is the first one, kept with the key by `answer` in the
+/// transaction that applied it.
 pub async fn import(
     state: &AppState,
     caller: &Caller,
     merchant_id: &str,
     upload: &Upload,
     dry_run: bool,
-) -> ApiResult<ImportReport> {
+    key: Option<&Key>,
+    answer: impl FnOnce(&ImportReport) -> ApiResult<String>,
+) -> ApiResult<Outcome<ImportReport>> {
     let cols = columns(upload)?;
     let now = state.now();
     let txn = state.db.begin().await?;
     let m = merchants::own(&txn, caller, merchant_id).await?;
+    if let Some((status, body)) = idempotency::claim(&txn, key, now).await? {
+        txn.rollback().await?;
+        return Ok(Outcome::Replay { status, body });
+    }
     let listings = listings_of(&txn, &m.id, !dry_run).await?;
     let planned = plan(upload, &cols, &listings).map_err(refused)?;
     let lines: Vec<LineOutcome> = planned.iter().map(|(_, o)| o.clone()).collect();
     if dry_run || !lines.iter().any(LineOutcome::changes) {
         txn.rollback().await?;
-        return Ok(ImportReport {
+        return Ok(Outcome::Done(ImportReport {
             import_id: None,
             dry_run,
             lines,
-        });
+        }));
     }
     let import_id = new_id();
     let mut changed: Vec<&LineOutcome> = lines.iter().filter(|o| o.changes()).collect();
@@ -521,6 +530,12 @@ pub async fn import(
     write_prices(&txn, &changed, &by_id, now).await?;
     write_stock(&txn, &changed, caller, &import_id, now).await?;
     record(&txn, caller, &m.id, &import_id, lines.len(), &changed, now).await?;
+    let report = ImportReport {
+        import_id: Some(import_id.clone()),
+        dry_run,
+        lines: lines.clone(),
+    };
+    idempotency::store(&txn, key, 200, &answer(&report)?).await?;
     txn.commit().await?;
     listings_changed(state).await;
     tracing::info!(
@@ -530,11 +545,7 @@ pub async fn import(
         changed = changed.len(),
         "listings imported"
     );
-    Ok(ImportReport {
-        import_id: Some(import_id),
-        dry_run,
-        lines,
-    })
+    Ok(Outcome::Done(report))
 }
 
 /// New prices and switches, a thousand listings a statement (`UPDATE … FROM (VALUES …)`, which
