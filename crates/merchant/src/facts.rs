@@ -70,6 +70,23 @@ pub async fn exists<C: ConnectionTrait>(conn: &C, id: &str) -> Result<bool, DbEr
     .is_some())
 }
 
+/// Whether `caller` may read merchant `id`'s reports: a merchant's people only their own, staff
+/// roles any merchant that exists. Anything else is 404 `not_found`, so another shop's id tells
+/// nothing.
+pub async fn visible_to<C: ConnectionTrait>(
+    conn: &C,
+    caller: &peken_kernel::auth::Caller,
+    id: &str,
+) -> peken_kernel::ApiResult<()> {
+    if caller.role == peken_kernel::auth::Role::Merchant && !caller.is_merchant_of(id) {
+        return Err(peken_kernel::ApiError::not_found("merchant"));
+    }
+    if !exists(conn, id).await? {
+        return Err(peken_kernel::ApiError::not_found("merchant"));
+    }
+    Ok(())
+}
+
 /// A shop as a document (the purchase receipt) names it. The NPWP is left out when it is the
 /// owner's NIK (an individual's NPWP is the NIK since 2024): a document never carries a NIK.
 #[derive(Debug, Clone, PartialEq, Eq)]

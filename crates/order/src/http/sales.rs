@@ -1,12 +1,12 @@
 //! The shop's sales report.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use peken_kernel::auth::{Auth, Caller, Role};
+use peken_kernel::auth::Auth;
 use peken_kernel::error::Problem;
 use peken_kernel::export::{self, ExportParams};
 use peken_kernel::http_cache;
 use peken_kernel::period::wib_date;
-use peken_kernel::{ApiError, ApiResult, AppState, role_set};
+use peken_kernel::{ApiResult, AppState, role_set};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -31,24 +31,13 @@ pub struct SalesQuery {
     pub group: Option<SalesGroup>,
 }
 
-/// A merchant sees only itself; treasury and admins see any merchant that exists.
-async fn visible_merchant(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
-    if caller.role == Role::Merchant && !caller.is_merchant_of(id) {
-        return Err(ApiError::not_found("merchant"));
-    }
-    if !peken_merchant::facts::exists(&state.db, id).await? {
-        return Err(ApiError::not_found("merchant"));
-    }
-    Ok(())
-}
-
 /// A shop's sales per WIB day or per product
 ///
 /// Units sold, gross, refunds and net (gross − refunds) per WIB day of the range (every day,
 /// quiet ones included) or per product (listing), with totals. A sale counts on the WIB day its
 /// order's payment was recorded, whatever became of the order later; a refund counts on the WIB
-/// day it was made, against the lines of its order (a whole-order refund gives each line back
-/// its own total, a smaller one is shared over the lines in proportion, half up). Over a span in
+/// day it was made, against the lines of its order: a shortfall refund against the short units
+/// of each line, any other against what was supplied (shared in proportion, half up). Over a span in
 /// which every paid order was completed or refunded, `total.net_amount` equals the net of the
 /// turnover report (`GET /merchants/{id}/turnover`, which counts an order at completion).
 ///
@@ -80,7 +69,7 @@ async fn sales_report(
     params: web::Query<ExportParams>,
     request: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    visible_merchant(&state, &auth.caller, &id).await?;
+    peken_merchant::facts::visible_to(&state.db, &auth.caller, &id).await?;
     let (from, to) = sales::date_range(
         query.from.as_deref(),
         query.to.as_deref(),

@@ -89,7 +89,7 @@ async fn merchant_turnover(
     params: web::Query<ExportParams>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    visible_merchant(&state, &auth.caller, &id).await?;
+    merchants::visible_to(&state.db, &auth.caller, &id).await?;
     let (from, to) = range(&state, &query)?;
     let report = reports::merchant_turnover(&state.db, &id, from, to).await?;
     export::respond(
@@ -99,21 +99,6 @@ async fn merchant_turnover(
         &report,
         || reports::merchant_turnover_table(&report),
     )
-}
-
-/// A merchant sees only itself; staff roles see any merchant that exists.
-async fn visible_merchant(
-    state: &AppState,
-    caller: &peken_kernel::auth::Caller,
-    id: &str,
-) -> ApiResult<()> {
-    if caller.role == Role::Merchant && !caller.is_merchant_of(id) {
-        return Err(ApiError::not_found("merchant"));
-    }
-    if !merchants::exists(&state.db, id).await? {
-        return Err(ApiError::not_found("merchant"));
-    }
-    Ok(())
 }
 
 /// How the tax-year statement is answered.
@@ -241,7 +226,7 @@ async fn merchant_ledger(
     id: web::Path<String>,
     page: web::Query<PageParams>,
 ) -> ApiResult<web::Json<Page<LedgerLine>>> {
-    visible_merchant(&state, &auth.caller, &id).await?;
+    merchants::visible_to(&state.db, &auth.caller, &id).await?;
     let limit = page.limit()?;
     let after: Option<(String, i32)> = page.cursor()?;
     let rows = reports::merchant_ledger(&state.db, &id, after, limit).await?;
