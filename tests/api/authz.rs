@@ -257,6 +257,21 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/api/v1/treasury/payout-sla", "UFFFFAAF"),
     (
+        "POST",
+        "/api/v1/treasury/reconciliation/credit-matches",
+        "UFFFFFAF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/reconciliation/credit-matches/{id}/approval",
+        "UFFFFFaF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/reconciliation/credit-matches/{id}/rejection",
+        "UFFFFFaF",
+    ),
+    (
         "GET",
         "/api/v1/treasury/reconciliation/exceptions",
         "UFFFFFAF",

@@ -1429,6 +1429,15 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     p(
+        "not_a_credit",
+        &[422],
+        (
+            "Bukan baris kredit",
+            "Tagihan pembeli hanya dicocokkan dengan baris kredit.",
+        ),
+        ("Not a credit", "A bill is matched to a credit line."),
+    ),
+    p(
         "not_a_debit",
         &[422],
         (
@@ -2043,6 +2052,11 @@ pub static CATALOGUE: &[Entry] = &[
             "Unknown order line",
             "This order has no line of that listing.",
         ),
+    ),
+    f(
+        "unknown_payment",
+        ("Tagihan tidak dikenal", "Tidak ada tagihan dengan ID ini."),
+        ("Unknown bill", "No bill with this id."),
     ),
     f(
         "unknown_payout_item",

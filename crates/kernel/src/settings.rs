@@ -115,6 +115,9 @@ pub struct Settings {
     pub reserved_units_per_buyer: u32,
     /// How long a bill with a transfer proof waits for treasury before it expires.
     pub payment_proof_wait: Duration,
+    /// Working days a callback's money may go unseen on the bank statement before it is listed
+    /// as an exception.
+    pub receipt_unconfirmed_working_days: u32,
     /// How long payouts to a merchant's new bank account wait unless an admin confirms it.
     pub bank_account_cooling_off: Duration,
     pub password_hash_memory_kib: u32,
@@ -271,6 +274,12 @@ impl Settings {
                 2 * 86_400,
                 60,
                 30 * 86_400,
+            ),
+            receipt_unconfirmed_working_days: r.number(
+                "PEKEN_RECEIPT_UNCONFIRMED_WORKING_DAYS",
+                2,
+                0,
+                60,
             ),
             bank_account_cooling_off: r.seconds(
                 "PEKEN_BANK_ACCOUNT_COOLING_OFF_SECONDS",

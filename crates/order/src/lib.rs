@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod checkout;
+pub mod credit;
 pub mod holding;
 pub mod http;
 pub mod lifecycle;

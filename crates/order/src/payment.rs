@@ -36,12 +36,15 @@ pub enum ReceiptOutcome {
     Replayed,
     /// Money arrived for a bill that can no longer take it; it is recorded as owed back.
     RefundDue,
+    /// The bank statement had recorded this money already; the notification confirms it and
+    /// counts nothing again.
+    Confirmed,
 }
 
 /// Records a provider's notification in its own transaction.
 pub async fn receive(state: &AppState, notice: &Notice) -> ApiResult<ReceiptOutcome> {
     let txn = state.db.begin().await?;
-    let outcome = receive_in(state, &txn, notice).await?;
+    let outcome = receive_in(state, &txn, notice, "callback").await?;
     if outcome == ReceiptOutcome::Replayed {
         txn.rollback().await?;
     } else {
@@ -51,6 +54,7 @@ pub async fn receive(state: &AppState, notice: &Notice) -> ApiResult<ReceiptOutc
         ReceiptOutcome::Applied => "applied",
         ReceiptOutcome::Replayed => "replayed",
         ReceiptOutcome::RefundDue => "refund_due",
+        ReceiptOutcome::Confirmed => "confirmed",
     };
     state.metrics.event("payment_receipt", label);
     Ok(outcome)
@@ -60,6 +64,7 @@ async fn receive_in(
     state: &AppState,
     txn: &DatabaseTransaction,
     notice: &Notice,
+    source: &str,
 ) -> ApiResult<ReceiptOutcome> {
     let now = state.now();
     // The common case first: a pending bill of this amount takes the money in one conditional
@@ -80,7 +85,10 @@ async fn receive_in(
         .exec_with_returning(txn)
         .await?;
     if let Some(bill) = taken.into_iter().next() {
-        if record_receipt(txn, &bill, notice, now).await?.is_none() {
+        if record_receipt(txn, &bill, notice, source, now)
+            .await?
+            .is_none()
+        {
             return earlier_receipt(txn, &bill, notice).await;
         }
         apply_payment(txn, &bill, notice.paid_at, now).await?;
@@ -97,7 +105,16 @@ async fn receive_in(
         )
         .with_context(serde_json::json!({"expected": bill.amount, "received": notice.amount})));
     }
-    let Some(receipt_id) = record_receipt(txn, &bill, notice, now).await? else {
+    if source == "callback" {
+        // Money the bank statement recorded first: this callback is its confirmation, once.
+        if crate::credit::callback_seen(txn, &notice.provider_reference).await? {
+            return earlier_receipt(txn, &bill, notice).await;
+        }
+        if crate::credit::pair_callback(txn, &bill.id, notice).await? {
+            return Ok(ReceiptOutcome::Confirmed);
+        }
+    }
+    let Some(receipt_id) = record_receipt(txn, &bill, notice, source, now).await? else {
         return earlier_receipt(txn, &bill, notice).await;
     };
     // Expired, cancelled or already paid by another transfer: the money is owed back.
@@ -130,6 +147,7 @@ async fn record_receipt(
     txn: &DatabaseTransaction,
     bill: &payment::Model,
     notice: &Notice,
+    source: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<String>> {
     let receipt_id = new_id();
@@ -141,6 +159,9 @@ async fn record_receipt(
         paid_at: Set(notice.paid_at),
         outcome: Set("applied".to_owned()),
         created_at: Set(now),
+        source: Set(source.to_owned()),
+        statement_line_id: Set(None),
+        callback_reference: Set(None),
     })
     .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
     .exec_without_returning(txn)
@@ -160,7 +181,17 @@ async fn earlier_receipt(
     notice: &Notice,
 ) -> ApiResult<ReceiptOutcome> {
     let earlier = payment_receipt::Entity::find()
-        .filter(payment_receipt::Column::ProviderReference.eq(notice.provider_reference.clone()))
+        .filter(
+            Condition::any()
+                .add(
+                    payment_receipt::Column::ProviderReference
+                        .eq(notice.provider_reference.clone()),
+                )
+                .add(
+                    payment_receipt::Column::CallbackReference
+                        .eq(notice.provider_reference.clone()),
+                ),
+        )
         .one(txn)
         .await?;
     if earlier.is_some_and(|r| r.payment_id != bill.id) {
@@ -174,7 +205,7 @@ async fn earlier_receipt(
 
 /// Records money owed back to the buyer that belongs to no order (a late or duplicate payment,
 /// or the part of a bill whose orders were cancelled before it was paid).
-async fn owe_back<C: ConnectionTrait>(
+pub(crate) async fn owe_back<C: ConnectionTrait>(
     conn: &C,
     bill: &payment::Model,
     order_id: Option<&str>,
@@ -212,7 +243,7 @@ async fn owe_back<C: ConnectionTrait>(
 /// The bill is paid: its waiting orders become paid, their reserved units become sales, the
 /// money enters the ledger, the merchants' month-to-date turnover and the ASN's spend grow, and
 /// buyer and shops are told. Each step is one statement for all of the bill's orders.
-async fn apply_payment<C: ConnectionTrait>(
+pub(crate) async fn apply_payment<C: ConnectionTrait>(
     conn: &C,
     bill: &payment::Model,
     paid_at: DateTime<Utc>,
@@ -317,7 +348,7 @@ fn overflow() -> ApiError {
 }
 
 /// Proof states in which the bill waits for treasury.
-const PROOF_WAITING: [&str; 2] = ["submitted", "approval_proposed"];
+pub(crate) const PROOF_WAITING: [&str; 2] = ["submitted", "approval_proposed"];
 
 /// A buyer's manual proof of a bank transfer, for treasury to verify. Taken only while the bill
 /// is open and before it expires; while it waits, the bill does not expire at its own time but
@@ -466,7 +497,7 @@ pub async fn verify_proof(
             amount: Rupiah::new(bill.amount),
             paid_at: bill.proof_paid_at.unwrap_or(now),
         };
-        let outcome = receive_in(state, &txn, &notice).await?;
+        let outcome = receive_in(state, &txn, &notice, "manual").await?;
         if outcome == ReceiptOutcome::Replayed {
             return Err(ApiError::conflict(
                 "transfer_already_recorded",

@@ -59,8 +59,9 @@ pub struct CallbackBody {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CallbackResponse {
-    /// `applied`, `replayed` (seen before, nothing changed) or `refund_due` (the bill could no
-    /// longer be paid; the money is recorded as owed back).
+    /// `applied`, `replayed` (seen before, nothing changed), `refund_due` (the bill could no
+    /// longer be paid; the money is recorded as owed back) or `confirmed` (the bank statement
+    /// recorded this money first; the notification confirms it and counts nothing again).
     pub outcome: String,
 }
 
@@ -123,6 +124,7 @@ fn outcome_str(outcome: ReceiptOutcome) -> &'static str {
         ReceiptOutcome::Applied => "applied",
         ReceiptOutcome::Replayed => "replayed",
         ReceiptOutcome::RefundDue => "refund_due",
+        ReceiptOutcome::Confirmed => "confirmed",
     }
 }
 
@@ -139,7 +141,8 @@ pub struct PaymentView {
     pub expires_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     /// `none`, `submitted`, `approval_proposed` (one treasury user approved; a second one
-    /// must), `approved` or `rejected`.
+    /// must), `approved`, `rejected` or `confirmed_by_statement` (a matching credit on the bank
+    /// statement paid the bill; no second approval was needed).
     pub proof_status: String,
     pub proof_reference: Option<String>,
     /// While a proof waits: when the bill expires if treasury has not decided.

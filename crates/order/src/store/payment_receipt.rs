@@ -11,6 +11,12 @@ pub struct Model {
     pub paid_at: DateTimeUtc,
     pub outcome: String,
     pub created_at: DateTimeUtc,
+    /// `callback`, `statement` or `manual`: what recorded the arrival first.
+    pub source: String,
+    /// The statement credit that confirms this arrival.
+    pub statement_line_id: Option<String>,
+    /// A provider's callback that arrived after the statement had recorded the money.
+    pub callback_reference: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,14 +11,19 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::reconcile::{self, Exceptions, Format, ImportResult, ProposalView};
+use peken_kernel::export::{self, ExportParams};
+
+use crate::reconcile::{self, CreditProposalView, Exceptions, Format, ImportResult, ProposalView};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(import_statement)
         .service(exceptions)
         .service(propose_match)
         .service(approve_match)
-        .service(reject_match);
+        .service(reject_match)
+        .service(propose_credit_match)
+        .service(approve_credit_match)
+        .service(reject_credit_match);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -102,13 +107,20 @@ pub struct ExceptionQuery {
 }
 
 /// What reconciliation could not settle: unmatched statement lines, payouts in transit past the
-/// allowed working days, and manual matches waiting for approval.
+/// allowed working days, credit lines no bill explains, callbacks' money no credit confirms
+/// after `PEKEN_RECEIPT_UNCONFIRMED_WORKING_DAYS` working days, and manual matches waiting for
+/// approval. `format=csv` gives one table with a `kind` column (the list a row is from),
+/// `format=xlsx` a workbook with one sheet per list.
 #[utoipa::path(
     tag = "reconciliation",
     security(("bearer" = [])),
-    params(ExceptionQuery),
+    params(ExceptionQuery, ExportParams),
     responses(
-        (status = 200, description = "Exceptions", body = Exceptions),
+        (status = 200, description = "Exceptions", content(
+            (Exceptions = "application/json"),
+            (String = "text/csv"),
+            (inline(peken_kernel::http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -117,7 +129,9 @@ async fn exceptions(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
     query: web::Query<ExceptionQuery>,
-) -> ApiResult<web::Json<Exceptions>> {
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let direction = match query.direction.as_deref().unwrap_or("debit") {
         "all" => None,
         d @ ("debit" | "credit") => Some(d),
@@ -140,9 +154,26 @@ async fn exceptions(
             ));
         }
     };
-    Ok(web::Json(
-        reconcile::exceptions(&state.db, &state.calendar, direction, limit, state.now()).await?,
-    ))
+    let found = reconcile::exceptions(
+        &state.db,
+        &state.calendar,
+        direction,
+        limit,
+        state.settings.receipt_unconfirmed_working_days,
+        state.now(),
+    )
+    .await?;
+    let filename = format!("exceptions-{}", peken_kernel::period::wib_date(state.now()));
+    if params.format(&req) == export::Format::Xlsx {
+        return Ok(export::attachment(
+            export::XLSX,
+            &format!("{filename}.xlsx"),
+            export::xlsx(&reconcile::exception_sheets(&found))?,
+        ));
+    }
+    export::respond(&req, &params, &filename, &found, || {
+        reconcile::exception_table(&found)
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -239,5 +270,106 @@ async fn reject_match(
 ) -> ApiResult<web::Json<ProposalView>> {
     Ok(web::Json(
         reconcile::reject_match(&state.db, &id, &auth, state.now()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreditMatchRequest {
+    /// A credit line of an imported statement.
+    pub statement_line_id: String,
+    /// The bill the money was for (same amount).
+    pub payment_id: String,
+    /// Why the two belong together.
+    pub note: Option<String>,
+}
+
+/// Propose a manual match of a credit line to a bill (same amount). It takes effect only when
+/// a second treasury user approves it.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    request_body = CreditMatchRequest,
+    responses(
+        (status = 201, description = "Waiting for approval", body = CreditProposalView),
+        (status = 409, description = "Line matched already, or a match of it is pending", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown line or bill, not a credit, or amounts differ", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/reconciliation/credit-matches")]
+async fn propose_credit_match(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    body: web::Json<CreditMatchRequest>,
+) -> ApiResult<HttpResponse> {
+    let note = body
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(500).collect());
+    let proposal = reconcile::propose_credit(
+        &state.db,
+        &body.statement_line_id,
+        &body.payment_id,
+        note,
+        &auth,
+        state.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(proposal))
+}
+
+/// Approve a manual credit match (a treasury user other than the proposer): the credit confirms
+/// the money a callback recorded, pays the pending bill, or is recorded as owed back, exactly as
+/// an automatic match would.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Credit match id"), ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer")),
+    responses(
+        (status = 200, description = "Approved and applied", body = CreditProposalView),
+        (status = 403, description = "The proposer cannot approve (`four_eyes_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such match", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already, or the line was matched meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The line or bill changed so they no longer agree", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/reconciliation/credit-matches/{id}/approval")]
+async fn approve_credit_match(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let key = Key::from_request(
+        &req,
+        &auth.user_id,
+        "credit_matches.approve",
+        &json!({"match_id": &*id}),
+    )?;
+    let outcome =
+        reconcile::approve_credit_match(&state.db, &id, &auth, state.now(), key.as_ref()).await?;
+    Ok(idempotency::respond(outcome, 200))
+}
+
+/// Reject a pending manual credit match; nothing else changes.
+#[utoipa::path(
+    tag = "reconciliation",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Credit match id")),
+    responses(
+        (status = 200, description = "Rejected", body = CreditProposalView),
+        (status = 404, description = "No such match", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/treasury/reconciliation/credit-matches/{id}/rejection")]
+async fn reject_credit_match(
+    state: web::Data<AppState>,
+    auth: Auth<TreasuryOnly>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<CreditProposalView>> {
+    Ok(web::Json(
+        reconcile::reject_credit_match(&state.db, &id, &auth, state.now()).await?,
     ))
 }

@@ -12,6 +12,7 @@ use peken_kernel::{ApiError, ApiResult};
 use peken_ledger::{LedgerError, payout_settled, post_many};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 
+use super::credits::{CreditLine, match_credits};
 use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS};
 use crate::batches::item_row;
 use crate::statement::{self, Line, Statement, digits_of, references_in};
@@ -74,12 +75,30 @@ pub async fn import(
             unmatched: 0,
             duplicates: parsed.lines.len(),
             already_imported: true,
+            credits_matched: 0,
+            credits_confirmed: 0,
+            credits_paid: 0,
+            credits_refund_due: 0,
         }));
     }
     let clock = std::time::Instant::now();
     let new_lines = insert_lines(&txn, &statement_id, parsed, &digests, now).await?;
     tracing::debug!(elapsed = ?clock.elapsed(), lines = new_lines.len(), "statement lines stored");
     let duplicates = parsed.lines.len() - new_lines.len();
+    let credit_lines: Vec<CreditLine<'_>> = new_lines
+        .iter()
+        .filter(|l| l.direction == "credit")
+        .map(|l| CreditLine {
+            id: &l.id,
+            value_date: l.value_date,
+            amount: l.amount,
+            description: &l.description,
+        })
+        .collect();
+    let matching = std::time::Instant::now();
+    let credits = match_credits(&txn, &credit_lines, now).await?;
+    drop(credit_lines);
+    tracing::debug!(elapsed = ?clock.elapsed(), matched = credits.matched, "credit lines matched");
     let debits: Vec<StoredLine> = new_lines
         .into_iter()
         .filter(|l| l.direction == "debit")
@@ -88,7 +107,7 @@ pub async fn import(
     tracing::debug!(elapsed = ?clock.elapsed(), matched = found.len(), "statement lines matched");
     let matched = found.len();
     apply_matches(&txn, &found, None, None, now).await?;
-    tracing::debug!(elapsed = ?clock.elapsed(), "matches applied and posted");
+    tracing::info!(elapsed = ?matching.elapsed(), debits = matched, credits = credits.matched, "statement matched");
     let new_count = parsed.lines.len() - duplicates;
     sql::exec(
         &txn,
@@ -96,7 +115,7 @@ pub async fn import(
         vec![
             (new_count as i32).into(),
             (duplicates as i32).into(),
-            (matched as i32).into(),
+            ((matched + credits.matched) as i32).into(),
             statement_id.clone().into(),
         ],
     )
@@ -108,6 +127,8 @@ pub async fn import(
             serde_json::json!({
                 "format": parsed.format, "lines": parsed.lines.len(), "new_lines": new_count,
                 "duplicates": duplicates, "matched": matched,
+                "credits_matched": credits.matched, "credits_confirmed": credits.confirmed,
+                "credits_paid": credits.paid, "credits_refund_due": credits.refund_due,
             }),
         ),
         now,
@@ -117,9 +138,13 @@ pub async fn import(
         statement_id,
         lines: parsed.lines.len(),
         matched,
-        unmatched: new_count - matched,
+        unmatched: new_count - matched - credits.matched,
         duplicates,
         already_imported: false,
+        credits_matched: credits.matched,
+        credits_confirmed: credits.confirmed,
+        credits_paid: credits.paid,
+        credits_refund_due: credits.refund_due,
     };
     idempotency::store_value(&txn, key, 201, &value).await?;
     txn.commit().await?;

@@ -1,12 +1,19 @@
 //! Bank statement import and reconciliation: lines stored raw and deduplicated, automatic
-//! matching of payout debits, the exceptions list, and manual matches approved by a second
+//! matching of payout debits and of credits to bills, the exceptions list, and manual matches approved by a second
 //! treasury user.
 
+mod credit_manual;
+mod credits;
 mod exceptions;
 mod manual;
 mod matching;
 
-pub use exceptions::{Exceptions, OverdueItem, exceptions};
+pub use credit_manual::{
+    CreditProposalView, approve_credit_match, propose_credit, reject_credit_match,
+};
+pub use exceptions::{
+    Exceptions, OverdueItem, UnconfirmedReceipt, exception_sheets, exception_table, exceptions,
+};
 pub use manual::{ProposalView, approve_match, propose, reject_match};
 pub use matching::import;
 
@@ -31,14 +38,23 @@ pub struct ImportResult {
     pub statement_id: String,
     /// Lines in the file.
     pub lines: usize,
-    /// New lines matched to payout items now.
+    /// New debit lines matched to payout items now.
     pub matched: usize,
-    /// New lines left unmatched.
+    /// New lines left unmatched (debits and credits).
     pub unmatched: usize,
     /// Lines already imported before (from this or another file); nothing was added for them.
     pub duplicates: usize,
     /// True when the whole statement had been imported before.
     pub already_imported: bool,
+    /// New credit lines matched to bills now (the next three add up to this).
+    pub credits_matched: usize,
+    /// Credits that confirmed money a callback or a verified proof had recorded.
+    pub credits_confirmed: usize,
+    /// Credits that paid a pending bill.
+    pub credits_paid: usize,
+    /// Credits for bills that could not take them (expired, cancelled, paid by other money):
+    /// recorded as owed back.
+    pub credits_refund_due: usize,
 }
 
 /// The format an upload is read as.
