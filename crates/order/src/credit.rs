@@ -13,6 +13,7 @@
 //! to one receipt, so however callbacks and statements interleave, each arrival counts once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::db::new_id;
@@ -344,7 +345,7 @@ pub async fn receive_credits<C: ConnectionTrait>(
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
         let mut cases = String::new();
         for (i, (receipt, line)) in chunk.iter().enumerate() {
-            cases.push_str(&format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2));
+            let _ = write!(cases, " WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2);
             values.push(receipt.clone().into());
             values.push(line.clone().into());
         }
