@@ -10,8 +10,9 @@ use peken_kernel::period::Period;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_merchant::stock::{self, MovementKind, StockChange};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
 };
 
 use crate::lifecycle::{add_spend, event_row, ledger_error, release_stock, transition};
@@ -43,13 +44,7 @@ pub enum ReceiptOutcome {
 
 /// Records a provider's notification in its own transaction.
 pub async fn receive(state: &AppState, notice: &Notice) -> ApiResult<ReceiptOutcome> {
-    let txn = state.db.begin().await?;
-    let outcome = receive_in(state, &txn, notice, "callback").await?;
-    if outcome == ReceiptOutcome::Replayed {
-        txn.rollback().await?;
-    } else {
-        txn.commit().await?;
-    }
+    let outcome = receive_on(&state.db, notice, state.now()).await?;
     let label = match outcome {
         ReceiptOutcome::Applied => "applied",
         ReceiptOutcome::Replayed => "replayed",
@@ -60,13 +55,29 @@ pub async fn receive(state: &AppState, notice: &Notice) -> ApiResult<ReceiptOutc
     Ok(outcome)
 }
 
+/// Records a provider's notification at `now` in its own transaction on a database (what
+/// `receive` does, without the server's state).
+pub async fn receive_on(
+    db: &DatabaseConnection,
+    notice: &Notice,
+    now: DateTime<Utc>,
+) -> ApiResult<ReceiptOutcome> {
+    let txn = db.begin().await?;
+    let outcome = receive_in(now, &txn, notice, "callback").await?;
+    if outcome == ReceiptOutcome::Replayed {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    Ok(outcome)
+}
+
 async fn receive_in(
-    state: &AppState,
+    now: DateTime<Utc>,
     txn: &DatabaseTransaction,
     notice: &Notice,
     source: &str,
 ) -> ApiResult<ReceiptOutcome> {
-    let now = state.now();
     // The common case first: a pending bill of this amount takes the money in one conditional
     // update (the expiry worker races it with the same condition, so exactly one of them wins),
     // and the receipt follows; a reference seen before undoes it all (the caller rolls back).
@@ -497,7 +508,7 @@ pub async fn verify_proof(
             amount: Rupiah::new(bill.amount),
             paid_at: bill.proof_paid_at.unwrap_or(now),
         };
-        let outcome = receive_in(state, &txn, &notice, "manual").await?;
+        let outcome = receive_in(now, &txn, &notice, "manual").await?;
         if outcome == ReceiptOutcome::Replayed {
             return Err(ApiError::conflict(
                 "transfer_already_recorded",

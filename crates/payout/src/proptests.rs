@@ -15,7 +15,9 @@
 //! - an order's shortfall is posted once, only before its completion, and the completion is of
 //!   what is left: the shortfall and the completion together never exceed what the buyer paid,
 //!   and the merchant is never credited more than the net of the goods it supplied;
-//! - re-importing any statement changes nothing.
+//! - re-importing any statement changes nothing;
+//! - bills paid by callbacks and statement credits in any order count each arrival of money
+//!   once (see the block "Bills paid by callbacks and by statement credits").
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -82,6 +84,33 @@ enum Op {
     Advance {
         hours: u8,
     },
+    // --- Bills paid by callbacks and by statement credits (see the block at the end) ---
+    /// A pending bill with one awaiting order.
+    Bill {
+        merchant: u8,
+        amount: u32,
+    },
+    /// The provider's callback for a bill, with one of two references (so a replay or other
+    /// money).
+    Callback {
+        bill: u8,
+        reference: u8,
+    },
+    /// A statement with credits for a bill (the VA or the QRIS bill number in the narrative).
+    Credit {
+        bill: u8,
+        twice: bool,
+        qris: bool,
+    },
+    /// A bill's time runs out: it expires if still pending.
+    Expire {
+        bill: u8,
+    },
+    /// A credit no key names, matched by two treasury users (or refused to the proposer).
+    ManualCredit {
+        bill: u8,
+        same_user: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -102,6 +131,15 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(|pick| Op::Fail { pick }),
         1 => any::<u8>().prop_map(|pick| Op::Clear { pick }),
         1 => (1_u8..30).prop_map(|hours| Op::Advance { hours }),
+        // --- Bills paid by callbacks and by statement credits ---
+        2 => (0..MERCHANTS as u8, 1_000_u32..2_000_000)
+            .prop_map(|(merchant, amount)| Op::Bill { merchant, amount }),
+        2 => (any::<u8>(), 0_u8..3).prop_map(|(bill, reference)| Op::Callback { bill, reference }),
+        2 => (any::<u8>(), prop::bool::weighted(0.25), any::<bool>())
+            .prop_map(|(bill, twice, qris)| Op::Credit { bill, twice, qris }),
+        1 => any::<u8>().prop_map(|bill| Op::Expire { bill }),
+        1 => (any::<u8>(), prop::bool::weighted(0.2))
+            .prop_map(|(bill, same_user)| Op::ManualCredit { bill, same_user }),
     ]
 }
 
@@ -122,6 +160,7 @@ struct World {
     orders: Vec<Order>,
     statements: Vec<String>,
     serial: u64,
+    bills: Vec<Bill>,
 }
 
 fn ledger_refusal(err: &LedgerError) -> Result<(), String> {
@@ -167,6 +206,7 @@ async fn world() -> World {
         orders: Vec::new(),
         statements: Vec::new(),
         serial: 0,
+        bills: Vec::new(),
     }
 }
 
@@ -445,6 +485,11 @@ impl World {
                 }
             }
             Op::Advance { hours } => self.now += Duration::hours(i64::from(hours)),
+            Op::Bill { .. }
+            | Op::Callback { .. }
+            | Op::Credit { .. }
+            | Op::Expire { .. }
+            | Op::ManualCredit { .. } => return self.apply_bill_op(op).await,
         }
         Ok(())
     }
@@ -483,6 +528,9 @@ async fn fingerprint(db: &DatabaseConnection) -> Vec<i64> {
         "SELECT COUNT(*) FROM payout_matches",
         "SELECT COUNT(*) FROM payout_items WHERE status = 'paid'",
         "SELECT CAST(COALESCE(SUM(balance * balance), 0) AS BIGINT) FROM ledger_account_balances",
+        "SELECT COUNT(*) FROM payment_receipts",
+        "SELECT COUNT(*) FROM refunds",
+        "SELECT COUNT(*) FROM payments WHERE status = 'paid'",
     ] {
         out.push(scalar(db, q).await);
     }
@@ -675,6 +723,283 @@ async fn check_orders(world: &World) -> Result<(), String> {
     Ok(())
 }
 
+// --- Bills paid by callbacks and by statement credits -----------------------------------------
+//
+// Bills are real `payments` rows with one awaiting order each; callbacks go through
+// `peken_order::payment::receive_on`, credits through statement imports and approved manual
+// credit matches. After every step: a credit line confirms at most one arrival and every
+// matched credit line is one; each bill's money counts once (`payment:{id}:confirmed` posted
+// exactly when the bill is paid; one receipt per arrival, an arrival being a callback reference
+// or a credit, paired whenever one can confirm the other); refunds owed are the money received
+// less the bill when it was paid.
+
+struct Bill {
+    id: String,
+    va: String,
+    amount: i64,
+    /// Distinct callback references delivered.
+    callbacks: std::collections::BTreeSet<u8>,
+    /// Credit lines matched to it.
+    credits: i64,
+}
+
+impl World {
+    async fn apply_bill_op(&mut self, op: &Op) -> Result<(), String> {
+        let now = self.now;
+        let bill_at =
+            |bills: &[Bill], at: u8| (!bills.is_empty()).then(|| usize::from(at) % bills.len());
+        match *op {
+            Op::Bill { merchant, amount } => {
+                self.serial += 1;
+                let id = peken_kernel::db::new_id();
+                let va = format!("88810{:012}", self.serial);
+                let amount = i64::from(amount);
+                sql::exec(
+                    &self.db,
+                    "INSERT INTO payments (id, checkout_id, buyer_id, method, amount, status, \
+                     va_number, expires_at, proof_status, created_at, updated_at) \
+                     VALUES ($1, $2, 'buyer', 'va', $3, 'pending', $4, $5, 'none', $6, $6)",
+                    vec![
+                        id.clone().into(),
+                        format!("checkout-{}", self.serial).into(),
+                        amount.into(),
+                        va.clone().into(),
+                        (now + Duration::hours(2)).into(),
+                        now.into(),
+                    ],
+                )
+                .await
+                .unwrap();
+                sql::exec(
+                    &self.db,
+                    "INSERT INTO orders (id, checkout_id, payment_id, buyer_id, buyer_role, \
+                     merchant_id, status, total_amount, fulfilment_method, created_at, \
+                     updated_at) VALUES ($1, $2, $3, 'buyer', 'public', $4, \
+                     'awaiting_payment', $5, 'pickup', $6, $6)",
+                    vec![
+                        format!("bill-order-{}", self.serial).into(),
+                        format!("checkout-{}", self.serial).into(),
+                        id.clone().into(),
+                        self.merchants[usize::from(merchant) % MERCHANTS]
+                            .0
+                            .clone()
+                            .into(),
+                        amount.into(),
+                        now.into(),
+                    ],
+                )
+                .await
+                .unwrap();
+                self.bills.push(Bill {
+                    id,
+                    va,
+                    amount,
+                    callbacks: std::collections::BTreeSet::new(),
+                    credits: 0,
+                });
+            }
+            Op::Callback { bill, reference } => {
+                let Some(i) = bill_at(&self.bills, bill) else {
+                    return Ok(());
+                };
+                let b = &self.bills[i];
+                let notice = peken_order::payment::Notice {
+                    payment_id: b.id.clone(),
+                    provider_reference: format!("cb-{}-{reference}", b.id),
+                    amount: Rupiah::new(b.amount),
+                    paid_at: now,
+                };
+                let outcome = peken_order::payment::receive_on(&self.db, &notice, now)
+                    .await
+                    .map_err(|e| format!("callback refused: {e:?}"))?;
+                let seen = !self.bills[i].callbacks.insert(reference);
+                if seen != (outcome == peken_order::payment::ReceiptOutcome::Replayed) {
+                    return Err(format!(
+                        "callback answered {outcome:?}, seen before: {seen}"
+                    ));
+                }
+            }
+            Op::Credit { bill, twice, qris } => {
+                let Some(i) = bill_at(&self.bills, bill) else {
+                    return Ok(());
+                };
+                self.serial += 1;
+                let b = &self.bills[i];
+                let key = if qris {
+                    b.id.chars()
+                        .filter(|c| *c != '-')
+                        .take(25)
+                        .collect::<String>()
+                        .to_uppercase()
+                } else {
+                    b.va.clone()
+                };
+                let today = wib_date(now);
+                let mut text = String::from("value_date,description,debit,credit,balance\n");
+                let times = if twice { 2 } else { 1 };
+                for n in 0..times {
+                    let _ = writeln!(
+                        text,
+                        "{today},SETORAN {key} NO {}-{n},,{}.00,",
+                        self.serial, b.amount
+                    );
+                }
+                self.import_twice(&text, now).await?;
+                self.statements.push(text);
+                self.bills[i].credits += times;
+            }
+            Op::Expire { bill } => {
+                let Some(i) = bill_at(&self.bills, bill) else {
+                    return Ok(());
+                };
+                let id = self.bills[i].id.clone();
+                let expired = sql::exec(
+                    &self.db,
+                    "UPDATE payments SET status = 'expired' WHERE id = $1 AND status = 'pending'",
+                    vec![id.clone().into()],
+                )
+                .await
+                .unwrap();
+                if expired == 1 {
+                    sql::exec(
+                        &self.db,
+                        "UPDATE orders SET status = 'cancelled' WHERE payment_id = $1 \
+                         AND status = 'awaiting_payment'",
+                        vec![id.into()],
+                    )
+                    .await
+                    .unwrap();
+                }
+            }
+            Op::ManualCredit { bill, same_user } => {
+                let Some(i) = bill_at(&self.bills, bill) else {
+                    return Ok(());
+                };
+                self.serial += 1;
+                let amount = self.bills[i].amount;
+                let narrative = format!("SETORAN ATM NO {}", self.serial);
+                let text = format!(
+                    "value_date,description,debit,credit,balance\n{},{narrative},,{amount}.00,\n",
+                    wib_date(now)
+                );
+                self.import_twice(&text, now).await?;
+                self.statements.push(text);
+                let line = sql::query_one(
+                    &self.db,
+                    "SELECT id FROM bank_statement_lines WHERE description = $1",
+                    vec![narrative.into()],
+                )
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get_by_index::<String>(0)
+                .unwrap();
+                let proposal = reconcile::propose_credit(
+                    &self.db,
+                    &line,
+                    &self.bills[i].id,
+                    None,
+                    MAKERS[0],
+                    now,
+                )
+                .await
+                .map_err(|e| format!("proposal refused: {e:?}"))?;
+                let approver = if same_user { MAKERS[0] } else { MAKERS[1] };
+                match reconcile::approve_credit_match(&self.db, &proposal.id, approver, now, None)
+                    .await
+                {
+                    Ok(_) if same_user => return Err("the proposer approved its own match".into()),
+                    Ok(_) => self.bills[i].credits += 1,
+                    Err(e) if same_user && e.code() == "four_eyes_required" => {
+                        reconcile::reject_credit_match(&self.db, &proposal.id, MAKERS[1], now)
+                            .await
+                            .map_err(|e| format!("{e:?}"))?;
+                    }
+                    Err(e) => return Err(format!("approval refused: {e:?}")),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+async fn check_bills(world: &World) -> Result<(), String> {
+    let db = &world.db;
+    let linked = scalar(
+        db,
+        "SELECT COUNT(*) FROM payment_receipts WHERE statement_line_id IS NOT NULL",
+    )
+    .await;
+    let distinct = scalar(
+        db,
+        "SELECT COUNT(DISTINCT statement_line_id) FROM payment_receipts",
+    )
+    .await;
+    let matched_credits = scalar(
+        db,
+        "SELECT COUNT(*) FROM bank_statement_lines WHERE direction = 'credit' AND status = 'matched'",
+    )
+    .await;
+    if linked != distinct || linked != matched_credits {
+        return Err(format!(
+            "{linked} receipts with a line, {distinct} distinct lines, {matched_credits} matched credits"
+        ));
+    }
+    for b in &world.bills {
+        let status = sql::query_one(
+            db,
+            "SELECT status FROM payments WHERE id = $1",
+            vec![b.id.clone().into()],
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<String>(0)
+        .unwrap();
+        let confirmed = posted_amount(db, &format!("payment:{}:confirmed", b.id)).await;
+        if (status == "paid") != confirmed.is_some() || confirmed.is_some_and(|a| a != b.amount) {
+            return Err(format!(
+                "{}: status {status}, confirmed posting {confirmed:?}",
+                b.id
+            ));
+        }
+        let receipts = scalar(
+            db,
+            &format!(
+                "SELECT COUNT(*) FROM payment_receipts WHERE payment_id = '{}'",
+                b.id
+            ),
+        )
+        .await;
+        let arrivals = (b.callbacks.len() as i64).max(b.credits);
+        if receipts != arrivals {
+            return Err(format!(
+                "{}: {receipts} receipts for {} callbacks and {} credits",
+                b.id,
+                b.callbacks.len(),
+                b.credits
+            ));
+        }
+        let refunded = scalar(
+            db,
+            &format!(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds WHERE payment_id = '{}'",
+                b.id
+            ),
+        )
+        .await;
+        let kept = if status == "paid" { b.amount } else { 0 };
+        if refunded != receipts * b.amount - kept {
+            return Err(format!(
+                "{}: {receipts} arrivals of {}, kept {kept}, owed back {refunded}",
+                b.id, b.amount
+            ));
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
@@ -687,6 +1012,7 @@ proptest! {
                 world.apply(op).await.map_err(|e| format!("step {step} {op:?}: {e}"))?;
                 check(&world.db).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
                 check_orders(&world).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
+                check_bills(&world).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
             }
             Ok(())
         });
