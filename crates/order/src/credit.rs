@@ -370,7 +370,9 @@ pub async fn receive_credits<C: ConnectionTrait>(
         }
     }
     for (credit, bill) in rest {
-        let outcome = settle(conn, bill, credit, now).await?;
+        // No arrival of this bill waited for the bank when the statement was read: straight to
+        // paying it (a callback that commits meanwhile is still found after the pay fails).
+        let outcome = settle(conn, bill, credit, false, now).await?;
         out.push(CreditMatch {
             line_id: credit.line_id.clone(),
             payment_id: bill.id.clone(),
@@ -396,7 +398,7 @@ pub async fn receive_credit<C: ConnectionTrait>(
         )
         .with_context(serde_json::json!({"expected": bill.amount, "received": credit.amount})));
     }
-    settle(conn, &bill, credit, now).await
+    settle(conn, &bill, credit, true, now).await
 }
 
 fn matched_already(e: sea_orm::DbErr) -> ApiError {
@@ -466,9 +468,10 @@ async fn settle<C: ConnectionTrait>(
     conn: &C,
     bill: &payment::Model,
     credit: &Credit,
+    confirm_first: bool,
     now: DateTime<Utc>,
 ) -> ApiResult<CreditOutcome> {
-    if confirm_one(conn, &bill.id, &credit.line_id).await? {
+    if confirm_first && confirm_one(conn, &bill.id, &credit.line_id).await? {
         return Ok(CreditOutcome::Confirmed);
     }
     // The bank's value date is when the money arrived, never before the bill existed.
@@ -489,15 +492,17 @@ async fn settle<C: ConnectionTrait>(
         .await?;
     if let Some(paid) = taken.into_iter().next() {
         // A transfer proof waiting for its second approval needs none: the bank shows it.
-        payment::Entity::update_many()
-            .col_expr(
-                payment::Column::ProofStatus,
-                "confirmed_by_statement".into(),
-            )
-            .filter(payment::Column::Id.eq(paid.id.clone()))
-            .filter(payment::Column::ProofStatus.is_in(PROOF_WAITING))
-            .exec(conn)
-            .await?;
+        if PROOF_WAITING.contains(&paid.proof_status.as_str()) {
+            payment::Entity::update_many()
+                .col_expr(
+                    payment::Column::ProofStatus,
+                    "confirmed_by_statement".into(),
+                )
+                .filter(payment::Column::Id.eq(paid.id.clone()))
+                .filter(payment::Column::ProofStatus.is_in(PROOF_WAITING))
+                .exec(conn)
+                .await?;
+        }
         insert_receipt(conn, &paid, credit, paid_at, "applied", now).await?;
         apply_payment(conn, &paid, paid_at, now).await?;
         return Ok(CreditOutcome::Paid);

@@ -32,6 +32,10 @@ pub struct BenchReport {
     pub parse: Duration,
     pub import_and_match: Duration,
     pub matched: usize,
+    /// Bills the statement's credits are for; half were paid by a callback before.
+    pub bills: usize,
+    pub credits_confirmed: usize,
+    pub credits_paid: usize,
 }
 
 impl std::fmt::Display for BenchReport {
@@ -59,8 +63,14 @@ impl std::fmt::Display for BenchReport {
         )?;
         write!(
             f,
-            "import and match statement ({} matched): {:.3?}",
-            self.matched, self.import_and_match
+            "import and match statement ({} debits matched to payouts, {} credits to {} bills: \
+             {} confirmed callbacks, {} paid bills): {:.3?}",
+            self.matched,
+            self.credits_confirmed + self.credits_paid,
+            self.bills,
+            self.credits_confirmed,
+            self.credits_paid,
+            self.import_and_match
         )
     }
 }
@@ -95,6 +105,9 @@ pub async fn run(
             parse: Duration::ZERO,
             import_and_match: Duration::ZERO,
             matched: 0,
+            bills: 0,
+            credits_confirmed: 0,
+            credits_paid: 0,
         });
     }
 
@@ -117,9 +130,30 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("remittance: {e:?}"))?;
     let remittance = started.elapsed();
 
+    // Half of the statement pays shops, half is buyers' money for bills: half of those bills
+    // were paid by the provider's callback already (the credit confirms it), half are still
+    // pending (the credit pays them).
+    let bills = seed_bills(db, &ids, STATEMENT_LINES / 2, now).await?;
+    for (id, _, amount) in bills.iter().step_by(2) {
+        peken_order::payment::receive_on(
+            db,
+            &peken_order::payment::Notice {
+                payment_id: id.clone(),
+                provider_reference: format!("bench-{id}"),
+                amount: peken_kernel::Rupiah::new(*amount),
+                paid_at: now,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("callback: {e:?}"))?;
+    }
     let today = wib_date(now);
     let mut text = String::from("value_date,description,debit,credit,balance\n");
-    for item in &approved.items {
+    for (_, va, amount) in &bills {
+        let _ = writeln!(text, "{today},SETORAN VA {va} PEMBELI,,{amount}.00,");
+    }
+    for item in approved.items.iter().take(STATEMENT_LINES - bills.len()) {
         let _ = writeln!(
             text,
             "{today},TRF BIFAST PEKEN {} {},{}.00,,",
@@ -151,7 +185,86 @@ pub async fn run(
         parse,
         import_and_match,
         matched: imported.matched,
+        bills: bills.len(),
+        credits_confirmed: imported.credits_confirmed,
+        credits_paid: imported.credits_paid,
     })
+}
+
+/// Lines of the bank statement the benchmark imports.
+const STATEMENT_LINES: usize = 5_000;
+
+/// Pending VA bills, each with one order waiting for payment at one of the merchants; returns
+/// (payment id, VA number, amount).
+async fn seed_bills(
+    db: &DatabaseConnection,
+    merchants: &[String],
+    count: usize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, String, i64)>> {
+    let bills: Vec<(String, String, i64)> = (0..count)
+        .map(|n| {
+            (
+                uuid::Uuid::now_v7().to_string(),
+                format!("88810{n:012}"),
+                25_000 + (n as i64 % 40) * 1_000,
+            )
+        })
+        .collect();
+    let created = now - chrono::Duration::hours(1);
+    let txn = db.begin().await?;
+    for (c, chunk) in bills.chunks(500).enumerate() {
+        let mut values: Vec<Value> = Vec::new();
+        for (id, va, amount) in chunk {
+            values.extend([
+                id.clone().into(),
+                format!("bench-checkout-{id}").into(),
+                (*amount).into(),
+                va.clone().into(),
+                (now + chrono::Duration::hours(1)).into(),
+                created.into(),
+            ]);
+        }
+        sql::exec(
+            &txn,
+            format!(
+                "INSERT INTO payments (id, checkout_id, buyer_id, method, amount, status, \
+                 va_number, expires_at, proof_status, created_at, updated_at) \
+                 SELECT v.column1, v.column2, 'bench-buyer', 'va', v.column3, 'pending', \
+                 v.column4, v.column5, 'none', v.column6, v.column6 FROM (VALUES {}) AS v",
+                sql::values_rows(chunk.len(), 6, 1)
+            ),
+            values,
+        )
+        .await?;
+        let mut values: Vec<Value> = Vec::new();
+        for (n, (id, _, amount)) in chunk.iter().enumerate() {
+            let merchant = &merchants[(c * 500 + n) % merchants.len()];
+            values.extend([
+                format!("bench-order-{id}").into(),
+                format!("bench-checkout-{id}").into(),
+                id.clone().into(),
+                merchant.clone().into(),
+                (*amount).into(),
+                created.into(),
+            ]);
+        }
+        sql::exec(
+            &txn,
+            format!(
+                "INSERT INTO orders (id, checkout_id, payment_id, buyer_id, buyer_role, \
+                 merchant_id, status, total_amount, fulfilment_method, created_at, updated_at) \
+                 SELECT v.column1, v.column2, v.column3, 'bench-buyer', 'public', v.column4, \
+                 'awaiting_payment', v.column5, 'pickup', v.column6, v.column6 \
+                 FROM (VALUES {}) AS v",
+                sql::values_rows(chunk.len(), 6, 1)
+            ),
+            values,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(bills)
 }
 
 async fn seed_merchants(db: &DatabaseConnection, count: usize) -> anyhow::Result<Vec<String>> {
