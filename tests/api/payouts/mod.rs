@@ -2,6 +2,7 @@
 
 mod bank_hold;
 mod batches;
+mod cash_series;
 mod flow;
 mod merchant_view;
 mod reports;

@@ -17,7 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{LedgerReaders, TreasuryOrAdmin, TurnoverReaders};
 use crate::reports::tax_year::TaxYearStatement;
 use crate::reports::{
-    self, AlertView, CityTurnover, DailyClose, LedgerLine, MerchantTurnover, SlaReport,
+    self, AlertView, CashSeries, CityTurnover, DailyClose, LedgerLine, MerchantTurnover, SlaReport,
     TrialBalance,
 };
 use peken_merchant::facts as merchants;
@@ -29,6 +29,7 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(city_turnover)
         .service(turnover_alerts)
         .service(trial_balance)
+        .service(cash_series)
         .service(get_daily_close)
         .service(record_daily_close)
         .service(payout_sla);
@@ -313,6 +314,66 @@ async fn trial_balance(
     _auth: Auth<TreasuryOnly>,
 ) -> ApiResult<web::Json<TrialBalance>> {
     Ok(web::Json(reports::trial_balance(&state.db).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CashQuery {
+    /// First WIB date, `YYYY-MM-DD`; default: the first of `to`'s month.
+    pub from: Option<String>,
+    /// Last WIB date, `YYYY-MM-DD`; default: today. At most 366 days from `from`.
+    pub to: Option<String>,
+}
+
+/// The cash position: one row per WIB day from `from` to `to` (every day, also days without
+/// movement) with what the city's collection account received (`collections_amount`: payments
+/// confirmed, including money later owed back), paid back to buyers (`refunds_paid_amount`) and
+/// paid out to merchants as seen on the bank statement (`payouts_amount`), any other change
+/// (`other_amount`: reversals, adjustments), the day's net change, the platform fee recognised
+/// (`fees_amount`: fee at completion less fee returned by refunds of completed orders), the
+/// account's balance at the end of the day (`closing_collection_amount`: the previous day's
+/// plus `net_amount`) and the float held for buyers at the end of the day
+/// (`buyer_float_amount`: `buyer_funds_held` plus `refunds_payable`, on their normal side), with
+/// the opening balances and the totals of the range. From the ledger alone.
+///
+/// `format=csv` gives the days and a last row `total` (`date`, `collections_amount`,
+/// `refunds_paid_amount`, `payouts_amount`, `other_amount`, `net_amount`, `fees_amount`,
+/// `closing_collection_amount`, `buyer_float_amount`; on the total row the balances are those
+/// at the end of `to`), `format=xlsx` the same as a workbook.
+#[utoipa::path(
+    tag = "ledger",
+    security(("bearer" = [])),
+    params(CashQuery, ExportParams),
+    responses(
+        (status = 200, description = "The cash position, or its sheet when asked", content(
+            (CashSeries = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 422, description = "An invalid date, `from` after `to` (`invalid_range`) or more than 366 days (`range_too_long`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/treasury/cash-series")]
+async fn cash_series(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    query: web::Query<CashQuery>,
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (from, to) = reports::cash_range(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        wib_date(state.now()),
+    )?;
+    let report = reports::cash_series(&state.db, from, to).await?;
+    export::respond(
+        &req,
+        &params,
+        &format!("cash-position-{from}-{to}"),
+        &report,
+        || reports::cash_series_table(&report),
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
