@@ -3,6 +3,7 @@
 mod bank_hold;
 mod batches;
 mod cash_series;
+mod exports;
 mod flow;
 mod merchant_view;
 mod reports;
