@@ -257,7 +257,35 @@ async fn every_treasury_report_exports_as_csv_and_xlsx() {
     assert_eq!(lines.len(), 3);
     let rows = sheet(&app, &maker, &ledger).await;
     assert_eq!(rows[2][column(&rows, "amount")], Data::Float(-125_000.0));
-    // JSON keeps its pagination.
+    // A file holds at most `limit` entries (10,000 by default); `Next-Cursor` leads on.
+    let (status, headers, bytes) =
+        raw(&app, &format!("{ledger}?format=csv&limit=1"), &maker.token).await;
+    assert_eq!(status, 200);
+    let first = String::from_utf8(bytes).unwrap();
+    assert_eq!(first.lines().count(), 2, "{first}");
+    assert!(first.contains(",order_completed,"), "{first}");
+    let next = headers.get("next-cursor").unwrap().to_str().unwrap();
+    let (status, headers, bytes) = raw(
+        &app,
+        &format!("{ledger}?format=csv&limit=1&cursor={next}"),
+        &maker.token,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let second = String::from_utf8(bytes).unwrap();
+    assert_eq!(second.lines().count(), 2, "{second}");
+    assert!(second.contains(",payout_approved,-125000,0,"), "{second}");
+    assert!(headers.get("next-cursor").is_none());
+    app.get(
+        &format!("{ledger}?format=csv&limit=10001"),
+        Some(&maker.token),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    // JSON keeps its pagination (at most 200 a page).
+    app.get(&format!("{ledger}?limit=201"), Some(&maker.token))
+        .await
+        .expect_problem(422, "validation_failed");
     let page = app
         .get(&format!("{ledger}?limit=1"), Some(&maker.token))
         .await

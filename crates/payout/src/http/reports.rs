@@ -217,9 +217,10 @@ pub const MAX_LEDGER_EXPORT: u64 = 10_000;
 /// each (positive: owed to the merchant).
 ///
 /// `format=csv` or `format=xlsx` gives the entries after `cursor` (from the first without it),
-/// at most 10,000 per file, as `occurred_at`, `kind`, `amount`, `balance_amount`, `order_id`,
-/// `payout_item_id`, `memo`, `transaction_id`, `line`; when more follow, the `Next-Cursor`
-/// header holds the `cursor` of the next file (`limit` applies to JSON only).
+/// `limit` of them (for a file 1 to 10,000, default 10,000; 422 `invalid_limit` beyond), as
+/// `occurred_at`, `kind`, `amount`, `balance_amount`, `order_id`, `payout_item_id`, `memo`,
+/// `transaction_id`, `line`; when more follow, the `Next-Cursor` header holds the `cursor` of
+/// the next file. A file never holds more, however long the ledger.
 #[utoipa::path(
     tag = "turnover",
     security(("bearer" = [])),
@@ -231,6 +232,7 @@ pub const MAX_LEDGER_EXPORT: u64 = 10_000;
             (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ), headers(("Next-Cursor" = String, description = "CSV and XLSX only, when more entries follow: the `cursor` of the next file"))),
         (status = 404, description = "No such merchant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid cursor, or a limit outside 1 to 200 (JSON) or 1 to 10,000 (a file) (`invalid_limit`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/merchants/{id}/ledger")]
@@ -245,9 +247,21 @@ async fn merchant_ledger(
     merchants::visible_to(&state.db, &auth.caller, &id).await?;
     let after: Option<(String, i32)> = page.cursor()?;
     let format = params.format(&req);
-    let limit = match format {
-        Format::Json => page.limit()?,
-        Format::Csv | Format::Xlsx => MAX_LEDGER_EXPORT,
+    let limit = match (format, page.limit) {
+        (Format::Json, _) => page.limit()?,
+        (Format::Csv | Format::Xlsx, None) => MAX_LEDGER_EXPORT,
+        (Format::Csv | Format::Xlsx, Some(n))
+            if (1..=MAX_LEDGER_EXPORT).contains(&u64::from(n)) =>
+        {
+            u64::from(n)
+        }
+        (Format::Csv | Format::Xlsx, Some(_)) => {
+            return Err(ApiError::field(
+                "limit",
+                "invalid_limit",
+                format!("an export holds 1 to {MAX_LEDGER_EXPORT} entries"),
+            ));
+        }
     };
     let rows = reports::merchant_ledger(&state.db, &id, after, limit).await?;
     let page = Page::from_rows(rows, limit, |r| (r.transaction_id.clone(), r.line), |r| r);
