@@ -219,6 +219,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/reports/mandate-compliance", "UFFFFAFA"),
     ("GET", "/api/v1/reports/turnover", "UFFFFAAF"),
     ("POST", "/api/v1/treasury/bank-statements", "UFFFFFAF"),
+    ("GET", "/api/v1/treasury/cash-series", "UFFFFFAF"),
     ("GET", "/api/v1/treasury/daily-close", "UFFFFFAF"),
     ("POST", "/api/v1/treasury/daily-closes", "UFFFFFAF"),
     (

@@ -36,6 +36,17 @@ pub fn list(count: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// The WIB day of a UTC timestamp column as `YYYY-MM-DD` text, on either database (WIB is
+/// UTC+7 without daylight saving time).
+pub fn wib_day(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("TO_CHAR({column} AT TIME ZONE 'UTC' + INTERVAL '7 hours', 'YYYY-MM-DD')")
+        }
+        _ => format!("DATE({column}, '+7 hours')"),
+    }
+}
+
 pub fn stmt(backend: DbBackend, sql: impl Into<String>, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql.into(), values)
 }

@@ -331,3 +331,53 @@ pub async fn turnover_alerts<C: ConnectionTrait>(
         })
         .collect()
 }
+
+/// The sum of one account's entries of one kind of transaction on one WIB day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayMovement {
+    /// WIB date, `YYYY-MM-DD`.
+    pub day: String,
+    pub account: String,
+    /// The transaction kind (`payment_confirmed`, `refund_paid`, …).
+    pub kind: String,
+    /// Signed, debits positive.
+    pub amount: i64,
+}
+
+/// The entries of the given accounts dated in `[from, until)`, summed per WIB day, account and
+/// transaction kind, ordered by day: one statement whatever the length of the range.
+pub async fn daily_movements<C: ConnectionTrait>(
+    conn: &C,
+    accounts: &[&str],
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<DayMovement>, DbErr> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let day = sql::wib_day(conn.get_database_backend(), "e.occurred_at");
+    let mut values: Vec<Value> = vec![from.into(), until.into()];
+    values.extend(accounts.iter().map(|a| Value::from(*a)));
+    let rows = sql::query(
+        conn,
+        format!(
+            "SELECT {day} AS day, e.account, t.kind, CAST(SUM(e.amount) AS BIGINT) AS amount \
+             FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.txn_id \
+             WHERE e.occurred_at >= $1 AND e.occurred_at < $2 AND e.account IN ({}) \
+             GROUP BY {day}, e.account, t.kind ORDER BY 1, 2, 3",
+            sql::list(accounts.len(), 3)
+        ),
+        values,
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(DayMovement {
+                day: r.try_get("", "day")?,
+                account: r.try_get("", "account")?,
+                kind: r.try_get("", "kind")?,
+                amount: r.try_get("", "amount")?,
+            })
+        })
+        .collect()
+}

@@ -26,7 +26,7 @@ use peken_kernel::export::{Table, Value};
 use peken_kernel::money::round_half_up_div;
 use peken_kernel::period::{parse_date, wib_date, wib_midnight_utc};
 use peken_kernel::{ApiError, ApiResult, Rupiah, Validation, sql};
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -135,16 +135,6 @@ pub fn date_range(
     Ok((from, to))
 }
 
-/// The WIB day of a UTC timestamp column as `YYYY-MM-DD` text, on either database.
-fn wib_day_sql(backend: DbBackend, column: &str) -> String {
-    match backend {
-        DbBackend::Postgres => {
-            format!("TO_CHAR({column} AT TIME ZONE 'UTC' + INTERVAL '7 hours', 'YYYY-MM-DD')")
-        }
-        _ => format!("DATE({column}, '+7 hours')"),
-    }
-}
-
 #[derive(Debug, Default, Clone)]
 struct Acc {
     orders: i64,
@@ -168,7 +158,7 @@ pub async fn report<C: ConnectionTrait>(
     let end = wib_midnight_utc(to + chrono::Days::new(1));
     let backend = conn.get_database_backend();
     let key = match group {
-        SalesGroup::Day => wib_day_sql(backend, "o.paid_at"),
+        SalesGroup::Day => sql::wib_day(backend, "o.paid_at"),
         SalesGroup::Product => "i.listing_id".to_owned(),
     };
     let sales = sql::query(

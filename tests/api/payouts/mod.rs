@@ -2,7 +2,9 @@
 
 mod bank_hold;
 mod batches;
+mod cash_series;
 mod credits;
+mod exports;
 mod flow;
 mod merchant_view;
 mod reports;

@@ -1,12 +1,17 @@
 //! Payout batches, their transfer files, failed items and holds.
 
+use std::collections::HashMap;
+
 use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, TreasuryOnly};
 use peken_kernel::error::{Problem, check_text};
+use peken_kernel::export::{self, ExportParams, Format};
+use peken_kernel::http_cache;
 use peken_kernel::idempotency::{self, Key};
 use peken_kernel::pagination::{Page, PageParams};
+use peken_kernel::period::wib_date;
 use peken_kernel::{ApiError, ApiResult, AppState, Validation};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::views::{BatchDetail, BatchView, HoldView, ItemView};
-use crate::{batches, holds};
+use crate::{batches, holds, reports};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_batch)
@@ -90,37 +95,54 @@ async fn create_batch(
     Ok(response)
 }
 
-/// Payout batches, newest first.
+/// Payout batches, newest first. `format=csv` gives the page asked for (`limit`, `cursor`) as
+/// `id`, `status`, `cutoff`, `item_count`, `total_amount`, `created_by`, `created_at`,
+/// `approved_by`, `approved_at`, `cancelled_by`, `cancelled_at`; `format=xlsx` as a workbook.
 #[utoipa::path(
     tag = "payouts",
     security(("bearer" = [])),
-    params(PageParams),
-    responses((status = 200, description = "Batches", body = Page<BatchView>))
+    params(PageParams, ExportParams),
+    responses((status = 200, description = "Batches, or their sheet when asked", content(
+        (Page<BatchView> = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/treasury/payout-batches")]
 async fn list_batches(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
     page: web::Query<PageParams>,
-) -> ApiResult<web::Json<Page<BatchView>>> {
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let limit = page.limit()?;
     let after: Option<String> = page.cursor()?;
     let rows = batches::list(&state.db, after, limit).await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |b| b.id.clone(),
-        |b| b,
-    )))
+    let page = Page::from_rows(rows, limit, |b| b.id.clone(), |b| b);
+    export::respond(
+        &req,
+        &params,
+        &format!("payout-batches-{}", wib_date(state.now())),
+        &page,
+        || reports::batches_table(&page.items),
+    )
 }
 
-/// One batch with its items.
+/// One batch with its items. `format=csv` gives the items (`item_id`, `merchant_id`,
+/// `merchant_name`, `amount`, `reference`, `bank_code`, `account_number`, `account_name`,
+/// `rail`, `status`, `approved_at`, `settled_at`, `failed_at`, `failure_reason`) in a file named
+/// after the batch and its cut-off date (WIB); `format=xlsx` the same as a workbook.
 #[utoipa::path(
     tag = "payouts",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Batch id")),
+    params(("id" = String, Path, description = "Batch id"), ExportParams),
     responses(
-        (status = 200, description = "Batch", body = BatchDetail),
+        (status = 200, description = "Batch, or its items' sheet when asked", content(
+            (BatchDetail = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -129,17 +151,41 @@ async fn get_batch(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<BatchDetail>> {
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let batch = batches::find_batch(&state.db, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("payout batch"))?;
     let items = batches::items_of(&state.db, &id).await?;
-    Ok(web::Json(BatchDetail {
+    let detail = BatchDetail {
         batch,
         items,
         held_merchants: Vec::new(),
         skipped: Vec::new(),
-    }))
+    };
+    if params.format(&req) == Format::Json {
+        return Ok(HttpResponse::Ok().json(detail));
+    }
+    let mut ids: Vec<String> = detail.items.iter().map(|i| i.merchant_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: HashMap<String, String> = peken_merchant::facts::facts(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, f)| (id, f.name))
+        .collect();
+    export::respond(
+        &req,
+        &params,
+        &format!(
+            "payout-batch-{}-{}",
+            wib_date(detail.batch.cutoff),
+            detail.batch.id
+        ),
+        &detail,
+        || reports::batch_items_table(&detail.items, &names),
+    )
 }
 
 /// Approve a draft batch (a treasury user other than its creator): every item's amount moves

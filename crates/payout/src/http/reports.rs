@@ -1,6 +1,7 @@
 //! Turnover, the merchant ledger, the trial balance, the daily close and the payout service
 //! level.
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use peken_kernel::auth::{Auth, Role, TreasuryOnly};
@@ -17,7 +18,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::{LedgerReaders, TreasuryOrAdmin, TurnoverReaders};
 use crate::reports::tax_year::TaxYearStatement;
 use crate::reports::{
-    self, AlertView, CityTurnover, DailyClose, LedgerLine, MerchantTurnover, SlaReport,
+    self, AlertView, CashSeries, CityTurnover, DailyClose, LedgerLine, MerchantTurnover, SlaReport,
     TrialBalance,
 };
 use peken_merchant::facts as merchants;
@@ -29,6 +30,7 @@ pub(super) fn configure(cfg: &mut ServiceConfig) {
         .service(city_turnover)
         .service(turnover_alerts)
         .service(trial_balance)
+        .service(cash_series)
         .service(get_daily_close)
         .service(record_daily_close)
         .service(payout_sla);
@@ -208,15 +210,29 @@ async fn tax_year(
     })
 }
 
+/// The most entries of a merchant's ledger one CSV or XLSX export holds.
+pub const MAX_LEDGER_EXPORT: u64 = 10_000;
+
 /// A merchant's ledger: every change of what it is owed, oldest first, with the balance after
 /// each (positive: owed to the merchant).
+///
+/// `format=csv` or `format=xlsx` gives the entries after `cursor` (from the first without it),
+/// `limit` of them (for a file 1 to 10,000, default 10,000; 422 `invalid_limit` beyond), as
+/// `occurred_at`, `kind`, `amount`, `balance_amount`, `order_id`, `payout_item_id`, `memo`,
+/// `transaction_id`, `line`; when more follow, the `Next-Cursor` header holds the `cursor` of
+/// the next file. A file never holds more, however long the ledger.
 #[utoipa::path(
     tag = "turnover",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Merchant id"), PageParams),
+    params(("id" = String, Path, description = "Merchant id"), PageParams, ExportParams),
     responses(
-        (status = 200, description = "Entries", body = Page<LedgerLine>),
+        (status = 200, description = "Entries, or a sheet of at most 10,000 of them when asked", content(
+            (Page<LedgerLine> = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ), headers(("Next-Cursor" = String, description = "CSV and XLSX only, when more entries follow: the `cursor` of the next file"))),
         (status = 404, description = "No such merchant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid cursor, or a limit outside 1 to 200 (JSON) or 1 to 10,000 (a file) (`invalid_limit`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/merchants/{id}/ledger")]
@@ -225,17 +241,50 @@ async fn merchant_ledger(
     auth: Auth<LedgerReaders>,
     id: web::Path<String>,
     page: web::Query<PageParams>,
-) -> ApiResult<web::Json<Page<LedgerLine>>> {
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     merchants::visible_to(&state.db, &auth.caller, &id).await?;
-    let limit = page.limit()?;
     let after: Option<(String, i32)> = page.cursor()?;
+    let format = params.format(&req);
+    let limit = match (format, page.limit) {
+        (Format::Json, _) => page.limit()?,
+        (Format::Csv | Format::Xlsx, None) => MAX_LEDGER_EXPORT,
+        (Format::Csv | Format::Xlsx, Some(n))
+            if (1..=MAX_LEDGER_EXPORT).contains(&u64::from(n)) =>
+        {
+            u64::from(n)
+        }
+        (Format::Csv | Format::Xlsx, Some(_)) => {
+            return Err(ApiError::field(
+                "limit",
+                "invalid_limit",
+                format!("an export holds 1 to {MAX_LEDGER_EXPORT} entries"),
+            ));
+        }
+    };
     let rows = reports::merchant_ledger(&state.db, &id, after, limit).await?;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        limit,
-        |r| (r.transaction_id.clone(), r.line),
-        |r| r,
-    )))
+    let page = Page::from_rows(rows, limit, |r| (r.transaction_id.clone(), r.line), |r| r);
+    if format == Format::Json {
+        return Ok(HttpResponse::Ok().json(page));
+    }
+    let mut response = export::respond(
+        &req,
+        &params,
+        &format!("ledger-{}-{}", &*id, wib_date(state.now())),
+        &page,
+        || reports::ledger_table(&page.items),
+    )?;
+    if let Some(next) = page
+        .next_cursor
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("next-cursor"), next);
+    }
+    Ok(response)
 }
 
 /// The city's turnover by kecamatan and merchant kind. `format=csv` (or `Accept: text/csv`)
@@ -282,37 +331,130 @@ pub struct AlertQuery {
 }
 
 /// Merchants whose cumulative yearly turnover crossed Rp500 million or Rp4.8 billion (newest
-/// first); each threshold is recorded once per merchant and year.
+/// first); each threshold is recorded once per merchant and year. `format=csv` gives
+/// `merchant_id`, `year`, `threshold_amount`, `turnover_amount`, `crossed_at`; `format=xlsx` a
+/// workbook.
 #[utoipa::path(
     tag = "turnover",
     security(("bearer" = [])),
-    params(AlertQuery),
-    responses((status = 200, description = "Alerts", body = Vec<AlertView>))
+    params(AlertQuery, ExportParams),
+    responses((status = 200, description = "Alerts, or their sheet when asked", content(
+        (Vec<AlertView> = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/treasury/turnover-alerts")]
 async fn turnover_alerts(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOrAdmin>,
     query: web::Query<AlertQuery>,
-) -> ApiResult<web::Json<Vec<AlertView>>> {
-    let alerts =
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let alerts: Vec<AlertView> =
         peken_ledger::read::turnover_alerts(&state.db, query.merchant_id.as_deref(), query.year)
-            .await?;
-    Ok(web::Json(alerts.into_iter().map(AlertView::from).collect()))
+            .await?
+            .into_iter()
+            .map(AlertView::from)
+            .collect();
+    let filename = match query.year {
+        Some(year) => format!("turnover-alerts-{year}"),
+        None => format!("turnover-alerts-{}", wib_date(state.now())),
+    };
+    export::respond(&req, &params, &filename, &alerts, || {
+        reports::alerts_table(&alerts)
+    })
 }
 
-/// Every account's balance; the sum of all balances is zero.
+/// Every account's balance; the sum of all balances is zero. `format=csv` gives the accounts
+/// (`account`, `kind`, `merchant_id`, `normal_side`, `balance_amount`,
+/// `normal_balance_amount`), `format=xlsx` a workbook; the file is named after today (WIB).
 #[utoipa::path(
     tag = "ledger",
     security(("bearer" = [])),
-    responses((status = 200, description = "Trial balance", body = TrialBalance))
+    params(ExportParams),
+    responses((status = 200, description = "Trial balance, or its sheet when asked", content(
+        (TrialBalance = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/treasury/trial-balance")]
 async fn trial_balance(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
-) -> ApiResult<web::Json<TrialBalance>> {
-    Ok(web::Json(reports::trial_balance(&state.db).await?))
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let report = reports::trial_balance(&state.db).await?;
+    export::respond(
+        &req,
+        &params,
+        &format!("trial-balance-{}", wib_date(state.now())),
+        &report,
+        || reports::trial_balance_table(&report),
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CashQuery {
+    /// First WIB date, `YYYY-MM-DD`; default: the first of `to`'s month.
+    pub from: Option<String>,
+    /// Last WIB date, `YYYY-MM-DD`; default: today. At most 366 days from `from`.
+    pub to: Option<String>,
+}
+
+/// The cash position: one row per WIB day from `from` to `to` (every day, also days without
+/// movement) with what the city's collection account received (`collections_amount`: payments
+/// confirmed, including money later owed back), paid back to buyers (`refunds_paid_amount`) and
+/// paid out to merchants as seen on the bank statement (`payouts_amount`), any other change
+/// (`other_amount`: reversals, adjustments), the day's net change, the platform fee recognised
+/// (`fees_amount`: fee at completion less fee returned by refunds of completed orders), the
+/// account's balance at the end of the day (`closing_collection_amount`: the previous day's
+/// plus `net_amount`) and the float held for buyers at the end of the day
+/// (`buyer_float_amount`: `buyer_funds_held` plus `refunds_payable`, on their normal side), with
+/// the opening balances and the totals of the range. From the ledger alone.
+///
+/// `format=csv` gives the days and a last row `total` (`date`, `collections_amount`,
+/// `refunds_paid_amount`, `payouts_amount`, `other_amount`, `net_amount`, `fees_amount`,
+/// `closing_collection_amount`, `buyer_float_amount`; on the total row the balances are those
+/// at the end of `to`), `format=xlsx` the same as a workbook.
+#[utoipa::path(
+    tag = "ledger",
+    security(("bearer" = [])),
+    params(CashQuery, ExportParams),
+    responses(
+        (status = 200, description = "The cash position, or its sheet when asked", content(
+            (CashSeries = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 422, description = "An invalid date, `from` after `to` (`invalid_range`) or more than 366 days (`range_too_long`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/treasury/cash-series")]
+async fn cash_series(
+    state: web::Data<AppState>,
+    _auth: Auth<TreasuryOnly>,
+    query: web::Query<CashQuery>,
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (from, to) = reports::cash_range(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        wib_date(state.now()),
+    )?;
+    let report = reports::cash_series(&state.db, from, to).await?;
+    export::respond(
+        &req,
+        &params,
+        &format!("cash-position-{from}-{to}"),
+        &report,
+        || reports::cash_series_table(&report),
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -338,12 +480,22 @@ fn date_field(field: &str, value: Option<&str>, default: NaiveDate) -> ApiResult
 /// The daily close as it stands: the ledger's collection account at the end of the date
 /// against the closing balance of the bank statement for that date, with the difference and the
 /// unmatched lines that may explain it.
+///
+/// `format=csv` gives a first row `close` (`date`, `ledger_amount`, `statement_amount`,
+/// `difference_amount`, `in_transit_amount`, `status`, `statement_id`) and a row
+/// `unmatched_line` per unmatched line (`date` its value date, `status`, `statement_id`,
+/// `line_id`, `direction`, `amount`, `description`), under a header `row`, …, `description`;
+/// `format=xlsx` the same as a workbook.
 #[utoipa::path(
     tag = "reconciliation",
     security(("bearer" = [])),
-    params(DateQuery),
+    params(DateQuery, ExportParams),
     responses(
-        (status = 200, description = "Close", body = DailyClose),
+        (status = 200, description = "Close, or its sheet when asked", content(
+            (DailyClose = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 422, description = "Invalid date", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -352,9 +504,18 @@ async fn get_daily_close(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
     query: web::Query<DateQuery>,
-) -> ApiResult<web::Json<DailyClose>> {
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let date = date_field("date", query.date.as_deref(), wib_date(state.now()))?;
-    Ok(web::Json(reports::daily_close(&state.db, date).await?))
+    let close = reports::daily_close(&state.db, date).await?;
+    export::respond(
+        &req,
+        &params,
+        &format!("daily-close-{date}"),
+        &close,
+        || reports::daily_close_table(&close),
+    )
 }
 
 /// Records the daily close of a date (as it stands now) in the close history.
@@ -389,12 +550,21 @@ pub struct SlaQuery {
 
 /// The payout service level (working days from receipt to payout approval, a city policy):
 /// breached items among receipts in the range, and money owed now past its deadline.
+///
+/// `format=csv` gives one row per breach (`section` `breach`) and per amount outstanding
+/// (`outstanding`): `section`, `merchant_id`, `payout_item_id`, `reference`, `amount`,
+/// `receipt_date`, `deadline`, `working_days` (taken, or waiting so far), `status` (the item's,
+/// or `draft_batch`/`unbatched`), `held`; `format=xlsx` the same as a workbook.
 #[utoipa::path(
     tag = "payouts",
     security(("bearer" = [])),
-    params(SlaQuery),
+    params(SlaQuery, ExportParams),
     responses(
-        (status = 200, description = "Report", body = SlaReport),
+        (status = 200, description = "Report, or its sheet when asked", content(
+            (SlaReport = "application/json"),
+            (String = "text/csv"),
+            (inline(http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 422, description = "Invalid dates", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -403,7 +573,9 @@ async fn payout_sla(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOrAdmin>,
     query: web::Query<SlaQuery>,
-) -> ApiResult<web::Json<SlaReport>> {
+    params: web::Query<ExportParams>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     let now = state.now();
     let today = wib_date(now);
     let to = date_field("to", query.to.as_deref(), today)?;
@@ -418,5 +590,11 @@ async fn payout_sla(
         now,
     )
     .await?;
-    Ok(web::Json(report))
+    export::respond(
+        &req,
+        &params,
+        &format!("payout-sla-{from}-{to}"),
+        &report,
+        || reports::sla_table(&report),
+    )
 }
