@@ -424,6 +424,14 @@ async fn a_manual_credit_match_takes_two_treasury_users() {
     )
     .await
     .expect_problem(422, "validation_failed");
+    // A NUL (which PostgreSQL refuses) or another control character in the note is refused.
+    app.post(
+        path,
+        Some(&maker.token),
+        &json!({"statement_line_id": line, "payment_id": id(&p), "note": "a\u{0}b"}),
+    )
+    .await
+    .expect_problem(422, "control_character");
     let first = app.post(path, Some(&maker.token), &body).await.expect(201);
     app.post(path, Some(&checker.token), &body)
         .await
