@@ -369,29 +369,87 @@ pub async fn receive_credits<C: ConnectionTrait>(
             ));
         }
     }
-    // The first credit of each bill still pending pays it: the bills are taken one conditional
-    // update each, and their effects applied together; every other credit is settled alone
-    // (after the payments, so a second credit for a bill paid here is owed back).
+    // The first credit of each bill still pending pays it: the bills are taken by one
+    // conditional update and their effects applied together; every other credit (and one whose
+    // bill a callback took meanwhile) is settled alone, after the payments, so a second credit
+    // for a bill paid here is owed back.
     let mut payers: HashSet<&str> = HashSet::new();
-    let mut won: Vec<(payment::Model, DateTime<Utc>)> = Vec::new();
-    let mut receipts: Vec<payment_receipt::ActiveModel> = Vec::new();
+    let mut candidates: Vec<(&Credit, &payment::Model, DateTime<Utc>)> = Vec::new();
     let mut alone: Vec<(&Credit, &payment::Model)> = Vec::new();
     for (credit, bill) in rest {
         if bill.status != "pending" || !payers.insert(bill.id.as_str()) {
             alone.push((credit, bill));
-            continue;
+        } else {
+            // The bank's value date is when the money arrived, never before the bill existed.
+            let paid_at = wib_midnight_utc(credit.value_date).max(bill.created_at);
+            candidates.push((credit, bill, paid_at));
         }
-        match take(conn, bill, credit, now).await? {
-            Some((paid, paid_at)) => {
-                receipts.push(receipt_row(&paid, credit, paid_at, "applied", now));
-                won.push((paid, paid_at));
-                out.push(CreditMatch {
-                    line_id: credit.line_id.clone(),
-                    payment_id: bill.id.clone(),
-                    outcome: CreditOutcome::Paid,
-                });
+    }
+    let mut won: Vec<(payment::Model, DateTime<Utc>)> = Vec::new();
+    let mut receipts: Vec<payment_receipt::ActiveModel> = Vec::new();
+    for chunk in candidates.chunks(sql::CHUNK_ROWS / 4) {
+        // The callback's conditional update `pending → paid`, for all of them at once (their
+        // amounts were matched exactly, and a bill's amount never changes).
+        let mut references = String::new();
+        let mut times = String::new();
+        let mut values: Vec<Value> = vec![now.into()];
+        for (credit, bill, paid_at) in chunk {
+            let n = values.len();
+            let _ = write!(references, " WHEN ${} THEN ${}", n + 1, n + 2);
+            let _ = write!(times, " WHEN ${} THEN ${}", n + 1, n + 3);
+            values.extend([
+                bill.id.clone().into(),
+                format!("statement:{}", credit.line_id).into(),
+                (*paid_at).into(),
+            ]);
+        }
+        let first = values.len() + 1;
+        values.extend(chunk.iter().map(|(_, b, _)| Value::from(b.id.clone())));
+        let taken: HashSet<String> = sql::query(
+            conn,
+            format!(
+                "UPDATE payments SET status = 'paid', provider_reference = CASE id{references} END, \
+                 paid_at = CASE id{times} END, confirmed_at = $1, updated_at = $1 \
+                 WHERE status = 'pending' AND id IN ({}) RETURNING id",
+                sql::list(chunk.len(), first)
+            ),
+            values,
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+        let mut waiting_proofs: Vec<String> = Vec::new();
+        for (credit, bill, paid_at) in chunk {
+            if !taken.contains(&bill.id) {
+                alone.push((credit, bill));
+                continue;
             }
-            None => alone.push((credit, bill)),
+            let mut paid = (*bill).clone();
+            paid.status = "paid".to_owned();
+            paid.paid_at = Some(*paid_at);
+            if PROOF_WAITING.contains(&paid.proof_status.as_str()) {
+                waiting_proofs.push(paid.id.clone());
+            }
+            receipts.push(receipt_row(&paid, credit, *paid_at, "applied", now));
+            out.push(CreditMatch {
+                line_id: credit.line_id.clone(),
+                payment_id: bill.id.clone(),
+                outcome: CreditOutcome::Paid,
+            });
+            won.push((paid, *paid_at));
+        }
+        if !waiting_proofs.is_empty() {
+            // A transfer proof waiting for its second approval needs none: the bank shows it.
+            payment::Entity::update_many()
+                .col_expr(
+                    payment::Column::ProofStatus,
+                    "confirmed_by_statement".into(),
+                )
+                .filter(payment::Column::Id.is_in(waiting_proofs))
+                .filter(payment::Column::ProofStatus.is_in(PROOF_WAITING))
+                .exec(conn)
+                .await?;
         }
     }
     for chunk in receipts.chunks(sql::CHUNK_ROWS / 2) {
