@@ -426,7 +426,7 @@ pub async fn receive_credits<C: ConnectionTrait>(
                 continue;
             }
             let mut paid = (*bill).clone();
-            paid.status = "paid".to_owned();
+            "paid".clone_into(&mut paid.status);
             paid.paid_at = Some(*paid_at);
             if PROOF_WAITING.contains(&paid.proof_status.as_str()) {
                 waiting_proofs.push(paid.id.clone());
