@@ -25,7 +25,7 @@ use sea_orm::{
 };
 
 use crate::lifecycle::ledger_error;
-use crate::payment::{Notice, PROOF_WAITING, apply_payment, owe_back};
+use crate::payment::{Notice, PROOF_WAITING, apply_payment, apply_payments, owe_back};
 use crate::store::{payment, payment_receipt};
 
 /// A credit line of a bank statement.
@@ -369,10 +369,98 @@ pub async fn receive_credits<C: ConnectionTrait>(
             ));
         }
     }
+    // The first credit of each bill still pending pays it: the bills are taken by one
+    // conditional update and their effects applied together; every other credit (and one whose
+    // bill a callback took meanwhile) is settled alone, after the payments, so a second credit
+    // for a bill paid here is owed back.
+    let mut payers: HashSet<&str> = HashSet::new();
+    let mut candidates: Vec<(&Credit, &payment::Model, DateTime<Utc>)> = Vec::new();
+    let mut alone: Vec<(&Credit, &payment::Model)> = Vec::new();
     for (credit, bill) in rest {
-        // No arrival of this bill waited for the bank when the statement was read: straight to
-        // paying it (a callback that commits meanwhile is still found after the pay fails).
-        let outcome = settle(conn, bill, credit, false, now).await?;
+        if bill.status != "pending" || !payers.insert(bill.id.as_str()) {
+            alone.push((credit, bill));
+        } else {
+            // The bank's value date is when the money arrived, never before the bill existed.
+            let paid_at = wib_midnight_utc(credit.value_date).max(bill.created_at);
+            candidates.push((credit, bill, paid_at));
+        }
+    }
+    let mut won: Vec<(payment::Model, DateTime<Utc>)> = Vec::new();
+    let mut receipts: Vec<payment_receipt::ActiveModel> = Vec::new();
+    for chunk in candidates.chunks(sql::CHUNK_ROWS / 4) {
+        // The callback's conditional update `pending → paid`, for all of them at once (their
+        // amounts were matched exactly, and a bill's amount never changes).
+        let mut references = String::new();
+        let mut times = String::new();
+        let mut values: Vec<Value> = vec![now.into()];
+        for (credit, bill, paid_at) in chunk {
+            let n = values.len();
+            let _ = write!(references, " WHEN ${} THEN ${}", n + 1, n + 2);
+            let _ = write!(times, " WHEN ${} THEN ${}", n + 1, n + 3);
+            values.extend([
+                bill.id.clone().into(),
+                format!("statement:{}", credit.line_id).into(),
+                (*paid_at).into(),
+            ]);
+        }
+        let first = values.len() + 1;
+        values.extend(chunk.iter().map(|(_, b, _)| Value::from(b.id.clone())));
+        let taken: HashSet<String> = sql::query(
+            conn,
+            format!(
+                "UPDATE payments SET status = 'paid', provider_reference = CASE id{references} END, \
+                 paid_at = CASE id{times} END, confirmed_at = $1, updated_at = $1 \
+                 WHERE status = 'pending' AND id IN ({}) RETURNING id",
+                sql::list(chunk.len(), first)
+            ),
+            values,
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+        let mut waiting_proofs: Vec<String> = Vec::new();
+        for (credit, bill, paid_at) in chunk {
+            if !taken.contains(&bill.id) {
+                alone.push((credit, bill));
+                continue;
+            }
+            let mut paid = (*bill).clone();
+            "paid".clone_into(&mut paid.status);
+            paid.paid_at = Some(*paid_at);
+            if PROOF_WAITING.contains(&paid.proof_status.as_str()) {
+                waiting_proofs.push(paid.id.clone());
+            }
+            receipts.push(receipt_row(&paid, credit, *paid_at, "applied", now));
+            out.push(CreditMatch {
+                line_id: credit.line_id.clone(),
+                payment_id: bill.id.clone(),
+                outcome: CreditOutcome::Paid,
+            });
+            won.push((paid, *paid_at));
+        }
+        if !waiting_proofs.is_empty() {
+            // A transfer proof waiting for its second approval needs none: the bank shows it.
+            payment::Entity::update_many()
+                .col_expr(
+                    payment::Column::ProofStatus,
+                    "confirmed_by_statement".into(),
+                )
+                .filter(payment::Column::Id.is_in(waiting_proofs))
+                .filter(payment::Column::ProofStatus.is_in(PROOF_WAITING))
+                .exec(conn)
+                .await?;
+        }
+    }
+    for chunk in receipts.chunks(sql::CHUNK_ROWS / 2) {
+        payment_receipt::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await
+            .map_err(matched_already)?;
+    }
+    apply_payments(conn, &won, now).await?;
+    for (credit, bill) in alone {
+        let outcome = settle(conn, bill, credit, true, now).await?;
         out.push(CreditMatch {
             line_id: credit.line_id.clone(),
             payment_id: bill.id.clone(),
@@ -380,6 +468,48 @@ pub async fn receive_credits<C: ConnectionTrait>(
         });
     }
     Ok(out)
+}
+
+/// Takes a pending bill for a credit with the callback's conditional update; `None` when the
+/// bill is no longer pending. A waiting transfer proof needs no second approval now: the bank
+/// shows the money.
+async fn take<C: ConnectionTrait>(
+    conn: &C,
+    bill: &payment::Model,
+    credit: &Credit,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<(payment::Model, DateTime<Utc>)>> {
+    // The bank's value date is when the money arrived, never before the bill existed.
+    let paid_at = wib_midnight_utc(credit.value_date).max(bill.created_at);
+    let taken = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, "paid".into())
+        .col_expr(
+            payment::Column::ProviderReference,
+            Some(format!("statement:{}", credit.line_id)).into(),
+        )
+        .col_expr(payment::Column::PaidAt, Some(paid_at).into())
+        .col_expr(payment::Column::ConfirmedAt, Some(now).into())
+        .col_expr(payment::Column::UpdatedAt, now.into())
+        .filter(payment::Column::Id.eq(bill.id.clone()))
+        .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::Amount.eq(credit.amount.get()))
+        .exec_with_returning(conn)
+        .await?;
+    let Some(paid) = taken.into_iter().next() else {
+        return Ok(None);
+    };
+    if PROOF_WAITING.contains(&paid.proof_status.as_str()) {
+        payment::Entity::update_many()
+            .col_expr(
+                payment::Column::ProofStatus,
+                "confirmed_by_statement".into(),
+            )
+            .filter(payment::Column::Id.eq(paid.id.clone()))
+            .filter(payment::Column::ProofStatus.is_in(PROOF_WAITING))
+            .exec(conn)
+            .await?;
+    }
+    Ok(Some((paid, paid_at)))
 }
 
 /// One credit line to one bill, chosen by a person (a manual match a second treasury user
@@ -435,17 +565,15 @@ async fn confirm_one<C: ConnectionTrait>(
     Ok(linked == 1)
 }
 
-async fn insert_receipt<C: ConnectionTrait>(
-    conn: &C,
+fn receipt_row(
     bill: &payment::Model,
     credit: &Credit,
     paid_at: DateTime<Utc>,
     outcome: &str,
     now: DateTime<Utc>,
-) -> ApiResult<String> {
-    let id = new_id();
-    payment_receipt::Entity::insert(payment_receipt::ActiveModel {
-        id: Set(id.clone()),
+) -> payment_receipt::ActiveModel {
+    payment_receipt::ActiveModel {
+        id: Set(new_id()),
         payment_id: Set(bill.id.clone()),
         provider_reference: Set(format!("statement:{}", credit.line_id)),
         amount: Set(credit.amount.get()),
@@ -455,10 +583,23 @@ async fn insert_receipt<C: ConnectionTrait>(
         source: Set("statement".to_owned()),
         statement_line_id: Set(Some(credit.line_id.clone())),
         callback_reference: Set(None),
-    })
-    .exec_without_returning(conn)
-    .await
-    .map_err(matched_already)?;
+    }
+}
+
+async fn insert_receipt<C: ConnectionTrait>(
+    conn: &C,
+    bill: &payment::Model,
+    credit: &Credit,
+    paid_at: DateTime<Utc>,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    let row = receipt_row(bill, credit, paid_at, outcome, now);
+    let id = row.id.clone().unwrap();
+    payment_receipt::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await
+        .map_err(matched_already)?;
     Ok(id)
 }
 
@@ -474,39 +615,12 @@ async fn settle<C: ConnectionTrait>(
     if confirm_first && confirm_one(conn, &bill.id, &credit.line_id).await? {
         return Ok(CreditOutcome::Confirmed);
     }
-    // The bank's value date is when the money arrived, never before the bill existed.
-    let paid_at = wib_midnight_utc(credit.value_date).max(bill.created_at);
-    let taken = payment::Entity::update_many()
-        .col_expr(payment::Column::Status, "paid".into())
-        .col_expr(
-            payment::Column::ProviderReference,
-            Some(format!("statement:{}", credit.line_id)).into(),
-        )
-        .col_expr(payment::Column::PaidAt, Some(paid_at).into())
-        .col_expr(payment::Column::ConfirmedAt, Some(now).into())
-        .col_expr(payment::Column::UpdatedAt, now.into())
-        .filter(payment::Column::Id.eq(bill.id.clone()))
-        .filter(payment::Column::Status.eq("pending"))
-        .filter(payment::Column::Amount.eq(credit.amount.get()))
-        .exec_with_returning(conn)
-        .await?;
-    if let Some(paid) = taken.into_iter().next() {
-        // A transfer proof waiting for its second approval needs none: the bank shows it.
-        if PROOF_WAITING.contains(&paid.proof_status.as_str()) {
-            payment::Entity::update_many()
-                .col_expr(
-                    payment::Column::ProofStatus,
-                    "confirmed_by_statement".into(),
-                )
-                .filter(payment::Column::Id.eq(paid.id.clone()))
-                .filter(payment::Column::ProofStatus.is_in(PROOF_WAITING))
-                .exec(conn)
-                .await?;
-        }
+    if let Some((paid, paid_at)) = take(conn, bill, credit, now).await? {
         insert_receipt(conn, &paid, credit, paid_at, "applied", now).await?;
         apply_payment(conn, &paid, paid_at, now).await?;
         return Ok(CreditOutcome::Paid);
     }
+    let paid_at = wib_midnight_utc(credit.value_date).max(bill.created_at);
     // A callback may have paid it meanwhile (it committed while this waited for the row).
     if confirm_one(conn, &bill.id, &credit.line_id).await? {
         return Ok(CreditOutcome::Confirmed);

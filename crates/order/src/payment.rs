@@ -260,47 +260,87 @@ pub(crate) async fn apply_payment<C: ConnectionTrait>(
     paid_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let amount = Rupiah::new(bill.amount);
+    apply_payments(conn, &[(bill.clone(), paid_at)], now).await
+}
+
+/// Many bills paid at once (a bank statement's credits), each with the effects of
+/// `apply_payment`; each step is one statement (per chunk, and per month paid in) for all of
+/// their orders.
+pub(crate) async fn apply_payments<C: ConnectionTrait>(
+    conn: &C,
+    bills: &[(payment::Model, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    const CHUNK: usize = 500;
+    if bills.is_empty() {
+        return Ok(());
+    }
     // The month the money counts for is the month the buyer paid (the provider's signed time,
-    // or the verified transfer time), held between the checkout and now: a notification that
-    // arrives after midnight still counts a 23:59 payment for the month it was made in.
-    let period = Period::of(paid_at.max(bill.created_at).min(now));
+    // the verified transfer time, or the bank's value date), held between the checkout and now:
+    // a notification that arrives after midnight still counts a 23:59 payment for its month.
+    let mut by_period: std::collections::BTreeMap<Period, Vec<String>> =
+        std::collections::BTreeMap::new();
+    let mut bill_of: std::collections::HashMap<&str, (&payment::Model, Period)> =
+        std::collections::HashMap::new();
+    for (bill, paid_at) in bills {
+        let period = Period::of((*paid_at).max(bill.created_at).min(now));
+        by_period.entry(period).or_default().push(bill.id.clone());
+        bill_of.insert(bill.id.as_str(), (bill, period));
+    }
     // Orders the buyer cancelled meanwhile keep their status: the conditional update is the
     // transition, and its rows are the orders it moved.
-    let mut paid = order::Entity::update_many()
-        .col_expr(order::Column::Status, OrderStatus::Paid.as_str().into())
-        .col_expr(order::Column::PaidAt, Some(now).into())
-        .col_expr(order::Column::PaidPeriod, Some(period.to_string()).into())
-        .col_expr(order::Column::UpdatedAt, now.into())
-        .filter(order::Column::PaymentId.eq(bill.id.clone()))
-        .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
-        .exec_with_returning(conn)
-        .await?;
+    let mut paid: Vec<order::Model> = Vec::new();
+    for (period, ids) in &by_period {
+        for chunk in ids.chunks(CHUNK) {
+            paid.extend(
+                order::Entity::update_many()
+                    .col_expr(order::Column::Status, OrderStatus::Paid.as_str().into())
+                    .col_expr(order::Column::PaidAt, Some(now).into())
+                    .col_expr(order::Column::PaidPeriod, Some(period.to_string()).into())
+                    .col_expr(order::Column::UpdatedAt, now.into())
+                    .filter(order::Column::PaymentId.is_in(chunk.to_vec()))
+                    .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+                    .exec_with_returning(conn)
+                    .await?,
+            );
+        }
+    }
     paid.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut applied = Rupiah::ZERO;
+    let mut applied: std::collections::HashMap<&str, Rupiah> = std::collections::HashMap::new();
     if !paid.is_empty() {
-        let events: Vec<_> = paid
-            .iter()
-            .map(|o| {
-                event_row(
-                    &o.id,
-                    Some(OrderStatus::AwaitingPayment),
-                    Action::ConfirmPayment,
-                    None,
-                    None,
-                    now,
-                )
-            })
-            .collect();
-        order_event::Entity::insert_many(events)
-            .exec_without_returning(conn)
-            .await?;
-        let ids: Vec<String> = paid.iter().map(|o| o.id.clone()).collect();
-        let items = order_item::Entity::find()
-            .filter(order_item::Column::OrderId.is_in(ids))
-            .order_by_asc(order_item::Column::ListingId)
-            .all(conn)
-            .await?;
+        for chunk in paid.chunks(CHUNK) {
+            let events: Vec<_> = chunk
+                .iter()
+                .map(|o| {
+                    event_row(
+                        &o.id,
+                        Some(OrderStatus::AwaitingPayment),
+                        Action::ConfirmPayment,
+                        None,
+                        None,
+                        now,
+                    )
+                })
+                .collect();
+            order_event::Entity::insert_many(events)
+                .exec_without_returning(conn)
+                .await?;
+        }
+        let mut items = Vec::new();
+        for chunk in paid.chunks(CHUNK) {
+            let ids: Vec<String> = chunk.iter().map(|o| o.id.clone()).collect();
+            items.extend(
+                order_item::Entity::find()
+                    .filter(order_item::Column::OrderId.is_in(ids))
+                    .all(conn)
+                    .await?,
+            );
+        }
+        items.sort_by(|a, b| {
+            a.listing_id
+                .cmp(&b.listing_id)
+                .then_with(|| a.order_id.cmp(&b.order_id))
+        });
         let sales: Vec<StockChange<'_>> = items
             .iter()
             .map(|item| StockChange {
@@ -313,43 +353,114 @@ pub(crate) async fn apply_payment<C: ConnectionTrait>(
                 actor_id: None,
             })
             .collect();
-        stock::apply_many(conn, &sales, now).await?;
-        let mut turnovers = Vec::with_capacity(paid.len());
-        let mut spent = Rupiah::ZERO;
+        // `apply_many` takes each listing once: the k-th order of a listing goes in round k.
+        let mut rounds: Vec<Vec<StockChange<'_>>> = Vec::new();
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for sale in sales {
+            let round = seen.entry(sale.listing_id).or_insert(0);
+            if rounds.len() <= *round {
+                rounds.push(Vec::new());
+            }
+            rounds[*round].push(sale);
+            *round += 1;
+        }
+        for round in &rounds {
+            stock::apply_many(conn, round, now).await?;
+        }
+        // One row per shop and month: the turnover upsert may touch a row once a statement.
+        let mut by_shop: std::collections::BTreeMap<(Period, &str), (Rupiah, i64)> =
+            std::collections::BTreeMap::new();
+        let mut spent: std::collections::BTreeMap<(&str, Period), Rupiah> =
+            std::collections::BTreeMap::new();
         for order in &paid {
+            let Some((bill, period)) = bill_of.get(order.payment_id.as_str()).copied() else {
+                continue;
+            };
             let total = Rupiah::new(order.total_amount);
-            applied = applied.checked_add(total).ok_or_else(overflow)?;
-            turnovers.push((order.merchant_id.as_str(), total, 1));
+            let sum = applied.entry(bill.id.as_str()).or_insert(Rupiah::ZERO);
+            *sum = sum.checked_add(total).ok_or_else(overflow)?;
+            let shop = by_shop
+                .entry((period, order.merchant_id.as_str()))
+                .or_insert((Rupiah::ZERO, 0));
+            shop.0 = shop.0.checked_add(total).ok_or_else(overflow)?;
+            shop.1 += 1;
             if order.buyer_role == "asn" {
-                spent = spent.checked_add(total).ok_or_else(overflow)?;
+                let s = spent
+                    .entry((bill.buyer_id.as_str(), period))
+                    .or_insert(Rupiah::ZERO);
+                *s = s.checked_add(total).ok_or_else(overflow)?;
             }
         }
-        peken_merchant::service::add_turnovers(conn, period, &turnovers).await?;
-        if spent.is_positive() {
-            add_spend(conn, &bill.buyer_id, period, spent).await?;
+        let mut turnovers: std::collections::BTreeMap<Period, Vec<(&str, Rupiah, i64)>> =
+            std::collections::BTreeMap::new();
+        for ((period, shop), (total, orders)) in by_shop {
+            turnovers
+                .entry(period)
+                .or_default()
+                .push((shop, total, orders));
+        }
+        for (period, rows) in &turnovers {
+            peken_merchant::service::add_turnovers(conn, *period, rows).await?;
+        }
+        for ((buyer, period), amount) in &spent {
+            if amount.is_positive() {
+                add_spend(conn, buyer, *period, *amount).await?;
+            }
         }
         notify::orders_paid(conn, &paid, &items, now).await?;
     }
     // Posted last: the ledger's city-wide accounts are striped, but the work above must still
     // not happen while their rows are held.
-    peken_ledger::post_payment_confirmed(conn, &bill.id, amount, now)
-        .await
-        .map_err(ledger_error)?;
-    // Orders the buyer cancelled before paying leave part of the bill without goods.
-    let remainder = amount
-        .checked_sub(applied)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("remainder overflow")))?;
-    if remainder.is_positive() {
-        owe_back(
-            conn,
-            bill,
-            None,
-            remainder,
-            &format!("payment:{}:remainder", bill.id),
-            "orders cancelled before payment",
-            now,
-        )
-        .await?;
+    if let [(bill, _)] = bills {
+        peken_ledger::post_payment_confirmed(conn, &bill.id, Rupiah::new(bill.amount), now)
+            .await
+            .map_err(ledger_error)?;
+    } else {
+        let txns = bills
+            .iter()
+            .map(|(bill, _)| peken_ledger::NewTransaction {
+                key: format!("payment:{}:confirmed", bill.id),
+                kind: peken_ledger::TxnKind::PaymentConfirmed,
+                occurred_at: now,
+                memo: None,
+                entries: vec![
+                    (peken_ledger::Account::Collection, bill.amount),
+                    (peken_ledger::Account::BuyerFundsHeld, -bill.amount),
+                ],
+                refs: peken_ledger::Refs {
+                    payment_id: Some(bill.id.clone()),
+                    amount: bill.amount,
+                    ..peken_ledger::Refs::default()
+                },
+            })
+            .collect();
+        peken_ledger::post_many(conn, txns)
+            .await
+            .map_err(ledger_error)?;
+    }
+    // Orders the buyer cancelled before paying leave part of a bill without goods.
+    for (bill, _) in bills {
+        let amount = Rupiah::new(bill.amount);
+        let remainder = amount
+            .checked_sub(
+                applied
+                    .get(bill.id.as_str())
+                    .copied()
+                    .unwrap_or(Rupiah::ZERO),
+            )
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("remainder overflow")))?;
+        if remainder.is_positive() {
+            owe_back(
+                conn,
+                bill,
+                None,
+                remainder,
+                &format!("payment:{}:remainder", bill.id),
+                "orders cancelled before payment",
+                now,
+            )
+            .await?;
+        }
     }
     Ok(())
 }

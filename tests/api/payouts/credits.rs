@@ -74,6 +74,9 @@ async fn a_va_credit_pays_a_pending_bill_and_reimporting_changes_nothing() {
     let (_shop, beras) = shop_with_listing(&app, 10_000, 10).await;
     let buyer = buyer(&app).await;
     let (payment, order) = bill(&app, &buyer, &beras, 3).await;
+    // A second buyer's bill paid by the same statement: both are paid together.
+    let other_buyer = crate::fixtures::orders::buyer(&app).await;
+    let (other, other_order) = bill(&app, &other_buyer, &beras, 2).await;
     let v = va(&payment);
     let lines = [
         (
@@ -83,10 +86,34 @@ async fn a_va_credit_pays_a_pending_bill_and_reimporting_changes_nothing() {
             amount(&payment),
         ),
         ("2026-03-04", "BUNGA JASA GIRO", 0, 1_234),
+        (
+            "2026-03-04",
+            &*format!("VA {} SITI", va(&other)),
+            0,
+            amount(&other),
+        ),
     ];
     let first = import(&app, &maker, &lines).await.expect(201);
-    assert_eq!(first.body["credits_matched"], 1);
-    assert_eq!(first.body["credits_paid"], 1);
+    assert_eq!(first.body["credits_matched"], 2);
+    assert_eq!(first.body["credits_paid"], 2);
+    let other_view = app
+        .get(
+            &format!("/api/v1/orders/{other_order}"),
+            Some(&other_buyer.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(other_view.body["status"], "paid");
+    assert_eq!(confirmed_postings(&app, &id(&other)).await, 1);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM stock_movements WHERE listing_id = '{beras}' AND kind = 'sale'"),
+        )
+        .await,
+        2,
+        "each paid order's units sold once"
+    );
     assert_eq!(first.body["credits_confirmed"], 0);
     assert_eq!(first.body["unmatched"], 1);
     let seen = app
@@ -110,7 +137,10 @@ async fn a_va_credit_pays_a_pending_bill_and_reimporting_changes_nothing() {
     assert_eq!(confirmed_postings(&app, &id(&payment)).await, 1);
     assert_eq!(refunds_of(&app, &id(&payment)).await, 0);
     let books = trial(&app, &maker).await;
-    assert_eq!(normal_balance(&books, "collection"), amount(&payment));
+    assert_eq!(
+        normal_balance(&books, "collection"),
+        amount(&payment) + amount(&other)
+    );
 }
 
 #[tokio::test]
@@ -394,6 +424,14 @@ async fn a_manual_credit_match_takes_two_treasury_users() {
     )
     .await
     .expect_problem(422, "validation_failed");
+    // A NUL (which PostgreSQL refuses) or another control character in the note is refused.
+    app.post(
+        path,
+        Some(&maker.token),
+        &json!({"statement_line_id": line, "payment_id": id(&p), "note": "a\u{0}b"}),
+    )
+    .await
+    .expect_problem(422, "control_character");
     let first = app.post(path, Some(&maker.token), &body).await.expect(201);
     app.post(path, Some(&checker.token), &body)
         .await
