@@ -24,6 +24,7 @@ mod m0019_buyer;
 mod m0020_inbox_push;
 mod m0021_merchant_alerts;
 mod m0022_partial_fulfilment;
+mod m0024_refund_batches;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_inbox_push::Migration),
             Box::new(m0021_merchant_alerts::Migration),
             Box::new(m0022_partial_fulfilment::Migration),
+            Box::new(m0024_refund_batches::Migration),
         ]
     }
 }

@@ -4,5 +4,6 @@ mod bank_hold;
 mod batches;
 mod flow;
 mod merchant_view;
+mod refund_batches;
 mod reports;
 mod statements;

@@ -12,7 +12,7 @@ use peken_kernel::{ApiError, ApiResult};
 use peken_ledger::{LedgerError, payout_settled, post_many};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 
-use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS};
+use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS, refund_debits};
 use crate::batches::item_row;
 use crate::statement::{self, Line, Statement, digits_of, references_in};
 use crate::views::ItemView;
@@ -71,6 +71,7 @@ pub async fn import(
             statement_id: existing.try_get("", "id")?,
             lines: parsed.lines.len(),
             matched: 0,
+            refunds_matched: 0,
             unmatched: 0,
             duplicates: parsed.lines.len(),
             already_imported: true,
@@ -89,6 +90,19 @@ pub async fn import(
     let matched = found.len();
     apply_matches(&txn, &found, None, None, now).await?;
     tracing::debug!(elapsed = ?clock.elapsed(), "matches applied and posted");
+    // Refund transfers among the debits no payout item took.
+    let taken: HashSet<&str> = found.iter().map(|f| f.line_id.as_str()).collect();
+    let left: Vec<refund_debits::DebitLine> = debits
+        .iter()
+        .filter(|l| !taken.contains(l.id.as_str()))
+        .map(|l| refund_debits::DebitLine {
+            id: &l.id,
+            value_date: l.value_date,
+            amount: l.amount,
+            description: &l.description,
+        })
+        .collect();
+    let refunds_matched = refund_debits::match_and_settle(&txn, &left, now).await?;
     let new_count = parsed.lines.len() - duplicates;
     sql::exec(
         &txn,
@@ -96,7 +110,7 @@ pub async fn import(
         vec![
             (new_count as i32).into(),
             (duplicates as i32).into(),
-            (matched as i32).into(),
+            ((matched + refunds_matched) as i32).into(),
             statement_id.clone().into(),
         ],
     )
@@ -108,6 +122,7 @@ pub async fn import(
             serde_json::json!({
                 "format": parsed.format, "lines": parsed.lines.len(), "new_lines": new_count,
                 "duplicates": duplicates, "matched": matched,
+                "refunds_matched": refunds_matched,
             }),
         ),
         now,
@@ -117,7 +132,8 @@ pub async fn import(
         statement_id,
         lines: parsed.lines.len(),
         matched,
-        unmatched: new_count - matched,
+        refunds_matched,
+        unmatched: new_count - matched - refunds_matched,
         duplicates,
         already_imported: false,
     };

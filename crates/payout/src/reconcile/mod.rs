@@ -5,6 +5,7 @@
 mod exceptions;
 mod manual;
 mod matching;
+pub mod refund_debits;
 
 pub use exceptions::{Exceptions, OverdueItem, exceptions};
 pub use manual::{ProposalView, approve_match, propose, reject_match};
@@ -33,6 +34,10 @@ pub struct ImportResult {
     pub lines: usize,
     /// New lines matched to payout items now.
     pub matched: usize,
+    /// New lines matched to refund transfers (refund batch items) now; not counted in
+    /// `matched`, nor in `unmatched`.
+    #[serde(default)]
+    pub refunds_matched: usize,
     /// New lines left unmatched.
     pub unmatched: usize,
     /// Lines already imported before (from this or another file); nothing was added for them.
