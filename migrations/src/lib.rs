@@ -25,6 +25,7 @@ mod m0020_inbox_push;
 mod m0021_merchant_alerts;
 mod m0022_partial_fulfilment;
 mod m0023_statement_credits;
+mod m0024_refund_batches;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_merchant_alerts::Migration),
             Box::new(m0022_partial_fulfilment::Migration),
             Box::new(m0023_statement_credits::Migration),
+            Box::new(m0024_refund_batches::Migration),
         ]
     }
 }

@@ -384,6 +384,13 @@ async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
     )
     .await
     .expect(200);
+    app.post(
+        &format!("/api/v1/treasury/refunds/{refund}/payment/approval"),
+        Some(&second.token),
+        &json!({}),
+    )
+    .await
+    .expect(200);
     app.put(
         "/api/v1/admin/mandate-policies",
         Some(&admin.token),
@@ -416,9 +423,13 @@ async fn order_steps_of_shops_and_admins_and_treasury_decisions_are_recorded() {
     assert_eq!(proof.before["status"], "pending");
     assert_eq!(proof.after["status"], "paid");
     assert_eq!(proof.after["transfer_reference"], "TRF-AUDIT-1");
+    let proposed = find(&rows, "refund.payment_proposed");
+    assert_eq!(proposed.actor_id, treasury.id);
+    assert_eq!(proposed.after["reference"], "TRF-REFUND-AUDIT");
     let paid = find(&rows, "refund.paid");
     assert_eq!(paid.after["amount"], amount);
-    assert_eq!(paid.actor_id, treasury.id);
+    assert_eq!(paid.actor_id, second.id);
+    assert_eq!(paid.after["proposed_by"], treasury.id.as_str());
     let policy = find(&rows, "mandate_policy.set");
     assert_eq!(policy.subject_id, "camat@2026-01");
     assert_eq!(policy.before["min_amount"], Value::Null);

@@ -111,6 +111,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/me/favourites/{listing_id}", "UAAFFFFF"),
     ("DELETE", "/api/v1/me/favourites/{listing_id}", "UaaFFFFF"),
     ("POST", "/api/v1/me/password", "UAAAAAAA"),
+    ("GET", "/api/v1/me/refund-account", "UaaFFFFF"),
+    ("PUT", "/api/v1/me/refund-account", "UAAFFFFF"),
     ("GET", "/api/v1/me/devices", "UAAAAAAA"),
     ("POST", "/api/v1/me/devices", "UAAAAAAA"),
     ("DELETE", "/api/v1/me/devices/{id}", "UANNNNNN"),
@@ -293,6 +295,41 @@ const TABLE: &[(&str, &str, &str)] = &[
         "UFFFFFaF",
     ),
     ("GET", "/api/v1/treasury/refunds", "UFFFFFAF"),
+    ("POST", "/api/v1/treasury/refund-batches", "UFFFFFAF"),
+    ("GET", "/api/v1/treasury/refund-batches", "UFFFFFAF"),
+    // Refund batches and items are made up: their cells are `a`.
+    ("GET", "/api/v1/treasury/refund-batches/{id}", "UFFFFFaF"),
+    (
+        "POST",
+        "/api/v1/treasury/refund-batches/{id}/approval",
+        "UFFFFFaF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/refund-batches/{id}/cancellation",
+        "UFFFFFaF",
+    ),
+    (
+        "GET",
+        "/api/v1/treasury/refund-batches/{id}/transfer-file",
+        "UFFFFFaF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/refund-items/{id}/failure",
+        "UFFFFFaF",
+    ),
+    // Before the proposal below: with none waiting they answer 409, not the proposer's 403.
+    (
+        "POST",
+        "/api/v1/treasury/refunds/{id}/payment/approval",
+        "UFFFFFAF",
+    ),
+    (
+        "POST",
+        "/api/v1/treasury/refunds/{id}/payment/rejection",
+        "UFFFFFAF",
+    ),
     ("POST", "/api/v1/treasury/refunds/{id}/payment", "UFFFFFAF"),
     ("GET", "/api/v1/treasury/trial-balance", "UFFFFFAF"),
     ("GET", "/api/v1/treasury/turnover-alerts", "UFFFFAAF"),
@@ -359,7 +396,7 @@ fn fill(route: &str, ids: &HashMap<&str, String>) -> String {
 /// must get its 404 for a well-formed request. Other routes get `{}`.
 fn body_for(route: &str, ids: &HashMap<&str, String>) -> serde_json::Value {
     match route.rsplit('/').next().unwrap_or("") {
-        "bank-account" => {
+        "bank-account" | "refund-account" => {
             json!({"bank_code": "008", "account_number": "1234567890", "account_name": "UJI"})
         }
         "listings" => json!({"commodity_id": ids["commodity"], "price": 9_000, "stock": 1}),

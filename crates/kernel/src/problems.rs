@@ -1537,6 +1537,18 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     p(
+        "nothing_to_refund",
+        &[422],
+        (
+            "Tidak ada pengembalian dana",
+            "Tidak ada pengembalian dana dengan rekening pengembalian yang jatuh tempo sampai batas waktu ini.",
+        ),
+        (
+            "Nothing to refund",
+            "No refund with a refund account is due up to this cut-off.",
+        ),
+    ),
+    p(
         "opd_code_taken",
         &[409],
         ("Kode OPD sudah dipakai", "OPD dengan kode ini sudah ada."),
@@ -1806,6 +1818,63 @@ pub static CATALOGUE: &[Entry] = &[
             "Pengembalian dana ini sudah dibayarkan.",
         ),
         ("Refund already paid", "This refund was already paid."),
+    ),
+    p(
+        "refund_already_settled",
+        &[409],
+        (
+            "Pengembalian dana sudah diterima",
+            "Mutasi rekening menunjukkan transfer pengembalian dana ini sudah keluar; transfer tidak dapat dinyatakan gagal lagi.",
+        ),
+        (
+            "Refund already settled",
+            "The statement shows this refund paid; it cannot fail any more.",
+        ),
+    ),
+    p(
+        "refund_item_already_failed",
+        &[409],
+        (
+            "Transfer pengembalian sudah gagal",
+            "Transfer pengembalian dana ini sudah tercatat gagal.",
+        ),
+        ("Refund transfer already failed", "The item failed already."),
+    ),
+    p(
+        "refund_item_not_in_transit",
+        &[409],
+        (
+            "Transfer pengembalian tidak dalam proses",
+            "Hanya transfer pengembalian dana yang sudah disetujui dan sedang diproses yang dapat dinyatakan gagal.",
+        ),
+        (
+            "Refund item not in transit",
+            "Only an approved item in transit can fail.",
+        ),
+    ),
+    p(
+        "refund_not_due",
+        &[409],
+        (
+            "Pengembalian dana tidak terutang",
+            "Pengembalian dana ini berstatus {status} dan tidak dapat dibayar manual sekarang.",
+        ),
+        (
+            "Refund not due",
+            "The refund is in a batch or its payment by hand is proposed already.",
+        ),
+    ),
+    p(
+        "refund_payment_not_proposed",
+        &[409],
+        (
+            "Tidak ada usulan pembayaran",
+            "Pengembalian dana ini berstatus {status}; tidak ada pembayaran manual yang menunggu persetujuan.",
+        ),
+        (
+            "No payment proposed",
+            "No payment by hand of this refund waits for confirmation.",
+        ),
     ),
     p(
         "request_timeout",

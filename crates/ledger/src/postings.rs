@@ -247,8 +247,10 @@ pub async fn post_shortfall<C: ConnectionTrait>(
     .await
 }
 
-/// A refund was paid out of the collection account. Natural key chosen by the caller, e.g.
-/// `refund:{id}:paid`.
+/// A refund was paid out of the collection account. Natural key chosen by the caller:
+/// `refund:{id}:paid` for a refund paid by hand (once: `paid` is final), `refund_item:{item}:paid`
+/// for a refund batch item seen on the statement, so a refund paid again after a failed
+/// transfer posts once for the payment that went through and never collides with the failed one.
 pub async fn post_refund_paid<C: ConnectionTrait>(
     conn: &C,
     key: &str,
@@ -257,23 +259,32 @@ pub async fn post_refund_paid<C: ConnectionTrait>(
     at: DateTime<Utc>,
 ) -> Result<Posted, LedgerError> {
     positive(amount)?;
-    let a = amount.get();
-    post(
-        conn,
-        NewTransaction {
-            key: key.to_owned(),
-            kind: TxnKind::RefundPaid,
-            occurred_at: at,
-            memo: None,
-            entries: vec![(Account::RefundsPayable, a), (Account::Collection, -a)],
-            refs: Refs {
-                order_id: order_id.map(str::to_owned),
-                amount: a,
-                ..Refs::default()
-            },
+    post(conn, refund_paid(key, order_id, amount.get(), at)).await
+}
+
+/// The transaction of a refund paid out of the collection account (refunds payable →
+/// collection), for `post_many`.
+pub fn refund_paid(
+    key: &str,
+    order_id: Option<&str>,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> NewTransaction {
+    NewTransaction {
+        key: key.to_owned(),
+        kind: TxnKind::RefundPaid,
+        occurred_at: at,
+        memo: None,
+        entries: vec![
+            (Account::RefundsPayable, amount),
+            (Account::Collection, -amount),
+        ],
+        refs: Refs {
+            order_id: order_id.map(str::to_owned),
+            amount,
+            ..Refs::default()
         },
-    )
-    .await
+    }
 }
 
 /// A payout item was approved: the merchant's payable moves to payout in transit.

@@ -13,6 +13,7 @@ pub mod partial;
 pub mod payment;
 pub mod qris;
 pub mod receipt;
+pub mod refund_accounts;
 pub mod refunds;
 pub mod reorder;
 pub mod sales;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use peken_kernel::csv::{Cell, CsvWriter};
 use peken_kernel::db::new_id;
 use peken_kernel::idempotency::{self, Key, Outcome};
 use peken_kernel::sql;
@@ -16,36 +15,11 @@ use sea_orm::{
 };
 
 use crate::notify::{self, Advice};
+use crate::transfer::{self, TransferLine};
 use crate::views::{BatchDetail, BatchView, ItemView, SkippedMerchant};
 use peken_merchant::facts as merchants;
 
-/// BI-FAST carries transfers up to Rp250 million, SKN up to Rp1 billion; RTGS the rest.
-pub const BIFAST_MAX: i64 = 250_000_000;
-pub const SKN_MAX: i64 = 1_000_000_000;
-
-/// The transfer rail for an amount.
-pub fn rail_for(amount: i64) -> &'static str {
-    if amount <= BIFAST_MAX {
-        "BIFAST"
-    } else if amount <= SKN_MAX {
-        "SKN"
-    } else {
-        "RTGS"
-    }
-}
-
-/// A new payout reference: `PKN` and 12 characters of Crockford base32 (60 random bits), short
-/// enough for any bank's remark field and free of letters that read like digits.
-pub fn new_reference() -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let bits = uuid::Uuid::new_v4().as_u128();
-    let mut out = String::with_capacity(15);
-    out.push_str("PKN");
-    for i in 0..12 {
-        out.push(char::from(ALPHABET[((bits >> (5 * i)) & 31) as usize]));
-    }
-    out
-}
+pub use crate::transfer::{BIFAST_MAX, SKN_MAX, new_reference, rail_for};
 
 const BATCH_COLUMNS: &str = "id, cutoff, status, item_count, total_amount, created_by, \
      created_at, approved_by, approved_at, cancelled_by, cancelled_at";
@@ -646,55 +620,17 @@ pub async fn transfer_file<C: ConnectionTrait>(conn: &C, batch_id: &str) -> ApiR
         ));
     }
     let items = items_of(conn, batch_id).await?;
-    let mut writer = CsvWriter::new();
-    writer.header(&[
-        "reference",
-        "bank_code",
-        "account_number",
-        "account_name",
-        "amount",
-        "rail",
-        "remark",
-    ]);
-    for item in items.iter().filter(|i| i.status != "cancelled") {
-        writer.row(&[
-            Cell::Text(&item.reference),
-            Cell::Text(&item.bank_code),
-            Cell::Text(&item.account_number),
-            Cell::Text(&item.account_name),
-            Cell::Number(item.amount.get()),
-            Cell::Text(&item.rail),
-            Cell::Text(&format!("PEKEN {}", item.reference)),
-        ]);
-    }
-    Ok(writer.finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rails_follow_the_amount_limits() {
-        assert_eq!(rail_for(1), "BIFAST");
-        assert_eq!(rail_for(250_000_000), "BIFAST");
-        assert_eq!(rail_for(250_000_001), "SKN");
-        assert_eq!(rail_for(1_000_000_000), "SKN");
-        assert_eq!(rail_for(1_000_000_001), "RTGS");
-    }
-
-    #[test]
-    fn references_are_short_distinct_and_unambiguous() {
-        let a = new_reference();
-        let b = new_reference();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 15);
-        assert!(a.starts_with("PKN"));
-        assert!(
-            a[3..]
-                .bytes()
-                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-        );
-        assert!(!a[3..].contains(['I', 'L', 'O', 'U']));
-    }
+    Ok(transfer::transfer_file(
+        items
+            .iter()
+            .filter(|i| i.status != "cancelled")
+            .map(|item| TransferLine {
+                reference: &item.reference,
+                bank_code: &item.bank_code,
+                account_number: &item.account_number,
+                account_name: &item.account_name,
+                amount: item.amount.get(),
+                rail: &item.rail,
+            }),
+    ))
 }

@@ -10,9 +10,11 @@ pub mod http;
 pub mod merchant_payouts;
 pub mod notify;
 pub mod reconcile;
+pub mod refund_batches;
 pub mod remittance;
 pub mod reports;
 pub mod statement;
+pub mod transfer;
 pub mod views;
 
 #[cfg(test)]

@@ -379,7 +379,7 @@ async fn treasury_pays_refunds_back_once() {
         .await
         .expect_problem(403, "forbidden");
     let path = format!("/api/v1/treasury/refunds/{id}/payment");
-    let paid = app
+    let proposed = app
         .post(
             &path,
             Some(&treasury.token),
@@ -387,7 +387,22 @@ async fn treasury_pays_refunds_back_once() {
         )
         .await
         .expect(200);
+    assert_eq!(proposed.body["status"], "payment_proposed");
+    // Paying by hand takes a second treasury user.
+    app.post(
+        &format!("{path}/approval"),
+        Some(&treasury.token),
+        &json!({}),
+    )
+    .await
+    .expect_problem(403, "four_eyes_required");
+    let second = app.staff("treasury", None).await;
+    let paid = app
+        .post(&format!("{path}/approval"), Some(&second.token), &json!({}))
+        .await
+        .expect(200);
     assert_eq!(paid.body["status"], "paid");
+    assert_eq!(paid.body["payment_reference"], "TRF-REFUND-1");
     app.post(
         &path,
         Some(&treasury.token),

@@ -7,5 +7,6 @@ mod credits;
 mod exports;
 mod flow;
 mod merchant_view;
+mod refund_batches;
 mod reports;
 mod statements;

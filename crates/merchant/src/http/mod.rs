@@ -13,7 +13,7 @@ mod products;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use listings::{ListingResponse, MerchantOrAdmin};
-pub use merchants::MerchantResponse;
+pub use merchants::{BankAccountBody, MerchantResponse, check_bank};
 pub use products::ProductResponse;
 
 /// Registers the routes under the API scope.

@@ -2,6 +2,7 @@
 
 mod batches;
 mod merchant_payouts;
+mod refund_batches;
 mod reports;
 mod statements;
 
@@ -19,4 +20,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     batches::configure(cfg);
     statements::configure(cfg);
     merchant_payouts::configure(cfg);
+    refund_batches::configure(cfg);
 }

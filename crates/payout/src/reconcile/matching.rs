@@ -13,7 +13,7 @@ use peken_ledger::{LedgerError, payout_settled, post_many};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 
 use super::credits::{CreditLine, match_credits};
-use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS};
+use super::{ITEM_SELECT, ImportResult, MATCH_WINDOW_DAYS, refund_debits};
 use crate::batches::item_row;
 use crate::statement::{self, Line, Statement, digits_of, references_in};
 use crate::views::ItemView;
@@ -72,6 +72,7 @@ pub async fn import(
             statement_id: existing.try_get("", "id")?,
             lines: parsed.lines.len(),
             matched: 0,
+            refunds_matched: 0,
             unmatched: 0,
             duplicates: parsed.lines.len(),
             already_imported: true,
@@ -107,7 +108,20 @@ pub async fn import(
     tracing::debug!(elapsed = ?clock.elapsed(), matched = found.len(), "statement lines matched");
     let matched = found.len();
     apply_matches(&txn, &found, None, None, now).await?;
-    tracing::info!(elapsed = ?matching.elapsed(), debits = matched, credits = credits.matched, "statement matched");
+    // Refund transfers among the debits no payout item took.
+    let taken: HashSet<&str> = found.iter().map(|f| f.line_id.as_str()).collect();
+    let left: Vec<refund_debits::DebitLine> = debits
+        .iter()
+        .filter(|l| !taken.contains(l.id.as_str()))
+        .map(|l| refund_debits::DebitLine {
+            id: &l.id,
+            value_date: l.value_date,
+            amount: l.amount,
+            description: &l.description,
+        })
+        .collect();
+    let refunds_matched = refund_debits::match_and_settle(&txn, &left, now).await?;
+    tracing::info!(elapsed = ?matching.elapsed(), debits = matched, refunds = refunds_matched, credits = credits.matched, "statement matched");
     let new_count = parsed.lines.len() - duplicates;
     sql::exec(
         &txn,
@@ -115,7 +129,7 @@ pub async fn import(
         vec![
             (new_count as i32).into(),
             (duplicates as i32).into(),
-            ((matched + credits.matched) as i32).into(),
+            ((matched + refunds_matched + credits.matched) as i32).into(),
             statement_id.clone().into(),
         ],
     )
@@ -129,6 +143,7 @@ pub async fn import(
                 "duplicates": duplicates, "matched": matched,
                 "credits_matched": credits.matched, "credits_confirmed": credits.confirmed,
                 "credits_paid": credits.paid, "credits_refund_due": credits.refund_due,
+                "refunds_matched": refunds_matched,
             }),
         ),
         now,
@@ -138,7 +153,8 @@ pub async fn import(
         statement_id,
         lines: parsed.lines.len(),
         matched,
-        unmatched: new_count - matched - credits.matched,
+        refunds_matched,
+        unmatched: new_count - matched - refunds_matched - credits.matched,
         duplicates,
         already_imported: false,
         credits_matched: credits.matched,

@@ -7,6 +7,7 @@ mod credits;
 mod exceptions;
 mod manual;
 mod matching;
+pub mod refund_debits;
 
 pub use credit_manual::{
     CreditProposalView, approve_credit_match, propose_credit, reject_credit_match,
@@ -40,6 +41,10 @@ pub struct ImportResult {
     pub lines: usize,
     /// New debit lines matched to payout items now.
     pub matched: usize,
+    /// New lines matched to refund transfers (refund batch items) now; not counted in
+    /// `matched`, nor in `unmatched`.
+    #[serde(default)]
+    pub refunds_matched: usize,
     /// New lines left unmatched (debits and credits).
     pub unmatched: usize,
     /// Lines already imported before (from this or another file); nothing was added for them.
