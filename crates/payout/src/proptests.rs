@@ -17,7 +17,12 @@
 //!   and the merchant is never credited more than the net of the goods it supplied;
 //! - re-importing any statement changes nothing;
 //! - bills paid by callbacks and statement credits in any order count each arrival of money
-//!   once (see the block "Bills paid by callbacks and by statement credits").
+//!   once (see the block "Bills paid by callbacks and by statement credits");
+//! - the money owed back for those bills is paid through refund batches (built, approved by a
+//!   second user or refused to the builder, cancelled, seen on statements, failed and batched
+//!   again) at most once per refund however failures and retries interleave: a refund is `paid`
+//!   exactly when one refund-paid posting of its amount exists, it is in at most one live batch
+//!   item, and an item in transit is exactly a refund in transit.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -32,7 +37,7 @@ use peken_migrations::{Migrator, MigratorTrait};
 use proptest::prelude::*;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
-use crate::{batches, holds, reconcile};
+use crate::{batches, holds, reconcile, refund_batches};
 
 const MERCHANTS: usize = 3;
 const MAKERS: [&str; 2] = ["treasurer-a", "treasurer-b"];
@@ -111,6 +116,26 @@ enum Op {
         bill: u8,
         same_user: bool,
     },
+    // --- Refund batches (see the block at the end) ---
+    /// A refund batch built to now by one of the two treasury users.
+    RefundBuild {
+        by: u8,
+    },
+    /// The oldest draft refund batch approved, by its builder (refused) or the other user.
+    RefundApprove {
+        same_user: bool,
+    },
+    /// The oldest draft refund batch cancelled.
+    RefundCancel,
+    /// A statement with a debit for some of the refund transfers ever approved (the mask picks
+    /// them; failed ones included, so a returned transfer's old reference shows up too).
+    RefundStatement {
+        mask: u8,
+    },
+    /// A refund transfer in transit fails.
+    RefundFail {
+        pick: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -140,6 +165,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(|bill| Op::Expire { bill }),
         1 => (any::<u8>(), prop::bool::weighted(0.2))
             .prop_map(|(bill, same_user)| Op::ManualCredit { bill, same_user }),
+        // --- Refund batches ---
+        2 => any::<u8>().prop_map(|by| Op::RefundBuild { by }),
+        2 => prop::bool::weighted(0.15).prop_map(|same_user| Op::RefundApprove { same_user }),
+        1 => Just(Op::RefundCancel),
+        2 => any::<u8>().prop_map(|mask| Op::RefundStatement { mask }),
+        1 => any::<u8>().prop_map(|pick| Op::RefundFail { pick }),
     ]
 }
 
@@ -199,6 +230,15 @@ async fn world() -> World {
         .unwrap();
         merchants.push((id, account));
     }
+    // The buyer of the bills has an account to be refunded to.
+    sql::exec(
+        &db,
+        "INSERT INTO refund_accounts (buyer_id, bank_code, account_number, account_name, \
+         created_at, updated_at) VALUES ('buyer', '014', '5550001111', 'PEMBELI', $1, $1)",
+        vec![Utc::now().into()],
+    )
+    .await
+    .unwrap();
     World {
         db,
         now: Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
@@ -490,6 +530,11 @@ impl World {
             | Op::Credit { .. }
             | Op::Expire { .. }
             | Op::ManualCredit { .. } => return self.apply_bill_op(op).await,
+            Op::RefundBuild { .. }
+            | Op::RefundApprove { .. }
+            | Op::RefundCancel
+            | Op::RefundStatement { .. }
+            | Op::RefundFail { .. } => return self.apply_refund_op(op).await,
         }
         Ok(())
     }
@@ -531,6 +576,9 @@ async fn fingerprint(db: &DatabaseConnection) -> Vec<i64> {
         "SELECT COUNT(*) FROM payment_receipts",
         "SELECT COUNT(*) FROM refunds",
         "SELECT COUNT(*) FROM payments WHERE status = 'paid'",
+        "SELECT COUNT(*) FROM refund_matches",
+        "SELECT COUNT(*) FROM refund_items WHERE status = 'paid'",
+        "SELECT COUNT(*) FROM refunds WHERE status = 'paid'",
     ] {
         out.push(scalar(db, q).await);
     }
@@ -1013,9 +1061,179 @@ proptest! {
                 check(&world.db).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
                 check_orders(&world).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
                 check_bills(&world).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
+                check_refunds(&world.db).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
             }
             Ok(())
         });
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }
+}
+
+// --- Refund batches ---
+
+impl World {
+    async fn apply_refund_op(&mut self, op: &Op) -> Result<(), String> {
+        let now = self.now;
+        match *op {
+            Op::RefundBuild { by } => {
+                let maker = MAKERS[usize::from(by) % 2];
+                if let Err(e) = refund_batches::build(&self.db, now, maker, now, None).await
+                    && e.code() != "nothing_to_refund"
+                {
+                    return Err(format!("refund batch build: {e:?}"));
+                }
+            }
+            Op::RefundApprove { same_user } => {
+                let Some(row) = sql::query_one(
+                    &self.db,
+                    "SELECT id, created_by FROM refund_batches WHERE status = 'draft' \
+                     ORDER BY created_at, id LIMIT 1",
+                    vec![],
+                )
+                .await
+                .unwrap() else {
+                    return Ok(());
+                };
+                let id: String = row.try_get("", "id").unwrap();
+                let creator: String = row.try_get("", "created_by").unwrap();
+                let by = if same_user {
+                    creator.clone()
+                } else {
+                    MAKERS.iter().find(|m| **m != creator).unwrap().to_string()
+                };
+                let result = refund_batches::approve(&self.db, &id, by.as_str(), now, None).await;
+                match (same_user, result) {
+                    (true, Ok(_)) => return Err("the builder approved its own refund batch".into()),
+                    (true, Err(e)) if e.code() == "four_eyes_required" => {}
+                    (false, Ok(_)) => {}
+                    (_, Err(e)) => return Err(format!("refund batch approval: {e:?}")),
+                }
+            }
+            Op::RefundCancel => {
+                let drafts = ids(
+                    &self.db,
+                    "SELECT id FROM refund_batches WHERE status = 'draft' ORDER BY created_at, id",
+                )
+                .await;
+                if let Some(id) = drafts.first() {
+                    refund_batches::cancel(&self.db, id, MAKERS[1], now)
+                        .await
+                        .map_err(|e| format!("{e:?}"))?;
+                }
+            }
+            Op::RefundStatement { mask } => {
+                let items = sql::query(
+                    &self.db,
+                    "SELECT reference, amount FROM refund_items \
+                     WHERE status IN ('approved', 'paid', 'failed') ORDER BY id",
+                    vec![],
+                )
+                .await
+                .unwrap();
+                if items.is_empty() {
+                    return Ok(());
+                }
+                let today = wib_date(now);
+                self.serial += 1;
+                let mut text = String::from("value_date,description,debit,credit,balance\n");
+                for (n, item) in items.iter().enumerate() {
+                    if n < 8 && mask & (1 << n) == 0 {
+                        continue;
+                    }
+                    let reference: String = item.try_get("", "reference").unwrap();
+                    let amount: i64 = item.try_get("", "amount").unwrap();
+                    let _ = writeln!(
+                        text,
+                        "{today},TRF REFUND {reference} #{},{amount}.00,,",
+                        self.serial
+                    );
+                }
+                self.import_twice(&text, now).await?;
+                self.statements.push(text);
+            }
+            Op::RefundFail { pick: at } => {
+                let approved = ids(
+                    &self.db,
+                    "SELECT id FROM refund_items WHERE status = 'approved' ORDER BY id",
+                )
+                .await;
+                if let Some(item) = pick(&approved, at) {
+                    refund_batches::fail_item(
+                        &self.db,
+                        &item,
+                        "rekening ditutup",
+                        MAKERS[1],
+                        now,
+                        None,
+                    )
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+                    let again =
+                        refund_batches::fail_item(&self.db, &item, "lagi", MAKERS[0], now, None)
+                            .await;
+                    if again.is_ok() {
+                        return Err("a refund transfer failed twice".into());
+                    }
+                }
+            }
+            _ => unreachable!("not a refund batch operation"),
+        }
+        Ok(())
+    }
+}
+
+/// Refunds owed for bills are paid at most once, whatever batches, failures and statements did.
+async fn check_refunds(db: &DatabaseConnection) -> Result<(), String> {
+    // Each refund's refund-paid postings: by hand (`refund:{id}:paid`) or through a batch item
+    // (`refund_item:{item}:paid`).
+    let rows = sql::query(
+        db,
+        "SELECT r.id, r.status, r.amount, \
+         (SELECT COUNT(*) FROM ledger_transactions t WHERE t.kind = 'refund_paid' AND \
+           (t.natural_key = 'refund:' || r.id || ':paid' OR t.natural_key IN \
+            (SELECT 'refund_item:' || i.id || ':paid' FROM refund_items i WHERE i.refund_id = r.id))) AS posted, \
+         (SELECT COALESCE(SUM(t.amount), 0) FROM ledger_transactions t WHERE t.kind = 'refund_paid' AND \
+           (t.natural_key = 'refund:' || r.id || ':paid' OR t.natural_key IN \
+            (SELECT 'refund_item:' || i.id || ':paid' FROM refund_items i WHERE i.refund_id = r.id))) AS posted_amount, \
+         (SELECT COUNT(*) FROM refund_items i WHERE i.refund_id = r.id \
+           AND i.status IN ('draft', 'approved', 'paid')) AS live, \
+         (SELECT COUNT(*) FROM refund_items i WHERE i.refund_id = r.id AND i.status = 'approved') AS sent, \
+         (SELECT COUNT(*) FROM refund_items i WHERE i.refund_id = r.id AND i.status = 'draft') AS drafted \
+         FROM refunds r ORDER BY r.id",
+        vec![],
+    )
+    .await
+    .unwrap();
+    for r in &rows {
+        let id: String = r.try_get("", "id").unwrap();
+        let status: String = r.try_get("", "status").unwrap();
+        let amount: i64 = r.try_get("", "amount").unwrap();
+        let posted: i64 = r.try_get("", "posted").unwrap();
+        let posted_amount: i64 = r.try_get("", "posted_amount").unwrap();
+        let live: i64 = r.try_get("", "live").unwrap();
+        let sent: i64 = r.try_get("", "sent").unwrap();
+        let drafted: i64 = r.try_get("", "drafted").unwrap();
+        let paid = status == "paid";
+        if posted != i64::from(paid) || posted_amount != if paid { amount } else { 0 } {
+            return Err(format!(
+                "refund {id} ({status}, {amount}) has {posted} refund-paid postings of {posted_amount}"
+            ));
+        }
+        if live > 1 {
+            return Err(format!("refund {id} is in {live} live batch items"));
+        }
+        let expected = match status.as_str() {
+            "due" => (0, 0, 0),
+            "batched" => (1, 0, 1),
+            "in_transit" => (1, 1, 0),
+            "paid" => (1, 0, 0),
+            other => return Err(format!("refund {id} has an unexpected status {other}")),
+        };
+        if (live, sent, drafted) != expected {
+            return Err(format!(
+                "refund {id} is {status} but has live/sent/drafted items {live}/{sent}/{drafted}"
+            ));
+        }
+    }
+    Ok(())
 }
