@@ -1861,7 +1861,7 @@ pub static CATALOGUE: &[Entry] = &[
         ),
         (
             "Refund not due",
-            "The refund is in a batch or its payment by hand is proposed already.",
+            "The refund is {status} and cannot be paid by hand now.",
         ),
     ),
     p(

@@ -18,13 +18,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::refund_batches::{self, RefundBatchDetail, RefundBatchView, RefundItemView};
 
 pub(super) fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_batch)
-        .service(list_batches)
-        .service(get_batch)
-        .service(approve_batch)
-        .service(cancel_batch)
-        .service(transfer_file)
-        .service(fail_item);
+    cfg.service(refund_create_batch)
+        .service(refund_list_batches)
+        .service(refund_get_batch)
+        .service(refund_approve_batch)
+        .service(refund_cancel_batch)
+        .service(refund_transfer_file)
+        .service(refund_fail_item);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -49,7 +49,7 @@ pub struct CreateRefundBatchRequest {
     )
 )]
 #[post("/treasury/refund-batches")]
-async fn create_batch(
+async fn refund_create_batch(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
     req: HttpRequest,
@@ -98,7 +98,7 @@ async fn create_batch(
     responses((status = 200, description = "Refund batches", body = Page<RefundBatchView>))
 )]
 #[get("/treasury/refund-batches")]
-async fn list_batches(
+async fn refund_list_batches(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
     page: web::Query<PageParams>,
@@ -132,7 +132,7 @@ async fn list_batches(
     )
 )]
 #[get("/treasury/refund-batches/{id}")]
-async fn get_batch(
+async fn refund_get_batch(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
@@ -164,7 +164,7 @@ async fn get_batch(
     )
 )]
 #[post("/treasury/refund-batches/{id}/approval")]
-async fn approve_batch(
+async fn refund_approve_batch(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
@@ -192,7 +192,7 @@ async fn approve_batch(
     )
 )]
 #[post("/treasury/refund-batches/{id}/cancellation")]
-async fn cancel_batch(
+async fn refund_cancel_batch(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
@@ -216,7 +216,7 @@ async fn cancel_batch(
     )
 )]
 #[get("/treasury/refund-batches/{id}/transfer-file")]
-async fn transfer_file(
+async fn refund_transfer_file(
     state: web::Data<AppState>,
     _auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
@@ -250,7 +250,7 @@ pub struct RefundFailureRequest {
     )
 )]
 #[post("/treasury/refund-items/{id}/failure")]
-async fn fail_item(
+async fn refund_fail_item(
     state: web::Data<AppState>,
     auth: Auth<TreasuryOnly>,
     id: web::Path<String>,
