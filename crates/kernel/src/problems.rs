@@ -1873,7 +1873,7 @@ pub static CATALOGUE: &[Entry] = &[
         ),
         (
             "No payment proposed",
-            "No payment by hand of this refund waits for confirmation.",
+            "The refund is {status}; no payment by hand of it waits for confirmation.",
         ),
     ),
     p(
