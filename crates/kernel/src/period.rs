@@ -233,6 +233,49 @@ pub fn parse_date(input: &str) -> Result<NaiveDate, PeriodError> {
 
 /// Parses a comma-separated list of `YYYY-MM-DD` dates, the form holidays take in settings.
 /// Whitespace around entries and empty entries (as left by a trailing comma) are ignored.
+/// Checks a range of WIB days given as text: real dates, `from` ≤ `to` (422 `invalid_range`), at
+/// most `max_days` days (422 `range_too_long`, `what` named in the message). `to` defaults to
+/// `today`, `from` to the first of `to`'s month.
+pub fn day_range(
+    from: Option<&str>,
+    to: Option<&str>,
+    today: NaiveDate,
+    max_days: i64,
+    what: &str,
+) -> crate::ApiResult<(NaiveDate, NaiveDate)> {
+    use crate::ApiError;
+    let mut v = crate::Validation::new();
+    let to = match to {
+        Some(t) => v.check("to", parse_date(t)),
+        None => Some(today),
+    };
+    let from = match from {
+        Some(f) => v.check("from", parse_date(f)),
+        None => to.and_then(|t| t.with_day0(0)),
+    };
+    v.finish()?;
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated range missing"
+        )));
+    };
+    if from > to {
+        return Err(ApiError::field(
+            "from",
+            "invalid_range",
+            "from must not be after to",
+        ));
+    }
+    if (to - from).num_days() + 1 > max_days {
+        return Err(ApiError::field(
+            "to",
+            "range_too_long",
+            format!("{what} covers at most {max_days} days"),
+        ));
+    }
+    Ok((from, to))
+}
+
 pub fn parse_holidays(input: &str) -> Result<Vec<NaiveDate>, PeriodError> {
     input
         .split(',')

@@ -21,11 +21,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::export::{Table, Value};
 use peken_kernel::money::round_half_up_div;
-use peken_kernel::period::{parse_date, wib_date, wib_midnight_utc};
-use peken_kernel::{ApiError, ApiResult, Rupiah, Validation, sql};
+use peken_kernel::period::{day_range, parse_date, wib_date, wib_midnight_utc};
+use peken_kernel::{ApiError, ApiResult, Rupiah, sql};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -96,43 +96,13 @@ pub struct SalesReport {
     pub total: SalesTotals,
 }
 
-/// Checks a range of WIB days: real dates, `from` ≤ `to`, at most [`MAX_DAYS`] days. `from`
-/// defaults to the first of `to`'s month, `to` to `today`.
+/// Checks a range of WIB days for the sales report (see [`peken_kernel::period::day_range`]).
 pub fn date_range(
     from: Option<&str>,
     to: Option<&str>,
     today: NaiveDate,
 ) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let mut v = Validation::new();
-    let to = match to {
-        Some(t) => v.check("to", parse_date(t)),
-        None => Some(today),
-    };
-    let from = match from {
-        Some(f) => v.check("from", parse_date(f)),
-        None => to.and_then(|t| t.with_day0(0)),
-    };
-    v.finish()?;
-    let (Some(from), Some(to)) = (from, to) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated range missing"
-        )));
-    };
-    if from > to {
-        return Err(ApiError::field(
-            "from",
-            "invalid_range",
-            "from must not be after to",
-        ));
-    }
-    if (to - from).num_days() + 1 > MAX_DAYS {
-        return Err(ApiError::field(
-            "to",
-            "range_too_long",
-            format!("a sales report covers at most {MAX_DAYS} days"),
-        ));
-    }
-    Ok((from, to))
+    day_range(from, to, today, MAX_DAYS, "a sales report")
 }
 
 #[derive(Debug, Default, Clone)]

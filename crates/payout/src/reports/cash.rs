@@ -1,10 +1,10 @@
 //! The cash position: per WIB day what came into and went out of the city's collection account,
 //! the platform fee recognised, and the balances at the end of each day.
 
-use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use peken_kernel::export::{Table, Value};
-use peken_kernel::period::{parse_date, wib_midnight_utc};
-use peken_kernel::{ApiError, ApiResult, Rupiah, Validation};
+use peken_kernel::period::{day_range, wib_midnight_utc};
+use peken_kernel::{ApiResult, Rupiah};
 use peken_ledger::{Account, read};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
@@ -71,43 +71,13 @@ pub struct CashSeries {
     pub closing_buyer_float_amount: Rupiah,
 }
 
-/// Checks a range of WIB days for the cash position: real dates, `from` ≤ `to`, at most
-/// [`MAX_CASH_DAYS`] days. `to` defaults to `today`, `from` to the first of `to`'s month.
+/// Checks a range of WIB days for the cash position (see [`peken_kernel::period::day_range`]).
 pub fn cash_range(
     from: Option<&str>,
     to: Option<&str>,
     today: NaiveDate,
 ) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let mut v = Validation::new();
-    let to = match to {
-        Some(t) => v.check("to", parse_date(t)),
-        None => Some(today),
-    };
-    let from = match from {
-        Some(f) => v.check("from", parse_date(f)),
-        None => to.and_then(|t| t.with_day0(0)),
-    };
-    v.finish()?;
-    let (Some(from), Some(to)) = (from, to) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated range missing"
-        )));
-    };
-    if from > to {
-        return Err(ApiError::field(
-            "from",
-            "invalid_range",
-            "from must not be after to",
-        ));
-    }
-    if (to - from).num_days() + 1 > MAX_CASH_DAYS {
-        return Err(ApiError::field(
-            "to",
-            "range_too_long",
-            format!("the cash position covers at most {MAX_CASH_DAYS} days"),
-        ));
-    }
-    Ok((from, to))
+    day_range(from, to, today, MAX_CASH_DAYS, "the cash position")
 }
 
 fn end_of(date: NaiveDate) -> DateTime<Utc> {
