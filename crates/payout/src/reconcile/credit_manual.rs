@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::credits::mark_matched;
+use super::manual::decide;
 use super::{LineView, find_line};
 
 /// A manual match of a credit line to a bill, waiting for or decided by a second treasury user.
@@ -194,29 +195,16 @@ pub async fn approve_credit_match(
     let actor = who.user_id.as_str();
     idempotency::transaction(db, key, now, 200, async |txn: &DatabaseTransaction| {
         let proposal = find_proposal(txn, proposal_id).await?;
-        if proposal.status != "pending" {
-            return Err(ApiError::conflict(
-                "match_decided",
-                format!("this match was {} already", proposal.status),
-            )
-            .with_context(serde_json::json!({ "status": proposal.status })));
-        }
-        if proposal.proposed_by == actor {
-            return Err(ApiError::four_eyes());
-        }
-        let decided = sql::exec(
+        decide(
             txn,
-            "UPDATE credit_match_proposals SET status = 'approved', decided_by = $1, \
-             decided_at = $2 WHERE id = $3 AND status = 'pending'",
-            vec![actor.into(), now.into(), proposal_id.into()],
+            "credit_match_proposals",
+            proposal_id,
+            (&proposal.status, &proposal.proposed_by),
+            "approved",
+            actor,
+            now,
         )
         .await?;
-        if decided != 1 {
-            return Err(ApiError::conflict(
-                "match_decided",
-                "this match was decided meanwhile",
-            ));
-        }
         let line = check_pair(txn, &proposal.statement_line_id, &proposal.payment_id).await?;
         let value_date = peken_kernel::period::parse_date(&line.value_date)
             .map_err(|e| ApiError::internal(anyhow::anyhow!("stored value date: {e}")))?;
@@ -270,21 +258,18 @@ pub async fn reject_credit_match(
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     let txn = db.begin().await?;
-    let decided = sql::exec(
+    let before = find_proposal(&txn, proposal_id).await?;
+    decide(
         &txn,
-        "UPDATE credit_match_proposals SET status = 'rejected', decided_by = $1, decided_at = $2 \
-         WHERE id = $3 AND status = 'pending'",
-        vec![actor.into(), now.into(), proposal_id.into()],
+        "credit_match_proposals",
+        proposal_id,
+        (&before.status, &before.proposed_by),
+        "rejected",
+        actor,
+        now,
     )
     .await?;
     let proposal = find_proposal(&txn, proposal_id).await?;
-    if decided != 1 {
-        return Err(ApiError::conflict(
-            "match_decided",
-            format!("this match was {} already", proposal.status),
-        )
-        .with_context(serde_json::json!({ "status": proposal.status })));
-    }
     peken_audit::record(
         &txn,
         &who,

@@ -204,29 +204,16 @@ pub async fn approve_match(
     let actor = who.user_id.as_str();
     idempotency::transaction(db, key, now, 200, async |txn: &DatabaseTransaction| {
         let proposal = find_proposal(txn, proposal_id).await?;
-        if proposal.status != "pending" {
-            return Err(ApiError::conflict(
-                "match_decided",
-                format!("this match was {} already", proposal.status),
-            )
-            .with_context(serde_json::json!({ "status": proposal.status })));
-        }
-        if proposal.proposed_by == actor {
-            return Err(ApiError::four_eyes());
-        }
-        let decided = sql::exec(
+        decide(
             txn,
-            "UPDATE payout_match_proposals SET status = 'approved', decided_by = $1, decided_at = $2 \
-             WHERE id = $3 AND status = 'pending'",
-            vec![actor.into(), now.into(), proposal_id.into()],
+            "payout_match_proposals",
+            proposal_id,
+            (&proposal.status, &proposal.proposed_by),
+            "approved",
+            actor,
+            now,
         )
         .await?;
-        if decided != 1 {
-            return Err(ApiError::conflict(
-                "match_decided",
-                "this match was decided meanwhile",
-            ));
-        }
         let (line, item) =
             check_pair(txn, &proposal.statement_line_id, &proposal.payout_item_id).await?;
         let value_date = peken_kernel::period::parse_date(&line.value_date)
@@ -277,21 +264,18 @@ pub async fn reject_match(
     let who: peken_audit::Actor = who.into();
     let actor = who.user_id.as_str();
     let txn = db.begin().await?;
-    let decided = sql::exec(
+    let before = find_proposal(&txn, proposal_id).await?;
+    decide(
         &txn,
-        "UPDATE payout_match_proposals SET status = 'rejected', decided_by = $1, decided_at = $2 \
-         WHERE id = $3 AND status = 'pending'",
-        vec![actor.into(), now.into(), proposal_id.into()],
+        "payout_match_proposals",
+        proposal_id,
+        (&before.status, &before.proposed_by),
+        "rejected",
+        actor,
+        now,
     )
     .await?;
     let proposal = find_proposal(&txn, proposal_id).await?;
-    if decided != 1 {
-        return Err(ApiError::conflict(
-            "match_decided",
-            format!("this match was {} already", proposal.status),
-        )
-        .with_context(serde_json::json!({ "status": proposal.status })));
-    }
     peken_audit::record(
         &txn,
         &who,
@@ -307,4 +291,51 @@ pub async fn reject_match(
     .await?;
     txn.commit().await?;
     Ok(proposal)
+}
+
+/// Records a decision on a pending manual-match proposal in `table` (`payout_match_proposals`
+/// or `credit_match_proposals`): a decided proposal is 409 `match_decided` with the status it
+/// has, an approval by the proposer is 403 `four_eyes_required`, and the conditional update
+/// makes two racing decisions one winner. `seen` is the proposal's status and proposer as read.
+pub(super) async fn decide<C: ConnectionTrait>(
+    conn: &C,
+    table: &'static str,
+    proposal_id: &str,
+    seen: (&str, &str),
+    decision: &'static str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let (status, proposed_by) = seen;
+    if status != "pending" {
+        return Err(ApiError::conflict(
+            "match_decided",
+            format!("this match was {status} already"),
+        )
+        .with_context(serde_json::json!({ "status": status })));
+    }
+    if decision == "approved" && proposed_by == actor {
+        return Err(ApiError::four_eyes());
+    }
+    let decided = sql::exec(
+        conn,
+        format!(
+            "UPDATE {table} SET status = $1, decided_by = $2, decided_at = $3 \
+             WHERE id = $4 AND status = 'pending'"
+        ),
+        vec![
+            decision.into(),
+            actor.into(),
+            now.into(),
+            proposal_id.into(),
+        ],
+    )
+    .await?;
+    if decided != 1 {
+        return Err(ApiError::conflict(
+            "match_decided",
+            "this match was decided meanwhile",
+        ));
+    }
+    Ok(())
 }
