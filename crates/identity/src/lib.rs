@@ -2,6 +2,7 @@
 
 pub mod addresses;
 pub mod http;
+pub mod opd_staff;
 pub mod password;
 pub mod people;
 pub mod profile;

@@ -36,16 +36,20 @@ pub enum Role {
     Admin,
     Treasury,
     OpdAdmin,
+    /// A person of one OPD who buys for it with the duties its OPD admin granted (pemesan, PPK,
+    /// penerima, bendahara); the token carries the OPD as for `opd_admin`.
+    OpdStaff,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Asn,
         Role::Public,
         Role::Merchant,
         Role::Admin,
         Role::Treasury,
         Role::OpdAdmin,
+        Role::OpdStaff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Treasury => "treasury",
             Role::OpdAdmin => "opd_admin",
+            Role::OpdStaff => "opd_staff",
         }
     }
 
@@ -492,7 +497,7 @@ macro_rules! role_set {
     };
 }
 
-role_set!(pub AnyRole = [Asn, Public, Merchant, Admin, Treasury, OpdAdmin]);
+role_set!(pub AnyRole = [Asn, Public, Merchant, Admin, Treasury, OpdAdmin, OpdStaff]);
 role_set!(pub AdminOnly = [Admin]);
 role_set!(pub TreasuryOnly = [Treasury]);
 role_set!(pub MerchantOnly = [Merchant]);

@@ -42,6 +42,19 @@ pub struct Policies {
     pub max_quantity_per_line: u32,
     /// The bank's prefix of our virtual account numbers.
     pub va_bank_prefix: String,
+    /// OPD purchasing: PPh 22 the government buyer withholds, in basis points (1.5% = 150).
+    pub opd_pph22_rate_bps: u32,
+    /// OPD purchasing: PPh final (PP 55/2022) withheld instead of PPh 22 when the shop holds a
+    /// verified certificate valid on the day the bill is issued, in basis points (0.5% = 50).
+    pub opd_pph_final_rate_bps: u32,
+    /// OPD purchasing: an order's base must be above this for tax to be withheld (before VAT;
+    /// the shops are not VAT-registered, so the base is the order's total).
+    pub opd_withholding_threshold: Rupiah,
+    /// OPD purchasing: working days an order may wait for its PPK before it expires and its
+    /// stock returns.
+    pub opd_approval_working_days: u32,
+    /// OPD purchasing: days the treasurer's bill stays payable.
+    pub opd_bill_days: u32,
 }
 
 impl Default for Policies {
@@ -59,6 +72,11 @@ impl Default for Policies {
             max_cart_lines: 50,
             max_quantity_per_line: 1_000,
             va_bank_prefix: "88810".into(),
+            opd_pph22_rate_bps: 150,
+            opd_pph_final_rate_bps: 50,
+            opd_withholding_threshold: Rupiah::new(2_000_000),
+            opd_approval_working_days: 5,
+            opd_bill_days: 14,
         }
     }
 }
@@ -108,6 +126,24 @@ impl Policies {
         }
         if !(1..=1_000_000).contains(&self.max_quantity_per_line) {
             out.push(("max_quantity_per_line", "from 1 to 1000000".to_owned()));
+        }
+        if self.opd_pph22_rate_bps > 10_000 {
+            out.push(("opd_pph22_rate_bps", "at most 10000 (100%)".to_owned()));
+        }
+        if self.opd_pph_final_rate_bps > 10_000 {
+            out.push(("opd_pph_final_rate_bps", "at most 10000 (100%)".to_owned()));
+        }
+        if self.opd_withholding_threshold.get() < 0 {
+            out.push((
+                "opd_withholding_threshold",
+                "must not be negative".to_owned(),
+            ));
+        }
+        if !(1..=60).contains(&self.opd_approval_working_days) {
+            out.push(("opd_approval_working_days", "from 1 to 60".to_owned()));
+        }
+        if !(1..=90).contains(&self.opd_bill_days) {
+            out.push(("opd_bill_days", "from 1 to 90".to_owned()));
         }
         if !(2..=12).contains(&self.va_bank_prefix.len())
             || !self.va_bank_prefix.bytes().all(|b| b.is_ascii_digit())

@@ -521,6 +521,18 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     p(
+        "duty_required",
+        &[403],
+        (
+            "Tugas tidak dimiliki",
+            "Tugas Anda di OPD tidak mencakup langkah ini ({duty}).",
+        ),
+        (
+            "Duty required",
+            "Your duties in the OPD do not include this step ({duty}).",
+        ),
+    ),
+    p(
         "email_taken",
         &[409],
         (
@@ -672,6 +684,18 @@ pub static CATALOGUE: &[Entry] = &[
             "An unexpected error occurred; it has been logged.",
         ),
     ),
+    pf(
+        "invalid_account_code",
+        &[422],
+        (
+            "Kode rekening tidak sah",
+            "Kode rekening belanja berbentuk 5.1.02.01.01.0024.",
+        ),
+        (
+            "Invalid account code",
+            "An expenditure account code looks like 5.1.02.01.01.0024.",
+        ),
+    ),
     f(
         "invalid_account_number",
         (
@@ -809,6 +833,14 @@ pub static CATALOGUE: &[Entry] = &[
         "invalid_direction",
         ("Arah tidak valid", "Pilih debit, credit, atau all."),
         ("Invalid direction", "Debit, credit or all."),
+    ),
+    f(
+        "invalid_duty",
+        (
+            "Tugas tidak dikenal",
+            "Pilih dari: buyer, ppk, receiver, treasurer.",
+        ),
+        ("Unknown duty", "One of buyer, ppk, receiver, treasurer."),
     ),
     f(
         "invalid_email",
@@ -1101,6 +1133,18 @@ pub static CATALOGUE: &[Entry] = &[
         "invalid_status",
         ("Status tidak valid", "Status tidak dikenal."),
         ("Invalid status", "Not a known status."),
+    ),
+    pf(
+        "invalid_sub_kegiatan",
+        &[422],
+        (
+            "Kode sub-kegiatan tidak sah",
+            "Kode sub-kegiatan berbentuk 1.02.02.2.01.0001.",
+        ),
+        (
+            "Invalid sub-activity code",
+            "A sub-activity code looks like 1.02.02.2.01.0001.",
+        ),
     ),
     f(
         "invalid_timestamp",
@@ -1492,6 +1536,12 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     p(
+        "not_opd_order",
+        &[409],
+        ("Bukan pesanan OPD", "Langkah ini hanya untuk pesanan OPD."),
+        ("Not an OPD order", "This step is only for OPD orders."),
+    ),
+    p(
         "not_reversible",
         &[409],
         (
@@ -1578,6 +1628,30 @@ pub static CATALOGUE: &[Entry] = &[
             "The order was cancelled, rejected or refunded: it has no receipt.",
         ),
     ),
+    p(
+        "orderer_cannot_approve",
+        &[403],
+        (
+            "Pemesan tidak boleh menyetujui",
+            "Pejabat yang memesan tidak boleh menyetujui atau menolak pesanan yang sama.",
+        ),
+        (
+            "The orderer may not approve",
+            "The person who placed the order may not approve or reject it.",
+        ),
+    ),
+    p(
+        "orders_not_billable",
+        &[409],
+        (
+            "Pesanan tidak dapat ditagihkan",
+            "Ada pesanan yang tidak menunggu pembayaran atau sudah ditagihkan.",
+        ),
+        (
+            "Orders not billable",
+            "An order is not awaiting payment or was billed already.",
+        ),
+    ),
     f(
         "out_of_range",
         (
@@ -1640,6 +1714,18 @@ pub static CATALOGUE: &[Entry] = &[
         (
             "Password unchanged",
             "The new password must differ from the current one.",
+        ),
+    ),
+    p(
+        "payer_cannot_receive",
+        &[403],
+        (
+            "Pembayar tidak boleh menerima",
+            "Bendahara yang menerbitkan tagihan pesanan ini tidak boleh menandatangani BAST-nya.",
+        ),
+        (
+            "The payer may not receive",
+            "The treasurer who issued this order's bill may not sign its BAST.",
         ),
     ),
     p(

@@ -28,7 +28,8 @@ pub async fn visible_order<C: sea_orm::ConnectionTrait>(
             Role::Asn | Role::Public => o.buyer_id == caller.user_id,
             Role::Merchant => caller.merchant_id.as_deref() == Some(o.merchant_id.as_str()),
             Role::Admin | Role::Treasury => true,
-            Role::OpdAdmin => false,
+            // OPD orders are seen through `/opd/orders`.
+            Role::OpdAdmin | Role::OpdStaff => false,
         });
     found.ok_or_else(|| ApiError::not_found("order"))
 }
@@ -127,7 +128,12 @@ pub async fn act_with(
             refund_paid_order(&txn, &before, reason, true, now).await?;
         }
         Action::Dispute => {}
-        Action::ConfirmPayment | Action::Expire | Action::AutoComplete => {
+        Action::ConfirmPayment
+        | Action::Expire
+        | Action::AutoComplete
+        | Action::Approve
+        | Action::Decline
+        | Action::ExpireApproval => {
             return Err(ApiError::internal(anyhow::anyhow!(
                 "{action:?} is not taken by a caller"
             )));
@@ -174,6 +180,9 @@ fn audit_name(action: Action) -> &'static str {
         Action::Dispute => "order.disputed",
         Action::ResolveCompleted => "order.dispute_resolved_completed",
         Action::ResolveRefunded => "order.dispute_resolved_refunded",
+        Action::Approve => "order.approved",
+        Action::Decline => "order.approval_rejected",
+        Action::ExpireApproval => "order.approval_expired",
     }
 }
 

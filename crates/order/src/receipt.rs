@@ -361,6 +361,7 @@ pub fn waktu(at: DateTime<Utc>) -> String {
 
 fn status_text(status: OrderStatus) -> &'static str {
     match status {
+        OrderStatus::AwaitingApproval => "Menunggu persetujuan PPK",
         OrderStatus::AwaitingPayment => "Menunggu pembayaran",
         OrderStatus::Paid => "Dibayar, menunggu diproses toko",
         OrderStatus::Accepted => "Diproses toko",

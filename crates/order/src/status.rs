@@ -7,6 +7,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
+    /// An OPD order above its OPD's threshold, waiting for the PPK.
+    AwaitingApproval,
     AwaitingPayment,
     Paid,
     Accepted,
@@ -19,7 +21,8 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 9] = [
+    pub const ALL: [OrderStatus; 10] = [
+        OrderStatus::AwaitingApproval,
         OrderStatus::AwaitingPayment,
         OrderStatus::Paid,
         OrderStatus::Accepted,
@@ -33,6 +36,7 @@ impl OrderStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            OrderStatus::AwaitingApproval => "awaiting_approval",
             OrderStatus::AwaitingPayment => "awaiting_payment",
             OrderStatus::Paid => "paid",
             OrderStatus::Accepted => "accepted",
@@ -87,6 +91,12 @@ pub enum Action {
     Dispute,
     ResolveCompleted,
     ResolveRefunded,
+    /// The OPD's PPK approves an order waiting for approval.
+    Approve,
+    /// The OPD's PPK rejects it, with a reason.
+    Decline,
+    /// Nobody approved it in time.
+    ExpireApproval,
 }
 
 impl Action {
@@ -100,6 +110,7 @@ impl Action {
             Action::Ship => &[S::Accepted],
             Action::ConfirmReceipt | Action::AutoComplete | Action::Dispute => &[S::Shipped],
             Action::ResolveCompleted | Action::ResolveRefunded => &[S::Disputed],
+            Action::Approve | Action::Decline | Action::ExpireApproval => &[S::AwaitingApproval],
         }
     }
 
@@ -107,7 +118,10 @@ impl Action {
         use OrderStatus as S;
         match self {
             Action::ConfirmPayment => S::Paid,
-            Action::Expire | Action::Cancel => S::Cancelled,
+            Action::Approve => S::AwaitingPayment,
+            Action::Expire | Action::Cancel | Action::Decline | Action::ExpireApproval => {
+                S::Cancelled
+            }
             Action::Accept => S::Accepted,
             Action::Reject => S::Rejected,
             Action::Ship => S::Shipped,
@@ -122,8 +136,12 @@ impl Action {
     pub fn actor(self) -> Actor {
         match self {
             Action::ConfirmPayment => Actor::Payment,
-            Action::Expire | Action::AutoComplete => Actor::System,
-            Action::Cancel | Action::ConfirmReceipt | Action::Dispute => Actor::Buyer,
+            Action::Expire | Action::AutoComplete | Action::ExpireApproval => Actor::System,
+            Action::Cancel
+            | Action::ConfirmReceipt
+            | Action::Dispute
+            | Action::Approve
+            | Action::Decline => Actor::Buyer,
             Action::Accept | Action::Reject | Action::Ship => Actor::Merchant,
             Action::ResolveCompleted | Action::ResolveRefunded => Actor::Admin,
         }
@@ -138,7 +156,9 @@ impl Action {
             OrderStatus::Completed => Some("completed_at"),
             OrderStatus::Cancelled | OrderStatus::Rejected => Some("cancelled_at"),
             OrderStatus::Refunded => Some("refunded_at"),
-            OrderStatus::AwaitingPayment | OrderStatus::Disputed => None,
+            OrderStatus::AwaitingApproval
+            | OrderStatus::AwaitingPayment
+            | OrderStatus::Disputed => None,
         }
     }
 
@@ -151,7 +171,10 @@ impl Action {
 mod tests {
     use super::*;
 
-    const ACTIONS: [Action; 11] = [
+    const ACTIONS: [Action; 14] = [
+        Action::Approve,
+        Action::Decline,
+        Action::ExpireApproval,
         Action::ConfirmPayment,
         Action::Expire,
         Action::Cancel,

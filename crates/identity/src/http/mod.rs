@@ -2,6 +2,7 @@
 
 mod addresses;
 mod auth;
+mod opd_staff;
 mod password;
 mod profile;
 mod regions;
@@ -16,6 +17,7 @@ pub use users::check_position_class;
 pub fn configure(cfg: &mut ServiceConfig) {
     auth::configure(cfg);
     addresses::configure(cfg);
+    opd_staff::configure(cfg);
     password::configure(cfg);
     profile::configure(cfg);
     users::configure(cfg);
