@@ -1,7 +1,9 @@
 //! OPD purchasing: the duties of an OPD's staff (`opd_staff_duties`) and the OPD's approval
 //! threshold (`opd_purchasing_settings`), owned by identity; the purchasing record of an OPD's
 //! order (`opd_orders`: budget line, who ordered, approved or rejected, billed and signed the
-//! BAST) and the tax withheld on it (`tax_withholdings`), owned by order.
+//! BAST) and the tax withheld on it (`tax_withholdings`), owned by order; the PP 55/2022
+//! certificates of shops (`merchant_tax_certificates`), owned by merchant. The ledger's
+//! `tax_withheld` account takes either sign from now on.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
@@ -115,11 +117,21 @@ impl MigrationTrait for Migration {
             &["created_at"],
         )
         .await?;
+        // Tax withheld takes either sign from now on (a government buyer's withholding is a
+        // debit until its order completes).
+        for table in ["ledger_accounts", "ledger_balance_stripes"] {
+            m.get_connection()
+                .execute_unprepared(&format!(
+                    "UPDATE {table} SET floor_sign = 0 WHERE code = 'tax_withheld'"
+                ))
+                .await?;
+        }
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            "merchant_tax_certificates",
             "tax_withholdings",
             "opd_orders",
             "opd_purchasing_settings",

@@ -771,6 +771,17 @@ pub static CATALOGUE: &[Entry] = &[
         ),
         ("Invalid code", "1 to 32 letters, digits, '_', '-' or '.'."),
     ),
+    f(
+        "invalid_count",
+        (
+            "Jumlah tidak sah",
+            "Jumlah butir di luar batas yang diizinkan.",
+        ),
+        (
+            "Invalid count",
+            "The number of items is outside the allowed range.",
+        ),
+    ),
     p(
         "invalid_credentials",
         &[401],
@@ -987,6 +998,11 @@ pub static CATALOGUE: &[Entry] = &[
             "Nomor Pokok Wajib Pajak (NPWP) tidak valid.",
         ),
         ("Invalid NPWP", "Not a valid NPWP."),
+    ),
+    f(
+        "invalid_order_id",
+        ("ID pesanan tidak sah", "Ini bukan ID pesanan."),
+        ("Invalid order id", "This is not an order id."),
     ),
     f(
         "invalid_period",

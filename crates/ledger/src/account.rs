@@ -117,10 +117,13 @@ impl Account {
     /// owed less than nothing, and no more can leave buyer funds, payouts in transit or refunds
     /// than came in. The collection account is left unguarded because the ledger may not know
     /// the bank's opening balance; the daily close compares it with the bank instead. Suspense
-    /// holds unexplained money of either sign by definition.
+    /// holds unexplained money of either sign by definition. Tax withheld takes either sign
+    /// too: tax the marketplace collects is a credit, tax a government buyer withheld (and
+    /// remitted itself) from a bill is a debit until its order completes
+    /// (`postings::post_withholding`).
     pub fn floor_sign(&self) -> i32 {
         match self {
-            Account::Collection | Account::Suspense => 0,
+            Account::Collection | Account::Suspense | Account::TaxWithheld => 0,
             _ => -1,
         }
     }

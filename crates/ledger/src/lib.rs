@@ -29,7 +29,8 @@ pub use error::LedgerError;
 pub use post::{NewTransaction, Posted, Refs, TURNOVER_THRESHOLDS, TxnKind, post, post_many};
 pub use postings::{
     payout_approved, payout_failed, payout_settled, post_order_completed, post_payment_confirmed,
-    post_refund, post_refund_paid, post_shortfall, refund_paid, reverse, split_completed,
+    post_refund, post_refund_paid, post_shortfall, post_withholding, post_withholding_reversed,
+    refund_paid, reverse, split_completed,
 };
 
 #[cfg(test)]

@@ -535,3 +535,69 @@ mod tests {
         assert!(split_completed(Rupiah::new(-1), 0, 0).is_err());
     }
 }
+
+/// A government buyer's bill was paid net of the tax it withheld (PPh 22 or PP 55/2022 final,
+/// remitted by the buyer's treasurer): the `withheld` part of the orders' totals never reaches
+/// the collection account, so it is posted as tax already settled: `tax_withheld` debited,
+/// buyer funds held credited. With the payment's own posting (collection +paid, buyer funds
+/// −paid) the buyer funds hold the orders' whole totals, so completion splits the gross as
+/// for any order, its tax including the withholding (which brings `tax_withheld` back), and a
+/// refund before completion gives back the cash and reverses this with
+/// [`post_withholding_reversed`]. Natural key `payment:{id}:withheld`.
+pub async fn post_withholding<C: ConnectionTrait>(
+    conn: &C,
+    payment_id: &str,
+    withheld: Rupiah,
+    at: DateTime<Utc>,
+) -> Result<Posted, LedgerError> {
+    positive(withheld)?;
+    let w = withheld.get();
+    post(
+        conn,
+        NewTransaction {
+            key: format!("payment:{payment_id}:withheld"),
+            kind: TxnKind::PaymentConfirmed,
+            occurred_at: at,
+            memo: Some("tax withheld by the government buyer".to_owned()),
+            entries: vec![(Account::TaxWithheld, w), (Account::BuyerFundsHeld, -w)],
+            refs: Refs {
+                payment_id: Some(payment_id.to_owned()),
+                amount: w,
+                ..Refs::default()
+            },
+        },
+    )
+    .await
+}
+
+/// An order whose bill was paid net of withholding is refunded before completion: the
+/// withholding posted at payment goes back (buyer funds held debited, `tax_withheld`
+/// credited); the cash refunded is the order's total less it. Natural key
+/// `order:{id}:withholding_reversed`.
+pub async fn post_withholding_reversed<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    merchant_id: &str,
+    withheld: Rupiah,
+    at: DateTime<Utc>,
+) -> Result<Posted, LedgerError> {
+    positive(withheld)?;
+    let w = withheld.get();
+    post(
+        conn,
+        NewTransaction {
+            key: format!("order:{order_id}:withholding_reversed"),
+            kind: TxnKind::Refund,
+            occurred_at: at,
+            memo: Some("withholding reversed with the refund".to_owned()),
+            entries: vec![(Account::BuyerFundsHeld, w), (Account::TaxWithheld, -w)],
+            refs: Refs {
+                order_id: Some(order_id.to_owned()),
+                merchant_id: Some(merchant_id.to_owned()),
+                amount: w,
+                ..Refs::default()
+            },
+        },
+    )
+    .await
+}

@@ -10,3 +10,4 @@ pub mod readmodel;
 pub mod service;
 pub mod stock;
 pub mod store;
+pub mod tax_certificate;

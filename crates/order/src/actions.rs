@@ -197,6 +197,15 @@ pub async fn auto_complete_due(state: &AppState, limit: u64) -> ApiResult<usize>
         .column(order::Column::Id)
         .filter(order::Column::Status.eq(OrderStatus::Shipped.as_str()))
         .filter(order::Column::ShippedAt.lte(cutoff))
+        // An OPD order completes only with its BAST.
+        .filter(
+            order::Column::Id.not_in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(sea_orm::sea_query::Alias::new("order_id"))
+                    .from(sea_orm::sea_query::Alias::new("opd_orders"))
+                    .to_owned(),
+            ),
+        )
         .order_by_asc(order::Column::ShippedAt)
         .limit(limit)
         .into_tuple()

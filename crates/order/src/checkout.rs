@@ -137,6 +137,19 @@ pub async fn checkout(
     hash: &str,
     cart: &Cart,
 ) -> ApiResult<CheckoutOutcome> {
+    place(state, caller, key, hash, cart, None).await
+}
+
+/// Places a cart: a buyer's (`opd` is `None`: one bill now) or an OPD's (no bill: orders above
+/// the OPD's threshold wait for approval, and the treasurer bills them later).
+pub(crate) async fn place(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    hash: &str,
+    cart: &Cart,
+    opd: Option<&crate::opd::Purchase>,
+) -> ApiResult<CheckoutOutcome> {
     let now = state.now();
     let policies = state.policies.get(&state.db).await?;
     if cart.lines.len() > policies.max_cart_lines as usize {
@@ -303,6 +316,14 @@ pub async fn checkout(
             });
         }
         grand_total = grand_total.checked_add(total).ok_or_else(too_large)?;
+        let status = match opd {
+            Some(purchase) if total > purchase.approval_threshold => OrderStatus::AwaitingApproval,
+            _ => OrderStatus::AwaitingPayment,
+        };
+        if let Some(purchase) = opd {
+            crate::opd::record_order(&txn, purchase, &order_id, status, &caller.user_id, now)
+                .await?;
+        }
         orders.push(order::ActiveModel {
             id: Set(order_id.clone()),
             checkout_id: Set(checkout_id.clone()),
@@ -310,7 +331,7 @@ pub async fn checkout(
             buyer_id: Set(caller.user_id.clone()),
             buyer_role: Set(caller.role.as_str().to_owned()),
             merchant_id: Set((*merchant_id).to_owned()),
-            status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
+            status: Set(status.as_str().to_owned()),
             total_amount: Set(total.get()),
             short_amount: Set(0),
             fulfilment_method: Set(cart.fulfilment.as_str().to_owned()),
@@ -331,7 +352,7 @@ pub async fn checkout(
             id: Set(new_id()),
             order_id: Set(order_id.clone()),
             from_status: Set(None),
-            to_status: Set(OrderStatus::AwaitingPayment.as_str().to_owned()),
+            to_status: Set(status.as_str().to_owned()),
             actor_id: Set(Some(caller.user_id.clone())),
             actor_role: Set("buyer".to_owned()),
             note: Set(Some("checkout".to_owned())),
@@ -341,12 +362,33 @@ pub async fn checkout(
             id: order_id,
             merchant_id: (*merchant_id).to_owned(),
             merchant_name: listing.merchant_name.clone(),
-            status: OrderStatus::AwaitingPayment,
+            status,
             items: item_views,
             total_amount: total,
         });
     }
 
+    if opd.is_some() {
+        // No bill yet: the OPD's treasurer bills approved orders.
+        order::Entity::insert_many(orders)
+            .exec_without_returning(&txn)
+            .await?;
+        order_item::Entity::insert_many(items)
+            .exec_without_returning(&txn)
+            .await?;
+        order_event::Entity::insert_many(events)
+            .exec_without_returning(&txn)
+            .await?;
+        let body = serde_json::to_string(&crate::opd::CheckoutResponse {
+            checkout_id,
+            orders: views,
+        })
+        .map_err(ApiError::internal)?;
+        idempotency::finish(&txn, &caller.user_id, key, 201, &body).await?;
+        txn.commit().await?;
+        state.metrics.event("checkout", "created");
+        return Ok(CheckoutOutcome { status: 201, body });
+    }
     let expires_at = now + Duration::minutes(i64::from(policies.reservation_minutes));
     let (va_number, qris_payload) = insert_payment(
         &txn,
@@ -531,15 +573,15 @@ pub async fn release_rations<C: ConnectionTrait>(
 }
 
 /// A checkout's bill, before it is stored.
-struct NewBill<'a> {
-    id: &'a str,
-    checkout_id: &'a str,
-    buyer_id: &'a str,
-    method: PaymentMethod,
-    amount: Rupiah,
-    expires_at: DateTime<Utc>,
+pub(crate) struct NewBill<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) checkout_id: &'a str,
+    pub(crate) buyer_id: &'a str,
+    pub(crate) method: PaymentMethod,
+    pub(crate) amount: Rupiah,
+    pub(crate) expires_at: DateTime<Utc>,
     /// The bank's prefix of virtual account numbers.
-    va_prefix: &'a str,
+    pub(crate) va_prefix: &'a str,
 }
 
 /// Stores the bill, pending, and returns how to pay it: its virtual account number or its QRIS
@@ -547,7 +589,7 @@ struct NewBill<'a> {
 /// payment id and an attempt counter (at most 24 digits, as banks allow); a number already held
 /// by another payment, about one chance in a million per million payments held, is skipped for
 /// the next attempt instead of failing the checkout.
-async fn insert_payment(
+pub(crate) async fn insert_payment(
     txn: &DatabaseTransaction,
     bill: &NewBill<'_>,
     now: DateTime<Utc>,

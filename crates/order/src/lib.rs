@@ -9,6 +9,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod mandate;
 pub mod notify;
+pub mod opd;
 pub mod partial;
 pub mod payment;
 pub mod qris;
@@ -27,10 +28,12 @@ pub mod views;
 pub mod workers {
     use peken_kernel::{ApiResult, AppState};
 
-    /// Expires unpaid bills and completes shipped orders past their window.
+    /// Expires unpaid bills and OPD orders not approved or billed in time, and completes shipped
+    /// orders past their window (not OPD orders: they complete with their BAST).
     pub async fn run_once(state: &AppState) -> ApiResult<usize> {
         let expired = crate::payment::expire_due(state, 200).await?;
         let completed = crate::actions::auto_complete_due(state, 200).await?;
-        Ok(expired + completed)
+        let opd_expired = crate::opd::expire_due(state, 200).await?;
+        Ok(expired + completed + opd_expired)
     }
 }

@@ -185,12 +185,25 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
 ) -> ApiResult<()> {
     // A shortfall refunded at acceptance is not refunded again.
     let amount = Rupiah::new(order.supplied_amount());
+    // A government buyer paid its bill net of the tax it withheld: it gets back what it paid,
+    // and the withholding is reversed.
+    let withheld = crate::opd::withholding::amount_of(conn, &order.id).await?;
+    let cash = amount
+        .checked_sub(withheld)
+        .filter(|c| c.is_positive())
+        .unwrap_or(amount);
+    let withheld = amount.checked_sub(cash).unwrap_or(Rupiah::ZERO);
+    if withheld.is_positive() {
+        peken_ledger::post_withholding_reversed(conn, &order.id, &order.merchant_id, withheld, now)
+            .await
+            .map_err(ledger_error)?;
+    }
     refund::Entity::insert(refund::ActiveModel {
         id: Set(new_id()),
         payment_id: Set(order.payment_id.clone()),
         order_id: Set(Some(order.id.clone())),
         buyer_id: Set(order.buyer_id.clone()),
-        amount: Set(amount.get()),
+        amount: Set(cash.get()),
         reason: Set(reason.to_owned()),
         kind: Set("order".to_owned()),
         status: Set("due".to_owned()),
@@ -203,7 +216,7 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
         &format!("order:{}:refunded", order.id),
         Some(&order.id),
         Some(&order.merchant_id),
-        amount,
+        cash,
         now,
     )
     .await
@@ -219,7 +232,16 @@ pub async fn refund_paid_order<C: ConnectionTrait>(
         add_spend(conn, &order.buyer_id, period, negated).await?;
     }
     if announce {
-        notify::tell_buyer(conn, order, BuyerEvent::Refunded { amount, reason }, now).await?;
+        notify::tell_buyer(
+            conn,
+            order,
+            BuyerEvent::Refunded {
+                amount: cash,
+                reason,
+            },
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -239,6 +261,10 @@ pub async fn complete_order<C: ConnectionTrait>(
     let (_net, fee, tax) =
         peken_ledger::split_completed(gross, policies.platform_fee_bps, policies.tax_bps())
             .map_err(ledger_error)?;
+    // What a government buyer withheld from the bill is the shop's tax too.
+    let tax = tax
+        .checked_add(crate::opd::withholding::amount_of(conn, &order.id).await?)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("tax overflow")))?;
     peken_ledger::post_order_completed(conn, &order.id, &order.merchant_id, gross, fee, tax, now)
         .await
         .map_err(ledger_error)?;

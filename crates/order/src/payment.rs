@@ -307,6 +307,15 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
     }
     paid.sort_by(|a, b| a.id.cmp(&b.id));
     let mut applied: std::collections::HashMap<&str, Rupiah> = std::collections::HashMap::new();
+    // Government bills are paid net of the tax withheld from their orders.
+    let withheld = if paid.iter().any(|o| o.buyer_role == "opd_staff") {
+        let ids: Vec<String> = bills.iter().map(|(b, _)| b.id.clone()).collect();
+        crate::opd::withholding::of_payments(conn, &ids).await?
+    } else {
+        std::collections::HashMap::new()
+    };
+    let mut withheld_by_bill: std::collections::BTreeMap<String, Rupiah> =
+        std::collections::BTreeMap::new();
     if !paid.is_empty() {
         for chunk in paid.chunks(CHUNK) {
             let events: Vec<_> = chunk
@@ -377,8 +386,17 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
                 continue;
             };
             let total = Rupiah::new(order.total_amount);
+            let tax = withheld.get(&order.id).copied().unwrap_or(Rupiah::ZERO);
             let sum = applied.entry(bill.id.as_str()).or_insert(Rupiah::ZERO);
-            *sum = sum.checked_add(total).ok_or_else(overflow)?;
+            *sum = sum
+                .checked_add(total.checked_sub(tax).ok_or_else(overflow)?)
+                .ok_or_else(overflow)?;
+            if tax.is_positive() {
+                let w = withheld_by_bill
+                    .entry(bill.id.clone())
+                    .or_insert(Rupiah::ZERO);
+                *w = w.checked_add(tax).ok_or_else(overflow)?;
+            }
             let shop = by_shop
                 .entry((period, order.merchant_id.as_str()))
                 .or_insert((Rupiah::ZERO, 0));
@@ -435,6 +453,11 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
             })
             .collect();
         peken_ledger::post_many(conn, txns)
+            .await
+            .map_err(ledger_error)?;
+    }
+    for (payment_id, amount) in &withheld_by_bill {
+        peken_ledger::post_withholding(conn, payment_id, *amount, now)
             .await
             .map_err(ledger_error)?;
     }

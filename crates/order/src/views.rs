@@ -52,6 +52,8 @@ pub struct OrderFilter {
     pub from: Option<NaiveDate>,
     /// Placed on or before this WIB day.
     pub to: Option<NaiveDate>,
+    /// Only this OPD's purchases (for the OPD's own staff and admin).
+    pub opd_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -99,6 +101,16 @@ pub struct OrderView {
     /// The order's history, oldest first (on single-order reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<OrderEventView>>,
+    /// Set when a city office (OPD) bought this with the regional budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opd_purchase: Option<OpdMark>,
+}
+
+/// The OPD that bought an order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OpdMark {
+    pub opd_id: String,
+    pub opd_name: String,
 }
 
 fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
@@ -144,6 +156,7 @@ fn view(o: order::Model, items: Vec<order_item::Model>) -> OrderView {
         shipped_at: o.shipped_at,
         completed_at: o.completed_at,
         history: None,
+        opd_purchase: None,
     }
 }
 
@@ -188,7 +201,10 @@ async fn show_faces<C: ConnectionTrait>(
     product_ids.sort();
     product_ids.dedup();
     let faces = faces(state, conn, &merchant_ids, &product_ids).await?;
+    let ids: Vec<String> = views.iter().map(|v| v.id.clone()).collect();
+    let marks = crate::opd::marks(conn, &ids).await?;
     for view in views {
+        view.opd_purchase = marks.get(&view.id).cloned();
         view.merchant = faces.shops.get(&view.merchant_id).cloned();
         for item in &mut view.items {
             item.image = item
@@ -208,6 +224,16 @@ pub async fn get<C: ConnectionTrait>(
     order_id: &str,
 ) -> ApiResult<OrderView> {
     let found = visible_order(conn, caller, order_id).await?;
+    shown(state, conn, caller, found).await
+}
+
+/// An order the caller was found to see, with its items, faces and history.
+pub(crate) async fn shown<C: ConnectionTrait>(
+    state: &AppState,
+    conn: &C,
+    caller: &Caller,
+    found: order::Model,
+) -> ApiResult<OrderView> {
     let items = crate::lifecycle::items_of(conn, &found.id).await?;
     let events = events_of(conn, &found.id).await?;
     let mut out = view(found, items);
@@ -279,7 +305,21 @@ pub async fn list(
             query.filter(order::Column::MerchantId.eq(merchant_id))
         }
         Role::Admin | Role::Treasury => query,
-        Role::OpdAdmin | Role::OpdStaff => return Err(ApiError::forbidden()),
+        Role::OpdAdmin | Role::OpdStaff => match (&filter.opd_id, &caller.opd_id) {
+            (Some(wanted), Some(own)) if wanted == own => query.filter(
+                order::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(sea_orm::sea_query::Alias::new("order_id"))
+                        .from(sea_orm::sea_query::Alias::new("opd_orders"))
+                        .and_where(sea_orm::sea_query::ExprTrait::eq(
+                            sea_orm::sea_query::Expr::col(sea_orm::sea_query::Alias::new("opd_id")),
+                            own.clone(),
+                        ))
+                        .to_owned(),
+                ),
+            ),
+            _ => return Err(ApiError::forbidden()),
+        },
     };
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status.as_str()));

@@ -9,6 +9,7 @@ mod listings;
 mod merchants;
 mod photos;
 mod products;
+mod tax_certificate;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -27,4 +28,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     admin::configure(cfg);
     browse::configure(cfg);
     favourites::configure(cfg);
+    tax_certificate::configure(cfg);
 }

@@ -42,7 +42,7 @@ pub struct CheckoutRequest {
 
 impl CheckoutRequest {
     /// Checks the shape of the cart; prices, stock and rules are checked by the service.
-    fn into_cart(self) -> ApiResult<Cart> {
+    pub(super) fn into_cart(self) -> ApiResult<Cart> {
         if self.items.is_empty() {
             return Err(ApiError::unprocessable(
                 "empty_cart",

@@ -3,6 +3,7 @@
 mod buying;
 mod checkout;
 mod mandate;
+mod opd;
 mod orders;
 mod payments;
 mod receipts;
@@ -17,6 +18,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     buying::configure(cfg);
     checkout::configure(cfg);
     mandate::configure(cfg);
+    opd::configure(cfg);
     orders::configure(cfg);
     payments::configure(cfg);
     refunds::configure(cfg);

@@ -71,6 +71,7 @@ async fn list_orders(
         status: query.status,
         from: query.from,
         to: query.to,
+        opd_id: None,
     };
     Ok(web::Json(views::list(&state, &auth, &filter, &page).await?))
 }
