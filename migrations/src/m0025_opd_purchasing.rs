@@ -96,6 +96,22 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table("merchant_tax_certificates")
+                .col(text("merchant_id").primary_key())
+                .col(text("number"))
+                .col(text("valid_from"))
+                .col(text("valid_until"))
+                // submitted | verified | cleared
+                .col(text("status"))
+                .col(text("submitted_by"))
+                .col(timestamp_with_time_zone("submitted_at"))
+                .col(text_null("decided_by"))
+                .col(timestamp_with_time_zone_null("decided_at"))
+                .to_owned(),
+        )
+        .await?;
         unique(
             m,
             "ux_tax_withholdings_order",

@@ -22,6 +22,7 @@ mod media;
 mod merchant_alerts;
 mod merchants;
 mod notifications;
+mod opd;
 mod ops;
 mod orders;
 mod password;
