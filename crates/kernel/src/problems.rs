@@ -1552,12 +1552,6 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     p(
-        "not_opd_order",
-        &[409],
-        ("Bukan pesanan OPD", "Langkah ini hanya untuk pesanan OPD."),
-        ("Not an OPD order", "This step is only for OPD orders."),
-    ),
-    p(
         "not_reversible",
         &[409],
         (
