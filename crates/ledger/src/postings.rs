@@ -520,22 +520,6 @@ fn push_nonzero(entries: &mut Vec<(Account, i64)>, account: Account, amount: i64
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_split_always_adds_up() {
-        let (net, fee, tax) = split_completed(Rupiah::new(100_000), 0, 50).unwrap();
-        assert_eq!((net.get(), fee.get(), tax.get()), (99_500, 0, 500));
-        let (net, fee, tax) = split_completed(Rupiah::new(101), 100, 50).unwrap();
-        // 1% of 101 is 1.01 → 1; 0.5% of 101 is 0.505 → 1 (half up).
-        assert_eq!((net.get(), fee.get(), tax.get()), (99, 1, 1));
-        assert!(split_completed(Rupiah::new(100), 6_000, 6_000).is_err());
-        assert!(split_completed(Rupiah::new(-1), 0, 0).is_err());
-    }
-}
-
 /// A government buyer's bill was paid net of the tax it withheld (PPh 22 or PP 55/2022 final,
 /// remitted by the buyer's treasurer): the `withheld` part of the orders' totals never reaches
 /// the collection account, so it is posted as tax already settled: `tax_withheld` debited,
@@ -600,4 +584,20 @@ pub async fn post_withholding_reversed<C: ConnectionTrait>(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_always_adds_up() {
+        let (net, fee, tax) = split_completed(Rupiah::new(100_000), 0, 50).unwrap();
+        assert_eq!((net.get(), fee.get(), tax.get()), (99_500, 0, 500));
+        let (net, fee, tax) = split_completed(Rupiah::new(101), 100, 50).unwrap();
+        // 1% of 101 is 1.01 → 1; 0.5% of 101 is 0.505 → 1 (half up).
+        assert_eq!((net.get(), fee.get(), tax.get()), (99, 1, 1));
+        assert!(split_completed(Rupiah::new(100), 6_000, 6_000).is_err());
+        assert!(split_completed(Rupiah::new(-1), 0, 0).is_err());
+    }
 }

@@ -1,5 +1,6 @@
 //! The withholding slip as PDF and the tax office's table.
 
+use calamine::Reader;
 use peken_kernel::clock::Clock;
 use peken_tests::spawn_app;
 
@@ -104,7 +105,6 @@ async fn a_slip_reads_back_as_pdf_and_as_csv_and_xlsx() {
     )
     .await;
     assert_eq!(status, 200);
-    use calamine::Reader;
     let mut book: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
     let sheet = book.worksheet_range("Bukti potong").unwrap();
