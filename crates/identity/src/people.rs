@@ -249,3 +249,26 @@ pub async fn document_party<C: ConnectionTrait>(
         opd_name,
     }))
 }
+
+/// A city office (OPD) as other domains see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpdName {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+/// Every OPD, by code.
+pub async fn opds<C: ConnectionTrait>(conn: &C) -> Result<Vec<OpdName>, DbErr> {
+    Ok(crate::store::opd::Entity::find()
+        .order_by_asc(crate::store::opd::Column::Code)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|o| OpdName {
+            id: o.id,
+            code: o.code,
+            name: o.name,
+        })
+        .collect())
+}

@@ -55,6 +55,9 @@ pub struct Policies {
     pub opd_approval_working_days: u32,
     /// OPD purchasing: days the treasurer's bill stays payable.
     pub opd_bill_days: u32,
+    /// The share of OPD spend the city targets for micro and small businesses and
+    /// cooperatives, in basis points (40% = 4000); the OPD spend report compares against it.
+    pub opd_small_business_target_bps: u32,
 }
 
 impl Default for Policies {
@@ -77,6 +80,7 @@ impl Default for Policies {
             opd_withholding_threshold: Rupiah::new(2_000_000),
             opd_approval_working_days: 5,
             opd_bill_days: 14,
+            opd_small_business_target_bps: 4_000,
         }
     }
 }
@@ -144,6 +148,12 @@ impl Policies {
         }
         if !(1..=90).contains(&self.opd_bill_days) {
             out.push(("opd_bill_days", "from 1 to 90".to_owned()));
+        }
+        if self.opd_small_business_target_bps > 10_000 {
+            out.push((
+                "opd_small_business_target_bps",
+                "at most 10000 (100%)".to_owned(),
+            ));
         }
         if !(2..=12).contains(&self.va_bank_prefix.len())
             || !self.va_bank_prefix.bytes().all(|b| b.is_ascii_digit())

@@ -20,6 +20,7 @@
 pub mod bast;
 pub mod billing;
 pub mod slips;
+pub mod spend;
 pub mod withholding;
 
 use std::collections::HashMap;

@@ -2,6 +2,7 @@
 
 mod batches;
 mod merchant_payouts;
+mod opd_spend;
 mod refund_batches;
 mod reports;
 mod statements;
@@ -21,4 +22,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     statements::configure(cfg);
     merchant_payouts::configure(cfg);
     refund_batches::configure(cfg);
+    opd_spend::configure(cfg);
 }
