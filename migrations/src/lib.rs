@@ -26,6 +26,7 @@ mod m0021_merchant_alerts;
 mod m0022_partial_fulfilment;
 mod m0023_statement_credits;
 mod m0024_refund_batches;
+mod m0026_programme;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_partial_fulfilment::Migration),
             Box::new(m0023_statement_credits::Migration),
             Box::new(m0024_refund_batches::Migration),
+            Box::new(m0026_programme::Migration),
         ]
     }
 }

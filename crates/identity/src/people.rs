@@ -249,3 +249,15 @@ pub async fn document_party<C: ConnectionTrait>(
         opd_name,
     }))
 }
+
+/// The kecamatan an active camat reads, or `None` for anyone else.
+pub async fn camat_kecamatan<C: ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+) -> Result<Option<String>, DbErr> {
+    Ok(user::Entity::find_by_id(user_id.to_owned())
+        .one(conn)
+        .await?
+        .filter(|u| u.active && u.role == "camat")
+        .and_then(|u| u.kecamatan_code))
+}

@@ -36,16 +36,19 @@ pub enum Role {
     Admin,
     Treasury,
     OpdAdmin,
+    /// A camat: reads the programme's reports and shops of one kecamatan, changes nothing.
+    Camat,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Asn,
         Role::Public,
         Role::Merchant,
         Role::Admin,
         Role::Treasury,
         Role::OpdAdmin,
+        Role::Camat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Treasury => "treasury",
             Role::OpdAdmin => "opd_admin",
+            Role::Camat => "camat",
         }
     }
 
@@ -492,7 +496,7 @@ macro_rules! role_set {
     };
 }
 
-role_set!(pub AnyRole = [Asn, Public, Merchant, Admin, Treasury, OpdAdmin]);
+role_set!(pub AnyRole = [Asn, Public, Merchant, Admin, Treasury, OpdAdmin, Camat]);
 role_set!(pub AdminOnly = [Admin]);
 role_set!(pub TreasuryOnly = [Treasury]);
 role_set!(pub MerchantOnly = [Merchant]);

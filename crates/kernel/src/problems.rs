@@ -926,6 +926,14 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     f(
+        "invalid_months",
+        (
+            "Jumlah bulan tidak valid",
+            "Jumlah bulan tanpa penjualan antara 1 dan 120.",
+        ),
+        ("Invalid months", "months must be 1 to 120."),
+    ),
+    f(
         "invalid_ni_pppk",
         ("NI PPPK tidak valid", "Nomor Induk PPPK tidak valid."),
         ("Invalid NI PPPK", "Not a valid NI PPPK."),

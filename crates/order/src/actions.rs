@@ -28,7 +28,7 @@ pub async fn visible_order<C: sea_orm::ConnectionTrait>(
             Role::Asn | Role::Public => o.buyer_id == caller.user_id,
             Role::Merchant => caller.merchant_id.as_deref() == Some(o.merchant_id.as_str()),
             Role::Admin | Role::Treasury => true,
-            Role::OpdAdmin => false,
+            Role::OpdAdmin | Role::Camat => false,
         });
     found.ok_or_else(|| ApiError::not_found("order"))
 }

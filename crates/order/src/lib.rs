@@ -11,6 +11,7 @@ pub mod mandate;
 pub mod notify;
 pub mod partial;
 pub mod payment;
+pub mod programme;
 pub mod qris;
 pub mod receipt;
 pub mod refund_accounts;

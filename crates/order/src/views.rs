@@ -279,7 +279,7 @@ pub async fn list(
             query.filter(order::Column::MerchantId.eq(merchant_id))
         }
         Role::Admin | Role::Treasury => query,
-        Role::OpdAdmin => return Err(ApiError::forbidden()),
+        Role::OpdAdmin | Role::Camat => return Err(ApiError::forbidden()),
     };
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status.as_str()));

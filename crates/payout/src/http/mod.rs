@@ -2,6 +2,7 @@
 
 mod batches;
 mod merchant_payouts;
+mod programme;
 mod refund_batches;
 mod reports;
 mod statements;
@@ -13,6 +14,7 @@ role_set!(pub TreasuryOrAdmin = [Treasury, Admin]);
 role_set!(pub TurnoverReaders = [Merchant, Treasury, Admin]);
 role_set!(pub LedgerReaders = [Merchant, Treasury]);
 role_set!(pub PayoutReaders = [Merchant, Treasury, Admin]);
+role_set!(pub ProgrammeReaders = [Admin, Camat]);
 
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -21,4 +23,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     statements::configure(cfg);
     merchant_payouts::configure(cfg);
     refund_batches::configure(cfg);
+    programme::configure(cfg);
 }

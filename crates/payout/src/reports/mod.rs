@@ -3,6 +3,7 @@
 //! tax-year statement.
 
 mod cash;
+pub mod programme;
 mod tables;
 pub mod tax_year;
 mod treasury;
