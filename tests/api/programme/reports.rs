@@ -135,8 +135,7 @@ async fn shops_without_a_sale_are_counted_by_kecamatan_and_kind_from_the_window_
         .unwrap();
     assert!(never.get("last_sale_on").is_none() || never["last_sale_on"].is_null());
 
-    // Four months back reaches the July sale? No: 15 December; the sale one second before
-    // 15 January now counts.
+    // Four months back is 15 December: the sale one second before 15 January now counts.
     let four = app
         .get(
             "/api/v1/programme/reports/dormant-shops?months=4",
@@ -542,14 +541,14 @@ async fn umkm_classes_follow_pp_7_2021_to_the_rupiah_and_changes_are_reported() 
     let range = workbook.worksheet_range_at(0).unwrap().unwrap();
     let rows: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
     assert_eq!(rows.len(), 3);
-    let grown = rows
+    let grown_row = rows
         .iter()
         .find(|r| r[0] == Data::String(grows.clone()))
         .unwrap();
-    assert_eq!(grown[7], Data::Float(2_000_000_001.0));
+    assert_eq!(grown_row[7], Data::Float(2_000_000_001.0));
 }
 
-/// The rows of the sheet `name` as (first cell, second cell) text and number pairs.
+/// The rows of the sheet `name`, header first.
 fn sheet(workbook: &mut Xlsx<Cursor<Vec<u8>>>, name: &str) -> Vec<Vec<Data>> {
     let range = workbook.worksheet_range(name).unwrap();
     range.rows().map(<[Data]>::to_vec).collect()

@@ -620,6 +620,16 @@ pub fn class_changes_table(report: &ClassChanges) -> Table {
 // ---------------------------------------------------------------------------------------------
 // The year's totals for the accountability report (LKPJ)
 
+/// One line of the LKPJ's sheets by kecamatan and by kind.
+#[derive(Default)]
+struct Group {
+    registered: i64,
+    active: i64,
+    gross: i64,
+    refunds: i64,
+    orders: i64,
+}
+
 /// Builds the LKPJ workbook's sheets for one WIB year: totals, by kecamatan, by kind, by month
 /// and the class changes from the year before.
 pub async fn lkpj_tables<C: ConnectionTrait>(
@@ -628,25 +638,31 @@ pub async fn lkpj_tables<C: ConnectionTrait>(
     scope: &Scope,
     year: i32,
 ) -> ApiResult<Vec<Table>> {
-    let first =
+    let january =
         Period::new(year, 1).map_err(|e| ApiError::field("year", e.code(), e.to_string()))?;
-    let last =
+    let december =
         Period::new(year, 12).map_err(|e| ApiError::field("year", e.code(), e.to_string()))?;
-    let year_end = last.end_utc();
-    let (list, ids) = scope.shops(conn).await?;
-    let registered: Vec<&ProgrammeShop> =
-        list.iter().filter(|s| s.registered_at < year_end).collect();
+    let year_end = december.end_utc();
+    let (shop_list, ids) = scope.shops(conn).await?;
+    let registered: Vec<&ProgrammeShop> = shop_list
+        .iter()
+        .filter(|s| s.registered_at < year_end)
+        .collect();
     let spans = orders::sales_span(conn, ids.as_deref()).await?;
     let per_shop: HashMap<String, read::MonthTurnover> =
-        read::turnover_by_merchant(conn, first, last)
+        read::turnover_by_merchant(conn, january, december)
             .await?
             .into_iter()
             .map(|r| (r.merchant_id.clone(), r))
             .collect();
-    let series = monthly_series(conn, scope, first, last).await?;
-    let buyers =
-        orders::distinct_buyers(conn, ids.as_deref(), &first.to_string(), &last.to_string())
-            .await?;
+    let series = monthly_series(conn, scope, january, december).await?;
+    let buyers = orders::distinct_buyers(
+        conn,
+        ids.as_deref(),
+        &january.to_string(),
+        &december.to_string(),
+    )
+    .await?;
     // A shop is active in the year when the journal has its turnover in it; it never sold by
     // the year's end when it has no paid order before then.
     let active: HashSet<&str> = registered
@@ -656,7 +672,7 @@ pub async fn lkpj_tables<C: ConnectionTrait>(
         .collect();
     let never_sold = registered
         .iter()
-        .filter(|s| !spans.get(&s.id).is_some_and(|(first, _)| *first < year_end))
+        .filter(|s| spans.get(&s.id).is_none_or(|(first, _)| *first >= year_end))
         .count() as i64;
 
     let mut totals = Table::new("Total", &["measure", "value"]);
@@ -675,15 +691,6 @@ pub async fn lkpj_tables<C: ConnectionTrait>(
         ("net_amount", t.net_amount.into()),
     ] {
         totals.push(vec![Value::from(measure.to_owned()), value]);
-    }
-
-    #[derive(Default)]
-    struct Group {
-        registered: i64,
-        active: i64,
-        gross: i64,
-        refunds: i64,
-        orders: i64,
     }
     let mut by_kecamatan: BTreeMap<String, Group> = BTreeMap::new();
     let mut by_kind: BTreeMap<String, Group> = BTreeMap::new();
@@ -739,9 +746,9 @@ pub async fn lkpj_tables<C: ConnectionTrait>(
         kind_sheet.push(row);
     }
     let mut month_sheet = series_table(&series);
-    month_sheet.sheet = "Per bulan".to_owned();
+    "Per bulan".clone_into(&mut month_sheet.sheet);
     let mut changes = class_changes_table(&class_changes(conn, scope, year - 1, year).await?);
-    changes.sheet = "Perubahan kelas".to_owned();
+    "Perubahan kelas".clone_into(&mut changes.sheet);
     Ok(vec![
         totals,
         kecamatan_sheet,
