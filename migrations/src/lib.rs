@@ -19,7 +19,7 @@ mod m0014_sessions;
 mod m0015_registrations;
 pub mod m0016_ledger_stripes;
 mod m0017_remittance_jobs;
-mod m0018_products;
+pub(crate) mod m0018_products;
 mod m0019_buyer;
 mod m0020_inbox_push;
 mod m0021_merchant_alerts;

@@ -58,6 +58,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/admin/merchants", "UFFFFAFFF"),
     (
         "POST",
+        "/api/v1/admin/merchants/{id}/mentoring",
+        "UFFFFAFFF",
+    ),
+    ("PUT", "/api/v1/admin/merchants/{id}/nib", "UFFFFAFFF"),
+    (
+        "POST",
         "/api/v1/admin/merchants/{id}/bank-account/confirmation",
         "UFFFFAFFF",
     ),
@@ -132,6 +138,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/merchants/{id}", "AAAAAAAAA"),
     ("PATCH", "/api/v1/merchants/{id}", "UFFANFFFF"),
     ("PUT", "/api/v1/merchants/{id}/bank-account", "UFFANFFFF"),
+    ("PUT", "/api/v1/merchants/{id}/credentials", "UFFANAFFF"),
+    ("GET", "/api/v1/merchants/{id}/mentoring", "UFFANAFFA"),
     ("GET", "/api/v1/merchants/{id}/ledger", "UFFANFAFF"),
     ("GET", "/api/v1/merchants/{id}/listings", "UFFANAFFF"),
     ("POST", "/api/v1/merchants/{id}/listings", "UFFANFFFF"),

@@ -4,6 +4,7 @@
 //! and the ledger, at the instants a test needs, so figures can be worked out here.
 
 mod camat;
+mod naik_kelas;
 mod reports;
 
 use chrono::{DateTime, Utc};
