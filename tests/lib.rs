@@ -464,6 +464,21 @@ impl TestApp {
         self.login(&email, PASSWORD).await
     }
 
+    /// Creates a camat of the kecamatan `kecamatan_code` and logs in as it.
+    pub async fn camat(&self, kecamatan_code: &str) -> User {
+        let admin = self.admin().await;
+        let email = format!("camat-{}@test.local", uuid::Uuid::new_v4().simple());
+        self.post(
+            "/api/v1/admin/users",
+            Some(&admin.token),
+            &json!({"role": "camat", "email": email, "password": PASSWORD, "name": "Test Camat",
+                    "kecamatan_code": kecamatan_code}),
+        )
+        .await
+        .expect(201);
+        self.login(&email, PASSWORD).await
+    }
+
     pub async fn create_opd(&self, code: &str) -> String {
         let admin = self.admin().await;
         let reply = self

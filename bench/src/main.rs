@@ -6,6 +6,7 @@ mod checks;
 mod compare;
 mod image;
 mod load;
+mod programme;
 mod rng;
 mod seed;
 
@@ -54,6 +55,18 @@ enum Command {
     Compare {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+    /// Time each of the programme's reports (city-wide and for one kecamatan) on a seeded
+    /// database and print their figures.
+    Programme {
+        #[arg(long, env = "PEKEN_DATABASE_URL")]
+        database_url: String,
+        /// The camat's kecamatan to time the reports for.
+        #[arg(long, default_value = "35.78.01")]
+        kecamatan: String,
+        /// How many times to run each report.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// Time the processing of one ~4 MB 12-megapixel product photo (`peken_media::process`).
     Image {
@@ -108,6 +121,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Run(args) => load::run(args).await,
         Command::Compare { files } => compare::run(&files),
+        Command::Programme {
+            database_url,
+            kecamatan,
+            runs,
+        } => programme::run(&database_url, &kecamatan, runs).await,
         Command::Image {
             runs,
             width,

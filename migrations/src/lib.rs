@@ -19,7 +19,7 @@ mod m0014_sessions;
 mod m0015_registrations;
 pub mod m0016_ledger_stripes;
 mod m0017_remittance_jobs;
-mod m0018_products;
+pub(crate) mod m0018_products;
 mod m0019_buyer;
 mod m0020_inbox_push;
 mod m0021_merchant_alerts;
@@ -27,6 +27,7 @@ mod m0022_partial_fulfilment;
 mod m0023_statement_credits;
 mod m0024_refund_batches;
 mod m0025_opd_purchasing;
+mod m0026_programme;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0023_statement_credits::Migration),
             Box::new(m0024_refund_batches::Migration),
             Box::new(m0025_opd_purchasing::Migration),
+            Box::new(m0026_programme::Migration),
         ]
     }
 }

@@ -219,7 +219,7 @@ impl MigrationTrait for Migration {
 /// SQLite's way to drop a NOT NULL: a new table from the old one's definition without it, the
 /// rows copied, the old table dropped, the new one renamed, the indexes made again. Runs inside
 /// the caller's transaction with foreign keys off; checks them before it returns.
-async fn sqlite_drop_not_null<C: ConnectionTrait>(
+pub(crate) async fn sqlite_drop_not_null<C: ConnectionTrait>(
     conn: &C,
     table: &str,
     column: &str,

@@ -32,6 +32,7 @@ mod policies;
 mod privacy;
 mod problems;
 mod products;
+mod programme;
 mod proxy;
 mod registration;
 mod reports;

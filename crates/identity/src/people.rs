@@ -272,3 +272,15 @@ pub async fn opds<C: ConnectionTrait>(conn: &C) -> Result<Vec<OpdName>, DbErr> {
         })
         .collect())
 }
+
+/// The kecamatan an active camat reads, or `None` for anyone else.
+pub async fn camat_kecamatan<C: ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+) -> Result<Option<String>, DbErr> {
+    Ok(user::Entity::find_by_id(user_id.to_owned())
+        .one(conn)
+        .await?
+        .filter(|u| u.active && u.role == "camat")
+        .and_then(|u| u.kecamatan_code))
+}

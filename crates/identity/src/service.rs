@@ -39,6 +39,7 @@ pub struct NewUser {
     pub work_kelurahan_code: Option<String>,
     pub merchant_id: Option<String>,
     pub merchant_role: Option<String>,
+    pub kecamatan_code: Option<String>,
 }
 
 impl NewUser {
@@ -57,6 +58,7 @@ impl NewUser {
             work_kelurahan_code: None,
             merchant_id: None,
             merchant_role: None,
+            kecamatan_code: None,
         }
     }
 }
@@ -81,6 +83,7 @@ pub(crate) async fn insert_user<C: ConnectionTrait>(
         position_class: Set(new.position_class),
         domicile_kelurahan_code: Set(new.domicile_kelurahan_code),
         work_kelurahan_code: Set(new.work_kelurahan_code),
+        kecamatan_code: Set(new.kecamatan_code),
         merchant_id: Set(new.merchant_id),
         merchant_role: Set(new.merchant_role),
         active: Set(true),

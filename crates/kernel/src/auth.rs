@@ -39,10 +39,12 @@ pub enum Role {
     /// A person of one OPD who buys for it with the duties its OPD admin granted (pemesan, PPK,
     /// penerima, bendahara); the token carries the OPD as for `opd_admin`.
     OpdStaff,
+    /// A camat: reads the programme's reports and shops of one kecamatan, changes nothing.
+    Camat,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Asn,
         Role::Public,
         Role::Merchant,
@@ -50,6 +52,7 @@ impl Role {
         Role::Treasury,
         Role::OpdAdmin,
         Role::OpdStaff,
+        Role::Camat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +64,7 @@ impl Role {
             Role::Treasury => "treasury",
             Role::OpdAdmin => "opd_admin",
             Role::OpdStaff => "opd_staff",
+            Role::Camat => "camat",
         }
     }
 
@@ -497,7 +501,7 @@ macro_rules! role_set {
     };
 }
 
-role_set!(pub AnyRole = [Asn, Public, Merchant, Admin, Treasury, OpdAdmin, OpdStaff]);
+role_set!(pub AnyRole = [Asn, Public, Merchant, Admin, Treasury, OpdAdmin, OpdStaff, Camat]);
 role_set!(pub AdminOnly = [Admin]);
 role_set!(pub TreasuryOnly = [Treasury]);
 role_set!(pub MerchantOnly = [Merchant]);

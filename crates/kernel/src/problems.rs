@@ -764,6 +764,17 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     f(
+        "invalid_capital_band",
+        (
+            "Kelompok modal tidak valid",
+            "Kelompok modal usaha adalah mikro, kecil, atau menengah.",
+        ),
+        (
+            "Invalid capital band",
+            "capital_band must be mikro, kecil or menengah.",
+        ),
+    ),
+    f(
         "invalid_code",
         (
             "Kode tidak valid",
@@ -969,6 +980,14 @@ pub static CATALOGUE: &[Entry] = &[
         ),
     ),
     f(
+        "invalid_months",
+        (
+            "Jumlah bulan tidak valid",
+            "Jumlah bulan tanpa penjualan antara 1 dan 120.",
+        ),
+        ("Invalid months", "months must be 1 to 120."),
+    ),
+    f(
         "invalid_ni_pppk",
         ("NI PPPK tidak valid", "Nomor Induk PPPK tidak valid."),
         ("Invalid NI PPPK", "Not a valid NI PPPK."),
@@ -977,6 +996,17 @@ pub static CATALOGUE: &[Entry] = &[
         "invalid_nib",
         ("NIB tidak valid", "Nomor Induk Berusaha (NIB) tidak valid."),
         ("Invalid NIB", "Not a valid NIB."),
+    ),
+    f(
+        "invalid_nib_status",
+        (
+            "Status NIB tidak valid",
+            "Status NIB adalah none, in_progress, atau checked; toko yang sudah ber-NIB tidak kembali ke none.",
+        ),
+        (
+            "Invalid NIB status",
+            "status must be none, in_progress or checked; a shop with an NIB does not go back to none.",
+        ),
     ),
     f(
         "invalid_nik",
@@ -1432,6 +1462,18 @@ pub static CATALOGUE: &[Entry] = &[
         (
             "Net quantity conflict",
             "A product has a net weight or a net volume, not both.",
+        ),
+    ),
+    p(
+        "nib_not_checked",
+        &[409],
+        (
+            "NIB belum diperiksa",
+            "Toko ini belum dapat berjualan sampai Dinas Koperasi memeriksa NIB-nya.",
+        ),
+        (
+            "NIB not checked",
+            "This shop cannot sell until the cooperatives office has checked its NIB.",
         ),
     ),
     p(

@@ -381,3 +381,85 @@ pub async fn daily_movements<C: ConnectionTrait>(
         })
         .collect()
 }
+
+/// The turnover of every WIB month from `from` to `to` (`period` is the month; `merchant_id`
+/// is empty), of the shops given or of all (`None`); months without any are absent. One
+/// grouped statement whatever the range.
+pub async fn turnover_by_period<C: ConnectionTrait>(
+    conn: &C,
+    shops: Option<&[String]>,
+    from: Period,
+    to: Period,
+) -> Result<Vec<MonthTurnover>, DbErr> {
+    if shops.is_some_and(<[String]>::is_empty) {
+        return Ok(Vec::new());
+    }
+    let mut values: Vec<sea_orm::Value> = vec![from.to_string().into(), to.to_string().into()];
+    let filter = match shops {
+        None => String::new(),
+        Some(ids) => {
+            values.extend(ids.iter().map(|id| sea_orm::Value::from(id.clone())));
+            format!(" AND merchant_id IN ({})", sql::list(ids.len(), 3))
+        }
+    };
+    let rows = sql::query(
+        conn,
+        format!(
+            "SELECT '' AS merchant_id, period, \
+             CAST(COALESCE(SUM(CASE WHEN turnover_amount > 0 THEN turnover_amount ELSE 0 END), 0) AS BIGINT) AS gross, \
+             CAST(COALESCE(SUM(CASE WHEN turnover_amount < 0 THEN -turnover_amount ELSE 0 END), 0) AS BIGINT) AS refunds, \
+             COUNT(CASE WHEN kind = 'order_completed' THEN 1 END) AS completed_orders \
+             FROM ledger_transactions WHERE period >= $1 AND period <= $2 \
+             AND turnover_amount <> 0 AND merchant_id IS NOT NULL{filter} \
+             GROUP BY period ORDER BY period"
+        ),
+        values,
+    )
+    .await?;
+    rows.iter().map(month_row).collect()
+}
+
+/// The yearly turnover (`turnover_years`) of every shop with any in the years given:
+/// `(merchant_id, year, amount)`.
+pub async fn turnover_of_years<C: ConnectionTrait>(
+    conn: &C,
+    years: &[i32],
+) -> Result<Vec<(String, i32, i64)>, DbErr> {
+    if years.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sql::query(
+        conn,
+        format!(
+            "SELECT merchant_id, year, amount FROM turnover_years WHERE year IN ({})",
+            sql::list(years.len(), 1)
+        ),
+        years.iter().map(|y| sea_orm::Value::from(*y)).collect(),
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "merchant_id")?,
+                r.try_get("", "year")?,
+                r.try_get("", "amount")?,
+            ))
+        })
+        .collect()
+}
+
+/// One shop's yearly turnover (`turnover_years`), by year, oldest first.
+pub async fn years_of_merchant<C: ConnectionTrait>(
+    conn: &C,
+    merchant_id: &str,
+) -> Result<Vec<(i32, i64)>, DbErr> {
+    let rows = sql::query(
+        conn,
+        "SELECT year, amount FROM turnover_years WHERE merchant_id = $1 ORDER BY year",
+        vec![merchant_id.into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "year")?, r.try_get("", "amount")?)))
+        .collect()
+}

@@ -108,7 +108,7 @@ pub async fn shop_party<C: ConnectionTrait>(
 ) -> Result<Option<ShopParty>, DbErr> {
     let Some(r) = sql::query_one(
         conn,
-        "SELECT name, kind, address, kelurahan_code, kecamatan_code, nib, npwp, owner_nik, \
+        "SELECT name, kind, address, kelurahan_code, kecamatan_code, COALESCE(nib, '') AS nib, npwp, owner_nik, \
          owner_user_id FROM merchants WHERE id = $1",
         vec![id.into()],
     )

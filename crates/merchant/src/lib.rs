@@ -6,6 +6,7 @@ pub mod browse;
 pub mod facts;
 pub mod http;
 pub mod media;
+pub mod programme;
 pub mod readmodel;
 pub mod service;
 pub mod stock;

@@ -397,7 +397,8 @@ async fn load_chunk(state: &AppState, period: Period, after: &str) -> ApiResult<
          JOIN products p ON p.id = l.product_id \
          LEFT JOIN commodities c ON c.id = l.commodity_id \
          LEFT JOIN merchant_turnover t ON t.merchant_id = l.merchant_id AND t.period = $1 \
-         WHERE l.id > $2 AND m.status = 'active' AND l.active = $3 AND p.status = 'approved' \
+         WHERE l.id > $2 AND m.status = 'active' AND m.nib_status = 'checked' \
+         AND l.active = $3 AND p.status = 'approved' \
          AND (c.id IS NULL OR (c.active = $4 AND (c.het_price IS NULL OR l.price <= c.het_price))) \
          AND l.taken_down_at IS NULL AND l.stock > 0 \
          AND EXISTS (SELECT 1 FROM category_permissions cp \

@@ -29,7 +29,7 @@ pub async fn visible_order<C: sea_orm::ConnectionTrait>(
             Role::Merchant => caller.merchant_id.as_deref() == Some(o.merchant_id.as_str()),
             Role::Admin | Role::Treasury => true,
             // OPD orders are seen through `/opd/orders`.
-            Role::OpdAdmin | Role::OpdStaff => false,
+            Role::OpdAdmin | Role::OpdStaff | Role::Camat => false,
         });
     found.ok_or_else(|| ApiError::not_found("order"))
 }

@@ -451,6 +451,10 @@ fn check_sellable(listing: &ListingForSale) -> ApiResult<()> {
         "merchant_not_active" => {
             ApiError::conflict("merchant_not_active", "this shop is not taking orders")
         }
+        "nib_not_checked" => ApiError::conflict(
+            "nib_not_checked",
+            "this shop cannot sell until the cooperatives office has checked its NIB",
+        ),
         _ => ApiError::conflict("listing_not_sellable", "this listing is not for sale now"),
     };
     Err(err.with_context(context))

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod opd;
 pub mod partial;
 pub mod payment;
+pub mod programme;
 pub mod qris;
 pub mod receipt;
 pub mod refund_accounts;

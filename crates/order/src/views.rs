@@ -320,6 +320,7 @@ pub async fn list(
             ),
             _ => return Err(ApiError::forbidden()),
         },
+        Role::Camat => return Err(ApiError::forbidden()),
     };
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status.as_str()));

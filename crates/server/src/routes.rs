@@ -40,6 +40,7 @@ use crate::middleware;
         (name = "notifications", description = "The caller's in-app inbox and push devices"),
         (name = "turnover", description = "Merchant turnover, UMKM class, turnover alerts and the city report"),
         (name = "ledger", description = "The double-entry journal and the trial balance"),
+        (name = "programme", description = "The programme's reports for the cooperatives office and the camat: shops without sales, turnover, orders and buyers since launch, UMKM classes, the LKPJ workbook"),
         (name = "payouts", description = "Payout batches, transfer files, failures, holds, the payout service level, and a shop's own payouts with their remittance advice"),
         (name = "reconciliation", description = "Bank statements, matching, exceptions and the daily close"),
         (name = "audit", description = "The audit log of money, stock, status and policy changes"),

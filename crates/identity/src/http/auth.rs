@@ -170,6 +170,9 @@ pub struct MeResponse {
     pub domicile_kelurahan_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_kelurahan_code: Option<String>,
+    /// A camat's kecamatan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kecamatan_code: Option<String>,
 }
 
 impl MeResponse {
@@ -189,6 +192,7 @@ impl MeResponse {
             position_class: u.position_class,
             domicile_kelurahan_code: u.domicile_kelurahan_code,
             work_kelurahan_code: u.work_kelurahan_code,
+            kecamatan_code: u.kecamatan_code,
         })
     }
 }

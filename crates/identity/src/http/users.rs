@@ -65,6 +65,7 @@ pub enum StaffRole {
     Admin,
     Treasury,
     OpdAdmin,
+    Camat,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -75,9 +76,11 @@ pub struct CreateUserRequest {
     pub name: String,
     /// Required for `opd_admin`: the OPD whose ASN it oversees.
     pub opd_id: Option<String>,
+    /// Required for `camat`: the kecamatan (`35.78.KK`) whose reports and shops it reads.
+    pub kecamatan_code: Option<String>,
 }
 
-/// Create an admin, treasury or OPD admin user.
+/// Create an admin, treasury, OPD admin or camat user.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
@@ -102,6 +105,7 @@ async fn create_user(
         StaffRole::Admin => Role::Admin,
         StaffRole::Treasury => Role::Treasury,
         StaffRole::OpdAdmin => Role::OpdAdmin,
+        StaffRole::Camat => Role::Camat,
     };
     let opd_id = match (&body.opd_id, role) {
         (Some(id), Role::OpdAdmin) => {
@@ -128,11 +132,41 @@ async fn create_user(
         }
         (None, _) => None,
     };
+    let kecamatan_code = match (&body.kecamatan_code, role) {
+        (Some(code), Role::Camat) => {
+            let found = state.regions.kecamatan(code);
+            v.require(
+                found.is_some(),
+                "kecamatan_code",
+                "unknown_region",
+                "not a kecamatan of Surabaya",
+            );
+            found.map(|c| c.as_str().to_owned())
+        }
+        (None, Role::Camat) => {
+            v.push(
+                "kecamatan_code",
+                "required",
+                "a camat needs a kecamatan_code".into(),
+            );
+            None
+        }
+        (Some(_), _) => {
+            v.push(
+                "kecamatan_code",
+                "not_allowed",
+                "only a camat has a kecamatan_code".into(),
+            );
+            None
+        }
+        (None, _) => None,
+    };
     let (name, password) = v.finish_with((name, password))?;
     let hash = state.passwords.hash(&password).await?;
     let mut new = NewUser::new(role, name, hash);
     new.email = email;
     new.opd_id = opd_id;
+    new.kecamatan_code = kecamatan_code;
     let created = service::create_staff(&state, &auth, new).await?;
     Ok(HttpResponse::Created().json(MeResponse::from_model(created)?))
 }

@@ -20,6 +20,8 @@ pub struct Model {
     pub work_kelurahan_code: Option<String>,
     pub merchant_id: Option<String>,
     pub merchant_role: Option<String>,
+    /// A camat's kecamatan (`35.78.KK`): the one whose reports and shops it reads.
+    pub kecamatan_code: Option<String>,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -55,8 +55,11 @@ pub struct RegisterMerchantRequest {
     pub name: String,
     /// `toko_kelontong`, `umkm`, `koperasi` or `padat_karya`.
     pub kind: String,
-    /// 13-digit NIB from OSS; one merchant per NIB.
-    pub nib: String,
+    /// 13-digit NIB from OSS; one merchant per NIB. A shop still getting its NIB registers
+    /// without it (its `nib_status` is `none`) and cannot sell until the cooperatives office
+    /// has checked one.
+    #[serde(default)]
+    pub nib: Option<String>,
     /// The owner's 16-digit NIK; stored, and shown only masked.
     pub owner_nik: String,
     /// 16-digit NPWP (15-digit old form accepted and normalised).
@@ -90,6 +93,24 @@ pub struct MerchantResponse {
     pub verified_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nib: Option<String>,
+    /// `none`, `in_progress` or `checked`: only a shop whose NIB the cooperatives office
+    /// checked sells (naik kelas).
+    pub nib_status: String,
+    /// Halal certificate number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halal_number: Option<String>,
+    /// PIRT (home-industry food) licence number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pirt_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trademark_name: Option<String>,
+    /// The trademark's registration number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trademark_number: Option<String>,
+    /// Founding-capital band (PP 7/2021): `mikro` (≤ Rp1 billion), `kecil` (≤ Rp5 billion) or
+    /// `menengah` (≤ Rp10 billion). The shop's own people, admins and treasury only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capital_band: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mbr: Option<bool>,
     /// The owner's NIK with its middle digits hidden.
@@ -174,7 +195,13 @@ impl MerchantResponse {
             delivery: delivery_of(&m),
             status_reason: m.status_reason.filter(|_| staff),
             verified_at: m.verified_at.filter(|_| staff),
-            nib: staff.then(|| m.nib.clone()),
+            nib: m.nib.clone().filter(|_| staff),
+            nib_status: m.nib_status.clone(),
+            halal_number: m.halal_number.clone(),
+            pirt_number: m.pirt_number.clone(),
+            trademark_name: m.trademark_name.clone(),
+            trademark_number: m.trademark_number.clone(),
+            capital_band: m.capital_band.clone().filter(|_| staff),
             mbr: staff.then_some(m.mbr),
             owner_nik_masked: full.then(|| mask_nik_str(&m.owner_nik)),
             npwp: m.npwp.filter(|_| full),
@@ -278,7 +305,13 @@ async fn register(
     let mut v = Validation::new();
     let name = check_text(&mut v, "name", &body.name, 120);
     let kind = check_kind(&mut v, &body.kind);
-    let nib = v.check("nib", Nib::parse(&body.nib));
+    let nib = v.check_opt(
+        "nib",
+        body.nib
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(Nib::parse),
+    );
     let owner_nik = v.check("owner_nik", Nik::parse(&body.owner_nik));
     let npwp = v.check_opt(
         "npwp",
@@ -297,8 +330,8 @@ async fn register(
     let address = check_text(&mut v, "address", &body.address, 300);
     let bank = check_bank(&mut v, "bank.", &body.bank);
     let owner = check_person(&mut v, "owner.", &body.owner);
-    let (name, kind, nib, owner_nik, kelurahan, address, bank, owner) =
-        v.finish_with((name, kind, nib, owner_nik, kelurahan, address, bank, owner))?;
+    let (name, kind, owner_nik, kelurahan, address, bank, owner) =
+        v.finish_with((name, kind, owner_nik, kelurahan, address, bank, owner))?;
     let created = merchants::register(
         &state,
         NewMerchant {

@@ -7,6 +7,7 @@ mod bulk;
 mod favourites;
 mod listings;
 mod merchants;
+mod naik_kelas;
 mod photos;
 mod products;
 mod tax_certificate;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     products::configure(cfg);
     photos::configure(cfg);
     admin::configure(cfg);
+    naik_kelas::configure(cfg);
     browse::configure(cfg);
     favourites::configure(cfg);
     tax_certificate::configure(cfg);

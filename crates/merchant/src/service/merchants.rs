@@ -24,12 +24,19 @@ pub const ACTIVE: &str = "active";
 pub const REJECTED: &str = "rejected";
 pub const SUSPENDED: &str = "suspended";
 
+/// Where a shop stands with its NIB: none yet, being obtained with the cooperatives office's
+/// help, or checked by it (only then does the shop sell).
+pub const NIB_NONE: &str = "none";
+pub const NIB_IN_PROGRESS: &str = "in_progress";
+pub const NIB_CHECKED: &str = "checked";
+
 /// A validated registration.
 #[derive(Debug, Clone)]
 pub struct NewMerchant {
     pub name: String,
     pub kind: String,
-    pub nib: Nib,
+    /// Absent while the shop is still getting its NIB.
+    pub nib: Option<Nib>,
     pub owner_nik: Nik,
     pub npwp: Option<Npwp>,
     pub mbr: bool,
@@ -75,12 +82,14 @@ pub async fn register(state: &AppState, new: NewMerchant) -> ApiResult<merchant:
     let hash = state.passwords.hash(&new.owner.password).await?;
     let now = state.now();
     let txn = state.db.begin().await?;
-    let taken = merchant::Entity::find()
-        .filter(merchant::Column::Nib.eq(new.nib.as_str()))
-        .one(&txn)
-        .await?;
-    if taken.is_some() {
-        return Err(nib_taken());
+    if let Some(nib) = &new.nib {
+        let taken = merchant::Entity::find()
+            .filter(merchant::Column::Nib.eq(nib.as_str()))
+            .one(&txn)
+            .await?;
+        if taken.is_some() {
+            return Err(nib_taken());
+        }
     }
     let merchant_id = new_id();
     let mut owner = NewUser::new(Role::Merchant, new.owner.name, hash);
@@ -97,7 +106,18 @@ pub async fn register(state: &AppState, new: NewMerchant) -> ApiResult<merchant:
         id: Set(merchant_id),
         name: Set(new.name),
         kind: Set(new.kind),
-        nib: Set(new.nib.as_str().to_owned()),
+        nib_status: Set(if new.nib.is_some() {
+            NIB_CHECKED
+        } else {
+            NIB_NONE
+        }
+        .to_owned()),
+        nib: Set(new.nib.map(|n| n.as_str().to_owned())),
+        halal_number: Set(None),
+        pirt_number: Set(None),
+        trademark_name: Set(None),
+        trademark_number: Set(None),
+        capital_band: Set(None),
         owner_nik: Set(new.owner_nik.expose().to_owned()),
         npwp: Set(new.npwp.map(|n| n.as_str().to_owned())),
         mbr: Set(new.mbr),

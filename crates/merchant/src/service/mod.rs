@@ -5,6 +5,7 @@ mod cards;
 pub mod favourites;
 pub mod listings;
 pub mod merchants;
+pub mod naik_kelas;
 pub mod products;
 pub(crate) mod sale;
 

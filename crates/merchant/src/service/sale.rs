@@ -20,6 +20,8 @@ pub struct ListingForSale {
     pub merchant_name: String,
     pub merchant_kind: String,
     pub merchant_status: String,
+    /// Whether the cooperatives office checked the shop's NIB: a shop sells only then.
+    pub merchant_nib_checked: bool,
     pub merchant_kelurahan_code: String,
     pub merchant_kecamatan_code: String,
     pub product_id: String,
@@ -57,6 +59,7 @@ impl ListingForSale {
             && !self.taken_down
             && self.product_status == "approved"
             && self.merchant_status == "active"
+            && self.merchant_nib_checked
             && self.category_allowed
             && self.het_price.is_none_or(|het| self.price <= het)
     }
@@ -64,7 +67,10 @@ impl ListingForSale {
     /// Whether buyers may open the listing at all: not taken down, its shop active, its product
     /// approved. (One switched off by the shop or out of stock still opens, unsellable.)
     pub fn open_to_buyers(&self) -> bool {
-        !self.taken_down && self.merchant_status == "active" && self.product_status == "approved"
+        !self.taken_down
+            && self.merchant_status == "active"
+            && self.merchant_nib_checked
+            && self.product_status == "approved"
     }
 
     /// Why the listing cannot be sold, as a stable code; `None` when it can.
@@ -73,6 +79,8 @@ impl ListingForSale {
             Some("taken_down")
         } else if self.merchant_status != "active" {
             Some("merchant_not_active")
+        } else if !self.merchant_nib_checked {
+            Some("nib_not_checked")
         } else if self.product_status == "rejected" {
             Some("product_rejected")
         } else if self.product_status != "approved" {
@@ -108,6 +116,7 @@ struct ListingRow {
     merchant_name: String,
     merchant_kind: String,
     merchant_status: String,
+    merchant_nib_checked: bool,
     merchant_kelurahan_code: String,
     merchant_kecamatan_code: String,
     product_id: String,
@@ -144,6 +153,7 @@ impl From<ListingRow> for ListingDetail {
                 merchant_name: r.merchant_name,
                 merchant_kind: r.merchant_kind,
                 merchant_status: r.merchant_status,
+                merchant_nib_checked: r.merchant_nib_checked,
                 merchant_kelurahan_code: r.merchant_kelurahan_code,
                 merchant_kecamatan_code: r.merchant_kecamatan_code,
                 product_id: r.product_id,
@@ -200,6 +210,7 @@ pub(crate) async fn select_listings<C: ConnectionTrait>(
     let sql = format!(
         "SELECT l.id AS listing_id, l.merchant_id, m.name AS merchant_name, \
          m.kind AS merchant_kind, m.status AS merchant_status, \
+         CASE WHEN m.nib_status = 'checked' THEN TRUE ELSE FALSE END AS merchant_nib_checked, \
          m.kelurahan_code AS merchant_kelurahan_code, \
          m.kecamatan_code AS merchant_kecamatan_code, \
          p.id AS product_id, p.name AS product_name, p.status AS product_status, \
@@ -266,7 +277,8 @@ pub async fn staples_for_sale<C: ConnectionTrait>(
 ) -> Result<Vec<ListingForSale>, DbErr> {
     let mut condition = String::from(
         "l.commodity_id IS NOT NULL AND l.active = TRUE AND l.taken_down_at IS NULL \
-         AND l.stock > 0 AND m.status = 'active' AND p.status = 'approved'",
+         AND l.stock > 0 AND m.status = 'active' AND m.nib_status = 'checked' \
+         AND p.status = 'approved'",
     );
     let mut values: Vec<Value> = Vec::new();
     if let Some(kecamatan) = kecamatan {

@@ -8,7 +8,17 @@ pub struct Model {
     pub name: String,
     /// `toko_kelontong`, `umkm`, `koperasi` or `padat_karya`.
     pub kind: String,
-    pub nib: String,
+    /// The 13-digit NIB; absent while the shop is still getting it.
+    pub nib: Option<String>,
+    /// `none`, `in_progress` or `checked`: only a shop whose NIB the cooperatives office
+    /// checked sells.
+    pub nib_status: String,
+    pub halal_number: Option<String>,
+    pub pirt_number: Option<String>,
+    pub trademark_name: Option<String>,
+    pub trademark_number: Option<String>,
+    /// Founding-capital band (PP 7/2021): `mikro`, `kecil` or `menengah`.
+    pub capital_band: Option<String>,
     /// Raw NIK digits of the owner; masked in every response and never logged.
     pub owner_nik: String,
     pub npwp: Option<String>,

@@ -3,6 +3,7 @@
 mod batches;
 mod merchant_payouts;
 mod opd_spend;
+mod programme;
 mod refund_batches;
 mod reports;
 mod statements;
@@ -14,6 +15,7 @@ role_set!(pub TreasuryOrAdmin = [Treasury, Admin]);
 role_set!(pub TurnoverReaders = [Merchant, Treasury, Admin]);
 role_set!(pub LedgerReaders = [Merchant, Treasury]);
 role_set!(pub PayoutReaders = [Merchant, Treasury, Admin]);
+role_set!(pub ProgrammeReaders = [Admin, Camat]);
 
 /// Registers the routes under the API scope.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -23,4 +25,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     merchant_payouts::configure(cfg);
     refund_batches::configure(cfg);
     opd_spend::configure(cfg);
+    programme::configure(cfg);
 }

@@ -4,6 +4,7 @@
 
 mod cash;
 pub mod opd_spend;
+pub mod programme;
 mod tables;
 pub mod tax_year;
 mod treasury;

@@ -238,7 +238,7 @@ pub async fn load(state: &AppState, admin_id: &str) -> anyhow::Result<()> {
             NewMerchant {
                 name: shop.name.to_owned(),
                 kind: shop.kind.to_owned(),
-                nib: Nib::parse(shop.nib)?,
+                nib: Some(Nib::parse(shop.nib)?),
                 owner_nik: Nik::parse(shop.nik)?,
                 npwp: Some(Npwp::parse(shop.nik)?),
                 mbr: shop.kind == "padat_karya",
