@@ -5,6 +5,7 @@
 
 mod camat;
 mod naik_kelas;
+mod opd_spend;
 mod reports;
 
 use chrono::{DateTime, Utc};

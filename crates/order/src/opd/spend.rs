@@ -13,9 +13,14 @@ pub struct SpendLine {
     /// Orders with something left after refunds.
     pub orders: i64,
     /// The orders' totals (before withholding: what the budget spent) less what was refunded
-    /// of them (rejections and cancellations after payment, shortfalls, disputes).
+    /// of them: nothing of an order refunded whole, the shortfall of one supplied in part.
     pub amount: i64,
 }
+
+/// What an order spent: nothing once it was refunded whole (rejected, cancelled after payment,
+/// a dispute refunded), else its total less the shortfall refunded at acceptance.
+const SPENT: &str = "CASE WHEN o.status IN ('cancelled', 'rejected', 'refunded') THEN 0 \
+                     ELSE o.total_amount - o.short_amount END";
 
 /// The spend of OPD orders paid in the WIB months `from..=to` (their payment month, as an
 /// ASN's spend), by OPD, month and shop, in one statement. `opd_id` limits it to one OPD.
@@ -37,13 +42,10 @@ pub async fn spend_lines<C: ConnectionTrait>(
         conn,
         format!(
             "SELECT p.opd_id, o.paid_period, o.merchant_id, \
-                    CAST(SUM(CASE WHEN o.total_amount - COALESCE(r.amount, 0) > 0 THEN 1 ELSE 0 END) \
-                        AS BIGINT) AS orders, \
-                    CAST(SUM(o.total_amount - COALESCE(r.amount, 0)) AS BIGINT) AS amount \
+                    CAST(SUM(CASE WHEN {SPENT} > 0 THEN 1 ELSE 0 END) AS BIGINT) AS orders, \
+                    CAST(SUM({SPENT}) AS BIGINT) AS amount \
              FROM opd_orders p \
              JOIN orders o ON o.id = p.order_id \
-             LEFT JOIN (SELECT order_id, CAST(SUM(amount) AS BIGINT) AS amount FROM refunds \
-                        WHERE order_id IS NOT NULL GROUP BY order_id) r ON r.order_id = o.id \
              WHERE o.paid_period >= $1 AND o.paid_period <= $2{opd_filter} \
              GROUP BY p.opd_id, o.paid_period, o.merchant_id \
              ORDER BY p.opd_id, o.paid_period, o.merchant_id"

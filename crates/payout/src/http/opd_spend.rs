@@ -98,7 +98,7 @@ async fn programme_opd_spend(
         Role::OpdAdmin | Role::OpdStaff => {
             let own = caller.opd_id.clone().ok_or_else(ApiError::forbidden)?;
             if query.opd_id.as_ref().is_some_and(|id| *id != own) {
-                return Err(ApiError::not_found());
+                return Err(ApiError::not_found("opd"));
             }
             scope.opd_id = Some(own);
         }
@@ -118,11 +118,14 @@ async fn programme_opd_spend(
             .iter()
             .any(|o| o.id == *id)
     {
-        return Err(ApiError::not_found());
+        return Err(ApiError::not_found("opd"));
     }
-    let target = state.policies.get(&state.db).await?.opd_small_business_target_bps;
-    let report =
-        opd_spend::report(&state.db, &state.regions, &scope, from, to, target).await?;
+    let target = state
+        .policies
+        .get(&state.db)
+        .await?
+        .opd_small_business_target_bps;
+    let report = opd_spend::report(&state.db, &state.regions, &scope, from, to, target).await?;
     let name = format!("belanja-opd-{from}-{to}");
     if params.format(&req) == Format::Xlsx {
         let body = export::xlsx(&[

@@ -164,11 +164,11 @@ pub fn check_range(from: Period, to: Period) -> ApiResult<()> {
     }
     let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32 + 1;
     if months > MAX_MONTHS as i32 {
-        return Err(ApiError::unprocessable(
+        return Err(ApiError::field(
+            "to",
             "range_too_long",
-            format!("a report covers at most {MAX_MONTHS} months"),
-        )
-        .with_context(serde_json::json!({ "limit": MAX_MONTHS })));
+            format!("the report covers at most {MAX_MONTHS} months"),
+        ));
     }
     Ok(())
 }
@@ -197,7 +197,7 @@ pub async fn report<C: ConnectionTrait>(
         peken_merchant::facts::facts(conn, &merchant_ids)
             .await?
             .into_iter()
-            .map(|f| (f.id, (f.kind, f.kecamatan_code)))
+            .map(|(id, f)| (id, (f.kind, f.kecamatan_code)))
             .collect();
     let years: Vec<i32> = (from.year()..=to.year()).collect();
     let sales: HashMap<(String, i32), i64> = read::turnover_of_years(conn, &years)
