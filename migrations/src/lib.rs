@@ -26,7 +26,7 @@ mod m0021_merchant_alerts;
 mod m0022_partial_fulfilment;
 mod m0023_statement_credits;
 mod m0024_refund_batches;
-mod m0025_opd_purchasing;
+pub mod m0025_opd_purchasing;
 mod m0026_programme;
 
 pub struct Migrator;

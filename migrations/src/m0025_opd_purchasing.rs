@@ -13,6 +13,10 @@ use sea_orm_migration::schema::{
 
 use crate::m0001_identity::{index, unique};
 
+/// City-wide accounts whose guard this migration changes (`peken_ledger::Account::floor_sign`),
+/// over `m0016_ledger_stripes::CITY_ACCOUNTS`.
+pub const FLOOR_CHANGES: &[(&str, i32)] = &[("tax_withheld", 0)];
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -135,12 +139,14 @@ impl MigrationTrait for Migration {
         .await?;
         // Tax withheld takes either sign from now on (a government buyer's withholding is a
         // debit until its order completes).
-        for table in ["ledger_accounts", "ledger_balance_stripes"] {
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    "UPDATE {table} SET floor_sign = 0 WHERE code = 'tax_withheld'"
-                ))
-                .await?;
+        for (code, sign) in FLOOR_CHANGES {
+            for table in ["ledger_accounts", "ledger_balance_stripes"] {
+                m.get_connection()
+                    .execute_unprepared(&format!(
+                        "UPDATE {table} SET floor_sign = {sign} WHERE code = '{code}'"
+                    ))
+                    .await?;
+            }
         }
         Ok(())
     }

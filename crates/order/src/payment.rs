@@ -750,6 +750,8 @@ pub async fn expire_due(state: &AppState, limit: u64) -> ApiResult<usize> {
             )
             .await?;
             release_stock(&txn, &before, "payment expired", None, now).await?;
+            // An OPD bill that was never paid withheld nothing.
+            crate::opd::withholding::void(&txn, &waiting_order.id, &payment_id).await?;
         }
         txn.commit().await?;
         expired += 1;

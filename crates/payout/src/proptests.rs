@@ -1,5 +1,7 @@
 //! The ledger's promises under random sequences of checkouts, payments (and replays),
-//! completions, cancellations and refunds, partial acceptances (a shortfall refunded before
+//! completions, cancellations and refunds, OPD orders whose bill is paid net of the tax the
+//! government buyer withholds (posted to `tax_withheld` at payment, settled by the completion,
+//! reversed by a refund before it), partial acceptances (a shortfall refunded before
 //! completion, which then pays the rest), payout batches, approvals, cancellations, statement
 //! imports and re-imports, failures, retries and cleared holds, run in process against SQLite
 //! with the real migrations and the real service functions. After every step:
@@ -12,6 +14,8 @@
 //!   and their retries: what merchants were ever owed equals what they are owed now plus what
 //!   was sent to them and not returned, and every live item is exactly the movements it claimed;
 //! - in transit equals the total of approved items not yet seen on a statement;
+//! - an OPD order's withholding is posted once, exactly when it is paid, of the amount
+//!   computed by `peken_order::opd::withholding`, and its completion's tax includes it;
 //! - an order's shortfall is posted once, only before its completion, and the completion is of
 //!   what is left: the shortfall and the completion together never exceed what the buyer paid,
 //!   and the merchant is never credited more than the net of the goods it supplied;
@@ -47,6 +51,13 @@ enum Op {
     Checkout {
         merchant: u8,
         amount: u32,
+    },
+    /// An OPD order: its bill is paid net of the tax withheld (PPh 22, or final with a valid
+    /// certificate) when its amount is above the threshold.
+    OpdCheckout {
+        merchant: u8,
+        amount: u32,
+        certified: bool,
     },
     Pay {
         order: u8,
@@ -142,6 +153,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0..MERCHANTS as u8, 1_000_u32..3_000_000)
             .prop_map(|(merchant, amount)| Op::Checkout { merchant, amount }),
+        2 => (0..MERCHANTS as u8, 1_000_000_u32..6_000_000, any::<bool>())
+            .prop_map(|(merchant, amount, certified)| Op::OpdCheckout { merchant, amount, certified }),
         3 => (any::<u8>(), prop::bool::weighted(0.2)).prop_map(|(order, twice)| Op::Pay { order, twice }),
         3 => (any::<u8>(), 0_u16..300, 0_u16..100)
             .prop_map(|(order, fee_bps, tax_bps)| Op::Complete { order, fee_bps, tax_bps }),
@@ -181,6 +194,8 @@ struct Order {
     paid: bool,
     /// The shortfall refunded at acceptance (0 if none).
     short: i64,
+    /// What an OPD withheld from its bill (0 for a buyer's order, or at or below the threshold).
+    withheld: i64,
     completed: bool,
 }
 
@@ -275,6 +290,29 @@ impl World {
                     amount: i64::from(amount),
                     paid: false,
                     short: 0,
+                    withheld: 0,
+                    completed: false,
+                });
+            }
+            Op::OpdCheckout {
+                merchant,
+                amount,
+                certified,
+            } => {
+                self.serial += 1;
+                let withheld = peken_order::opd::withholding::compute(
+                    Rupiah::new(i64::from(amount)),
+                    &peken_kernel::policy::Policies::default(),
+                    certified.then_some("S-1/PP55"),
+                )
+                .map_or(0, |w| w.amount.get());
+                self.orders.push(Order {
+                    id: format!("opd-order-{}", self.serial),
+                    merchant: usize::from(merchant) % MERCHANTS,
+                    amount: i64::from(amount),
+                    paid: false,
+                    short: 0,
+                    withheld,
                     completed: false,
                 });
             }
@@ -284,14 +322,32 @@ impl World {
                 else {
                     return Ok(());
                 };
-                let (id, amount) = (self.orders[i].id.clone(), self.orders[i].amount);
+                let (id, amount, withheld) = (
+                    self.orders[i].id.clone(),
+                    self.orders[i].amount,
+                    self.orders[i].withheld,
+                );
                 let times = if twice { 2 } else { 1 };
                 for n in 0..times {
                     let txn = self.db.begin().await.unwrap();
-                    let posted =
-                        peken_ledger::post_payment_confirmed(&txn, &id, Rupiah::new(amount), now)
-                            .await
-                            .map_err(|e| format!("{e:?}"))?;
+                    // A government bill brings in the total less what was withheld.
+                    let posted = peken_ledger::post_payment_confirmed(
+                        &txn,
+                        &id,
+                        Rupiah::new(amount - withheld),
+                        now,
+                    )
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+                    if withheld > 0 {
+                        let w =
+                            peken_ledger::post_withholding(&txn, &id, Rupiah::new(withheld), now)
+                                .await
+                                .map_err(|e| format!("{e:?}"))?;
+                        if w.is_new() != posted.is_new() {
+                            return Err("a withholding posted apart from its payment".into());
+                        }
+                    }
                     txn.commit().await.unwrap();
                     if (n > 0 || self.orders[i].paid) && posted.is_new() {
                         return Err("a replayed payment posted twice".into());
@@ -318,6 +374,8 @@ impl World {
                 let (_, fee, tax) =
                     peken_ledger::split_completed(gross, u32::from(fee_bps), u32::from(tax_bps))
                         .unwrap();
+                // What the government buyer withheld is the shop's tax too.
+                let tax = Rupiah::new(tax.get() + o.withheld);
                 let txn = self.db.begin().await.unwrap();
                 let result = peken_ledger::post_order_completed(
                     &txn,
@@ -347,9 +405,31 @@ impl World {
                 if !o.paid {
                     return Ok(());
                 }
-                let amount = (o.amount * i64::from(percent) / 100).max(1);
+                let mut amount = (o.amount * i64::from(percent) / 100).max(1);
                 self.serial += 1;
                 let txn = self.db.begin().await.unwrap();
+                if o.withheld > 0 && !o.completed {
+                    // Before completion an OPD order is refunded whole: the cash it paid back,
+                    // the withholding reversed.
+                    let reversed = peken_ledger::post_withholding_reversed(
+                        &txn,
+                        &o.id,
+                        &self.merchants[o.merchant].0,
+                        Rupiah::new(o.withheld),
+                        now,
+                    )
+                    .await;
+                    match reversed {
+                        Ok(posted) if posted.is_new() => {
+                            amount = o.amount - o.short - o.withheld;
+                        }
+                        Ok(_) => return Ok(()),
+                        Err(e) => return ledger_refusal(&e),
+                    }
+                    if amount <= 0 {
+                        return Ok(());
+                    }
+                }
                 let result = peken_ledger::post_refund(
                     &txn,
                     &format!("order:{}:refund:{}", o.id, self.serial),
@@ -735,6 +815,16 @@ async fn posted_amount(db: &DatabaseConnection, key: &str) -> Option<i64> {
 /// most the supplied gross.
 async fn check_orders(world: &World) -> Result<(), String> {
     for o in &world.orders {
+        let withheld = posted_amount(&world.db, &format!("payment:{}:withheld", o.id))
+            .await
+            .unwrap_or(0);
+        let expected = if o.paid { o.withheld } else { 0 };
+        if withheld != expected {
+            return Err(format!(
+                "{}: withholding posted {withheld}, expected {expected}",
+                o.id
+            ));
+        }
         let short = posted_amount(&world.db, &format!("order:{}:short", o.id))
             .await
             .unwrap_or(0);
@@ -765,6 +855,22 @@ async fn check_orders(world: &World) -> Result<(), String> {
             return Err(format!(
                 "{}: merchant credited {credited} for goods worth {gross}",
                 o.id
+            ));
+        }
+        let taxed = -scalar(
+            &world.db,
+            &format!(
+                "SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM ledger_entries e \
+                 JOIN ledger_transactions t ON t.id = e.txn_id \
+                 WHERE t.natural_key = 'order:{}:completed' AND e.account_kind = 'tax_withheld'",
+                o.id
+            ),
+        )
+        .await;
+        if taxed < o.withheld {
+            return Err(format!(
+                "{}: completion taxed {taxed}, less than the {} withheld",
+                o.id, o.withheld
             ));
         }
     }

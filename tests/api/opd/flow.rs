@@ -283,3 +283,30 @@ async fn another_opds_orders_are_not_found() {
         .expect(200);
     assert_eq!(own.body["items"][0]["id"], order.as_str());
 }
+
+#[tokio::test]
+async fn a_bill_left_unpaid_expires_and_leaves_no_slip() {
+    let app = spawn_app().await;
+    let o = opd(&app).await;
+    o.threshold(&app, 100_000_000).await;
+    let staff = o.staff(&app, &["buyer", "treasurer"]).await;
+    let (_shop, listing) = shop_listing(&app, 2_500_000, 5).await;
+    let order = ordered(&app, &staff, &listing, 1).await;
+    let b = bill(&app, &staff, &[&order]).await.expect(201).body;
+    assert_eq!(b["withheld_amount"], 37_500);
+    assert_eq!(stock_of(&app, &listing).await, 4);
+    app.clock.advance(chrono::Duration::days(15));
+    peken_order::workers::run_once(&app.state).await.unwrap();
+    let admin = refreshed(&app, &o.admin).await;
+    let view = app
+        .get(&format!("/api/v1/opd/orders/{order}"), Some(&admin.token))
+        .await
+        .expect(200);
+    assert_eq!(view.body["order"]["status"], "cancelled");
+    assert!(view.body.get("withholding").is_none());
+    assert_eq!(stock_of(&app, &listing).await, 5);
+    assert_eq!(
+        crate::fixtures::scalar(&app, "SELECT COUNT(*) AS n FROM tax_withholdings").await,
+        0
+    );
+}

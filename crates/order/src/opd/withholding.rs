@@ -164,6 +164,22 @@ pub async fn of_opd_between<C: ConnectionTrait>(
     rows.iter().map(from_row).collect()
 }
 
+/// Removes the withholding computed for an order on a bill that expired unpaid: nothing was
+/// withheld, so no slip remains.
+pub(crate) async fn void<C: ConnectionTrait>(
+    conn: &C,
+    order_id: &str,
+    payment_id: &str,
+) -> ApiResult<()> {
+    conn.execute_raw(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "DELETE FROM tax_withholdings WHERE order_id = $1 AND payment_id = $2",
+        [order_id.into(), payment_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// The withholdings of orders paid by the given bills, by order id.
 pub(crate) async fn of_payments<C: ConnectionTrait>(
     conn: &C,
