@@ -20,8 +20,8 @@ pub struct ListingForSale {
     pub merchant_name: String,
     pub merchant_kind: String,
     pub merchant_status: String,
-    /// Whether the cooperatives office checked the shop's NIB: a shop sells only then.
-    pub merchant_nib_checked: bool,
+    /// `none`, `in_progress` or `checked`: a shop sells only once its NIB is checked.
+    pub merchant_nib_status: String,
     pub merchant_kelurahan_code: String,
     pub merchant_kecamatan_code: String,
     pub product_id: String,
@@ -59,7 +59,7 @@ impl ListingForSale {
             && !self.taken_down
             && self.product_status == "approved"
             && self.merchant_status == "active"
-            && self.merchant_nib_checked
+            && self.merchant_nib_status == "checked"
             && self.category_allowed
             && self.het_price.is_none_or(|het| self.price <= het)
     }
@@ -69,7 +69,7 @@ impl ListingForSale {
     pub fn open_to_buyers(&self) -> bool {
         !self.taken_down
             && self.merchant_status == "active"
-            && self.merchant_nib_checked
+            && self.merchant_nib_status == "checked"
             && self.product_status == "approved"
     }
 
@@ -79,7 +79,7 @@ impl ListingForSale {
             Some("taken_down")
         } else if self.merchant_status != "active" {
             Some("merchant_not_active")
-        } else if !self.merchant_nib_checked {
+        } else if self.merchant_nib_status != "checked" {
             Some("nib_not_checked")
         } else if self.product_status == "rejected" {
             Some("product_rejected")
@@ -116,7 +116,7 @@ struct ListingRow {
     merchant_name: String,
     merchant_kind: String,
     merchant_status: String,
-    merchant_nib_checked: bool,
+    merchant_nib_status: String,
     merchant_kelurahan_code: String,
     merchant_kecamatan_code: String,
     product_id: String,
@@ -153,7 +153,7 @@ impl From<ListingRow> for ListingDetail {
                 merchant_name: r.merchant_name,
                 merchant_kind: r.merchant_kind,
                 merchant_status: r.merchant_status,
-                merchant_nib_checked: r.merchant_nib_checked,
+                merchant_nib_status: r.merchant_nib_status,
                 merchant_kelurahan_code: r.merchant_kelurahan_code,
                 merchant_kecamatan_code: r.merchant_kecamatan_code,
                 product_id: r.product_id,
@@ -210,7 +210,7 @@ pub(crate) async fn select_listings<C: ConnectionTrait>(
     let sql = format!(
         "SELECT l.id AS listing_id, l.merchant_id, m.name AS merchant_name, \
          m.kind AS merchant_kind, m.status AS merchant_status, \
-         CASE WHEN m.nib_status = 'checked' THEN TRUE ELSE FALSE END AS merchant_nib_checked, \
+         m.nib_status AS merchant_nib_status, \
          m.kelurahan_code AS merchant_kelurahan_code, \
          m.kecamatan_code AS merchant_kecamatan_code, \
          p.id AS product_id, p.name AS product_name, p.status AS product_status, \
