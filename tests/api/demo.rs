@@ -102,6 +102,37 @@ async fn the_demo_city_has_orders_in_every_stage_and_spend_to_report() {
             .unwrap()
             .is_empty()
     );
+    // The OPD's purchasing staff, one duty each, and the camat of Rungkut.
+    for (login, duty) in [
+        ("pemesan.dispendik@peken.local", "buyer"),
+        ("ppk.dispendik@peken.local", "ppk"),
+        ("penerima.dispendik@peken.local", "receiver"),
+        ("bendahara.dispendik@peken.local", "treasurer"),
+    ] {
+        let staff = app.login(login, password).await;
+        let opd_admin = app.login("opd.dispendik@peken.local", password).await;
+        let list = app
+            .get("/api/v1/opd/staff", Some(&opd_admin.token))
+            .await
+            .expect(200);
+        let me = list
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == staff.id.as_str())
+            .unwrap_or_else(|| panic!("{login} not in {}", list.body));
+        assert_eq!(me["duties"], serde_json::json!([duty]), "{login}");
+    }
+    let camat = app.login("camat.rungkut@peken.local", password).await;
+    let dormant = app
+        .get(
+            "/api/v1/programme/reports/dormant-shops",
+            Some(&camat.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(dormant.body["kecamatan_code"], "35.78.03");
     let treasury = app.login("bendahara1@peken.local", password).await;
     let balances = app
         .get("/api/v1/treasury/trial-balance", Some(&treasury.token))

@@ -1,9 +1,10 @@
 //! The demo city: enough people and shops to try every flow by hand. Loaded once; a second run
 //! finds the marker and does nothing.
 
+use peken_identity::opd_staff::Duty;
 use peken_identity::service::{self as identity, NewUser};
 use peken_kernel::AppState;
-use peken_kernel::auth::Role;
+use peken_kernel::auth::{Caller, Role};
 use peken_kernel::ids::AsnKind;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
@@ -74,7 +75,51 @@ pub async fn demo(state: &AppState) -> anyhow::Result<()> {
         "opd.dispendik@peken.local",
     );
     opd_admin.opd_id = Some(opd_ids[2].clone());
-    peken_identity::people::add(&state.db, opd_admin, now)
+    let opd_admin = peken_identity::people::add(&state.db, opd_admin, now)
+        .await
+        .map_err(err)?;
+    // The OPD's purchasing staff, one duty each, made by its admin.
+    let opd_admin = Caller {
+        user_id: opd_admin.id,
+        role: Role::OpdAdmin,
+        session_id: "demo-seed".to_owned(),
+        merchant_id: None,
+        opd_id: Some(opd_ids[2].clone()),
+        request_id: None,
+        client_request_id: None,
+    };
+    for (name, email, duty) in [
+        (
+            "Pemesan Dispendik",
+            "pemesan.dispendik@peken.local",
+            Duty::Buyer,
+        ),
+        ("PPK Dispendik", "ppk.dispendik@peken.local", Duty::Ppk),
+        (
+            "Penerima Dispendik",
+            "penerima.dispendik@peken.local",
+            Duty::Receiver,
+        ),
+        (
+            "Bendahara Dispendik",
+            "bendahara.dispendik@peken.local",
+            Duty::Treasurer,
+        ),
+    ] {
+        peken_identity::opd_staff::create(
+            state,
+            &opd_admin,
+            name.to_owned(),
+            email.to_owned(),
+            hash.clone(),
+            vec![duty],
+        )
+        .await
+        .map_err(err)?;
+    }
+    let mut camat = user(Role::Camat, "Camat Rungkut", "camat.rungkut@peken.local");
+    camat.kecamatan_code = Some("35.78.03".to_owned());
+    peken_identity::people::add(&state.db, camat, now)
         .await
         .map_err(err)?;
 
