@@ -21,6 +21,7 @@ use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::programme;
 use super::turnover::umkm_class;
 
 /// The longest range of one report, in months.
@@ -153,15 +154,10 @@ pub struct OpdSpendReport {
     pub spend: SpendFigures,
 }
 
-/// Checks a range: `from` not after `to`, at most [`MAX_MONTHS`] months.
+/// Checks a range: `from` not after `to` (as the programme's other reports), at most
+/// [`MAX_MONTHS`] months.
 pub fn check_range(from: Period, to: Period) -> ApiResult<()> {
-    if from > to {
-        return Err(ApiError::field(
-            "from",
-            "invalid_range",
-            "from must not be after to",
-        ));
-    }
+    programme::check_range(from, to)?;
     let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32 + 1;
     if months > MAX_MONTHS as i32 {
         return Err(ApiError::field(
@@ -235,7 +231,7 @@ pub async fn report<C: ConnectionTrait>(
             .add(class, line.orders, line.amount);
     }
 
-    let periods = months(from, to);
+    let periods = programme::months_from(from, to);
     let mut all = SpendFigures::default();
     let mut out = Vec::with_capacity(opds.len());
     for opd in opds {
@@ -297,16 +293,6 @@ fn merge(into: &mut SpendFigures, from: &SpendFigures) {
     into.cooperative_amount = sum(into.cooperative_amount, from.cooperative_amount);
     into.other_amount = sum(into.other_amount, from.other_amount);
     into.qualifying_amount = sum(into.qualifying_amount, from.qualifying_amount);
-}
-
-fn months(from: Period, to: Period) -> Vec<Period> {
-    let mut out = Vec::new();
-    let mut p = from;
-    while p <= to {
-        out.push(p);
-        p = p.next();
-    }
-    out
 }
 
 const FIGURE_COLUMNS: [&str; 8] = [

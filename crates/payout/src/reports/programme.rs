@@ -66,7 +66,8 @@ fn region_name(regions: &Regions, code: &str) -> String {
         .map_or_else(String::new, |r| r.name.clone())
 }
 
-fn months_from(from: Period, to: Period) -> Vec<Period> {
+/// Every month from `from` to `to`, both included.
+pub(super) fn months_from(from: Period, to: Period) -> Vec<Period> {
     let mut out = Vec::new();
     let mut p = from;
     while p <= to {
