@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use peken_kernel::period::Period;
+use peken_payout::reports::opd_spend::{self, SpendScope};
 use peken_payout::reports::programme::{self, Scope};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 /// The slowest of `runs` timings of `f`, with the last answer.
 async fn timed<T, F, Fut>(runs: usize, mut f: F) -> anyhow::Result<(Duration, Duration, T)>
@@ -112,6 +114,64 @@ pub async fn run(database_url: &str, kecamatan: &str, runs: usize) -> anyhow::Re
             ms(best),
             ms(worst),
             bytes.len()
+        );
+    }
+    opd_spend_timings(&db, &regions, runs, this_month).await
+}
+
+/// Makes about one paid order in fifty an OPD's purchase (spread over the seeded OPDs) when no
+/// OPD order exists yet, then times the OPD spend report over the last year and five years.
+async fn opd_spend_timings(
+    db: &DatabaseConnection,
+    regions: &peken_kernel::regions::Regions,
+    runs: usize,
+    this_month: Period,
+) -> anyhow::Result<()> {
+    let tagged = db
+        .execute_unprepared(
+            "INSERT INTO opd_orders (order_id, opd_id, opd_name, sub_kegiatan, account_code, \
+             purpose, ordered_by, ordered_at, approval_required) \
+             SELECT o.id, p.id, p.name, '1.02.02.2.01.0001', '5.1.02.01.01.0024', 'bench', \
+                    o.buyer_id, o.created_at, false \
+             FROM orders o \
+             JOIN (SELECT id, name, ROW_NUMBER() OVER (ORDER BY code) - 1 AS n FROM opds) p \
+               ON p.n = ('x' || right(o.id, 4))::bit(16)::int % (SELECT COUNT(*) FROM opds) \
+             WHERE o.paid_period IS NOT NULL AND right(o.id, 2) < '05' \
+               AND NOT EXISTS (SELECT 1 FROM opd_orders)",
+        )
+        .await?
+        .rows_affected();
+    let count = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM opd_orders",
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    println!("OPD orders: {count} ({tagged} tagged now)");
+    let mut from = this_month;
+    for _ in 0..11 {
+        from = from.prev();
+    }
+    let mut five = this_month;
+    for _ in 0..59 {
+        five = five.prev();
+    }
+    let city = SpendScope::default();
+    for (label, start) in [("12 months", from), ("60 months", five)] {
+        let (best, worst, report) = timed(runs, || {
+            opd_spend::report(db, regions, &city, start, this_month, 4_000)
+        })
+        .await?;
+        println!(
+            "[city] OPD spend over {label}: {} – {}; {} OPDs, Rp{} spent, {} bps qualifying",
+            ms(best),
+            ms(worst),
+            report.opds.len(),
+            report.spend.total_amount,
+            report.spend.share_bps.unwrap_or(0)
         );
     }
     Ok(())

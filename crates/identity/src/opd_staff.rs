@@ -48,7 +48,7 @@ impl Duty {
 
 /// A staff member of an OPD with its duties.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct StaffMember {
+pub struct OpdStaffMember {
     pub id: String,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,7 +193,7 @@ pub async fn create(
     email: String,
     password_hash: String,
     duties: Vec<Duty>,
-) -> ApiResult<StaffMember> {
+) -> ApiResult<OpdStaffMember> {
     let opd_id = caller_opd(admin)?.to_owned();
     let now = state.now();
     let txn = state.db.begin().await?;
@@ -212,7 +212,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    Ok(StaffMember {
+    Ok(OpdStaffMember {
         id: created.id,
         name: created.name,
         email: created.email,
@@ -222,7 +222,7 @@ pub async fn create(
 }
 
 /// The staff of the caller's OPD with their duties, by name.
-pub async fn list(state: &AppState, admin: &Caller) -> ApiResult<Vec<StaffMember>> {
+pub async fn list(state: &AppState, admin: &Caller) -> ApiResult<Vec<OpdStaffMember>> {
     let opd_id = caller_opd(admin)?;
     let rows = state
         .db
@@ -234,11 +234,11 @@ pub async fn list(state: &AppState, admin: &Caller) -> ApiResult<Vec<StaffMember
             [opd_id.into()],
         ))
         .await?;
-    let mut out: Vec<StaffMember> = Vec::new();
+    let mut out: Vec<OpdStaffMember> = Vec::new();
     for row in rows {
         let id: String = row.try_get("", "id")?;
         if out.last().is_none_or(|m| m.id != id) {
-            out.push(StaffMember {
+            out.push(OpdStaffMember {
                 id,
                 name: row.try_get("", "name")?,
                 email: row.try_get("", "email")?,
@@ -265,7 +265,7 @@ pub async fn set_duties(
     admin: &Caller,
     user_id: &str,
     duties: Vec<Duty>,
-) -> ApiResult<StaffMember> {
+) -> ApiResult<OpdStaffMember> {
     let opd_id = caller_opd(admin)?.to_owned();
     let now = state.now();
     let txn = state.db.begin().await?;
@@ -300,7 +300,7 @@ pub async fn set_duties(
     )
     .await?;
     txn.commit().await?;
-    Ok(StaffMember {
+    Ok(OpdStaffMember {
         id: user.id,
         name: user.name,
         email: user.email,

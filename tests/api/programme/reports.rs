@@ -529,6 +529,13 @@ async fn umkm_classes_follow_pp_7_2021_to_the_rupiah_and_changes_are_reported() 
     )
     .await
     .expect_problem(422, "validation_failed");
+    // The lowest year there is: refused, not an overflow.
+    app.get(
+        "/api/v1/programme/reports/class-changes?to_year=-2147483648",
+        Some(&admin.token),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
 
     let (status, _, bytes) = raw(
         &app,

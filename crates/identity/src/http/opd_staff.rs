@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::opd_staff::{self, Duty, PurchasingSettings, StaffMember};
+use crate::opd_staff::{self, Duty, OpdStaffMember, PurchasingSettings};
 
 role_set!(pub OpdAdminOnly = [OpdAdmin]);
 role_set!(pub OpdPeople = [OpdAdmin, OpdStaff]);
@@ -67,7 +67,7 @@ fn parse_duties(v: &mut Validation, raw: &[String]) -> Vec<Duty> {
     security(("bearer" = [])),
     request_body = CreateOpdStaffRequest,
     responses(
-        (status = 201, description = "Created", body = StaffMember),
+        (status = 201, description = "Created", body = OpdStaffMember),
         (status = 409, description = "E-mail taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -93,13 +93,13 @@ async fn create_opd_staff(
 #[utoipa::path(
     tag = "opd",
     security(("bearer" = [])),
-    responses((status = 200, description = "The staff, by name", body = Vec<StaffMember>))
+    responses((status = 200, description = "The staff, by name", body = Vec<OpdStaffMember>))
 )]
 #[get("/opd/staff")]
 async fn list_opd_staff(
     state: web::Data<AppState>,
     auth: Auth<OpdAdminOnly>,
-) -> ApiResult<web::Json<Vec<StaffMember>>> {
+) -> ApiResult<web::Json<Vec<OpdStaffMember>>> {
     Ok(web::Json(opd_staff::list(&state, &auth).await?))
 }
 
@@ -111,7 +111,7 @@ async fn list_opd_staff(
     params(("id" = String, Path, description = "The staff member's user id")),
     request_body = DutiesRequest,
     responses(
-        (status = 200, description = "The staff member now", body = StaffMember),
+        (status = 200, description = "The staff member now", body = OpdStaffMember),
         (status = 404, description = "No staff member of this OPD", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown duty", body = Problem, content_type = "application/problem+json"),
     )
@@ -122,7 +122,7 @@ async fn set_opd_staff_duties(
     auth: Auth<OpdAdminOnly>,
     path: web::Path<String>,
     body: web::Json<DutiesRequest>,
-) -> ApiResult<web::Json<StaffMember>> {
+) -> ApiResult<web::Json<OpdStaffMember>> {
     let mut v = Validation::new();
     let duties = parse_duties(&mut v, &body.duties);
     v.finish()?;

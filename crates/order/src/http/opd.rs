@@ -374,7 +374,11 @@ pub struct WithholdingQuery {
     security(("bearer" = [])),
     params(WithholdingQuery, ExportParams),
     responses(
-        (status = 200, description = "The slips (JSON, CSV or XLSX)", body = Vec<WithholdingView>),
+        (status = 200, description = "The slips (JSON, CSV or XLSX)", content(
+            (Vec<WithholdingView> = "application/json"),
+            (String = "text/csv"),
+            (inline(peken_kernel::http_cache::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 422, description = "Bad period", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -245,7 +245,7 @@ async fn programme_class_changes(
     let to_year = query
         .to_year
         .unwrap_or_else(|| Period::of(state.now()).year() - 1);
-    let from_year = query.from_year.unwrap_or(to_year - 1);
+    let from_year = query.from_year.unwrap_or(to_year.saturating_sub(1));
     let mut v = Validation::new();
     check_year(&mut v, "from_year", from_year);
     check_year(&mut v, "to_year", to_year);
