@@ -28,6 +28,7 @@ mod m0023_statement_credits;
 mod m0024_refund_batches;
 pub mod m0025_opd_purchasing;
 mod m0026_programme;
+pub mod m0027_programme_summaries;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0024_refund_batches::Migration),
             Box::new(m0025_opd_purchasing::Migration),
             Box::new(m0026_programme::Migration),
+            Box::new(m0027_programme_summaries::Migration),
         ]
     }
 }

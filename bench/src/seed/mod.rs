@@ -149,7 +149,8 @@ fn hot_listings(city: &city::City) -> Vec<usize> {
 }
 
 /// Writes the running totals: month-to-date turnover, yearly turnover, ASN spend, final stock
-/// and account balances; then refreshes the planner's statistics.
+/// and account balances, and the programme's monthly summaries; then refreshes the planner's
+/// statistics.
 async fn finish(
     db: &DatabaseConnection,
     sink: &mut Sink,
@@ -241,6 +242,8 @@ async fn finish(
     balances.sort();
     city::update_column(db, "ledger_accounts", "code", "balance", &balances).await?;
     city::update_column(db, "ledger_accounts", "code", "seq", &seqs).await?;
+    // The programme's monthly summaries, from the journal and the orders just loaded.
+    peken_migrations::m0027_programme_summaries::backfill(db).await?;
     db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }

@@ -208,6 +208,7 @@ pub async fn post_many<C: ConnectionTrait>(
     insert_entries(conn, &fresh).await?;
     insert_movements(conn, &movements, &seqs).await?;
     track_turnover(conn, &fresh).await?;
+    track_turnover_months(conn, &fresh).await?;
     Ok(posted)
 }
 
@@ -944,6 +945,68 @@ async fn track_turnover<C: ConnectionTrait>(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// A merchant's month's change: gross, refunds and completed orders.
+type MonthChange = (i64, i64, i64);
+
+/// Keeps each merchant's turnover per WIB month of posting (`ledger_turnover_months`), the
+/// summary the programme's reports read instead of the journal: one upsert per chunk, rows in
+/// key order, the same shop rows `turnover_years` takes.
+async fn track_turnover_months<C: ConnectionTrait>(
+    conn: &C,
+    fresh: &[(&str, &NewTransaction)],
+) -> Result<(), LedgerError> {
+    let mut per_month: BTreeMap<(&str, String), MonthChange> = BTreeMap::new();
+    for (_, txn) in fresh {
+        let Some(merchant) = &txn.refs.merchant_id else {
+            continue;
+        };
+        let amount = txn.refs.turnover_amount;
+        if amount == 0 {
+            continue;
+        }
+        let slot = per_month
+            .entry((merchant.as_str(), Period::of(txn.occurred_at).to_string()))
+            .or_insert((0, 0, 0));
+        if amount > 0 {
+            slot.0 = slot.0.checked_add(amount).ok_or(LedgerError::Overflow)?;
+        } else {
+            let refund = amount.checked_neg().ok_or(LedgerError::Overflow)?;
+            slot.1 = slot.1.checked_add(refund).ok_or(LedgerError::Overflow)?;
+        }
+        if txn.kind == TxnKind::OrderCompleted {
+            slot.2 += 1;
+        }
+    }
+    let rows: Vec<_> = per_month.into_iter().collect();
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        for ((merchant, period), (gross, refunds, completed)) in chunk {
+            values.extend([
+                (*merchant).into(),
+                period.clone().into(),
+                (*gross).into(),
+                (*refunds).into(),
+                (*completed).into(),
+            ]);
+        }
+        sql::exec(
+            conn,
+            format!(
+                "INSERT INTO ledger_turnover_months (merchant_id, period, gross_amount, \
+                 refunds_amount, completed_orders) VALUES {} \
+                 ON CONFLICT (merchant_id, period) DO UPDATE SET \
+                 gross_amount = ledger_turnover_months.gross_amount + excluded.gross_amount, \
+                 refunds_amount = ledger_turnover_months.refunds_amount + excluded.refunds_amount, \
+                 completed_orders = ledger_turnover_months.completed_orders + excluded.completed_orders",
+                sql::values_rows(chunk.len(), 5, 1)
+            ),
+            values,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -206,11 +206,14 @@ pub struct MonthTurnover {
     pub completed_orders: i64,
 }
 
+/// Turnover per shop and month, from the summary every posting keeps
+/// (`ledger_turnover_months`): the same figures as summing the journal's transactions, read
+/// from one row per shop and month.
 const TURNOVER_SELECT: &str = "SELECT merchant_id, period, \
-     CAST(COALESCE(SUM(CASE WHEN turnover_amount > 0 THEN turnover_amount ELSE 0 END), 0) AS BIGINT) AS gross, \
-     CAST(COALESCE(SUM(CASE WHEN turnover_amount < 0 THEN -turnover_amount ELSE 0 END), 0) AS BIGINT) AS refunds, \
-     COUNT(CASE WHEN kind = 'order_completed' THEN 1 END) AS completed_orders \
-     FROM ledger_transactions";
+     CAST(SUM(gross_amount) AS BIGINT) AS gross, \
+     CAST(SUM(refunds_amount) AS BIGINT) AS refunds, \
+     CAST(SUM(completed_orders) AS BIGINT) AS completed_orders \
+     FROM ledger_turnover_months";
 
 fn month_row(r: &sea_orm::QueryResult) -> Result<MonthTurnover, DbErr> {
     Ok(MonthTurnover {
@@ -234,7 +237,7 @@ pub async fn merchant_turnover<C: ConnectionTrait>(
         conn,
         format!(
             "{TURNOVER_SELECT} WHERE merchant_id = $1 AND period >= $2 AND period <= $3 \
-             AND turnover_amount <> 0 GROUP BY merchant_id, period ORDER BY period"
+             GROUP BY merchant_id, period ORDER BY period"
         ),
         vec![
             merchant_id.into(),
@@ -256,11 +259,10 @@ pub async fn turnover_by_merchant<C: ConnectionTrait>(
     let rows = sql::query(
         conn,
         "SELECT merchant_id, $1 AS period, \
-             CAST(COALESCE(SUM(CASE WHEN turnover_amount > 0 THEN turnover_amount ELSE 0 END), 0) AS BIGINT) AS gross, \
-             CAST(COALESCE(SUM(CASE WHEN turnover_amount < 0 THEN -turnover_amount ELSE 0 END), 0) AS BIGINT) AS refunds, \
-             COUNT(CASE WHEN kind = 'order_completed' THEN 1 END) AS completed_orders \
-             FROM ledger_transactions WHERE period >= $1 AND period <= $2 \
-             AND turnover_amount <> 0 AND merchant_id IS NOT NULL \
+             CAST(SUM(gross_amount) AS BIGINT) AS gross, \
+             CAST(SUM(refunds_amount) AS BIGINT) AS refunds, \
+             CAST(SUM(completed_orders) AS BIGINT) AS completed_orders \
+             FROM ledger_turnover_months WHERE period >= $1 AND period <= $2 \
              GROUP BY merchant_id ORDER BY merchant_id",
         vec![from.to_string().into(), to.to_string().into()],
     )
@@ -406,11 +408,10 @@ pub async fn turnover_by_period<C: ConnectionTrait>(
         conn,
         format!(
             "SELECT '' AS merchant_id, period, \
-             CAST(COALESCE(SUM(CASE WHEN turnover_amount > 0 THEN turnover_amount ELSE 0 END), 0) AS BIGINT) AS gross, \
-             CAST(COALESCE(SUM(CASE WHEN turnover_amount < 0 THEN -turnover_amount ELSE 0 END), 0) AS BIGINT) AS refunds, \
-             COUNT(CASE WHEN kind = 'order_completed' THEN 1 END) AS completed_orders \
-             FROM ledger_transactions WHERE period >= $1 AND period <= $2 \
-             AND turnover_amount <> 0 AND merchant_id IS NOT NULL{filter} \
+             CAST(SUM(gross_amount) AS BIGINT) AS gross, \
+             CAST(SUM(refunds_amount) AS BIGINT) AS refunds, \
+             CAST(SUM(completed_orders) AS BIGINT) AS completed_orders \
+             FROM ledger_turnover_months WHERE period >= $1 AND period <= $2{filter} \
              GROUP BY period ORDER BY period"
         ),
         values,

@@ -1,9 +1,11 @@
-//! What the programme's reports need of the shops, in one query: who they are, where, since
-//! when. Read only.
+//! What the programme's reports need of the shops, in one query each: who they are, where,
+//! since when, and how many orders were paid to them each month. Read only.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use peken_kernel::sql;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 
 /// A shop as the programme's reports show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,4 +78,74 @@ pub async fn shop<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<Progr
         })
     })
     .transpose()
+}
+
+/// The orders paid in each WIB month from `from` to `to` (`YYYY-MM`, inclusive), whatever became
+/// of them later, at the shops given or at all (`None`), from the month-to-date turnover every
+/// payment keeps (`merchant_turnover`); months without any are absent.
+///
+/// # Errors
+/// When the statement fails.
+pub async fn paid_orders_by_period<C: ConnectionTrait>(
+    conn: &C,
+    shops: Option<&[String]>,
+    from: &str,
+    to: &str,
+) -> Result<HashMap<String, i64>, DbErr> {
+    if shops.is_some_and(<[String]>::is_empty) {
+        return Ok(HashMap::new());
+    }
+    let mut values: Vec<Value> = vec![from.into(), to.into()];
+    let filter = match shops {
+        None => String::new(),
+        Some(ids) => {
+            values.extend(ids.iter().map(|id| Value::from(id.clone())));
+            format!(" AND merchant_id IN ({})", sql::list(ids.len(), 3))
+        }
+    };
+    sql::query(
+        conn,
+        format!(
+            "SELECT period, CAST(SUM(order_count) AS BIGINT) AS paid_orders FROM merchant_turnover \
+             WHERE period >= $1 AND period <= $2{filter} GROUP BY period"
+        ),
+        values,
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("", "period")?, r.try_get("", "paid_orders")?)))
+    .collect()
+}
+
+/// The first WIB month each shop had an order paid in (`merchant_turnover`); shops that never
+/// sold are absent. `shops` limits the answer to those shops (`None`: every shop).
+///
+/// # Errors
+/// When the statement fails.
+pub async fn first_paid_periods<C: ConnectionTrait>(
+    conn: &C,
+    shops: Option<&[String]>,
+) -> Result<HashMap<String, String>, DbErr> {
+    if shops.is_some_and(<[String]>::is_empty) {
+        return Ok(HashMap::new());
+    }
+    let (filter, values): (String, Vec<Value>) = match shops {
+        None => (String::new(), Vec::new()),
+        Some(ids) => (
+            format!(" AND merchant_id IN ({})", sql::list(ids.len(), 1)),
+            ids.iter().map(|id| Value::from(id.clone())).collect(),
+        ),
+    };
+    sql::query(
+        conn,
+        format!(
+            "SELECT merchant_id, MIN(period) AS first_period FROM merchant_turnover \
+             WHERE order_count > 0{filter} GROUP BY merchant_id"
+        ),
+        values,
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("", "merchant_id")?, r.try_get("", "first_period")?)))
+    .collect()
 }

@@ -252,8 +252,9 @@ pub(crate) async fn owe_back<C: ConnectionTrait>(
 }
 
 /// The bill is paid: its waiting orders become paid, their reserved units become sales, the
-/// money enters the ledger, the merchants' month-to-date turnover and the ASN's spend grow, and
-/// buyer and shops are told. Each step is one statement for all of the bill's orders.
+/// money enters the ledger, the merchants' month-to-date turnover and the ASN's spend grow, the
+/// month's buyers are counted (`buyer_months`), and buyer and shops are told. Each step is one
+/// statement for all of the bill's orders.
 pub(crate) async fn apply_payment<C: ConnectionTrait>(
     conn: &C,
     bill: &payment::Model,
@@ -425,6 +426,19 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
                 add_spend(conn, buyer, *period, *amount).await?;
             }
         }
+        let buyers: Vec<crate::programme::BuyerPaid<'_>> = paid
+            .iter()
+            .filter_map(|order| {
+                let (_, period) = bill_of.get(order.payment_id.as_str())?;
+                Some(crate::programme::BuyerPaid {
+                    period: period.to_string(),
+                    buyer_id: &order.buyer_id,
+                    merchant_id: &order.merchant_id,
+                    role: &order.buyer_role,
+                })
+            })
+            .collect();
+        crate::programme::record_buyers(conn, &buyers).await?;
         notify::orders_paid(conn, &paid, &items, now).await?;
     }
     // Posted last: the ledger's city-wide accounts are striped, but the work above must still

@@ -1,6 +1,6 @@
-//! What the programme's reports read from the orders: each shop's last sale, and the paid
-//! orders and distinct buyers of every WIB month. Read only; a few grouped statements whatever
-//! the range.
+//! What the programme's reports read from the orders: each shop's last sale, and the distinct
+//! buyers of every WIB month (`buyer_months`, kept by every payment). A grouped statement or
+//! two whatever the range.
 
 use std::collections::HashMap;
 
@@ -49,48 +49,98 @@ pub async fn sales_span<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The paid orders and distinct buyers of one WIB month (the month the buyer paid in).
+/// The scope of the whole city in `buyer_months` (else a kecamatan code).
+pub const CITY: &str = "*";
+
+/// A buyer's payment for the programme's counts: the WIB month paid in, the buyer, the shop
+/// paid and the role the order was placed in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BuyerPaid<'a> {
+    pub period: String,
+    pub buyer_id: &'a str,
+    pub merchant_id: &'a str,
+    pub role: &'a str,
+}
+
+/// Records buyers who paid (`buyer_months`): one row per WIB month, scope (the city, and the
+/// kecamatan of each shop paid) and buyer, marking whether they paid as a civil servant or as
+/// a resident. Kept in the payment's transaction; a row is rewritten only when it gains a
+/// role, so a buyer's second payment of the month changes nothing. One statement per chunk.
+///
+/// # Errors
+/// When a statement fails.
+pub async fn record_buyers<C: ConnectionTrait>(
+    conn: &C,
+    paid: &[BuyerPaid<'_>],
+) -> Result<(), DbErr> {
+    let mut rows: Vec<&BuyerPaid<'_>> = paid.iter().collect();
+    rows.sort();
+    rows.dedup();
+    for chunk in rows.chunks(sql::CHUNK_ROWS) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        for row in chunk {
+            values.extend([
+                row.period.clone().into(),
+                row.buyer_id.into(),
+                row.merchant_id.into(),
+                i32::from(row.role == "asn").into(),
+                i32::from(row.role == "public").into(),
+            ]);
+        }
+        sql::exec(
+            conn,
+            format!(
+                "WITH v (period, buyer_id, merchant_id, asn, public) AS (VALUES {}) \
+                 INSERT INTO buyer_months (period, scope, buyer_id, asn, public) \
+                 SELECT r.period, r.scope, r.buyer_id, MAX(r.asn), MAX(r.public) FROM ( \
+                 SELECT v.period, m.kecamatan_code AS scope, v.buyer_id, v.asn, v.public \
+                 FROM v JOIN merchants m ON m.id = v.merchant_id \
+                 UNION ALL SELECT v.period, '{CITY}', v.buyer_id, v.asn, v.public FROM v \
+                 ) AS r WHERE true GROUP BY r.period, r.scope, r.buyer_id \
+                 ON CONFLICT (period, scope, buyer_id) DO UPDATE SET \
+                 asn = CASE WHEN excluded.asn > buyer_months.asn THEN excluded.asn ELSE buyer_months.asn END, \
+                 public = CASE WHEN excluded.public > buyer_months.public THEN excluded.public ELSE buyer_months.public END \
+                 WHERE excluded.asn > buyer_months.asn OR excluded.public > buyer_months.public",
+                sql::values_rows(chunk.len(), 5, 1)
+            ),
+            values,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The distinct buyers of one WIB month (the month the buyer paid in).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MonthBuyers {
     /// `YYYY-MM`.
     pub period: String,
-    pub paid_orders: i64,
     pub buyers: i64,
     pub asn_buyers: i64,
     pub public_buyers: i64,
 }
 
-/// Every WIB month with a paid order, from `from` to `to` (`YYYY-MM`, inclusive): its paid
-/// orders (whatever became of them later) and its distinct buyers, ASN and public apart.
+/// Every WIB month with a paid order, from `from` to `to` (`YYYY-MM`, inclusive): its distinct
+/// buyers, ASN and public apart, in the whole city or at the shops of one kecamatan (by the
+/// shop's kecamatan when it was paid). Read from `buyer_months`.
 pub async fn monthly_buyers<C: ConnectionTrait>(
     conn: &C,
-    shops: Option<&[String]>,
+    kecamatan_code: Option<&str>,
     from: &str,
     to: &str,
 ) -> Result<Vec<MonthBuyers>, DbErr> {
-    if shops.is_some_and(<[String]>::is_empty) {
-        return Ok(Vec::new());
-    }
-    let (filter, mut shop_values) = shop_filter(shops, 3);
-    let mut values: Vec<Value> = vec![from.into(), to.into()];
-    values.append(&mut shop_values);
     let rows = sql::query(
         conn,
-        format!(
-            "SELECT paid_period, COUNT(*) AS paid_orders, COUNT(DISTINCT buyer_id) AS buyers, \
-             COUNT(DISTINCT CASE WHEN buyer_role = 'asn' THEN buyer_id END) AS asn_buyers, \
-             COUNT(DISTINCT CASE WHEN buyer_role = 'public' THEN buyer_id END) AS public_buyers \
-             FROM orders WHERE paid_period IS NOT NULL AND paid_period >= $1 \
-             AND paid_period <= $2{filter} GROUP BY paid_period ORDER BY paid_period"
-        ),
-        values,
+        "SELECT period, COUNT(*) AS buyers, CAST(SUM(asn) AS BIGINT) AS asn_buyers, \
+         CAST(SUM(public) AS BIGINT) AS public_buyers FROM buyer_months \
+         WHERE scope = $1 AND period >= $2 AND period <= $3 GROUP BY period ORDER BY period",
+        vec![kecamatan_code.unwrap_or(CITY).into(), from.into(), to.into()],
     )
     .await?;
     rows.iter()
         .map(|r| {
             Ok(MonthBuyers {
-                period: r.try_get("", "paid_period")?,
-                paid_orders: r.try_get("", "paid_orders")?,
+                period: r.try_get("", "period")?,
                 buyers: r.try_get("", "buyers")?,
                 asn_buyers: r.try_get("", "asn_buyers")?,
                 public_buyers: r.try_get("", "public_buyers")?,
@@ -100,29 +150,20 @@ pub async fn monthly_buyers<C: ConnectionTrait>(
 }
 
 /// Distinct buyers with a paid order in the months `from` to `to` (`YYYY-MM`, inclusive): all,
-/// ASN and public.
+/// ASN and public; in the whole city or at one kecamatan's shops.
 pub async fn distinct_buyers<C: ConnectionTrait>(
     conn: &C,
-    shops: Option<&[String]>,
+    kecamatan_code: Option<&str>,
     from: &str,
     to: &str,
 ) -> Result<(i64, i64, i64), DbErr> {
-    if shops.is_some_and(<[String]>::is_empty) {
-        return Ok((0, 0, 0));
-    }
-    let (filter, mut shop_values) = shop_filter(shops, 3);
-    let mut values: Vec<Value> = vec![from.into(), to.into()];
-    values.append(&mut shop_values);
     let row = sql::query_one(
         conn,
-        format!(
-            "SELECT COUNT(DISTINCT buyer_id) AS buyers, \
-             COUNT(DISTINCT CASE WHEN buyer_role = 'asn' THEN buyer_id END) AS asn_buyers, \
-             COUNT(DISTINCT CASE WHEN buyer_role = 'public' THEN buyer_id END) AS public_buyers \
-             FROM orders WHERE paid_period IS NOT NULL AND paid_period >= $1 \
-             AND paid_period <= $2{filter}"
-        ),
-        values,
+        "SELECT COUNT(DISTINCT buyer_id) AS buyers, \
+         COUNT(DISTINCT CASE WHEN asn = 1 THEN buyer_id END) AS asn_buyers, \
+         COUNT(DISTINCT CASE WHEN public = 1 THEN buyer_id END) AS public_buyers \
+         FROM buyer_months WHERE scope = $1 AND period >= $2 AND period <= $3",
+        vec![kecamatan_code.unwrap_or(CITY).into(), from.into(), to.into()],
     )
     .await?;
     match row {

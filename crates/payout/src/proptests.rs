@@ -20,6 +20,9 @@
 //!   what is left: the shortfall and the completion together never exceed what the buyer paid,
 //!   and the merchant is never credited more than the net of the goods it supplied;
 //! - re-importing any statement changes nothing;
+//! - the summaries the programme's reports read are what they summarise: the monthly turnover
+//!   kept with each posting is the journal's, the orders paid per shop and month and the
+//!   month's buyers (per kecamatan, with the roles they paid in) are the orders';
 //! - bills paid by callbacks and statement credits in any order count each arrival of money
 //!   once (see the block "Bills paid by callbacks and by statement credits");
 //! - the money owed back for those bills is paid through refund batches (built, approved by a
@@ -230,7 +233,7 @@ async fn world() -> World {
             "INSERT INTO merchants (id, name, kind, nib, owner_nik, mbr, kelurahan_code, \
              kecamatan_code, address, bank_code, account_number, account_name, status, \
              owner_user_id, created_at, updated_at) VALUES ($1, $2, 'toko_kelontong', $3, \
-             '3578010101900001', $4, '35.78.01.1001', '35.78.01', 'Jl. Uji', '008', $5, 'UJI', \
+             '3578010101900001', $4, $7, $8, 'Jl. Uji', '008', $5, 'UJI', \
              'active', 'nobody', $6, $6)",
             vec![
                 id.clone().into(),
@@ -239,6 +242,9 @@ async fn world() -> World {
                 false.into(),
                 account.clone().into(),
                 Utc::now().into(),
+                // Two kecamatan, so the month's buyers are counted per kecamatan apart.
+                format!("35.78.0{}.1001", 1 + n % 2).into(),
+                format!("35.78.0{}", 1 + n % 2).into(),
             ],
         )
         .await
@@ -672,10 +678,56 @@ async fn scalar(db: &DatabaseConnection, q: &str) -> i64 {
         .map_or(0, |r| r.try_get_by_index::<i64>(0).unwrap())
 }
 
+/// Turnover per shop and month: `(gross, refunds, completed orders)` by `(merchant, period)`.
+type MonthFigures = std::collections::BTreeMap<(String, String), (i64, i64, i64)>;
+
+async fn month_figures(db: &DatabaseConnection, statement: &str) -> MonthFigures {
+    sql::query(db, statement, vec![])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.try_get("", "merchant_id").unwrap(),
+                    r.try_get("", "period").unwrap(),
+                ),
+                (
+                    r.try_get("", "gross").unwrap(),
+                    r.try_get("", "refunds").unwrap(),
+                    r.try_get("", "completed").unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
 async fn check(db: &DatabaseConnection) -> Result<(), String> {
     let journal = read::check(db).await.unwrap();
     if !journal.is_sound() {
         return Err(format!("journal unsound: {journal:?}"));
+    }
+    // The monthly turnover kept with each posting is the journal's, summed afresh.
+    let summed = month_figures(
+        db,
+        "SELECT merchant_id, period, \
+         CAST(SUM(CASE WHEN turnover_amount > 0 THEN turnover_amount ELSE 0 END) AS BIGINT) AS gross, \
+         CAST(SUM(CASE WHEN turnover_amount < 0 THEN -turnover_amount ELSE 0 END) AS BIGINT) AS refunds, \
+         COUNT(CASE WHEN kind = 'order_completed' THEN 1 END) AS completed \
+         FROM ledger_transactions WHERE turnover_amount <> 0 AND merchant_id IS NOT NULL \
+         GROUP BY merchant_id, period",
+    )
+    .await;
+    let kept = month_figures(
+        db,
+        "SELECT merchant_id, period, gross_amount AS gross, refunds_amount AS refunds, \
+         completed_orders AS completed FROM ledger_turnover_months",
+    )
+    .await;
+    if summed != kept {
+        return Err(format!(
+            "monthly turnover kept {kept:?}, the journal sums to {summed:?}"
+        ));
     }
     let wrong_side = scalar(
         db,
@@ -928,7 +980,7 @@ impl World {
                     &self.db,
                     "INSERT INTO orders (id, checkout_id, payment_id, buyer_id, buyer_role, \
                      merchant_id, status, total_amount, fulfilment_method, created_at, \
-                     updated_at) VALUES ($1, $2, $3, 'buyer', 'public', $4, \
+                     updated_at) VALUES ($1, $2, $3, 'buyer', $7, $4, \
                      'awaiting_payment', $5, 'pickup', $6, $6)",
                     vec![
                         format!("bill-order-{}", self.serial).into(),
@@ -940,6 +992,8 @@ impl World {
                             .into(),
                         amount.into(),
                         now.into(),
+                        // The one buyer orders as a civil servant, then as a resident.
+                        if self.serial % 2 == 0 { "asn" } else { "public" }.into(),
                     ],
                 )
                 .await
@@ -1078,8 +1132,105 @@ impl World {
     }
 }
 
+/// `(period, scope, buyer) -> (asn, public)` of `buyer_months`, or the same counted afresh
+/// from the orders.
+type BuyerFlags = std::collections::BTreeMap<(String, String, String), (i32, i32)>;
+
+async fn buyer_flags(db: &DatabaseConnection, statement: &str) -> BuyerFlags {
+    sql::query(db, statement, vec![])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.try_get("", "period").unwrap(),
+                    r.try_get("", "scope").unwrap(),
+                    r.try_get("", "buyer_id").unwrap(),
+                ),
+                (r.try_get("", "asn").unwrap(), r.try_get("", "public").unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// What each payment keeps beside its orders for the programme's reports is what the orders
+/// say: the orders paid per shop and month (`merchant_turnover`), and the month's buyers in the
+/// city and per kecamatan with the roles they paid in (`buyer_months`).
+async fn check_programme_counts(db: &DatabaseConnection) -> Result<(), String> {
+    let counted = sql::query(
+        db,
+        "SELECT merchant_id, paid_period, COUNT(*) AS n FROM orders \
+         WHERE paid_period IS NOT NULL GROUP BY merchant_id, paid_period",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let counted: std::collections::BTreeMap<(String, String), i64> = counted
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.try_get("", "merchant_id").unwrap(),
+                    r.try_get("", "paid_period").unwrap(),
+                ),
+                r.try_get("", "n").unwrap(),
+            )
+        })
+        .collect();
+    let kept = sql::query(
+        db,
+        "SELECT merchant_id, period, order_count FROM merchant_turnover WHERE order_count <> 0",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let kept: std::collections::BTreeMap<(String, String), i64> = kept
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.try_get("", "merchant_id").unwrap(),
+                    r.try_get("", "period").unwrap(),
+                ),
+                r.try_get("", "order_count").unwrap(),
+            )
+        })
+        .collect();
+    if counted != kept {
+        return Err(format!(
+            "paid orders kept per shop and month {kept:?}, the orders say {counted:?}"
+        ));
+    }
+    let flags = "MAX(CASE WHEN o.buyer_role = 'asn' THEN 1 ELSE 0 END) AS asn, \
+                 MAX(CASE WHEN o.buyer_role = 'public' THEN 1 ELSE 0 END) AS public";
+    let counted = buyer_flags(
+        db,
+        &format!(
+            "SELECT o.paid_period AS period, '*' AS scope, o.buyer_id, {flags} FROM orders o \
+             WHERE o.paid_period IS NOT NULL GROUP BY o.paid_period, o.buyer_id \
+             UNION ALL SELECT o.paid_period AS period, m.kecamatan_code AS scope, o.buyer_id, \
+             {flags} FROM orders o JOIN merchants m ON m.id = o.merchant_id \
+             WHERE o.paid_period IS NOT NULL GROUP BY o.paid_period, m.kecamatan_code, o.buyer_id"
+        ),
+    )
+    .await;
+    let kept = buyer_flags(
+        db,
+        "SELECT period, scope, buyer_id, asn, public FROM buyer_months",
+    )
+    .await;
+    if counted != kept {
+        return Err(format!(
+            "buyers kept per month {kept:?}, the orders say {counted:?}"
+        ));
+    }
+    Ok(())
+}
+
 async fn check_bills(world: &World) -> Result<(), String> {
     let db = &world.db;
+    check_programme_counts(db).await?;
     let linked = scalar(
         db,
         "SELECT COUNT(*) FROM payment_receipts WHERE statement_line_id IS NOT NULL",
@@ -1169,6 +1320,10 @@ proptest! {
                 check_bills(&world).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
                 check_refunds(&world.db).await.map_err(|e| format!("after step {step} {op:?}: {e}"))?;
             }
+            // The migration's backfill rebuilds the same summaries from the same history.
+            peken_migrations::m0027_programme_summaries::backfill(&world.db).await.unwrap();
+            check(&world.db).await.map_err(|e| format!("after the backfill: {e}"))?;
+            check_programme_counts(&world.db).await.map_err(|e| format!("after the backfill: {e}"))?;
             Ok(())
         });
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());

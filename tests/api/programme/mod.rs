@@ -9,6 +9,9 @@ mod opd_spend;
 mod reports;
 
 use chrono::{DateTime, Utc};
+use peken_kernel::Rupiah;
+use peken_kernel::period::Period;
+use peken_order::programme::BuyerPaid;
 use peken_tests::TestApp;
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -41,7 +44,7 @@ pub async fn programme_shop(
 }
 
 /// An order of `buyer` (`asn` or `public`) at `shop` recorded paid at `paid_at` for the WIB
-/// month `period`; `None` for an order never paid.
+/// month `period`, with what its payment keeps beside it; `None` for an order never paid.
 pub async fn paid(
     app: &TestApp,
     shop: &str,
@@ -80,6 +83,27 @@ pub async fn paid(
     ))
     .await
     .unwrap();
+    // What the payment keeps beside the order: the shop's month and the month's buyers.
+    if let Some((_, period)) = paid {
+        peken_merchant::service::add_turnovers(
+            db,
+            Period::parse(period).unwrap(),
+            &[(shop, Rupiah::new(10_000), 1)],
+        )
+        .await
+        .unwrap();
+        peken_order::programme::record_buyers(
+            db,
+            &[BuyerPaid {
+                period: period.to_owned(),
+                buyer_id: buyer,
+                merchant_id: shop,
+                role,
+            }],
+        )
+        .await
+        .unwrap();
+    }
 }
 
 /// `YYYY-MM` months from `from` to `to`, inclusive, counted here apart from the server.

@@ -641,3 +641,87 @@ async fn the_lkpj_workbook_holds_the_years_totals_as_numbers() {
         .await
         .expect_problem(422, "validation_failed");
 }
+
+#[tokio::test]
+async fn real_payments_count_the_months_buyers_per_kecamatan_and_the_shops_paid_orders() {
+    use crate::fixtures::orders::{any_commodity, buyer, paid_order, shop};
+
+    let app = peken_tests::spawn_app().await;
+    let admin = app.admin().await;
+    let rungkut = shop(&app, "toko_kelontong", KEL_B).await;
+    let karang_pilang = shop(&app, "toko_kelontong", KEL_A).await;
+    let commodity = any_commodity(&app, None, None).await;
+    let at_rungkut = rungkut.list(&app, &commodity, 10_000, 100).await;
+    let at_karang_pilang = karang_pilang.list(&app, &commodity, 12_000, 100).await;
+    let asn = buyer(&app).await;
+    let resident = app.public_buyer("35.78.03.1002").await;
+    // The civil servant pays twice at one shop and once at the other; the resident once.
+    paid_order(&app, &asn, &at_rungkut, 1).await;
+    paid_order(&app, &asn, &at_rungkut, 2).await;
+    paid_order(&app, &asn, &at_karang_pilang, 1).await;
+    paid_order(&app, &resident, &at_karang_pilang, 3).await;
+
+    let period = app
+        .get("/api/v1/programme/reports/buyers", Some(&admin.token))
+        .await
+        .expect(200)
+        .body["to"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let range = format!("from={period}&to={period}");
+    let city = app
+        .get(
+            &format!("/api/v1/programme/reports/buyers?{range}"),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200);
+    let month = &city.body["months"][0];
+    assert_eq!(
+        (
+            month["buyers"].as_i64(),
+            month["asn_buyers"].as_i64(),
+            month["public_buyers"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    let monthly = app
+        .get(
+            &format!("/api/v1/programme/reports/monthly?{range}"),
+            Some(&admin.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(monthly.body["months"][0]["paid_orders"], 4);
+
+    // A camat of Karang Pilang sees both buyers at its shop and its two orders; of Rungkut, the
+    // civil servant alone and two orders.
+    for (kecamatan, buyers, asn_buyers, orders) in [(KEC_A, 2, 1, 2), ("35.78.03", 1, 1, 2)] {
+        let camat = app.camat(kecamatan).await;
+        let mine = app
+            .get(
+                &format!("/api/v1/programme/reports/buyers?{range}"),
+                Some(&camat.token),
+            )
+            .await
+            .expect(200);
+        let month = &mine.body["months"][0];
+        assert_eq!(
+            (month["buyers"].as_i64(), month["asn_buyers"].as_i64()),
+            (Some(buyers), Some(asn_buyers)),
+            "{kecamatan}"
+        );
+        let monthly = app
+            .get(
+                &format!("/api/v1/programme/reports/monthly?{range}"),
+                Some(&camat.token),
+            )
+            .await
+            .expect(200);
+        assert_eq!(
+            monthly.body["months"][0]["paid_orders"], orders,
+            "{kecamatan}"
+        );
+    }
+}

@@ -294,11 +294,10 @@ pub async fn monthly_series<C: ConnectionTrait>(
     let (_, ids) = scope.shops(conn).await?;
     let turnover = read::turnover_by_period(conn, ids.as_deref(), from, to).await?;
     let paid =
-        orders::monthly_buyers(conn, ids.as_deref(), &from.to_string(), &to.to_string()).await?;
+        shops::paid_orders_by_period(conn, ids.as_deref(), &from.to_string(), &to.to_string())
+            .await?;
     let turnover: HashMap<&str, &read::MonthTurnover> =
         turnover.iter().map(|m| (m.period.as_str(), m)).collect();
-    let paid: HashMap<&str, &orders::MonthBuyers> =
-        paid.iter().map(|m| (m.period.as_str(), m)).collect();
     let mut total = ProgrammeTotals::default();
     let months = months_from(from, to)
         .into_iter()
@@ -313,7 +312,7 @@ pub async fn monthly_series<C: ConnectionTrait>(
                 refunds_amount: Rupiah::new(refunds),
                 net_amount: Rupiah::new(gross.saturating_sub(refunds)),
                 completed_orders: t.map_or(0, |t| t.completed_orders),
-                paid_orders: paid.get(key.as_str()).map_or(0, |p| p.paid_orders),
+                paid_orders: paid.get(key.as_str()).copied().unwrap_or(0),
             };
             total.gross_amount = Rupiah::new(total.gross_amount.get().saturating_add(gross));
             total.refunds_amount = Rupiah::new(total.refunds_amount.get().saturating_add(refunds));
@@ -403,9 +402,13 @@ pub async fn buyer_series<C: ConnectionTrait>(
     to: Period,
 ) -> ApiResult<BuyerSeries> {
     check_range(from, to)?;
-    let (_, ids) = scope.shops(conn).await?;
-    let rows =
-        orders::monthly_buyers(conn, ids.as_deref(), &from.to_string(), &to.to_string()).await?;
+    let rows = orders::monthly_buyers(
+        conn,
+        scope.kecamatan_code.as_deref(),
+        &from.to_string(),
+        &to.to_string(),
+    )
+    .await?;
     let by: HashMap<&str, &orders::MonthBuyers> =
         rows.iter().map(|m| (m.period.as_str(), m)).collect();
     let months = months_from(from, to)
@@ -649,7 +652,7 @@ pub async fn lkpj_tables<C: ConnectionTrait>(
         .iter()
         .filter(|s| s.registered_at < year_end)
         .collect();
-    let spans = orders::sales_span(conn, ids.as_deref()).await?;
+    let first_paid = shops::first_paid_periods(conn, ids.as_deref()).await?;
     let per_shop: HashMap<String, read::MonthTurnover> =
         read::turnover_by_merchant(conn, january, december)
             .await?
@@ -659,21 +662,26 @@ pub async fn lkpj_tables<C: ConnectionTrait>(
     let series = monthly_series(conn, scope, january, december).await?;
     let buyers = orders::distinct_buyers(
         conn,
-        ids.as_deref(),
+        scope.kecamatan_code.as_deref(),
         &january.to_string(),
         &december.to_string(),
     )
     .await?;
     // A shop is active in the year when the journal has its turnover in it; it never sold by
-    // the year's end when it has no paid order before then.
+    // the year's end when it has no order paid in a month up to December.
     let active: HashSet<&str> = registered
         .iter()
         .filter(|s| per_shop.contains_key(&s.id))
         .map(|s| s.id.as_str())
         .collect();
+    let last_month = december.to_string();
     let never_sold = registered
         .iter()
-        .filter(|s| spans.get(&s.id).is_none_or(|(first, _)| *first >= year_end))
+        .filter(|s| {
+            first_paid
+                .get(&s.id)
+                .is_none_or(|first| *first > last_month)
+        })
         .count() as i64;
 
     let mut totals = Table::new("Total", &["measure", "value"]);
