@@ -29,6 +29,12 @@ const CROSSINGS: &[(&str, &str, &str)] = &[
          category, in the same statement",
     ),
     (
+        "order",
+        "merchants",
+        "a payment counts the month's buyers in the city and per kecamatan of the shops paid \
+         (`buyer_months`) in one statement, which reads the shops' kecamatan",
+    ),
+    (
         "server",
         "users",
         "the demo seed writes thousands of rows a statement",
