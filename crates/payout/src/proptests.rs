@@ -1154,38 +1154,14 @@ async fn buyer_flags(db: &DatabaseConnection, statement: &str) -> BuyerFlags {
         .collect()
 }
 
-/// What each payment keeps beside its orders for the programme's reports is what the orders
-/// say: the orders paid per shop and month (`merchant_turnover`), and the month's buyers in the
-/// city and per kecamatan with the roles they paid in (`buyer_months`).
-async fn check_programme_counts(db: &DatabaseConnection) -> Result<(), String> {
-    let counted = sql::query(
-        db,
-        "SELECT merchant_id, paid_period, COUNT(*) AS n FROM orders \
-         WHERE paid_period IS NOT NULL GROUP BY merchant_id, paid_period",
-        vec![],
-    )
-    .await
-    .unwrap();
-    let counted: std::collections::BTreeMap<(String, String), i64> = counted
-        .iter()
-        .map(|r| {
-            (
-                (
-                    r.try_get("", "merchant_id").unwrap(),
-                    r.try_get("", "paid_period").unwrap(),
-                ),
-                r.try_get("", "n").unwrap(),
-            )
-        })
-        .collect();
-    let kept = sql::query(
-        db,
-        "SELECT merchant_id, period, order_count FROM merchant_turnover WHERE order_count <> 0",
-        vec![],
-    )
-    .await
-    .unwrap();
-    let kept: std::collections::BTreeMap<(String, String), i64> = kept
+/// A count per `(merchant_id, period)`: the `n` of each row.
+async fn shop_months(
+    db: &DatabaseConnection,
+    statement: &str,
+) -> std::collections::BTreeMap<(String, String), i64> {
+    sql::query(db, statement, vec![])
+        .await
+        .unwrap()
         .iter()
         .map(|r| {
             (
@@ -1193,10 +1169,28 @@ async fn check_programme_counts(db: &DatabaseConnection) -> Result<(), String> {
                     r.try_get("", "merchant_id").unwrap(),
                     r.try_get("", "period").unwrap(),
                 ),
-                r.try_get("", "order_count").unwrap(),
+                r.try_get("", "n").unwrap(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// What each payment keeps beside its orders for the programme's reports is what the orders
+/// say: the orders paid per shop and month (`merchant_turnover`), and the month's buyers in the
+/// city and per kecamatan with the roles they paid in (`buyer_months`).
+async fn check_programme_counts(db: &DatabaseConnection) -> Result<(), String> {
+    let counted = shop_months(
+        db,
+        "SELECT merchant_id, paid_period AS period, COUNT(*) AS n FROM orders \
+         WHERE paid_period IS NOT NULL GROUP BY merchant_id, paid_period",
+    )
+    .await;
+    let kept = shop_months(
+        db,
+        "SELECT merchant_id, period, order_count AS n FROM merchant_turnover \
+         WHERE order_count <> 0",
+    )
+    .await;
     if counted != kept {
         return Err(format!(
             "paid orders kept per shop and month {kept:?}, the orders say {counted:?}"
