@@ -297,11 +297,19 @@ pub struct PasswordHasherConfig {
 }
 
 impl PasswordHasherConfig {
+    /// One hash at a time per CPU the process sees.
     pub fn new(memory_kib: u32) -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self::with_concurrency(memory_kib, cpus)
+    }
+
+    /// At most `concurrency` hashes at once (`PEKEN_PASSWORD_HASH_CONCURRENCY`): the memory
+    /// they take is at most `concurrency` x `memory_kib`, which a container's memory limit must
+    /// hold, and more hashes than the CPUs the container may use only queue on the CPU.
+    pub fn with_concurrency(memory_kib: u32, concurrency: usize) -> Self {
         Self {
             memory_kib,
-            slots: Arc::new(Semaphore::new(cpus)),
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
             buffers: Arc::default(),
             decoy: Arc::default(),
             runs: Arc::default(),

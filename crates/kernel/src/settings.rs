@@ -129,6 +129,15 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// A streaming replica of the primary for reads that may be a little stale
+    /// (`PEKEN_DATABASE_READ_URL`, PostgreSQL only); `None` reads everything from the primary.
+    pub database_read_url: Option<Secret>,
+    /// How far behind the replica may be before its reads go to the primary.
+    pub database_read_max_lag: Duration,
+    /// How often the replica's health and lag are probed.
+    pub database_read_probe_interval: Duration,
+    /// Password hashes (Argon2id) computed at once; each takes `password_hash_memory_kib`.
+    pub password_hash_concurrency: u32,
     /// Whether this process runs the background workers (expiry, completion, mail, reminders).
     pub run_workers: bool,
     /// Whether `serve` applies pending migrations at start (default: only in the embedded mode).
@@ -303,6 +312,20 @@ impl Settings {
                 as usize,
             request_timeout: r.seconds("PEKEN_REQUEST_TIMEOUT_SECONDS", 30, 1, 3_600),
             db_max_connections: r.number("PEKEN_DB_MAX_CONNECTIONS", 20, 1, 1_000),
+            database_read_url: r.url("PEKEN_DATABASE_READ_URL", &["postgres://", "postgresql://"]),
+            database_read_max_lag: r.seconds("PEKEN_DATABASE_READ_MAX_LAG_SECONDS", 5, 1, 3_600),
+            database_read_probe_interval: Duration::from_millis(u64::from(r.number(
+                "PEKEN_DATABASE_READ_PROBE_MS",
+                1_000,
+                50,
+                600_000,
+            ))),
+            password_hash_concurrency: r.number(
+                "PEKEN_PASSWORD_HASH_CONCURRENCY",
+                default_workers as u32,
+                1,
+                1_024,
+            ),
             run_workers: r.boolean("PEKEN_RUN_WORKERS", true),
             auto_migrate: r.boolean("PEKEN_AUTO_MIGRATE", embedded),
             worker_interval: Duration::from_millis(u64::from(r.number(
@@ -315,6 +338,13 @@ impl Settings {
             shutdown_timeout: r.seconds("PEKEN_SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600),
             media: r.media(),
         };
+        if settings.database_read_url.is_some() && embedded {
+            r.problems.push(
+                "PEKEN_DATABASE_READ_URL: needs PEKEN_DATABASE_URL to be PostgreSQL (a replica \
+                 of it)"
+                    .into(),
+            );
+        }
         if settings.bootstrap_admin_email.is_some() != settings.bootstrap_admin_password.is_some() {
             r.problems.push(
                 "PEKEN_BOOTSTRAP_ADMIN_EMAIL and PEKEN_BOOTSTRAP_ADMIN_PASSWORD must be set together"
