@@ -91,7 +91,10 @@ EOF
 
 write_pgbouncer_ini() {
   # Any database name passes through to the primary, so each test's fresh database is reachable
-  # without listing it. Debian bookworm's PgBouncer is 1.18: no max_prepared_statements (1.21).
+  # without listing it. The pool mode is the one the installed PgBouncer can carry peken's
+  # connections in: transaction pooling needs max_prepared_statements (PgBouncer 1.21 and
+  # later), because sqlx names every statement it prepares; Debian bookworm's 1.18 pools by
+  # session (deploy/README.md, "PgBouncer").
   cat >"$DIR/pgbouncer.ini" <<EOF
 [databases]
 * = host=127.0.0.1 port=5432
@@ -102,7 +105,7 @@ listen_port = $PGBOUNCER_PORT
 unix_socket_dir =
 auth_type = trust
 auth_file = $DIR/userlist.txt
-pool_mode = transaction
+pool_mode = $(pool_mode)
 max_client_conn = 1000
 default_pool_size = 40
 server_reset_query =
@@ -113,6 +116,18 @@ EOF
   printf '"postgres" "%s"\n' "$(password)" >"$DIR/userlist.txt"
   chown postgres:postgres "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
   chmod 600 "$DIR/userlist.txt"
+}
+
+# transaction on PgBouncer 1.21 and later (with max_prepared_statements), session before.
+pool_mode() {
+  local version
+  version=$(pgbouncer --version | head -n1 | awk '{print $2}')
+  if [ "$(printf '%s\n1.21.0\n' "$version" | sort -V | head -n1)" = 1.21.0 ]; then
+    echo 'transaction
+max_prepared_statements = 200'
+  else
+    echo session
+  fi
 }
 
 start_pgbouncer() {
@@ -150,6 +165,7 @@ case "${1:-}" in
     chmod 700 "$DIR"
     allow_replication
     make_replica
+    stop_pgbouncer
     write_pgbouncer_ini
     start_pgbouncer
     print_env

@@ -55,7 +55,11 @@ pub struct ReadReplica {
 }
 
 impl ReadReplica {
-    pub fn new(db: DatabaseConnection, max_lag: Duration, metrics: &crate::metrics::Metrics) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        max_lag: Duration,
+        metrics: &crate::metrics::Metrics,
+    ) -> Self {
         Self {
             db,
             max_lag,
@@ -134,7 +138,9 @@ impl ReadReplica {
             .try_get::<String>("", "lsn")?;
         // An LSN is two hexadecimal numbers and a slash; anything else is not put into SQL.
         if current.is_empty() || !current.chars().all(|c| c.is_ascii_hexdigit() || c == '/') {
-            return Err(DbErr::Custom(format!("unexpected WAL position {current:?}")));
+            return Err(DbErr::Custom(format!(
+                "unexpected WAL position {current:?}"
+            )));
         }
         let row = self
             .db

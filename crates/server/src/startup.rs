@@ -109,7 +109,11 @@ async fn read_replica(
     let db = peken_kernel::db::connect_replica(url, settings.db_max_connections)
         .await
         .context("PEKEN_DATABASE_READ_URL is not a usable database URL")?;
-    let replica = Arc::new(ReadReplica::new(db, settings.database_read_max_lag, metrics));
+    let replica = Arc::new(ReadReplica::new(
+        db,
+        settings.database_read_max_lag,
+        metrics,
+    ));
     let state = replica.probe(primary).await;
     tracing::info!(state = state.as_str(), "read replica configured");
     replica.spawn_probe(primary.clone(), settings.database_read_probe_interval);

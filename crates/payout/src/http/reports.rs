@@ -352,12 +352,15 @@ async fn turnover_alerts(
     params: web::Query<ExportParams>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let alerts: Vec<AlertView> =
-        peken_ledger::read::turnover_alerts(&state.read_db(), query.merchant_id.as_deref(), query.year)
-            .await?
-            .into_iter()
-            .map(AlertView::from)
-            .collect();
+    let alerts: Vec<AlertView> = peken_ledger::read::turnover_alerts(
+        &state.read_db(),
+        query.merchant_id.as_deref(),
+        query.year,
+    )
+    .await?
+    .into_iter()
+    .map(AlertView::from)
+    .collect();
     let filename = match query.year {
         Some(year) => format!("turnover-alerts-{year}"),
         None => format!("turnover-alerts-{}", wib_date(state.now())),

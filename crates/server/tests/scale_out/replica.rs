@@ -76,9 +76,11 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
     let c = &Cluster::start_with(&base_url, 1, &parts).await;
     // The test's fresh database was created on the primary; physical replication brings it to
     // the replica, where the process's probe finds it.
-    wait_until("the replica to be in use", Duration::from_secs(30), || async {
-        readyz(c).await.contains("read replica: ok")
-    })
+    wait_until(
+        "the replica to be in use",
+        Duration::from_secs(30),
+        || async { readyz(c).await.contains("read replica: ok") },
+    )
     .await;
     let (admin, _) = c.login(0, ADMIN_EMAIL).await;
 
@@ -92,16 +94,20 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
     let on_replica = Database::connect(same_database(&replica, &c.database_url))
         .await
         .unwrap();
-    wait_until("the row on the replica", Duration::from_secs(10), || async {
-        on_replica
-            .query_one_raw(Statement::from_string(
-                on_replica.get_database_backend(),
-                format!("SELECT 1 AS one FROM commodities WHERE id = '{id}'"),
-            ))
-            .await
-            .unwrap()
-            .is_some()
-    })
+    wait_until(
+        "the row on the replica",
+        Duration::from_secs(10),
+        || async {
+            on_replica
+                .query_one_raw(Statement::from_string(
+                    on_replica.get_database_backend(),
+                    format!("SELECT 1 AS one FROM commodities WHERE id = '{id}'"),
+                ))
+                .await
+                .unwrap()
+                .is_some()
+        },
+    )
     .await;
     let lag = written.elapsed();
     wait_until(
@@ -263,12 +269,78 @@ async fn a_pgbouncer_restart_loses_no_acknowledged_write() {
                 .join(",")
         ))
         .await;
-    assert_eq!(kept, acknowledged.len() as i64, "an acknowledged write is gone");
+    assert_eq!(
+        kept,
+        acknowledged.len() as i64,
+        "an acknowledged write is gone"
+    );
     // Served again after the restart.
-    new_commodity(c, 0, &admin, "Tepung Sesudah").await.expect(201);
+    new_commodity(c, 0, &admin, "Tepung Sesudah")
+        .await
+        .expect(201);
     println!(
         "{} writes acknowledged across a PgBouncer restart, all kept; {refused} refused while it \
          was down",
         acknowledged.len()
     );
+}
+
+/// What a transaction-pooling PgBouncer would lose between transactions, looked for in the SQL
+/// the workspace sends: session settings (`SET` without `LOCAL`), session advisory locks
+/// (`pg_advisory_xact_lock` is released with its transaction and is fine), temporary tables,
+/// `LISTEN`, and SQL-level `PREPARE`. The protocol-level statements sqlx prepares are the one
+/// piece of session state left, which PgBouncer 1.21's `max_prepared_statements` carries.
+#[test]
+fn no_session_state_a_transaction_pooler_would_lose() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let forbidden = [
+        "pg_advisory_lock(",
+        "pg_try_advisory_lock(",
+        "pg_advisory_lock_shared(",
+        "CREATE TEMP",
+        "CREATE TEMPORARY",
+        "LISTEN ",
+        "PREPARE ",
+        "SET SESSION",
+        "set_config(",
+    ];
+    let mut files = Vec::new();
+    let mut dirs = vec![root.join("crates"), root.join("migrations")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                // This suite names the forbidden words itself.
+                if !path.ends_with("tests/scale_out") {
+                    dirs.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "sql") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 100, "the workspace's sources were not found");
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            // The workspace writes SQL keywords in capitals.
+            let session_set = ["\"SET ", "; SET "].iter().any(|p| {
+                code.match_indices(p).any(|(i, _)| {
+                    let after = &code[i + p.len()..];
+                    !after.starts_with("LOCAL ")
+                        && !after.starts_with("TRANSACTION ")
+                        && !after.starts_with("CONSTRAINTS ")
+                })
+            });
+            if session_set || forbidden.iter().any(|f| code.contains(f)) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, code));
+            }
+        }
+    }
+    assert!(found.is_empty(), "session state:\n{}", found.join("\n"));
 }
