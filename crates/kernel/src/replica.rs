@@ -230,3 +230,63 @@ impl ConnectionTrait for ReadDb<'_> {
         self.primary.support_returning()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    use super::{ReadDb, ReadReplica, ReplicaState};
+    use crate::metrics::Metrics;
+
+    /// A replica nobody listens for, and an in-memory primary.
+    async fn parts() -> (sea_orm::DatabaseConnection, ReadReplica, Metrics) {
+        let primary = crate::db::connect("sqlite::memory:", 1).await.unwrap();
+        let metrics = Metrics::new().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let db = crate::db::connect_replica(&format!("postgres://u@127.0.0.1:{port}/x"), 2)
+            .await
+            .unwrap();
+        let replica = ReadReplica::new(db, Duration::from_secs(5), &metrics);
+        (primary, replica, metrics)
+    }
+
+    #[tokio::test]
+    async fn a_read_the_replica_fails_is_answered_by_the_primary() {
+        let (primary, replica, metrics) = parts().await;
+        // As if the last probe had found it fresh, and it went away since.
+        replica.set(ReplicaState::InUse);
+        assert_eq!(metrics.read_replica_in_use.get(), 1);
+        let read = ReadDb {
+            primary: &primary,
+            replica: Some(&replica),
+        };
+        let rows = read
+            .query_all_raw(Statement::from_string(DbBackend::Sqlite, "SELECT 7 AS n"))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].try_get::<i32>("", "n").unwrap(), 7);
+        assert_eq!(replica.state(), ReplicaState::Unavailable);
+        assert_eq!(metrics.read_replica_fallbacks.get(), 1);
+        assert_eq!(metrics.read_replica_in_use.get(), 0);
+        // Left out now: the next read goes to the primary without trying it.
+        read.query_one_raw(Statement::from_string(DbBackend::Sqlite, "SELECT 1"))
+            .await
+            .unwrap();
+        assert_eq!(metrics.read_replica_fallbacks.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_does_not_answer_is_not_used() {
+        let (primary, replica, metrics) = parts().await;
+        replica.set(ReplicaState::InUse);
+        assert_eq!(replica.probe(&primary).await, ReplicaState::Unavailable);
+        assert!(!replica.is_fresh());
+        assert_eq!(metrics.read_replica_in_use.get(), 0);
+    }
+}

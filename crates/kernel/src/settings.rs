@@ -781,6 +781,51 @@ mod tests {
     }
 
     #[test]
+    fn a_read_replica_and_hash_concurrency() {
+        let s = production(&[
+            ("PEKEN_DATABASE_READ_URL", "postgres://replica/peken"),
+            ("PEKEN_DATABASE_READ_MAX_LAG_SECONDS", "12"),
+            ("PEKEN_DATABASE_READ_PROBE_MS", "250"),
+            ("PEKEN_PASSWORD_HASH_CONCURRENCY", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.database_read_url.as_ref().map(Secret::expose),
+            Some("postgres://replica/peken")
+        );
+        assert_eq!(s.database_read_max_lag, Duration::from_secs(12));
+        assert_eq!(s.database_read_probe_interval, Duration::from_millis(250));
+        assert_eq!(s.password_hash_concurrency, 3);
+        let s = production(&[]).unwrap();
+        assert!(s.database_read_url.is_none());
+        assert_eq!(s.database_read_max_lag, Duration::from_secs(5));
+        assert!(s.password_hash_concurrency >= 1);
+
+        let err = production(&[
+            (
+                "PEKEN_DATABASE_READ_URL",
+                "mysql://user:hunter2@replica/peken",
+            ),
+            ("PEKEN_PASSWORD_HASH_CONCURRENCY", "0"),
+        ])
+        .expect_err("not PostgreSQL; no hashing at all");
+        let text = err.to_string();
+        assert!(text.contains("PEKEN_DATABASE_READ_URL"), "{text}");
+        assert!(!text.contains("hunter2"), "a URL's password echoed: {text}");
+        assert!(text.contains("PEKEN_PASSWORD_HASH_CONCURRENCY"), "{text}");
+        // A replica of SQLite is not a thing.
+        let err = Settings::from_vars(vars(&[(
+            "PEKEN_DATABASE_READ_URL",
+            "postgres://replica/peken",
+        )]))
+        .expect_err("embedded");
+        assert!(
+            err.to_string()
+                .contains("needs PEKEN_DATABASE_URL to be PostgreSQL")
+        );
+    }
+
+    #[test]
     fn example_secrets_and_short_previous_keys_are_refused() {
         assert!(production(&[]).is_ok());
         assert_eq!(
