@@ -66,13 +66,13 @@ impl Metrics {
         registry.register(Box::new(read_replica_fallbacks.clone()))?;
         Ok(Self {
             registry,
-            read_replica_in_use,
-            read_replica_lag_seconds,
-            read_replica_fallbacks,
             http_requests,
             http_duration,
             events,
             db_statements,
+            read_replica_in_use,
+            read_replica_lag_seconds,
+            read_replica_fallbacks,
         })
     }
 

@@ -99,6 +99,11 @@ pub fn part(var: &str) -> Option<String> {
     value
 }
 
+/// Held for reading by a test whose processes go through PgBouncer, and for writing by the test
+/// that restarts it: the tests of this binary run in parallel, and a restart would cut the others'
+/// connections.
+pub static POOLER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Runs `scripts/replica.sh` with `command` (`stop-replica`, `start-replica`,
 /// `restart-pgbouncer`).
 pub fn replica_script(command: &str) {
@@ -377,8 +382,8 @@ impl Cluster {
         Reply::of(res).await
     }
 
-    /// A value of this process's `/metrics`, by the metric's full name (no labels).
-    pub async fn metric(&self, p: usize, name: &str) -> f64 {
+    /// An integer metric of this process's `/metrics`, by its full name (no labels).
+    pub async fn metric(&self, p: usize, name: &str) -> i64 {
         let text = self
             .get(p, "/metrics", Some(METRICS_TOKEN))
             .await

@@ -117,8 +117,8 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
     )
     .await;
     on_replica.close().await.ok();
-    assert_eq!(c.metric(0, "peken_read_replica_in_use").await, 1.0);
-    assert_eq!(c.metric(0, "peken_read_replica_fallbacks_total").await, 0.0);
+    assert_eq!(c.metric(0, "peken_read_replica_in_use").await, 1);
+    assert_eq!(c.metric(0, "peken_read_replica_fallbacks_total").await, 0);
     println!(
         "a write on the primary was on the replica within {} ms",
         lag.as_millis()
@@ -188,12 +188,24 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
         || async { readyz(c).await.contains("read replica: unavailable") },
     )
     .await;
-    assert_eq!(c.metric(0, "peken_read_replica_in_use").await, 0.0);
+    assert_eq!(c.metric(0, "peken_read_replica_in_use").await, 0);
     let id = new_commodity(c, 0, &admin, "Gula Merah Primer")
         .await
         .expect(201)
         .str("/id");
     assert!(audit_has(c, &admin, &id).await);
+    // A process that starts while the replica is down starts all the same, ready, on the
+    // primary.
+    let late = &Cluster::start_with(&base_url, 1, &parts).await;
+    assert!(
+        readyz(late)
+            .await
+            .contains("read replica: unavailable, reads on the primary")
+    );
+    let (late_admin, _) = late.login(0, ADMIN_EMAIL).await;
+    late.get(0, "/api/v1/reports/turnover", Some(&late_admin))
+        .await
+        .expect(200);
 
     // Back up, it catches up by streaming and the reads return to it.
     drop(restart);
@@ -203,7 +215,7 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
         || async { readyz(c).await.contains("read replica: ok") },
     )
     .await;
-    assert_eq!(c.metric(0, "peken_read_replica_in_use").await, 1.0);
+    assert_eq!(c.metric(0, "peken_read_replica_in_use").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -213,6 +225,7 @@ async fn a_pgbouncer_restart_loses_no_acknowledged_write() {
         println!("skipped: no PgBouncer (PEKEN_TEST_PGBOUNCER_URL)");
         return;
     };
+    let _alone = cluster::POOLER.write().await;
     let parts = Parts {
         pooler: Some(pooler),
         ..Parts::default()
