@@ -65,11 +65,30 @@ stop_replica() {
   fi
 }
 
+# The replica streams through a physical replication slot, so the primary keeps the WAL it has
+# not received yet: stopped for a while (a test does that) while the primary writes (every
+# test's CREATE DATABASE writes its template into the WAL), it would otherwise find the segments
+# it needs recycled and never catch up.
+SLOT=peken_test_replica
+drop_slot() {
+  local sql="SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+             WHERE slot_name = '$SLOT' AND NOT active"
+  for _ in $(seq 1 40); do
+    psql "$PRIMARY_URL" -qAtc "$sql" >/dev/null 2>&1 || true
+    [ -z "$(psql "$PRIMARY_URL" -Atc "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$SLOT'")" ] \
+      && return 0
+    sleep 0.25
+  done
+  echo "the replication slot $SLOT is still in use" >&2
+  return 1
+}
+
 make_replica() {
   stop_replica
+  drop_slot
   rm -rf "$DIR/data"
   as_postgres pg_basebackup -d "host=127.0.0.1 port=5432 user=postgres" -D "$DIR/data" -R \
-    -X stream -c fast
+    -C -S "$SLOT" -X stream -c fast
   # Debian keeps a cluster's configuration outside its data directory: the replica gets its own.
   cat >"$DIR/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
@@ -173,6 +192,7 @@ case "${1:-}" in
   stop)
     stop_pgbouncer
     stop_replica
+    drop_slot || true
     rm -rf "$DIR"
     ;;
   stop-replica) stop_replica ;;

@@ -99,10 +99,11 @@ pub fn part(var: &str) -> Option<String> {
     value
 }
 
-/// Held for reading by a test whose processes go through PgBouncer, and for writing by the test
-/// that restarts it: the tests of this binary run in parallel, and a restart would cut the others'
-/// connections.
-pub static POOLER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+/// Held for reading by a test whose processes go through PgBouncer, and for writing by a test
+/// that stops or restarts PgBouncer or the replica: the tests of this binary run in parallel, a
+/// restart would cut the others' connections, and their writes (a database created, migrated and
+/// loaded) would hold the replica back while it catches up.
+pub static PARTS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// Runs `scripts/replica.sh` with `command` (`stop-replica`, `start-replica`,
 /// `restart-pgbouncer`).

@@ -86,7 +86,7 @@ async fn three_processes_on_one_database_sell_release_pay_and_mail_each_thing_on
             "directly"
         }
     );
-    let _pooler = cluster::POOLER.read().await;
+    let _pooler = cluster::PARTS.read().await;
     // All three start at once, racing to create the bootstrap admin: one wins, none fails.
     let c = &Cluster::start_with(&base_url, PROCESSES, &parts).await;
     assert_eq!(

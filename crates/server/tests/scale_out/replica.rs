@@ -65,11 +65,14 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
         println!("skipped: no read replica (PEKEN_TEST_REPLICA_URL)");
         return;
     };
+    let _alone = cluster::PARTS.write().await;
+    // The replica replays what every earlier test wrote; on a busy machine it can be many
+    // seconds behind, which is what the allowed lag and the waits below leave room for.
     let parts = Parts {
         replica: Some(replica.clone()),
         vars: vec![
             ("PEKEN_DATABASE_READ_PROBE_MS".into(), "200".into()),
-            ("PEKEN_DATABASE_READ_MAX_LAG_SECONDS".into(), "5".into()),
+            ("PEKEN_DATABASE_READ_MAX_LAG_SECONDS".into(), "30".into()),
         ],
         ..Parts::default()
     };
@@ -78,7 +81,7 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
     // the replica, where the process's probe finds it.
     wait_until(
         "the replica to be in use",
-        Duration::from_secs(30),
+        Duration::from_secs(180),
         || async { readyz(c).await.contains("read replica: ok") },
     )
     .await;
@@ -96,7 +99,7 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
         .unwrap();
     wait_until(
         "the row on the replica",
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         || async {
             on_replica
                 .query_one_raw(Statement::from_string(
@@ -112,7 +115,7 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
     let lag = written.elapsed();
     wait_until(
         "the audit log to show the write",
-        Duration::from_secs(10),
+        Duration::from_secs(60),
         || async { audit_has(c, &admin, &id).await },
     )
     .await;
@@ -211,7 +214,7 @@ async fn stale_reads_come_from_the_replica_and_from_the_primary_when_it_stops() 
     drop(restart);
     wait_until(
         "the replica to be in use again",
-        Duration::from_secs(30),
+        Duration::from_secs(180),
         || async { readyz(c).await.contains("read replica: ok") },
     )
     .await;
@@ -225,7 +228,7 @@ async fn a_pgbouncer_restart_loses_no_acknowledged_write() {
         println!("skipped: no PgBouncer (PEKEN_TEST_PGBOUNCER_URL)");
         return;
     };
-    let _alone = cluster::POOLER.write().await;
+    let _alone = cluster::PARTS.write().await;
     let parts = Parts {
         pooler: Some(pooler),
         ..Parts::default()
