@@ -127,7 +127,6 @@ auth_file = $DIR/userlist.txt
 pool_mode = $(pool_mode)
 max_client_conn = 1000
 default_pool_size = 40
-server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 logfile = $DIR/pgbouncer.log
 pidfile = $DIR/pgbouncer.pid
