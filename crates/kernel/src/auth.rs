@@ -712,6 +712,29 @@ mod tests {
         }
     }
 
+    /// `PEKEN_PASSWORD_HASH_CONCURRENCY` bounds the hashes in flight, and so their memory: with
+    /// every slot taken, a hash waits until one is free.
+    #[tokio::test]
+    async fn hashes_at_once_are_bounded_by_the_concurrency() {
+        let hasher = PasswordHasherConfig::with_concurrency(1024, 2);
+        let first = hasher.slots.clone().try_acquire_owned().unwrap();
+        let second = hasher.slots.clone().try_acquire_owned().unwrap();
+        assert!(hasher.slots.clone().try_acquire_owned().is_err());
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            hasher.hash("rahasia-sekali"),
+        )
+        .await;
+        assert!(waiting.is_err(), "a third hash ran beside two");
+        assert_eq!(hasher.runs(), 0);
+        drop(first);
+        assert!(hasher.hash("rahasia-sekali").await.is_ok());
+        drop(second);
+        // Zero would hash nothing at all: it means one.
+        let one = PasswordHasherConfig::with_concurrency(1024, 0);
+        assert_eq!(one.slots.available_permits(), 1);
+    }
+
     #[tokio::test]
     async fn passwords_verify_against_their_hashes_and_the_standard_format() {
         use argon2::password_hash::{PasswordHasher, PasswordVerifier};
