@@ -83,10 +83,24 @@ drop_slot() {
   return 1
 }
 
+# A physical replica is a copy of the whole cluster, every database in it: refuse to start one
+# that would leave less than 2 GB of disk.
+check_space() {
+  local need free
+  need=$(psql "$PRIMARY_URL" -Atc 'SELECT (sum(pg_database_size(oid)) / 1024)::bigint FROM pg_database')
+  free=$(df -Pk "$DIR" | awk 'NR == 2 { print $4 }')
+  if [ "$free" -lt $((need + 2000000)) ]; then
+    echo "the replica would copy $((need / 1024)) MB of databases into $((free / 1024)) MB free;" \
+      "drop databases the primary no longer needs (psql -l lists them)" >&2
+    return 1
+  fi
+}
+
 make_replica() {
   stop_replica
   drop_slot
   rm -rf "$DIR/data"
+  check_space
   as_postgres pg_basebackup -d "host=127.0.0.1 port=5432 user=postgres" -D "$DIR/data" -R \
     -C -S "$SLOT" -X stream -c fast
   # Debian keeps a cluster's configuration outside its data directory: the replica gets its own.
