@@ -112,7 +112,7 @@ async fn audit_log(
         actor_id: query.actor_id,
         before_seq: page.cursor()?,
     };
-    let rows = list(&state.db, &filter, limit + 1).await?;
+    let rows = list(&state.read_db(), &filter, limit + 1).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         limit,

@@ -297,11 +297,19 @@ pub struct PasswordHasherConfig {
 }
 
 impl PasswordHasherConfig {
+    /// One hash at a time per CPU the process sees.
     pub fn new(memory_kib: u32) -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self::with_concurrency(memory_kib, cpus)
+    }
+
+    /// At most `concurrency` hashes at once (`PEKEN_PASSWORD_HASH_CONCURRENCY`): the memory
+    /// they take is at most `concurrency` x `memory_kib`, which a container's memory limit must
+    /// hold, and more hashes than the CPUs the container may use only queue on the CPU.
+    pub fn with_concurrency(memory_kib: u32, concurrency: usize) -> Self {
         Self {
             memory_kib,
-            slots: Arc::new(Semaphore::new(cpus)),
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
             buffers: Arc::default(),
             decoy: Arc::default(),
             runs: Arc::default(),
@@ -702,6 +710,29 @@ mod tests {
             assert!(!hasher.verify("tebakan", stored).await.unwrap());
             assert_eq!(hasher.runs() - before, 1, "{stored:?}");
         }
+    }
+
+    /// `PEKEN_PASSWORD_HASH_CONCURRENCY` bounds the hashes in flight, and so their memory: with
+    /// every slot taken, a hash waits until one is free.
+    #[tokio::test]
+    async fn hashes_at_once_are_bounded_by_the_concurrency() {
+        let hasher = PasswordHasherConfig::with_concurrency(1024, 2);
+        let first = hasher.slots.clone().try_acquire_owned().unwrap();
+        let second = hasher.slots.clone().try_acquire_owned().unwrap();
+        assert!(hasher.slots.clone().try_acquire_owned().is_err());
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            hasher.hash("rahasia-sekali"),
+        )
+        .await;
+        assert!(waiting.is_err(), "a third hash ran beside two");
+        assert_eq!(hasher.runs(), 0);
+        drop(first);
+        assert!(hasher.hash("rahasia-sekali").await.is_ok());
+        drop(second);
+        // Zero would hash nothing at all: it means one.
+        let one = PasswordHasherConfig::with_concurrency(1024, 0);
+        assert_eq!(one.slots.available_permits(), 1);
     }
 
     #[tokio::test]

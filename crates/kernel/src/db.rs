@@ -44,6 +44,25 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Ok(db)
 }
 
+/// Connects to a read replica without waiting for it: a replica that is down when the process
+/// starts is probed again later, and meanwhile reads go to the primary. Its pool gives up on a
+/// connection sooner than the primary's, so a read waits little before the primary answers it.
+pub async fn connect_replica(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(2))
+        .acquire_timeout(Duration::from_secs(2))
+        .sqlx_logging(false)
+        .connect_lazy(true);
+    let mut db = Database::connect(options).await?;
+    db.set_metric_callback(|_| {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(db)
+}
+
 /// Whether the database answers a trivial query now.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     tokio::time::timeout(Duration::from_secs(2), db.execute_unprepared("SELECT 1"))

@@ -24,6 +24,7 @@ pub mod period;
 pub mod policy;
 pub mod problems;
 pub mod regions;
+pub mod replica;
 #[cfg(feature = "test-support")]
 pub mod scratch;
 pub mod settings;

@@ -1,7 +1,8 @@
 //! Prometheus metrics: request counts and latencies, plus counters the domains add.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -12,6 +13,13 @@ pub struct Metrics {
     pub events: IntCounterVec,
     /// SQL statements sent (`crate::db::statements`), read when the metrics are rendered.
     db_statements: IntCounter,
+    /// 1 while reads that may be stale go to the read replica, 0 while they go to the primary
+    /// (no replica configured, or it is lagging or down).
+    pub read_replica_in_use: IntGauge,
+    /// The replica's lag as last probed (0 when it has replayed all the primary had written).
+    pub read_replica_lag_seconds: Gauge,
+    /// Reads that failed on the replica and were answered by the primary.
+    pub read_replica_fallbacks: IntCounter,
 }
 
 impl Metrics {
@@ -41,12 +49,30 @@ impl Metrics {
         )?;
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
+        let read_replica_in_use = IntGauge::new(
+            "read_replica_in_use",
+            "1 while stale-tolerant reads go to the read replica, 0 while they go to the primary",
+        )?;
+        let read_replica_lag_seconds = Gauge::new(
+            "read_replica_lag_seconds",
+            "The read replica's replay lag at the last probe",
+        )?;
+        let read_replica_fallbacks = IntCounter::new(
+            "read_replica_fallbacks_total",
+            "Reads that failed on the read replica and were answered by the primary",
+        )?;
+        registry.register(Box::new(read_replica_in_use.clone()))?;
+        registry.register(Box::new(read_replica_lag_seconds.clone()))?;
+        registry.register(Box::new(read_replica_fallbacks.clone()))?;
         Ok(Self {
             registry,
             http_requests,
             http_duration,
             events,
             db_statements,
+            read_replica_in_use,
+            read_replica_lag_seconds,
+            read_replica_fallbacks,
         })
     }
 

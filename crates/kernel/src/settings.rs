@@ -129,6 +129,15 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// A streaming replica of the primary for reads that may be a little stale
+    /// (`PEKEN_DATABASE_READ_URL`, PostgreSQL only); `None` reads everything from the primary.
+    pub database_read_url: Option<Secret>,
+    /// How far behind the replica may be before its reads go to the primary.
+    pub database_read_max_lag: Duration,
+    /// How often the replica's health and lag are probed.
+    pub database_read_probe_interval: Duration,
+    /// Password hashes (Argon2id) computed at once; each takes `password_hash_memory_kib`.
+    pub password_hash_concurrency: u32,
     /// Whether this process runs the background workers (expiry, completion, mail, reminders).
     pub run_workers: bool,
     /// Whether `serve` applies pending migrations at start (default: only in the embedded mode).
@@ -303,6 +312,20 @@ impl Settings {
                 as usize,
             request_timeout: r.seconds("PEKEN_REQUEST_TIMEOUT_SECONDS", 30, 1, 3_600),
             db_max_connections: r.number("PEKEN_DB_MAX_CONNECTIONS", 20, 1, 1_000),
+            database_read_url: r.url("PEKEN_DATABASE_READ_URL", &["postgres://", "postgresql://"]),
+            database_read_max_lag: r.seconds("PEKEN_DATABASE_READ_MAX_LAG_SECONDS", 5, 1, 3_600),
+            database_read_probe_interval: Duration::from_millis(u64::from(r.number(
+                "PEKEN_DATABASE_READ_PROBE_MS",
+                1_000,
+                50,
+                600_000,
+            ))),
+            password_hash_concurrency: r.number(
+                "PEKEN_PASSWORD_HASH_CONCURRENCY",
+                default_workers as u32,
+                1,
+                1_024,
+            ),
             run_workers: r.boolean("PEKEN_RUN_WORKERS", true),
             auto_migrate: r.boolean("PEKEN_AUTO_MIGRATE", embedded),
             worker_interval: Duration::from_millis(u64::from(r.number(
@@ -315,6 +338,13 @@ impl Settings {
             shutdown_timeout: r.seconds("PEKEN_SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600),
             media: r.media(),
         };
+        if settings.database_read_url.is_some() && embedded {
+            r.problems.push(
+                "PEKEN_DATABASE_READ_URL: needs PEKEN_DATABASE_URL to be PostgreSQL (a replica \
+                 of it)"
+                    .into(),
+            );
+        }
         if settings.bootstrap_admin_email.is_some() != settings.bootstrap_admin_password.is_some() {
             r.problems.push(
                 "PEKEN_BOOTSTRAP_ADMIN_EMAIL and PEKEN_BOOTSTRAP_ADMIN_PASSWORD must be set together"
@@ -748,6 +778,51 @@ mod tests {
             all.push((name, value));
         }
         Settings::from_vars(vars(&all))
+    }
+
+    #[test]
+    fn a_read_replica_and_hash_concurrency() {
+        let s = production(&[
+            ("PEKEN_DATABASE_READ_URL", "postgres://replica/peken"),
+            ("PEKEN_DATABASE_READ_MAX_LAG_SECONDS", "12"),
+            ("PEKEN_DATABASE_READ_PROBE_MS", "250"),
+            ("PEKEN_PASSWORD_HASH_CONCURRENCY", "3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.database_read_url.as_ref().map(Secret::expose),
+            Some("postgres://replica/peken")
+        );
+        assert_eq!(s.database_read_max_lag, Duration::from_secs(12));
+        assert_eq!(s.database_read_probe_interval, Duration::from_millis(250));
+        assert_eq!(s.password_hash_concurrency, 3);
+        let s = production(&[]).unwrap();
+        assert!(s.database_read_url.is_none());
+        assert_eq!(s.database_read_max_lag, Duration::from_secs(5));
+        assert!(s.password_hash_concurrency >= 1);
+
+        let err = production(&[
+            (
+                "PEKEN_DATABASE_READ_URL",
+                "mysql://user:hunter2@replica/peken",
+            ),
+            ("PEKEN_PASSWORD_HASH_CONCURRENCY", "0"),
+        ])
+        .expect_err("not PostgreSQL; no hashing at all");
+        let text = err.to_string();
+        assert!(text.contains("PEKEN_DATABASE_READ_URL"), "{text}");
+        assert!(!text.contains("hunter2"), "a URL's password echoed: {text}");
+        assert!(text.contains("PEKEN_PASSWORD_HASH_CONCURRENCY"), "{text}");
+        // A replica of SQLite is not a thing.
+        let err = Settings::from_vars(vars(&[(
+            "PEKEN_DATABASE_READ_URL",
+            "postgres://replica/peken",
+        )]))
+        .expect_err("embedded");
+        assert!(
+            err.to_string()
+                .contains("needs PEKEN_DATABASE_URL to be PostgreSQL")
+        );
     }
 
     #[test]

@@ -33,11 +33,24 @@ pub struct AppState {
     /// Per-process state a crate keeps for itself (an in-memory read model, say), one value per
     /// type, made on first use.
     pub locals: Arc<Locals>,
+    /// The streaming replica of `PEKEN_DATABASE_READ_URL`, if one is configured.
+    pub replica: Option<Arc<crate::replica::ReadReplica>>,
 }
 
 impl AppState {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// The connection for reads that may be a few seconds stale (browse, reports, compliance,
+    /// exports, the audit log): the read replica while the probe finds it up and fresh, the
+    /// primary otherwise. A read that must see this process's own writes, and everything that
+    /// writes, uses `db`.
+    pub fn read_db(&self) -> crate::replica::ReadDb<'_> {
+        crate::replica::ReadDb {
+            primary: &self.db,
+            replica: self.replica.as_deref(),
+        }
     }
 }
 

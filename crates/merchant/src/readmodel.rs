@@ -412,7 +412,7 @@ async fn load_chunk(state: &AppState, period: Period, after: &str) -> ApiResult<
             i64::try_from(LOAD_CHUNK).unwrap_or(5_000).into(),
         ],
     ))
-    .all(&state.db)
+    .all(&state.read_db())
     .await?)
 }
 

@@ -262,8 +262,8 @@ pub async fn report(
     period: Period,
     filter: &ReportFilter,
 ) -> ApiResult<ComplianceReport> {
-    let asns = standings(state, &state.db, period, filter).await?;
-    let opd_names = peken_identity::roster::opd_names(&state.db).await?;
+    let asns = standings(state, &state.read_db(), period, filter).await?;
+    let opd_names = peken_identity::roster::opd_names(&state.read_db()).await?;
     let mut totals = Compliance::default();
     let mut by_opd: BTreeMap<String, Compliance> = BTreeMap::new();
     let mut by_kecamatan: BTreeMap<String, Compliance> = BTreeMap::new();

@@ -118,10 +118,11 @@ async fn healthz() -> HttpResponse {
 /// (cache, rate limits and revocations fall back to in-process stores when it does not answer),
 /// so a Redis outage is reported in the body (`redis: unavailable`) but keeps the process in
 /// service; failing readiness there would take every replica out of the load balancer at once.
+/// The same holds for the read replica (`read replica: …`): its reads fall back to the primary.
 #[utoipa::path(
     tag = "ops",
     responses(
-        (status = 200, description = "Ready; the body names the state of optional dependencies (`ready`, then `redis: ok` or `redis: unavailable` when Redis is configured)", body = String),
+        (status = 200, description = "Ready; the body names the state of optional dependencies (`ready`, then `redis: ok` or `redis: unavailable` when Redis is configured, then `read replica: ok`, `read replica: lagging, reads on the primary` or `read replica: unavailable, reads on the primary` when a read replica is configured)", body = String),
         (status = 503, description = "The database does not answer (database_unavailable)", body = peken_kernel::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -139,6 +140,11 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         };
         body.push_str("\nredis: ");
         body.push_str(redis_state);
+    }
+    // The replica is optional too: lagging or down, its reads go to the primary.
+    if let Some(replica) = &state.replica {
+        body.push_str("\nread replica: ");
+        body.push_str(replica.state().as_str());
     }
     Ok(HttpResponse::Ok().content_type("text/plain").body(body))
 }

@@ -16,6 +16,7 @@ use peken_kernel::media::MediaStore;
 use peken_kernel::metrics::Metrics;
 use peken_kernel::period::WorkingCalendar;
 use peken_kernel::policy::PolicyStore;
+use peken_kernel::replica::ReadReplica;
 use peken_kernel::settings::Settings;
 use peken_migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
@@ -68,13 +69,22 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let regions = peken_identity::service::load_regions(&db)
         .await
         .context("loading regions")?;
+    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
+    let replica = match &settings.database_read_url {
+        Some(url) => Some(read_replica(&db, url.expose(), &settings, &metrics).await?),
+        None => None,
+    };
     let state = AppState {
         db,
+        replica,
         jwt: Arc::new(JwtKeys::new(&jwt_secret, &settings.jwt_previous_secrets)),
-        passwords: PasswordHasherConfig::new(settings.password_hash_memory_kib),
+        passwords: PasswordHasherConfig::with_concurrency(
+            settings.password_hash_memory_kib,
+            settings.password_hash_concurrency as usize,
+        ),
         calendar: Arc::new(WorkingCalendar::new(settings.holidays.iter().copied())),
         regions: Arc::new(regions),
-        metrics: Arc::new(Metrics::new().context("registering metrics")?),
+        metrics,
         settings: Arc::new(settings),
         clock,
         stores,
@@ -86,6 +96,28 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
     };
     peken_identity::service::bootstrap_admin(&state).await?;
     Ok(state)
+}
+
+/// The read replica's connection, probed once now (a replica that is down leaves reads on the
+/// primary and fails nothing) and then in the background.
+async fn read_replica(
+    primary: &DatabaseConnection,
+    url: &str,
+    settings: &Settings,
+    metrics: &Metrics,
+) -> anyhow::Result<Arc<ReadReplica>> {
+    let db = peken_kernel::db::connect_replica(url, settings.db_max_connections)
+        .await
+        .context("PEKEN_DATABASE_READ_URL is not a usable database URL")?;
+    let replica = Arc::new(ReadReplica::new(
+        db,
+        settings.database_read_max_lag,
+        metrics,
+    ));
+    let state = replica.probe(primary).await;
+    tracing::info!(state = state.as_str(), "read replica configured");
+    replica.spawn_probe(primary.clone(), settings.database_read_probe_interval);
+    Ok(replica)
 }
 
 /// A bound, not yet running, server.

@@ -76,7 +76,7 @@ async fn sales_report(
         wib_date(state.now()),
     )?;
     let group = query.group.unwrap_or_default();
-    let report: SalesReport = sales::report(&state.db, &id, from, to, group).await?;
+    let report: SalesReport = sales::report(&state.read_db(), &id, from, to, group).await?;
     let group_name = match group {
         SalesGroup::Day => "day",
         SalesGroup::Product => "product",

@@ -93,7 +93,7 @@ async fn merchant_turnover(
 ) -> ApiResult<HttpResponse> {
     merchants::visible_to(&state.db, &auth.caller, &id).await?;
     let (from, to) = range(&state, &query)?;
-    let report = reports::merchant_turnover(&state.db, &id, from, to).await?;
+    let report = reports::merchant_turnover(&state.read_db(), &id, from, to).await?;
     export::respond(
         &req,
         &params,
@@ -174,7 +174,7 @@ async fn tax_year(
     if auth.caller.role == Role::Merchant && !auth.caller.is_merchant_of(&id) {
         return Err(ApiError::not_found("merchant"));
     }
-    let statement = reports::tax_year::tax_year(&state.db, &id, year, state.now())
+    let statement = reports::tax_year::tax_year(&state.read_db(), &id, year, state.now())
         .await?
         .ok_or_else(|| ApiError::not_found("merchant"))?;
     let wants_pdf = query.format == Some(StatementFormat::Pdf)
@@ -263,7 +263,7 @@ async fn merchant_ledger(
             ));
         }
     };
-    let rows = reports::merchant_ledger(&state.db, &id, after, limit).await?;
+    let rows = reports::merchant_ledger(&state.read_db(), &id, after, limit).await?;
     let page = Page::from_rows(rows, limit, |r| (r.transaction_id.clone(), r.line), |r| r);
     if format == Format::Json {
         return Ok(HttpResponse::Ok().json(page));
@@ -312,7 +312,7 @@ async fn city_turnover(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let (from, to) = range(&state, &query)?;
-    let report = reports::city_turnover(&state.db, &state.regions, from, to).await?;
+    let report = reports::city_turnover(&state.read_db(), &state.regions, from, to).await?;
     export::respond(
         &req,
         &params,
@@ -352,12 +352,15 @@ async fn turnover_alerts(
     params: web::Query<ExportParams>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let alerts: Vec<AlertView> =
-        peken_ledger::read::turnover_alerts(&state.db, query.merchant_id.as_deref(), query.year)
-            .await?
-            .into_iter()
-            .map(AlertView::from)
-            .collect();
+    let alerts: Vec<AlertView> = peken_ledger::read::turnover_alerts(
+        &state.read_db(),
+        query.merchant_id.as_deref(),
+        query.year,
+    )
+    .await?
+    .into_iter()
+    .map(AlertView::from)
+    .collect();
     let filename = match query.year {
         Some(year) => format!("turnover-alerts-{year}"),
         None => format!("turnover-alerts-{}", wib_date(state.now())),
@@ -387,7 +390,7 @@ async fn trial_balance(
     params: web::Query<ExportParams>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let report = reports::trial_balance(&state.db).await?;
+    let report = reports::trial_balance(&state.read_db()).await?;
     export::respond(
         &req,
         &params,
@@ -447,7 +450,7 @@ async fn cash_series(
         query.to.as_deref(),
         wib_date(state.now()),
     )?;
-    let report = reports::cash_series(&state.db, from, to).await?;
+    let report = reports::cash_series(&state.read_db(), from, to).await?;
     export::respond(
         &req,
         &params,
@@ -508,7 +511,7 @@ async fn get_daily_close(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let date = date_field("date", query.date.as_deref(), wib_date(state.now()))?;
-    let close = reports::daily_close(&state.db, date).await?;
+    let close = reports::daily_close(&state.read_db(), date).await?;
     export::respond(
         &req,
         &params,
@@ -582,7 +585,7 @@ async fn payout_sla(
     let from = date_field("from", query.from.as_deref(), to - chrono::Days::new(30))?;
     let policies = state.policies.get(&state.db).await?;
     let report = reports::sla(
-        &state.db,
+        &state.read_db(),
         &state.calendar,
         policies.payout_sla_working_days,
         from,

@@ -15,6 +15,7 @@ pub const JWT_SECRET: &str = "scale-out-signing-key-that-is-long-enough-42";
 pub const WEBHOOK_SECRET: &str = "scale-out-webhook-secret-0123456789";
 pub const ADMIN_EMAIL: &str = "admin@scale.test";
 pub const PASSWORD: &str = "correct-horse-battery";
+pub const METRICS_TOKEN: &str = "scale-out-metrics-token-0123";
 
 /// The processes; they are killed when this is dropped, whether the test passed or not.
 pub struct Cluster {
@@ -24,6 +25,8 @@ pub struct Cluster {
     client: reqwest::Client,
     /// The shared database, for the checks.
     pub db: DatabaseConnection,
+    /// Its URL on the primary.
+    pub database_url: String,
     /// Where each process writes its mail (`.eml` files, one per message sent).
     pub mail_dirs: Vec<PathBuf>,
     /// Whether the processes share a Redis.
@@ -53,6 +56,69 @@ impl Drop for Cluster {
             let _ = std::fs::remove_dir_all(&self.root);
         }
     }
+}
+
+/// What the servers reach the database through, beside the primary itself.
+#[derive(Default)]
+pub struct Parts {
+    /// A pooler's URL (any database name on it): the servers' `PEKEN_DATABASE_URL` names the
+    /// test's database on it.
+    pub pooler: Option<String>,
+    /// A streaming replica's URL: `PEKEN_DATABASE_READ_URL` names the test's database on it.
+    pub replica: Option<String>,
+    /// More settings for every server.
+    pub vars: Vec<(String, String)>,
+}
+
+/// `database_url`'s database on the server of `server_url`, with `server_url`'s query.
+pub fn same_database(server_url: &str, database_url: &str) -> String {
+    let (server, query) = server_url
+        .split_once('?')
+        .map_or((server_url, None), |(s, q)| (s, Some(q)));
+    let (prefix, _) = server.rsplit_once('/').unwrap();
+    let name = database_url.rsplit('/').next().unwrap();
+    let name = name.split('?').next().unwrap();
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+/// The URL in `var` (`PEKEN_TEST_REPLICA_URL`, `PEKEN_TEST_PGBOUNCER_URL`), which
+/// `scripts/replica.sh start` prints. Unset, a test needing it is skipped, except in CI
+/// (`CI=true`), whose PostgreSQL pass always has it: there a missing part is a failure.
+pub fn part(var: &str) -> Option<String> {
+    let value = std::env::var(var).ok().filter(|v| !v.is_empty());
+    if value.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{var} is not set in CI: .ci/run starts the replica and PgBouncer \
+             (scripts/replica.sh start) before the PostgreSQL pass"
+        );
+    }
+    value
+}
+
+/// Held for reading by a test whose processes go through PgBouncer, and for writing by a test
+/// that stops or restarts PgBouncer or the replica: the tests of this binary run in parallel, a
+/// restart would cut the others' connections, and their writes (a database created, migrated and
+/// loaded) would hold the replica back while it catches up.
+pub static PARTS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Runs `scripts/replica.sh` with `command` (`stop-replica`, `start-replica`,
+/// `restart-pgbouncer`).
+pub fn replica_script(command: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/replica.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(command)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/replica.sh {command} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A response from one of the processes.
@@ -118,7 +184,8 @@ impl Cluster {
     /// Migrates a fresh database with `peken migrate`, as a deployment's migration job does, then
     /// starts `processes` servers at once (racing to create the bootstrap admin), each with its
     /// workers on and its own data directory, and waits until every one is ready.
-    pub async fn start(database_base_url: &str, processes: usize) -> Cluster {
+    /// The servers reach the database through `parts`.
+    pub async fn start_with(database_base_url: &str, processes: usize, parts: &Parts) -> Cluster {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let root = std::env::temp_dir().join(format!("peken-scale-out-{id}"));
         std::fs::create_dir_all(&root).unwrap();
@@ -130,7 +197,7 @@ impl Cluster {
             ("PEKEN_DATABASE_URL", database_url.as_str()),
             ("PEKEN_JWT_SECRET", JWT_SECRET),
             ("PEKEN_PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET),
-            ("PEKEN_METRICS_TOKEN", "scale-out-metrics-token-0123"),
+            ("PEKEN_METRICS_TOKEN", METRICS_TOKEN),
             (
                 "PEKEN_DOCUMENT_SECRET",
                 "scale-out-document-secret-0123456789",
@@ -164,7 +231,19 @@ impl Cluster {
             common.push(("PEKEN_REDIS_PREFIX".into(), format!("test:{id}:")));
         }
 
+        // The migration runs on the primary directly, as the Job does; the servers go through
+        // the pooler when there is one.
         let mut migrate = common.clone();
+        if let Some(pooler) = &parts.pooler {
+            common[0].1 = same_database(pooler, &database_url);
+        }
+        if let Some(replica) = &parts.replica {
+            common.push((
+                "PEKEN_DATABASE_READ_URL".into(),
+                same_database(replica, &database_url),
+            ));
+        }
+        common.extend(parts.vars.iter().cloned());
         migrate.push(("PEKEN_DATA_DIR".into(), root.display().to_string()));
         let log = root.join("migrate.log");
         let status = peken(&migrate, &["migrate"], &log).status().unwrap();
@@ -183,6 +262,7 @@ impl Cluster {
                 .build()
                 .unwrap(),
             db: Database::connect(database_url.as_str()).await.unwrap(),
+            database_url: database_url.clone(),
             mail_dirs: Vec::new(),
             redis: redis.is_some(),
             _scratch: scratch,
@@ -301,6 +381,18 @@ impl Cluster {
             .await
             .expect("callback sent");
         Reply::of(res).await
+    }
+
+    /// An integer metric of this process's `/metrics`, by its full name (no labels).
+    pub async fn metric(&self, p: usize, name: &str) -> i64 {
+        let text = self
+            .get(p, "/metrics", Some(METRICS_TOKEN))
+            .await
+            .expect(200)
+            .text;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics"))
     }
 
     /// The single integer a query returns.
