@@ -51,12 +51,7 @@ impl MigrationTrait for Migration {
                 .col(text("buyer_id"))
                 .col(integer("asn").default(0))
                 .col(integer("public").default(0))
-                .primary_key(
-                    Index::create()
-                        .col("period")
-                        .col("scope")
-                        .col("buyer_id"),
-                )
+                .primary_key(Index::create().col("period").col("scope").col("buyer_id"))
                 .to_owned(),
         )
         .await?;

@@ -146,6 +146,11 @@ pub async fn first_paid_periods<C: ConnectionTrait>(
     )
     .await?
     .iter()
-    .map(|r| Ok((r.try_get("", "merchant_id")?, r.try_get("", "first_period")?)))
+    .map(|r| {
+        Ok((
+            r.try_get("", "merchant_id")?,
+            r.try_get("", "first_period")?,
+        ))
+    })
     .collect()
 }

@@ -134,7 +134,11 @@ pub async fn monthly_buyers<C: ConnectionTrait>(
         "SELECT period, COUNT(*) AS buyers, CAST(SUM(asn) AS BIGINT) AS asn_buyers, \
          CAST(SUM(public) AS BIGINT) AS public_buyers FROM buyer_months \
          WHERE scope = $1 AND period >= $2 AND period <= $3 GROUP BY period ORDER BY period",
-        vec![kecamatan_code.unwrap_or(CITY).into(), from.into(), to.into()],
+        vec![
+            kecamatan_code.unwrap_or(CITY).into(),
+            from.into(),
+            to.into(),
+        ],
     )
     .await?;
     rows.iter()
@@ -163,7 +167,11 @@ pub async fn distinct_buyers<C: ConnectionTrait>(
          COUNT(DISTINCT CASE WHEN asn = 1 THEN buyer_id END) AS asn_buyers, \
          COUNT(DISTINCT CASE WHEN public = 1 THEN buyer_id END) AS public_buyers \
          FROM buyer_months WHERE scope = $1 AND period >= $2 AND period <= $3",
-        vec![kecamatan_code.unwrap_or(CITY).into(), from.into(), to.into()],
+        vec![
+            kecamatan_code.unwrap_or(CITY).into(),
+            from.into(),
+            to.into(),
+        ],
     )
     .await?;
     match row {

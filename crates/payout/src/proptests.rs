@@ -993,7 +993,12 @@ impl World {
                         amount.into(),
                         now.into(),
                         // The one buyer orders as a civil servant, then as a resident.
-                        if self.serial % 2 == 0 { "asn" } else { "public" }.into(),
+                        if self.serial % 2 == 0 {
+                            "asn"
+                        } else {
+                            "public"
+                        }
+                        .into(),
                     ],
                 )
                 .await
@@ -1148,7 +1153,10 @@ async fn buyer_flags(db: &DatabaseConnection, statement: &str) -> BuyerFlags {
                     r.try_get("", "scope").unwrap(),
                     r.try_get("", "buyer_id").unwrap(),
                 ),
-                (r.try_get("", "asn").unwrap(), r.try_get("", "public").unwrap()),
+                (
+                    r.try_get("", "asn").unwrap(),
+                    r.try_get("", "public").unwrap(),
+                ),
             )
         })
         .collect()

@@ -125,7 +125,8 @@ async fn programme_opd_spend(
         .get(&state.db)
         .await?
         .opd_small_business_target_bps;
-    let report = opd_spend::report(&state.db, &state.regions, &scope, from, to, target).await?;
+    let report =
+        opd_spend::report(&state.read_db(), &state.regions, &scope, from, to, target).await?;
     let name = format!("belanja-opd-{from}-{to}");
     if params.format(&req) == Format::Xlsx {
         let body = export::xlsx(&[

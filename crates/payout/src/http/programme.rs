@@ -75,8 +75,14 @@ async fn programme_dormant_shops(
 ) -> ApiResult<HttpResponse> {
     let scope = scope_of(&state, &auth.caller).await?;
     let months = query.months.unwrap_or(3);
-    let report =
-        programme::dormant_shops(&state.db, &state.regions, &scope, months, state.now()).await?;
+    let report = programme::dormant_shops(
+        &state.read_db(),
+        &state.regions,
+        &scope,
+        months,
+        state.now(),
+    )
+    .await?;
     export::respond(
         &req,
         &params,
@@ -147,7 +153,7 @@ async fn programme_monthly(
 ) -> ApiResult<HttpResponse> {
     let scope = scope_of(&state, &auth.caller).await?;
     let (from, to) = series_range(&state, &query)?;
-    let report = programme::monthly_series(&state.db, &scope, from, to).await?;
+    let report = programme::monthly_series(&state.read_db(), &scope, from, to).await?;
     export::respond(
         &req,
         &params,
@@ -186,7 +192,7 @@ async fn programme_buyers(
 ) -> ApiResult<HttpResponse> {
     let scope = scope_of(&state, &auth.caller).await?;
     let (from, to) = series_range(&state, &query)?;
-    let report = programme::buyer_series(&state.db, &scope, from, to).await?;
+    let report = programme::buyer_series(&state.read_db(), &scope, from, to).await?;
     export::respond(
         &req,
         &params,
@@ -250,7 +256,7 @@ async fn programme_class_changes(
     check_year(&mut v, "from_year", from_year);
     check_year(&mut v, "to_year", to_year);
     v.finish()?;
-    let report = programme::class_changes(&state.db, &scope, from_year, to_year).await?;
+    let report = programme::class_changes(&state.read_db(), &scope, from_year, to_year).await?;
     export::respond(
         &req,
         &params,
@@ -289,7 +295,7 @@ async fn programme_lkpj(
     let mut v = Validation::new();
     check_year(&mut v, "year", year);
     v.finish()?;
-    let tables = programme::lkpj_tables(&state.db, &state.regions, &scope, year).await?;
+    let tables = programme::lkpj_tables(&state.read_db(), &state.regions, &scope, year).await?;
     let body = export::xlsx(&tables)?;
     let name = match &scope.kecamatan_code {
         Some(code) => format!("lkpj-{year}-{code}.xlsx"),
@@ -329,6 +335,6 @@ async fn programme_merchant_classes(
         })
         .ok_or_else(|| ApiError::not_found("merchant"))?;
     Ok(web::Json(
-        programme::merchant_classes(&state.db, &shop, state.now()).await?,
+        programme::merchant_classes(&state.read_db(), &shop, state.now()).await?,
     ))
 }
