@@ -993,7 +993,7 @@ impl World {
                         amount.into(),
                         now.into(),
                         // The one buyer orders as a civil servant, then as a resident.
-                        if self.serial % 2 == 0 {
+                        if self.serial.is_multiple_of(2) {
                             "asn"
                         } else {
                             "public"
