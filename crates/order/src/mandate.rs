@@ -197,6 +197,50 @@ pub struct ReportFilter {
     pub user_id: Option<String>,
 }
 
+/// The report's filter for `caller`: an OPD admin sees only its own OPD (another OPD is 404,
+/// an OPD admin without one 403); admins see any OPD or all. A kecamatan must be an official
+/// code. The API and the web console both read the report through this.
+pub fn filter_for(
+    state: &AppState,
+    caller: &Caller,
+    opd_id: Option<&str>,
+    kecamatan: Option<&str>,
+) -> ApiResult<ReportFilter> {
+    let opd_id = if caller.role == peken_kernel::auth::Role::OpdAdmin {
+        let own = caller.opd_id.clone().ok_or_else(ApiError::forbidden)?;
+        if opd_id.is_some_and(|o| o != own) {
+            return Err(ApiError::not_found("OPD"));
+        }
+        Some(own)
+    } else {
+        opd_id.map(str::to_owned)
+    };
+    if let Some(kec) = kecamatan
+        && state.regions.kecamatan(kec).is_none()
+    {
+        return Err(ApiError::field(
+            "kecamatan",
+            "unknown_region",
+            "not an official kecamatan code",
+        ));
+    }
+    Ok(ReportFilter {
+        opd_id,
+        kecamatan: kecamatan.map(str::to_owned),
+        user_id: None,
+    })
+}
+
+/// The month a report is asked for (`YYYY-MM`), the current WIB month when absent.
+pub fn period_param(state: &AppState, raw: Option<&str>) -> ApiResult<Period> {
+    match raw {
+        None => Ok(Period::of(state.now())),
+        Some(p) => {
+            Period::parse(p).map_err(|e| ApiError::field("period", "invalid_period", e.to_string()))
+        }
+    }
+}
+
 /// Every ASN's standing for `period`, each counted in the OPD it belonged to at the month's
 /// end: identity's roster in one statement, the month's spend in another, joined here with the
 /// minimums.
