@@ -782,7 +782,7 @@ async fn every_route_answers_every_caller_as_the_table_says() {
 /// The web console's routes (not in the OpenAPI document), with the same callers, signed in
 /// with the console's session cookie. Cells: `R` the browser is sent to the sign-in page (303 to
 /// `/console/masuk`); `F` 403; `N` 404 (another OPD); `A` allowed (any status but 401, 403, 404
-/// and the sign-in redirect; signing out is a 303 to `/console/masuk?pesan=keluar`). The
+/// and the sign-in redirect; `a` the same with a made-up id, so 404 is fine; signing out is a 303 to `/console/masuk?pesan=keluar`). The
 /// sign-out row is last: it ends the callers' sessions.
 const CONSOLE: &[(&str, &str, &str)] = &[
     //                                                          anon asn pub mer oth adm tre opd
@@ -808,6 +808,22 @@ const CONSOLE: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/console/treasury/statements", "RFFFFFAFFFF"),
     ("POST", "/console/treasury/statements", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/exceptions", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/exceptions/matches",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/matches/{id}/approval",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/matches/{id}/rejection",
+        "RFFFFFaFFFF",
+    ),
     ("GET", "/console/admin/merchants", "RFFFFAFFFFF"),
     (
         "POST",
@@ -879,6 +895,7 @@ async fn every_console_page_answers_every_caller_as_its_table_says() {
                 'F' => status == 403,
                 'N' => status == 404,
                 'A' => !matches!(status, 401 | 403 | 404) && !to_sign_in,
+                'a' => !matches!(status, 401 | 403) && !to_sign_in,
                 _ => panic!("unknown cell {cell}"),
             };
             if status >= 500 || !ok {

@@ -11,6 +11,7 @@ mod assets;
 mod chart;
 mod compliance;
 mod page;
+mod reconciliation;
 mod session;
 mod sign_in;
 mod treasury;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     sign_in::configure(cfg);
     treasury::configure(cfg);
+    reconciliation::configure(cfg);
     admin::configure(cfg);
     compliance::configure(cfg);
 }

@@ -180,6 +180,7 @@ impl Frame {
                 ("/console", "Beranda"),
                 ("/console/treasury/batches", "Batch pembayaran"),
                 ("/console/treasury/statements", "Rekening koran"),
+                ("/console/treasury/exceptions", "Pengecualian"),
             ],
             Role::Admin => &[
                 ("/console", "Beranda"),

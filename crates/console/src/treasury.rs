@@ -170,6 +170,7 @@ async fn build(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Bui
 }
 
 struct ItemRow {
+    id: String,
     merchant: String,
     amount: String,
     reference: String,
@@ -200,6 +201,7 @@ async fn item_rows(state: &AppState, items: &[ItemView]) -> Result<Vec<ItemRow>,
     Ok(items
         .iter()
         .map(|i| ItemRow {
+            id: i.id.clone(),
             merchant: names
                 .get(&i.merchant_id)
                 .cloned()

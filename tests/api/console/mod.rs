@@ -3,6 +3,7 @@
 
 mod browser;
 mod session;
+mod treasury;
 mod webdriver;
 
 use peken_tests::{PASSWORD, TestApp};

@@ -1,0 +1,125 @@
+//! Treasury's exceptions over plain HTTP: a debit line nothing matched is matched by hand, the
+//! proposer cannot approve, a second treasurer does, and the item is paid.
+
+use reqwest::header::{COOKIE as COOKIE_HEADER, LOCATION};
+
+use super::{COOKIE, FormBody, csrf_in};
+use crate::fixtures::payouts::{
+    app_at, csv_statement, item_of, merchant, owed, paid_batch, scalar, treasurers, utc,
+};
+
+#[tokio::test]
+async fn an_unmatched_line_is_matched_by_hand_with_four_eyes() {
+    let app = app_at(utc(2026, 3, 4, 3)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (m1, _) = merchant(&app, "toko_kelontong", "35.78.01.1001", None).await;
+    owed(&app, "o1", &m1, 150_000, utc(2026, 3, 2, 2)).await;
+    let batch = paid_batch(&app, &maker, &checker, utc(2026, 3, 3, 0)).await;
+    let item = item_of(&batch, &m1)["id"].as_str().unwrap().to_owned();
+    // The bank lost the reference and the account number: nothing matches automatically.
+    app.post_raw(
+        "/api/v1/treasury/bank-statements",
+        Some(&maker.token),
+        "text/csv",
+        &csv_statement(&[("2026-03-04", "TRF BIFAST TANPA REFERENSI", 150_000, 0)]),
+    )
+    .await
+    .expect(201);
+    let get = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/console/treasury/exceptions"))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let post = |token: String, path: String, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.client
+                .post(app.url(&path))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .form_body(&pairs)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let page = get(maker.refresh.clone()).await;
+    assert!(page.contains("TRF BIFAST TANPA REFERENSI"), "{page}");
+    let line = page
+        .split("name=\"statement_line_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = csrf_in(&page);
+    let res = post(
+        maker.refresh.clone(),
+        "/console/treasury/exceptions/matches".into(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("statement_line_id", line),
+            ("payout_item_id", item.clone()),
+            ("note", "referensi hilang di bank".into()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let page = get(maker.refresh.clone()).await;
+    assert!(page.contains("Anda mengusulkan ini"), "{page}");
+    let proposal = page
+        .split("/console/treasury/exceptions/matches/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let approval = format!("/console/treasury/exceptions/matches/{proposal}/approval");
+    let refused = post(
+        maker.refresh.clone(),
+        approval.clone(),
+        vec![("csrf", csrf)],
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("four_eyes_required"));
+    let page = get(checker.refresh.clone()).await;
+    assert!(page.contains("referensi hilang di bank"));
+    let res = post(
+        checker.refresh.clone(),
+        approval,
+        vec![("csrf", csrf_in(&page))],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()[LOCATION].to_str().unwrap(),
+        "/console/treasury/exceptions?pesan=disetujui"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &format!(
+                "SELECT COUNT(*) AS n FROM payout_items WHERE id = '{item}' AND status = 'paid'"
+            )
+        )
+        .await,
+        1
+    );
+    assert!(
+        get(checker.refresh)
+            .await
+            .contains("Semua baris sudah cocok.")
+    );
+}
