@@ -824,6 +824,13 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/treasury/exceptions/matches/{id}/rejection",
         "RFFFFFaFFFF",
     ),
+    ("GET", "/console/treasury/ledger", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/ledger/cash", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/ledger/daily-closes",
+        "RFFFFFAFFFF",
+    ),
     ("GET", "/console/admin/merchants", "RFFFFAFFFFF"),
     (
         "POST",

@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod chart;
 mod compliance;
+mod ledger;
 mod page;
 mod reconciliation;
 mod session;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     sign_in::configure(cfg);
     treasury::configure(cfg);
     reconciliation::configure(cfg);
+    ledger::configure(cfg);
     admin::configure(cfg);
     compliance::configure(cfg);
 }

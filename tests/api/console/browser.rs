@@ -152,6 +152,49 @@ async fn treasury_builds_approves_downloads_and_reconciles_a_batch() {
         .await,
         1
     );
+
+    // The bank's fee is left for a person: listed with a labelled manual-match form.
+    browser
+        .goto(&at(&app, "/console/treasury/exceptions"))
+        .await;
+    browser.check_page("09-exceptions").await;
+    assert!(cells(&browser).await.iter().any(|c| c == "BIAYA ADMIN"));
+
+    browser
+        .goto(&at(
+            &app,
+            "/console/treasury/ledger?from=2026-03-01&to=2026-03-04",
+        ))
+        .await;
+    browser.check_page("10-ledger").await;
+    assert!(browser.text("#trial-status").await.starts_with("Seimbang"));
+    assert_eq!(
+        browser
+            .script("return document.querySelectorAll('svg.chart rect.bar').length;")
+            .await,
+        json!(4),
+        "one bar a day"
+    );
+    let cash = browser
+        .script(
+            "return [...document.querySelectorAll('#cash tbody tr')]\
+             .map(tr => [...tr.children].map(td => td.textContent).join(' '));",
+        )
+        .await;
+    assert_eq!(
+        cash,
+        json!([
+            "2026-03-01 Rp0 Rp0 Rp0 Rp0",
+            "2026-03-02 Rp150.000 Rp0 Rp0 Rp150.000",
+            "2026-03-03 Rp0 Rp0 Rp0 Rp150.000",
+            "2026-03-04 Rp0 Rp0 Rp150.000 Rp0",
+        ])
+    );
+    browser
+        .submit("form[action$=\"/daily-closes\"] button")
+        .await;
+    assert_eq!(browser.text(".notice").await, "Tutup harian dicatat.");
+    browser.check_page("11-daily-close").await;
     browser.quit().await;
 }
 
