@@ -837,6 +837,10 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/admin/merchants/{id}/verification",
         "RFFFFAFFFFF",
     ),
+    ("GET", "/console/admin/mandate-policies", "RFFFFAFFFFF"),
+    ("POST", "/console/admin/mandate-policies", "RFFFFAFFFFF"),
+    ("GET", "/console/admin/outbox", "RFFFFAFFFFF"),
+    ("POST", "/console/admin/outbox/{id}/retry", "RFFFFaFFFFF"),
     ("GET", "/console/compliance", "RFFFFAFAFFF"),
     ("GET", "/console/compliance/export", "RFFFFAFAFFF"),
     // An OPD admin asking for another OPD's figures.

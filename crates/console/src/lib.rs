@@ -11,6 +11,7 @@ mod assets;
 mod chart;
 mod compliance;
 mod ledger;
+mod office;
 mod page;
 mod reconciliation;
 mod session;
@@ -29,5 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     reconciliation::configure(cfg);
     ledger::configure(cfg);
     admin::configure(cfg);
+    office::configure(cfg);
     compliance::configure(cfg);
 }

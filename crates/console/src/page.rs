@@ -187,6 +187,8 @@ impl Frame {
                 ("/console", "Beranda"),
                 ("/console/admin/merchants", "Verifikasi toko"),
                 ("/console/compliance", "Kepatuhan ASN"),
+                ("/console/admin/mandate-policies", "Batas minimum"),
+                ("/console/admin/outbox", "Surel keluar"),
             ],
             Role::OpdAdmin => &[
                 ("/console", "Beranda"),

@@ -26,6 +26,32 @@ pub struct MandatePolicy {
     pub effective_from: Period,
 }
 
+/// A policy from what a person typed, every field checked (the API's `PUT` and the console's
+/// form both make it here): a known position class, a whole number of rupiah from 0 to one
+/// trillion, a month `YYYY-MM`.
+pub fn policy_from(
+    position_class: &str,
+    min_amount: i64,
+    effective_from: &str,
+) -> ApiResult<MandatePolicy> {
+    let mut v = peken_kernel::Validation::new();
+    let class =
+        peken_identity::http::check_position_class(&mut v, "position_class", position_class);
+    v.require(
+        (0..=1_000_000_000_000).contains(&min_amount),
+        "min_amount",
+        "invalid_amount",
+        "a whole number of rupiah, zero or more",
+    );
+    let from = v.check("effective_from", Period::parse(effective_from));
+    let (class, from) = v.finish_with((class, from))?;
+    Ok(MandatePolicy {
+        position_class: class,
+        min_amount: Rupiah::new(min_amount),
+        effective_from: from,
+    })
+}
+
 pub async fn set_policy(state: &AppState, policy: &MandatePolicy, actor: &Caller) -> ApiResult<()> {
     let backend = state.db.get_database_backend();
     let txn = state.db.begin().await?;

@@ -275,13 +275,44 @@ async fn the_office_verifies_a_shop_and_reads_compliance_and_an_opd_sees_only_it
         json!(1),
         "one ASN is short"
     );
+
+    // The minimums, with the API's checks: a bad amount is refused and named.
+    browser
+        .goto(&at(&app, "/console/admin/mandate-policies"))
+        .await;
+    browser.check_page("05-policies").await;
+    browser.type_into("#position_class", "camat").await;
+    browser.type_into("#min_amount", "-5").await;
+    browser.type_into("#effective_from", "2026-04").await;
+    browser.submit("main form button[type=submit]").await;
+    assert!(browser.text("main").await.contains("min_amount"));
+    browser.log().await;
+    browser
+        .goto(&at(&app, "/console/admin/mandate-policies"))
+        .await;
+    browser.type_into("#position_class", "camat").await;
+    browser.type_into("#min_amount", "2.000.000").await;
+    browser.type_into("#effective_from", "2026-04").await;
+    browser.submit("main form button[type=submit]").await;
+    assert_eq!(browser.text(".notice").await, "Batas minimum disimpan.");
+    let shown = cells(&browser).await;
+    assert!(
+        shown
+            .windows(3)
+            .any(|w| w == ["camat", "Rp2.000.000", "2026-04"]),
+        "{shown:?}"
+    );
+    browser.check_page("06-policy-saved").await;
+    browser.goto(&at(&app, "/console/admin/outbox")).await;
+    browser.check_page("07-outbox").await;
+    assert_eq!(browser.text("h1").await, "Kotak keluar surel");
     sign_out(&browser, &app).await;
 
-    sign_in(&browser, &app, &opd_admin, "05-sign-in-opd").await;
+    sign_in(&browser, &app, &opd_admin, "08-sign-in-opd").await;
     browser
         .goto(&at(&app, "/console/compliance?period=2026-03"))
         .await;
-    browser.check_page("06-compliance-own-opd").await;
+    browser.check_page("09-compliance-own-opd").await;
     assert!(browser.text("#totals").await.contains("1 dari 2"));
     // Another OPD's figures and another role's pages are refused.
     browser

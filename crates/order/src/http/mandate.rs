@@ -110,22 +110,7 @@ async fn put_policy(
     auth: Auth<AdminOnly>,
     body: web::Json<PolicyRequest>,
 ) -> ApiResult<web::Json<MandatePolicy>> {
-    let mut v = peken_kernel::Validation::new();
-    let class =
-        peken_identity::http::check_position_class(&mut v, "position_class", &body.position_class);
-    v.require(
-        (0..=1_000_000_000_000).contains(&body.min_amount),
-        "min_amount",
-        "invalid_amount",
-        "a whole number of rupiah, zero or more",
-    );
-    let from = v.check("effective_from", Period::parse(&body.effective_from));
-    let (class, from) = v.finish_with((class, from))?;
-    let policy = MandatePolicy {
-        position_class: class,
-        min_amount: Rupiah::new(body.min_amount),
-        effective_from: from,
-    };
+    let policy = mandate::policy_from(&body.position_class, body.min_amount, &body.effective_from)?;
     mandate::set_policy(&state, &policy, &auth).await?;
     Ok(web::Json(policy))
 }
