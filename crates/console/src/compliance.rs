@@ -71,7 +71,11 @@ struct Compliance {
     opds: Vec<GroupRow>,
     kecamatans: Vec<GroupRow>,
     chart: BarChart,
-    id: &'static str,
+    kecamatan_chart: BarChart,
+    trend: Vec<GroupRow>,
+    trend_chart: BarChart,
+    reminders_sent: Option<String>,
+    reminder_days: u32,
     short: Vec<ShortRow>,
     short_total: usize,
     classes_without_policy: Vec<String>,
@@ -97,6 +101,28 @@ async fn report(
     mandate::report(state, period, &filter).await
 }
 
+/// How many months the trend shows, the report's month last.
+const TREND_MONTHS: usize = 6;
+
+/// Bars of compliance rates (0 to 100%).
+fn rate_chart<'a>(
+    title: String,
+    rows: impl Iterator<Item = (String, &'a mandate::Compliance)>,
+) -> BarChart {
+    BarChart::new(
+        title,
+        100.0,
+        rows.map(|(label, c)| {
+            (
+                label,
+                c.compliance_rate,
+                format!("{:.1}%", c.compliance_rate),
+            )
+        })
+        .collect(),
+    )
+}
+
 /// The most short ASN listed on the page; the download has them all.
 const SHORT_SHOWN: usize = 200;
 
@@ -110,21 +136,28 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
                 .iter()
                 .map(|o| (o.opd_id.as_str(), o.opd_name.as_str()))
                 .collect();
-            let chart = BarChart::new(
+            let chart = rate_chart(
                 format!("Kepatuhan ASN per OPD, {}", report.period),
-                100.0,
                 report
                     .opds
                     .iter()
-                    .map(|o| {
-                        (
-                            o.opd_name.clone(),
-                            o.compliance.compliance_rate,
-                            format!("{:.1}%", o.compliance.compliance_rate),
-                        )
-                    })
-                    .collect(),
+                    .map(|o| (o.opd_name.clone(), &o.compliance)),
             );
+            // The same filter month by month: an OPD admin's trend is its own OPD's.
+            let filter = mandate::filter_for(&state, &session.caller, query.opd(), None)?;
+            let mut trend = Vec::with_capacity(TREND_MONTHS);
+            let mut month = report.period;
+            for _ in 0..TREND_MONTHS {
+                let totals = if month == report.period {
+                    report.totals.clone()
+                } else {
+                    mandate::report(&state, month, &filter).await?.totals
+                };
+                trend.push((month, totals));
+                month = month.prev();
+            }
+            trend.reverse();
+            let reminders = mandate::reminder_status(&state, report.period).await?;
             let short: Vec<ShortRow> = report
                 .asns
                 .iter()
@@ -160,7 +193,20 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
                     .map(|k| group(k.kecamatan_name.clone(), &k.compliance))
                     .collect(),
                 chart,
-                id: "chart-opd",
+                kecamatan_chart: rate_chart(
+                    format!("Kepatuhan ASN per kecamatan, {}", report.period),
+                    report
+                        .kecamatans
+                        .iter()
+                        .map(|k| (k.kecamatan_name.clone(), &k.compliance)),
+                ),
+                trend_chart: rate_chart(
+                    format!("Kepatuhan ASN enam bulan sampai {}", report.period),
+                    trend.iter().map(|(p, c)| (p.to_string(), c)),
+                ),
+                trend: trend.iter().map(|(p, c)| group(p.to_string(), c)).collect(),
+                reminders_sent: reminders.sent_at.map(crate::page::wib),
+                reminder_days: reminders.working_days,
                 short: short.into_iter().take(SHORT_SHOWN).collect(),
                 short_total,
                 classes_without_policy: report.classes_without_policy.clone(),

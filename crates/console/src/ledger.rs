@@ -69,7 +69,6 @@ struct Ledger {
     kinds: Vec<KindRow>,
     close: Close,
     chart: BarChart,
-    id: &'static str,
     cash: Vec<CashRow>,
     from: String,
     to: String,
@@ -155,7 +154,6 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
                     unmatched: close.unmatched_lines.len(),
                 },
                 chart,
-                id: "chart-cash",
                 cash: series
                     .days
                     .iter()

@@ -463,6 +463,32 @@ pub fn to_table(report: &ComplianceReport) -> Table {
 /// Sends each ASN still short of the month's minimum one reminder, once the month has no more
 /// working days left than the policy says. Dedupe keys make it once per ASN and month even
 /// with several processes; a finished run is remembered so later passes cost one query.
+/// Whether the month's reminders went out, and when they go: once no more than
+/// `working_days` working days are left in the month.
+#[derive(Debug, Clone)]
+pub struct ReminderStatus {
+    pub sent_at: Option<DateTime<Utc>>,
+    pub working_days: u32,
+}
+
+pub async fn reminder_status(state: &AppState, period: Period) -> ApiResult<ReminderStatus> {
+    let policies = state.policies.get(&state.db).await?;
+    let row = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            "SELECT completed_at FROM mandate_reminder_runs WHERE period = $1",
+            [period.to_string().into()],
+        ))
+        .await?;
+    Ok(ReminderStatus {
+        sent_at: row
+            .map(|r| r.try_get::<DateTime<Utc>>("", "completed_at"))
+            .transpose()?,
+        working_days: policies.mandate_reminder_working_days,
+    })
+}
+
 pub async fn send_reminders(state: &AppState) -> ApiResult<usize> {
     let now = state.now();
     let today = wib_date(now);

@@ -264,10 +264,32 @@ async fn the_office_verifies_a_shop_and_reads_compliance_and_an_opd_sees_only_it
     assert!(shown.iter().any(|c| c == "50.0%"), "{shown:?}");
     assert_eq!(
         browser
-            .script("return document.querySelectorAll('svg.chart rect.bar').length;")
+            .script(
+                "return [...document.querySelectorAll('svg.chart')]\
+                 .map(svg => svg.querySelectorAll('rect.bar').length);"
+            )
             .await,
-        json!(1)
+        json!([1, 1, 6]),
+        "bars for one OPD, one kecamatan and six months"
     );
+    let trend = browser
+        .script(
+            "return [...document.querySelectorAll('#trend tbody tr')]\
+             .map(tr => tr.firstElementChild.textContent + ' ' + tr.children[3].textContent);",
+        )
+        .await;
+    assert_eq!(
+        trend,
+        json!([
+            "2025-10 0.0%",
+            "2025-11 0.0%",
+            "2025-12 0.0%",
+            "2026-01 0.0%",
+            "2026-02 0.0%",
+            "2026-03 50.0%"
+        ])
+    );
+    assert!(browser.text("#reminders").await.contains("belum dikirim"));
     assert_eq!(
         browser
             .script("return document.querySelectorAll('#short tbody tr').length;")

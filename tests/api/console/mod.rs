@@ -2,6 +2,7 @@
 //! and the cooperatives office's work in headless Chromium (`browser`).
 
 mod browser;
+mod office;
 mod session;
 mod treasury;
 mod webdriver;

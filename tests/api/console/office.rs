@@ -1,0 +1,108 @@
+//! The office's downloads over plain HTTP: the compliance chart's numbers as CSV and XLSX, and
+//! an OPD admin's download limited to its own OPD.
+
+use peken_tests::TestApp;
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE as COOKIE_HEADER};
+use serde_json::json;
+
+use super::COOKIE;
+use crate::fixtures::execute;
+use crate::fixtures::payouts::{app_at, utc};
+
+async fn download(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_compliance_chart_downloads_with_its_numbers() {
+    let app = app_at(utc(2026, 3, 20, 3)).await;
+    let opd = app.create_opd("UNDUH").await;
+    let other = app.create_opd("LAIN").await;
+    let (paid, _) = app.asn(&opd, "staf", "35.78.01.1001").await;
+    app.asn(&opd, "staf", "35.78.01.1001").await;
+    app.asn(&other, "staf", "35.78.01.1001").await;
+    let admin = app.admin().await;
+    app.put(
+        "/api/v1/admin/mandate-policies",
+        Some(&admin.token),
+        &json!({"position_class": "staf", "min_amount": 500_000, "effective_from": "2026-01"}),
+    )
+    .await
+    .expect(200);
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO asn_monthly_spend (user_id, period, spent_amount) \
+             VALUES ('{}', '2026-03', 500000)",
+            paid.id
+        ),
+    )
+    .await;
+    let res = download(
+        &app,
+        "/console/compliance/export?period=2026-03&format=csv",
+        &admin.refresh,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()[CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("kepatuhan-opd-2026-03.csv")
+    );
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "period,opd_code,opd_name,asn_count,compliant_count,compliance_rate_percent,total_spent"
+    );
+    assert!(
+        lines.contains(&"2026-03,UNDUH,Dinas UNDUH,2,1,50.0,500000"),
+        "{csv}"
+    );
+    assert!(
+        lines.contains(&"2026-03,LAIN,Dinas LAIN,1,0,0.0,0"),
+        "{csv}"
+    );
+
+    let xlsx = download(
+        &app,
+        "/console/compliance/export?period=2026-03&format=xlsx",
+        &admin.refresh,
+    )
+    .await;
+    assert_eq!(xlsx.status(), 200);
+    assert!(
+        xlsx.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+
+    // An OPD admin's download holds its own OPD only, and another OPD's is 404.
+    let opd_admin = app.staff("opd_admin", Some(&opd)).await;
+    let own = download(
+        &app,
+        "/console/compliance/export?period=2026-03&format=csv",
+        &opd_admin.refresh,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(own.contains("UNDUH") && !own.contains("LAIN"), "{own}");
+    let refused = download(
+        &app,
+        &format!("/console/compliance/export?period=2026-03&format=csv&opd_id={other}"),
+        &opd_admin.refresh,
+    )
+    .await;
+    assert_eq!(refused.status(), 404);
+}
