@@ -11,6 +11,7 @@ mod assets;
 mod chart;
 mod compliance;
 mod ledger;
+mod moderation;
 mod office;
 mod page;
 mod reconciliation;
@@ -31,5 +32,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ledger::configure(cfg);
     admin::configure(cfg);
     office::configure(cfg);
+    moderation::configure(cfg);
     compliance::configure(cfg);
 }

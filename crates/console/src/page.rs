@@ -186,6 +186,7 @@ impl Frame {
             Role::Admin => &[
                 ("/console", "Beranda"),
                 ("/console/admin/merchants", "Verifikasi toko"),
+                ("/console/admin/products", "Moderasi produk"),
                 ("/console/compliance", "Kepatuhan ASN"),
                 ("/console/admin/mandate-policies", "Batas minimum"),
                 ("/console/admin/outbox", "Surel keluar"),

@@ -106,3 +106,77 @@ async fn the_compliance_chart_downloads_with_its_numbers() {
     .await;
     assert_eq!(refused.status(), 404);
 }
+
+#[tokio::test]
+async fn a_product_waits_for_moderation_and_a_rejection_needs_a_reason() {
+    use super::{FormBody, csrf_in};
+    let app = app_at(utc(2026, 3, 20, 3)).await;
+    let admin = app.admin().await;
+    let s = crate::fixtures::orders::shop(&app, "umkm", "35.78.03.1001").await;
+    let product = app
+        .post(
+            &format!("/api/v1/merchants/{}/products", s.id),
+            Some(&s.owner.token),
+            &json!({"name": "<b>Kerupuk</b> Udang", "description": "Renyah",
+                    "category": "kuliner", "unit": "bungkus"}),
+        )
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = download(&app, "/console/admin/products", &admin.refresh)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("&#60;b&#62;Kerupuk&#60;/b&#62; Udang"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>Kerupuk"));
+    let post = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        let token = admin.refresh.clone();
+        let product = product.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.client
+                .post(app.url(&format!("/console/admin/products/{product}/moderation")))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .form_body(&pairs)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let csrf = csrf_in(&page);
+    let refused = post(vec![
+        ("csrf", csrf.clone()),
+        ("decision", "reject".into()),
+        ("reason", "  ".into()),
+    ])
+    .await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("reason"));
+    let done = post(vec![
+        ("csrf", csrf),
+        ("decision", "reject".into()),
+        ("reason", "Bukan produk buatan Surabaya".into()),
+    ])
+    .await;
+    assert_eq!(done.status(), 303);
+    let product = app
+        .get(
+            &format!("/api/v1/merchants/{}/products/{product}", s.id),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(product.body["status"], "rejected");
+    assert_eq!(
+        product.body["rejection_reason"],
+        "Bukan produk buatan Surabaya"
+    );
+}
