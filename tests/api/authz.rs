@@ -831,6 +831,8 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/treasury/ledger/daily-closes",
         "RFFFFFAFFFF",
     ),
+    ("GET", "/console/treasury/sla", "RFFFFAAFFFF"),
+    ("GET", "/console/treasury/sla/export", "RFFFFAAFFFF"),
     ("GET", "/console/admin/merchants", "RFFFFAFFFFF"),
     (
         "POST",

@@ -17,6 +17,7 @@ mod page;
 mod reconciliation;
 mod session;
 mod sign_in;
+mod sla;
 mod treasury;
 
 use actix_web::web;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     treasury::configure(cfg);
     reconciliation::configure(cfg);
     ledger::configure(cfg);
+    sla::configure(cfg);
     admin::configure(cfg);
     office::configure(cfg);
     moderation::configure(cfg);

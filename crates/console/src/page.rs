@@ -182,6 +182,7 @@ impl Frame {
                 ("/console/treasury/statements", "Rekening koran"),
                 ("/console/treasury/exceptions", "Pengecualian"),
                 ("/console/treasury/ledger", "Buku besar & kas"),
+                ("/console/treasury/sla", "Tingkat layanan"),
             ],
             Role::Admin => &[
                 ("/console", "Beranda"),
@@ -190,6 +191,7 @@ impl Frame {
                 ("/console/compliance", "Kepatuhan ASN"),
                 ("/console/admin/mandate-policies", "Batas minimum"),
                 ("/console/admin/outbox", "Surel keluar"),
+                ("/console/treasury/sla", "Tingkat layanan"),
             ],
             Role::OpdAdmin => &[
                 ("/console", "Beranda"),

@@ -195,6 +195,18 @@ async fn treasury_builds_approves_downloads_and_reconciles_a_batch() {
         .await;
     assert_eq!(browser.text(".notice").await, "Tutup harian dicatat.");
     browser.check_page("11-daily-close").await;
+
+    browser
+        .goto(&at(
+            &app,
+            "/console/treasury/sla?from=2026-03-01&to=2026-03-04",
+        ))
+        .await;
+    browser.check_page("12-service-level").await;
+    let sla = browser
+        .script("return [...document.querySelectorAll('#sla td')].map(td => td.textContent);")
+        .await;
+    assert_eq!(sla, json!(["1", "0", "0"]), "one payout, on time");
     browser.quit().await;
 }
 
