@@ -831,6 +831,22 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/treasury/ledger/daily-closes",
         "RFFFFFAFFFF",
     ),
+    ("GET", "/console/treasury/refunds", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/refunds/{id}/payment",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/refunds/{id}/payment/approval",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/refunds/{id}/payment/rejection",
+        "RFFFFFAFFFF",
+    ),
     ("GET", "/console/treasury/sla", "RFFFFAAFFFF"),
     ("GET", "/console/treasury/sla/export", "RFFFFAAFFFF"),
     ("GET", "/console/admin/merchants", "RFFFFAFFFFF"),
@@ -877,6 +893,7 @@ async fn every_console_page_answers_every_caller_as_its_table_says() {
                 &format!("/merchants/{}", ids["merchant"]),
             )
             .replace("/products/{id}", &format!("/products/{}", ids["product"]))
+            .replace("/refunds/{id}", &format!("/refunds/{}", ids["refund"]))
             .replace("/matches/{id}", &format!("/matches/{made_up}"))
             .replace("/outbox/{id}", &format!("/outbox/{made_up}"));
         assert!(!path.contains('{'), "no resource for {route}");

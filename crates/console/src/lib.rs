@@ -15,6 +15,7 @@ mod moderation;
 mod office;
 mod page;
 mod reconciliation;
+mod refunds;
 mod session;
 mod sign_in;
 mod sla;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     reconciliation::configure(cfg);
     ledger::configure(cfg);
     sla::configure(cfg);
+    refunds::configure(cfg);
     admin::configure(cfg);
     office::configure(cfg);
     moderation::configure(cfg);

@@ -181,6 +181,7 @@ impl Frame {
                 ("/console/treasury/batches", "Batch pembayaran"),
                 ("/console/treasury/statements", "Rekening koran"),
                 ("/console/treasury/exceptions", "Pengecualian"),
+                ("/console/treasury/refunds", "Refund"),
                 ("/console/treasury/ledger", "Buku besar & kas"),
                 ("/console/treasury/sla", "Tingkat layanan"),
             ],

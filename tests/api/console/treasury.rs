@@ -123,3 +123,93 @@ async fn an_unmatched_line_is_matched_by_hand_with_four_eyes() {
             .contains("Semua baris sudah cocok.")
     );
 }
+
+#[tokio::test]
+async fn a_refund_paid_by_hand_is_approved_by_a_second_treasurer() {
+    let app = peken_tests::spawn_app().await;
+    let (maker, checker) = treasurers(&app).await;
+    let (_, listing) = crate::fixtures::orders::shop_with_listing(&app, 10_000, 10).await;
+    let opd = app.create_opd("REFUND").await;
+    let (asn, _) = app.asn(&opd, "staf", "35.78.03.1002").await;
+    let (order, _, _) = crate::fixtures::orders::paid_order(&app, &asn, &listing, 1).await;
+    app.post(
+        &format!("/api/v1/orders/{order}/cancel"),
+        Some(&asn.token),
+        &serde_json::json!({}),
+    )
+    .await
+    .expect(200);
+    let due = app
+        .get("/api/v1/treasury/refunds?status=due", Some(&maker.token))
+        .await
+        .expect(200);
+    let refund = due.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let console = |token: String, path: String, form: Option<Vec<(&'static str, String)>>| {
+        let app = &app;
+        async move {
+            let req = match form {
+                None => app.client.get(app.url(&path)),
+                Some(form) => {
+                    let pairs: Vec<(&str, &str)> =
+                        form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    app.client.post(app.url(&path)).form_body(&pairs)
+                }
+            };
+            req.header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let page = console(
+        maker.refresh.clone(),
+        "/console/treasury/refunds".into(),
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains(&format!("/console/treasury/refunds/{refund}/payment")));
+    let csrf = csrf_in(&page);
+    let res = console(
+        maker.refresh.clone(),
+        format!("/console/treasury/refunds/{refund}/payment"),
+        Some(vec![
+            ("csrf", csrf.clone()),
+            ("reference", "TRF-REFUND-1".into()),
+        ]),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let approval = format!("/console/treasury/refunds/{refund}/payment/approval");
+    let refused = console(
+        maker.refresh.clone(),
+        approval.clone(),
+        Some(vec![("csrf", csrf)]),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    let page = console(
+        checker.refresh.clone(),
+        "/console/treasury/refunds?status=payment_proposed".into(),
+        None,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains("TRF-REFUND-1"), "{page}");
+    let res = console(
+        checker.refresh.clone(),
+        approval,
+        Some(vec![("csrf", csrf_in(&page))]),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let paid = app
+        .get("/api/v1/treasury/refunds?status=paid", Some(&maker.token))
+        .await
+        .expect(200);
+    assert_eq!(paid.body["items"][0]["id"], refund.as_str());
+}
