@@ -203,10 +203,32 @@ async fn treasury_builds_approves_downloads_and_reconciles_a_batch() {
         ))
         .await;
     browser.check_page("12-service-level").await;
+
     let sla = browser
         .script("return [...document.querySelectorAll('#sla td')].map(td => td.textContent);")
         .await;
-    assert_eq!(sla, json!(["1", "0", "0"]), "one payout, on time");
+    assert_eq!(
+        sla,
+        json!(["1", "0", "0"]),
+        "one payout, on time: {}",
+        browser.text("main").await
+    );
+    // On a tablet the pages fit the screen.
+    browser.resize(768, 1024).await;
+    for (path, name) in [
+        (batch_url.as_str(), "13-tablet-batch"),
+        ("/console/treasury/exceptions", "14-tablet-exceptions"),
+        ("/console/treasury/ledger", "15-tablet-ledger"),
+    ] {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            at(&app, path)
+        };
+        browser.goto(&url).await;
+        browser.check_page(name).await;
+        browser.fits_width(name).await;
+    }
     browser.quit().await;
 }
 

@@ -302,6 +302,27 @@ impl Browser {
         );
     }
 
+    /// Resizes the window (a tablet is 768 × 1024).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.command(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
+    /// Asserts the page needs no sideways scrolling at the window's width.
+    pub async fn fits_width(&self, name: &str) {
+        let sizes = self
+            .script("return [document.documentElement.scrollWidth, window.innerWidth];")
+            .await;
+        assert!(
+            sizes[0].as_i64() <= sizes[1].as_i64(),
+            "{name}: wider than the window: {sizes}"
+        );
+    }
+
     /// Waits (bounded) for a finished download whose name starts with `prefix`.
     pub async fn downloaded(&self, prefix: &str) -> String {
         let started = Instant::now();
