@@ -790,6 +790,7 @@ const CONSOLE: &[(&str, &str, &str)] = &[
     ("GET", "/console/masuk", "AAAAAAAAAAA"),
     ("GET", "/console/treasury/batches", "RFFFFFAFFFF"),
     ("POST", "/console/treasury/batches", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/batches/export", "RFFFFFAFFFF"),
     ("GET", "/console/treasury/batches/{id}", "RFFFFFAFFFF"),
     (
         "POST",

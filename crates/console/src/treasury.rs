@@ -21,6 +21,7 @@ use crate::session::{posted, signed_in};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/treasury/batches", web::get().to(list))
+        .route("/treasury/batches/export", web::get().to(export_batches))
         .route("/treasury/batches", web::post().to(build))
         .route("/treasury/batches/{id}", web::get().to(detail))
         .route("/treasury/batches/{id}/approval", web::post().to(approve))
@@ -119,6 +120,44 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<No
                 cutoff: now.format("%Y-%m-%d %H:%M").to_string(),
                 message: notice(query.pesan.as_deref()),
             })
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The batches of the list (the newest 50) as the API's sheet, CSV or XLSX.
+async fn export_batches(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ExportQuery>,
+) -> Page {
+    Page(
+        async {
+            signed_in::<TreasuryOnly>(&state, &req).await?;
+            let rows = batches::list(&state.db, None, 50).await?;
+            let params = peken_kernel::export::ExportParams {
+                format: Some(if query.format.as_deref() == Some("xlsx") {
+                    peken_kernel::export::Format::Xlsx
+                } else {
+                    peken_kernel::export::Format::Csv
+                }),
+                ..peken_kernel::export::ExportParams::default()
+            };
+            Ok(peken_kernel::export::respond(
+                &req,
+                &params,
+                &format!(
+                    "payout-batches-{}",
+                    peken_kernel::period::wib_date(state.now())
+                ),
+                &(),
+                || peken_payout::reports::batches_table(&rows),
+            )?)
         }
         .await,
     )

@@ -142,6 +142,26 @@ async fn a_form_without_its_token_or_from_another_site_is_refused() {
         .await,
         1
     );
+    // The list downloads as the API's sheet.
+    let sheet = get(
+        &app,
+        "/console/treasury/batches/export?format=csv",
+        &maker.refresh,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let lines: Vec<&str> = sheet.lines().collect();
+    assert!(
+        lines[0].starts_with("id,status,cutoff,item_count,total_amount"),
+        "{sheet}"
+    );
+    assert_eq!(lines.len(), 2, "{sheet}");
+    assert!(
+        lines[1].contains(",approved,") && lines[1].contains(",150000,"),
+        "{sheet}"
+    );
 }
 
 #[tokio::test]
@@ -332,4 +352,48 @@ async fn the_stylesheet_is_embedded_and_revalidated_by_its_etag() {
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
+}
+
+#[tokio::test]
+async fn over_plain_http_the_cookie_is_not_secure_and_not_host_prefixed() {
+    let app = spawn_app_with(Options {
+        vars: vec![("PEKEN_PUBLIC_URL".into(), "http://127.0.0.1:8080".into())],
+        ..Options::default()
+    })
+    .await;
+    let (pre, csrf) = sign_in_form(&app).await;
+    let res = sign_in(&app, &pre, &csrf, ADMIN_EMAIL, PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    let set = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("peken-console="))
+        .expect("the plain session cookie");
+    assert!(!set.contains("Secure"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    // Behind a TLS proxy the request says https: the cookie is Secure again.
+    let (pre, csrf) = sign_in_form(&app).await;
+    let res = app
+        .client
+        .post(app.url("/console/masuk"))
+        .header(COOKIE_HEADER, pre)
+        .header("x-forwarded-proto", "https")
+        .form_body(&[
+            ("csrf", csrf.as_str()),
+            ("login", ADMIN_EMAIL),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        set.starts_with(&format!("{COOKIE}=")) && set.contains("Secure"),
+        "{set}"
+    );
 }
