@@ -862,6 +862,17 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/admin/products/{id}/moderation",
         "RFFFFAFFFFF",
     ),
+    ("GET", "/console/admin/listings", "RFFFFAFFFFF"),
+    (
+        "POST",
+        "/console/admin/listings/{id}/takedown",
+        "RFFFFAFFFFF",
+    ),
+    (
+        "POST",
+        "/console/admin/listings/{id}/restoration",
+        "RFFFFAFFFFF",
+    ),
     ("GET", "/console/admin/mandate-policies", "RFFFFAFFFFF"),
     ("POST", "/console/admin/mandate-policies", "RFFFFAFFFFF"),
     ("GET", "/console/admin/outbox", "RFFFFAFFFFF"),
@@ -895,6 +906,7 @@ async fn every_console_page_answers_every_caller_as_its_table_says() {
             )
             .replace("/products/{id}", &format!("/products/{}", ids["product"]))
             .replace("/refunds/{id}", &format!("/refunds/{}", ids["refund"]))
+            .replace("/listings/{id}", &format!("/listings/{}", ids["listing"]))
             .replace("/matches/{id}", &format!("/matches/{made_up}"))
             .replace("/outbox/{id}", &format!("/outbox/{made_up}"));
         assert!(!path.contains('{'), "no resource for {route}");

@@ -19,6 +19,7 @@ mod refunds;
 mod session;
 mod sign_in;
 mod sla;
+mod takedowns;
 mod treasury;
 
 use actix_web::web;
@@ -37,5 +38,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     admin::configure(cfg);
     office::configure(cfg);
     moderation::configure(cfg);
+    takedowns::configure(cfg);
     compliance::configure(cfg);
 }

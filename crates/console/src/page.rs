@@ -189,6 +189,7 @@ impl Frame {
                 ("/console", "Beranda"),
                 ("/console/admin/merchants", "Verifikasi toko"),
                 ("/console/admin/products", "Moderasi produk"),
+                ("/console/admin/listings", "Penurunan listing"),
                 ("/console/compliance", "Kepatuhan ASN"),
                 ("/console/admin/mandate-policies", "Batas minimum"),
                 ("/console/admin/outbox", "Surel keluar"),

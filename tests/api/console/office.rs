@@ -180,3 +180,80 @@ async fn a_product_waits_for_moderation_and_a_rejection_needs_a_reason() {
         "Bukan produk buatan Surabaya"
     );
 }
+
+#[tokio::test]
+async fn a_listing_is_taken_down_with_a_reason_and_restored() {
+    use super::{FormBody, csrf_in};
+    use crate::fixtures::payouts::scalar;
+    let app = app_at(utc(2026, 3, 20, 3)).await;
+    let admin = app.admin().await;
+    let (s, listing) = crate::fixtures::orders::shop_with_listing(&app, 12_000, 5).await;
+    let page = download(
+        &app,
+        &format!("/console/admin/listings?merchant_id={}", s.id),
+        &admin.refresh,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains(&format!("/console/admin/listings/{listing}/takedown")),
+        "{page}"
+    );
+    assert!(page.contains("Rp12.000"));
+    let csrf = csrf_in(&page);
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        let token = admin.refresh.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.client
+                .post(app.url(&path))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .form_body(&pairs)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let taken = format!(
+        "SELECT COUNT(*) AS n FROM listings WHERE id = '{listing}' AND taken_down_at IS NOT NULL"
+    );
+    let takedown = format!("/console/admin/listings/{listing}/takedown");
+    let refused = post(
+        takedown.clone(),
+        vec![("csrf", csrf.clone()), ("merchant_id", s.id.clone())],
+    )
+    .await;
+    assert_eq!(refused.status(), 422, "a reason is required");
+    assert_eq!(scalar(&app, &taken).await, 0);
+    let done = post(
+        takedown,
+        vec![
+            ("csrf", csrf.clone()),
+            ("merchant_id", s.id.clone()),
+            ("reason", "Harga di atas HET".into()),
+        ],
+    )
+    .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(scalar(&app, &taken).await, 1);
+    let page = download(
+        &app,
+        &format!("/console/admin/listings?merchant_id={}", s.id),
+        &admin.refresh,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains("Harga di atas HET"));
+    let restored = post(
+        format!("/console/admin/listings/{listing}/restoration"),
+        vec![("csrf", csrf), ("merchant_id", s.id.clone())],
+    )
+    .await;
+    assert_eq!(restored.status(), 303);
+    assert_eq!(scalar(&app, &taken).await, 0);
+}
