@@ -825,6 +825,21 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/treasury/exceptions/matches/{id}/rejection",
         "RFFFFFaFFFF",
     ),
+    (
+        "POST",
+        "/console/treasury/exceptions/credit-matches",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/credit-matches/{id}/approval",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/credit-matches/{id}/rejection",
+        "RFFFFFaFFFF",
+    ),
     ("GET", "/console/treasury/ledger", "RFFFFFAFFFF"),
     ("GET", "/console/treasury/ledger/cash", "RFFFFFAFFFF"),
     (
@@ -907,7 +922,7 @@ async fn every_console_page_answers_every_caller_as_its_table_says() {
             .replace("/products/{id}", &format!("/products/{}", ids["product"]))
             .replace("/refunds/{id}", &format!("/refunds/{}", ids["refund"]))
             .replace("/listings/{id}", &format!("/listings/{}", ids["listing"]))
-            .replace("/matches/{id}", &format!("/matches/{made_up}"))
+            .replace("matches/{id}", &format!("matches/{made_up}"))
             .replace("/outbox/{id}", &format!("/outbox/{made_up}"));
         assert!(!path.contains('{'), "no resource for {route}");
         for ((cell, caller), user) in cells.chars().zip(CALLERS).zip(&users) {

@@ -23,6 +23,18 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/treasury/exceptions/matches/{id}/rejection",
             web::post().to(reject),
+        )
+        .route(
+            "/treasury/exceptions/credit-matches",
+            web::post().to(propose_credit),
+        )
+        .route(
+            "/treasury/exceptions/credit-matches/{id}/approval",
+            web::post().to(approve_credit),
+        )
+        .route(
+            "/treasury/exceptions/credit-matches/{id}/rejection",
+            web::post().to(reject_credit),
         );
 }
 
@@ -47,6 +59,7 @@ struct Overdue {
 struct Proposal {
     id: String,
     line_id: String,
+    /// The payout item (a debit's match) or the bill's payment (a credit's).
     item_id: String,
     note: String,
     proposed_at: String,
@@ -68,6 +81,7 @@ struct Exceptions {
     lines: Vec<Line>,
     overdue: Vec<Overdue>,
     proposals: Vec<Proposal>,
+    credit_proposals: Vec<Proposal>,
     unconfirmed: Vec<Unconfirmed>,
     truncated: bool,
     message: Option<&'static str>,
@@ -132,6 +146,18 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<No
                         proposed_at: wib(p.proposed_at),
                     })
                     .collect(),
+                credit_proposals: found
+                    .pending_credit_matches
+                    .into_iter()
+                    .map(|p| Proposal {
+                        mine: &p.proposed_by == me,
+                        id: p.id,
+                        line_id: p.statement_line_id,
+                        item_id: p.payment_id,
+                        note: p.note.unwrap_or_default(),
+                        proposed_at: wib(p.proposed_at),
+                    })
+                    .collect(),
                 unconfirmed: found
                     .unconfirmed_receipts
                     .into_iter()
@@ -149,6 +175,9 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<No
                         Some("Pencocokan diusulkan. Bendahara lain harus menyetujuinya.")
                     }
                     Some("disetujui") => Some("Pencocokan disetujui; item pembayaran lunas."),
+                    Some("kredit-disetujui") => {
+                        Some("Pencocokan disetujui; tagihan dibayar oleh baris kredit ini.")
+                    }
                     Some("ditolak") => Some("Usulan pencocokan ditolak; tidak ada yang berubah."),
                     _ => None,
                 },
@@ -233,6 +262,81 @@ async fn reject(
         async {
             let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
             reconcile::reject_match(&state.db, &id, &session.caller, state.now()).await?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=ditolak")))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct CreditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    statement_line_id: String,
+    #[serde(default)]
+    payment_id: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Proposes that a credit line paid a bill (`reconcile::propose_credit`: same amount, the
+/// line unmatched, no other proposal pending).
+async fn propose_credit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CreditForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            let note = Some(form.note.trim())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.chars().take(500).collect());
+            reconcile::propose_credit(
+                &state.db,
+                form.statement_line_id.trim(),
+                form.payment_id.trim(),
+                note,
+                &session.caller,
+                state.now(),
+            )
+            .await?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=diusulkan")))
+        }
+        .await,
+    )
+}
+
+/// Approval by a treasurer other than the proposer; it has the automatic match's effect.
+async fn approve_credit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            reconcile::approve_credit_match(&state.db, &id, &session.caller, state.now(), None)
+                .await?
+                .done()?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=kredit-disetujui")))
+        }
+        .await,
+    )
+}
+
+async fn reject_credit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            reconcile::reject_credit_match(&state.db, &id, &session.caller, state.now()).await?;
             Ok(page::see_other(&format!("{PAGE}?pesan=ditolak")))
         }
         .await,

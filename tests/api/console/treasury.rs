@@ -213,3 +213,112 @@ async fn a_refund_paid_by_hand_is_approved_by_a_second_treasurer() {
         .expect(200);
     assert_eq!(paid.body["items"][0]["id"], refund.as_str());
 }
+
+#[tokio::test]
+async fn a_credit_no_bill_explains_pays_its_bill_by_hand_with_four_eyes() {
+    let app = app_at(utc(2026, 3, 4, 3)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (_, listing) = crate::fixtures::orders::shop_with_listing(&app, 10_000, 10).await;
+    let buyer = crate::fixtures::orders::buyer(&app).await;
+    let bill = crate::fixtures::orders::checkout(
+        &app,
+        &buyer,
+        "console-credit",
+        &crate::fixtures::orders::cart(&[(listing.as_str(), 2)]),
+    )
+    .await
+    .expect(201);
+    let payment = bill.body["payment"]["id"].as_str().unwrap().to_owned();
+    let amount = bill.body["payment"]["amount"].as_i64().unwrap();
+    app.post_raw(
+        "/api/v1/treasury/bank-statements",
+        Some(&maker.token),
+        "text/csv",
+        &csv_statement(&[("2026-03-04", "SETORAN ATM BUDI SANTOSO", 0, amount)]),
+    )
+    .await
+    .expect(201);
+    let get = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/console/treasury/exceptions"))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let post = |token: String, path: String, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.client
+                .post(app.url(&path))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .form_body(&pairs)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let page = get(maker.refresh.clone()).await;
+    assert!(page.contains("SETORAN ATM BUDI SANTOSO"), "{page}");
+    assert!(
+        page.contains("name=\"payment_id\""),
+        "a credit line is offered a bill"
+    );
+    let line = page
+        .split("name=\"statement_line_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = post(
+        maker.refresh.clone(),
+        "/console/treasury/exceptions/credit-matches".into(),
+        vec![
+            ("csrf", csrf_in(&page)),
+            ("statement_line_id", line),
+            ("payment_id", payment.clone()),
+            ("note", "pembeli menelepon".into()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let page = get(checker.refresh.clone()).await;
+    let proposal = page
+        .split("/console/treasury/exceptions/credit-matches/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let approval = format!("/console/treasury/exceptions/credit-matches/{proposal}/approval");
+    let maker_page = get(maker.refresh.clone()).await;
+    let refused = post(
+        maker.refresh.clone(),
+        approval.clone(),
+        vec![("csrf", csrf_in(&maker_page))],
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    let res = post(
+        checker.refresh.clone(),
+        approval,
+        vec![("csrf", csrf_in(&page))],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let paid = app
+        .get(&format!("/api/v1/payments/{payment}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(paid.body["status"], "paid");
+}
