@@ -45,6 +45,8 @@ impl Query {
 }
 
 struct GroupRow {
+    /// The OPD's id for a drill-down link (empty for other groups).
+    link: String,
     name: String,
     asn_count: u64,
     compliant_count: u64,
@@ -67,6 +69,8 @@ struct Compliance {
     frame: Frame,
     period: String,
     opd_id: String,
+    /// Whether the caller may see every OPD (an admin), so a single OPD links back to all.
+    all_opds: bool,
     totals: GroupRow,
     opds: Vec<GroupRow>,
     kecamatans: Vec<GroupRow>,
@@ -83,6 +87,7 @@ struct Compliance {
 
 fn group(name: String, c: &mandate::Compliance) -> GroupRow {
     GroupRow {
+        link: String::new(),
         name,
         asn_count: c.asn_count,
         compliant_count: c.compliant_count,
@@ -181,11 +186,15 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
                 frame: Frame::of(&session.caller, &session.csrf, PAGE),
                 period: report.period.to_string(),
                 opd_id: query.opd().unwrap_or_default().to_owned(),
+                all_opds: session.caller.role == peken_kernel::auth::Role::Admin,
                 totals: group("Semua".to_owned(), &report.totals),
                 opds: report
                     .opds
                     .iter()
-                    .map(|o| group(o.opd_name.clone(), &o.compliance))
+                    .map(|o| GroupRow {
+                        link: o.opd_id.clone(),
+                        ..group(o.opd_name.clone(), &o.compliance)
+                    })
                     .collect(),
                 kecamatans: report
                     .kecamatans

@@ -324,6 +324,16 @@ async fn the_office_verifies_a_shop_and_reads_compliance_and_an_opd_sees_only_it
         ])
     );
     assert!(browser.text("#reminders").await.contains("belum dikirim"));
+    // Drilling down to the OPD lists its short ASN.
+    browser.submit("#per-opd tbody a").await;
+    assert!(browser.url().await.contains(&format!("opd_id={opd}")));
+    assert_eq!(
+        browser
+            .script("return document.querySelectorAll('#short tbody tr').length;")
+            .await,
+        json!(1)
+    );
+    browser.check_page("04b-compliance-one-opd").await;
     assert_eq!(
         browser
             .script("return document.querySelectorAll('#short tbody tr').length;")
