@@ -847,6 +847,17 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/treasury/ledger/daily-closes",
         "RFFFFFAFFFF",
     ),
+    ("GET", "/console/treasury/holds", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/holds/{id}/clearance",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/items/{id}/failure",
+        "RFFFFFAFFFF",
+    ),
     ("GET", "/console/treasury/refunds", "RFFFFFAFFFF"),
     (
         "POST",
@@ -923,7 +934,9 @@ async fn every_console_page_answers_every_caller_as_its_table_says() {
             .replace("/refunds/{id}", &format!("/refunds/{}", ids["refund"]))
             .replace("/listings/{id}", &format!("/listings/{}", ids["listing"]))
             .replace("matches/{id}", &format!("matches/{made_up}"))
-            .replace("/outbox/{id}", &format!("/outbox/{made_up}"));
+            .replace("/outbox/{id}", &format!("/outbox/{made_up}"))
+            .replace("/holds/{id}", &format!("/holds/{made_up}"))
+            .replace("/items/{id}", &format!("/items/{}", ids["item"]));
         assert!(!path.contains('{'), "no resource for {route}");
         for ((cell, caller), user) in cells.chars().zip(CALLERS).zip(&users) {
             let mut req = app.client.request(

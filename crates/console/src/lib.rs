@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod chart;
 mod compliance;
+mod holds;
 mod ledger;
 mod moderation;
 mod office;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ledger::configure(cfg);
     sla::configure(cfg);
     refunds::configure(cfg);
+    holds::configure(cfg);
     admin::configure(cfg);
     office::configure(cfg);
     moderation::configure(cfg);

@@ -182,6 +182,7 @@ impl Frame {
                 ("/console/treasury/statements", "Rekening koran"),
                 ("/console/treasury/exceptions", "Pengecualian"),
                 ("/console/treasury/refunds", "Refund"),
+                ("/console/treasury/holds", "Toko ditahan"),
                 ("/console/treasury/ledger", "Buku besar & kas"),
                 ("/console/treasury/sla", "Tingkat layanan"),
             ],

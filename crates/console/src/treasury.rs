@@ -216,6 +216,8 @@ struct ItemRow {
     bank: String,
     rail: String,
     status_label: &'static str,
+    /// Approved and not yet seen on a statement: the bank may still return it.
+    in_transit: bool,
 }
 
 #[derive(Template)]
@@ -224,6 +226,8 @@ struct BatchPage {
     frame: Frame,
     batch: BatchRow,
     items: Vec<ItemRow>,
+    /// Whether any item may still be returned by the bank (its failure form is shown).
+    any_in_transit: bool,
     message: Option<&'static str>,
 }
 
@@ -253,6 +257,7 @@ async fn item_rows(state: &AppState, items: &[ItemView]) -> Result<Vec<ItemRow>,
             ),
             rail: i.rail.clone(),
             status_label: status_label(&i.status),
+            in_transit: i.status == "approved",
         })
         .collect())
 }
@@ -270,10 +275,12 @@ async fn detail(
                 .await?
                 .ok_or_else(|| ApiError::not_found("payout batch"))?;
             let items = batches::items_of(&state.db, &id).await?;
+            let items = item_rows(&state, &items).await?;
             page::ok(&BatchPage {
                 frame: Frame::of(&session.caller, &session.csrf, BATCHES),
                 batch: BatchRow::new(&batch, &session.caller.user_id),
-                items: item_rows(&state, &items).await?,
+                any_in_transit: items.iter().any(|i| i.in_transit),
+                items,
                 message: notice(query.pesan.as_deref()),
             })
         }

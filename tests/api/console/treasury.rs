@@ -322,3 +322,89 @@ async fn a_credit_no_bill_explains_pays_its_bill_by_hand_with_four_eyes() {
         .expect(200);
     assert_eq!(paid.body["status"], "paid");
 }
+
+#[tokio::test]
+async fn a_returned_payout_holds_the_shop_until_a_person_clears_it() {
+    let app = app_at(utc(2026, 3, 4, 3)).await;
+    let (maker, checker) = treasurers(&app).await;
+    let (m1, _) = merchant(&app, "toko_kelontong", "35.78.01.1001", None).await;
+    owed(&app, "o1", &m1, 80_000, utc(2026, 3, 2, 2)).await;
+    let batch = paid_batch(&app, &maker, &checker, utc(2026, 3, 3, 0)).await;
+    let batch_id = batch["id"].as_str().unwrap().to_owned();
+    let item = item_of(&batch, &m1)["id"].as_str().unwrap().to_owned();
+    let get = |path: String| {
+        let app = &app;
+        let token = maker.refresh.clone();
+        async move {
+            app.client
+                .get(app.url(&path))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        let token = maker.refresh.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.client
+                .post(app.url(&path))
+                .header(COOKIE_HEADER, format!("{COOKIE}={token}"))
+                .form_body(&pairs)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let page = get(format!("/console/treasury/batches/{batch_id}")).await;
+    let failure = format!("/console/treasury/items/{item}/failure");
+    assert!(page.contains(&failure), "{page}");
+    let res = post(
+        failure,
+        vec![
+            ("csrf", csrf_in(&page)),
+            ("text", "rekening tidak ditemukan".into()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!(
+                "SELECT COUNT(*) AS n FROM payout_items WHERE id = '{item}' AND status = 'failed'"
+            )
+        )
+        .await,
+        1
+    );
+    let holds = get("/console/treasury/holds".into()).await;
+    assert!(holds.contains("rekening tidak ditemukan"), "{holds}");
+    let hold = holds
+        .split("/console/treasury/holds/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = post(
+        format!("/console/treasury/holds/{hold}/clearance"),
+        vec![
+            ("csrf", csrf_in(&holds)),
+            ("text", "rekening baru diperiksa dengan pemilik".into()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        get("/console/treasury/holds".into())
+            .await
+            .contains("Tidak ada toko yang ditahan.")
+    );
+}
