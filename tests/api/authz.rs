@@ -20,11 +20,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use peken_kernel::clock::Clock;
-use peken_tests::{TestApp, spawn_app};
+use peken_tests::{TestApp, User, spawn_app};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
+use crate::console::FormBody;
 use crate::fixtures::orders::{any_commodity, paid_order, shop};
 
 const CALLERS: [&str; 11] = [
@@ -543,7 +544,7 @@ fn judge(cell: char, status: u16, code: &str, metrics_token: bool) -> bool {
 }
 
 /// Callers' tokens (index as in `CALLERS`) and the resources the routes are called on.
-async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, String>) {
+async fn world(app: &TestApp) -> (Vec<Option<User>>, HashMap<&'static str, String>) {
     let admin = app.admin().await;
     let opd = app.create_opd("AUTHZ").await;
     let (asn, _) = app.asn(&opd, "staf", "35.78.03.1002").await;
@@ -684,20 +685,20 @@ async fn world(app: &TestApp) -> (Vec<Option<String>>, HashMap<&'static str, Str
             refunds.body["items"][0]["id"].as_str().unwrap().to_owned(),
         ),
     ]);
-    let tokens = vec![
+    let users = vec![
         None,
-        Some(asn.token),
-        Some(public.token),
-        Some(own.owner.token),
-        Some(other.owner.token),
-        Some(admin.token),
-        Some(treasury.token),
-        Some(opd_admin.token),
-        Some(opd_staff.token),
-        Some(other_opd_staff.token),
-        Some(camat.token),
+        Some(asn),
+        Some(public),
+        Some(own.owner),
+        Some(other.owner),
+        Some(admin),
+        Some(treasury),
+        Some(opd_admin),
+        Some(opd_staff),
+        Some(other_opd_staff),
+        Some(camat),
     ];
-    (tokens, ids)
+    (users, ids)
 }
 
 #[tokio::test]
@@ -727,7 +728,11 @@ async fn every_route_answers_every_caller_as_the_table_says() {
     );
 
     let app = spawn_app().await;
-    let (tokens, ids) = world(&app).await;
+    let (users, ids) = world(&app).await;
+    let tokens: Vec<Option<String>> = users
+        .iter()
+        .map(|u| u.as_ref().map(|u| u.token.clone()))
+        .collect();
     let mut wrong = Vec::new();
     let mut calls = 0;
     for (method, route, cells) in TABLE {
@@ -771,5 +776,222 @@ async fn every_route_answers_every_caller_as_the_table_says() {
         "authorisation matrix: {} routes × {} callers = {calls} calls, all as the table says",
         TABLE.len(),
         CALLERS.len()
+    );
+}
+
+/// The web console's routes (not in the OpenAPI document), with the same callers, signed in
+/// with the console's session cookie. Cells: `R` the browser is sent to the sign-in page (303 to
+/// `/console/masuk`); `F` 403; `N` 404 (another OPD); `A` allowed (any status but 401, 403, 404
+/// and the sign-in redirect; `a` the same with a made-up id, so 404 is fine; signing out is a 303 to `/console/masuk?pesan=keluar`). The
+/// sign-out row is last: it ends the callers' sessions.
+const CONSOLE: &[(&str, &str, &str)] = &[
+    //                                                          anon asn pub mer oth adm tre opd
+    ("GET", "/console", "RAAAAAAAAAA"),
+    ("GET", "/console/masuk", "AAAAAAAAAAA"),
+    ("GET", "/console/treasury/batches", "RFFFFFAFFFF"),
+    ("POST", "/console/treasury/batches", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/batches/export", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/batches/{id}", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/batches/{id}/approval",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/batches/{id}/cancellation",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "GET",
+        "/console/treasury/batches/{id}/transfer-file",
+        "RFFFFFAFFFF",
+    ),
+    ("GET", "/console/treasury/statements", "RFFFFFAFFFF"),
+    ("POST", "/console/treasury/statements", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/exceptions", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/exceptions/matches",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/matches/{id}/approval",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/matches/{id}/rejection",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/credit-matches",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/credit-matches/{id}/approval",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/exceptions/credit-matches/{id}/rejection",
+        "RFFFFFaFFFF",
+    ),
+    ("GET", "/console/treasury/ledger", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/ledger/cash", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/ledger/daily-closes",
+        "RFFFFFAFFFF",
+    ),
+    ("GET", "/console/treasury/holds", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/holds/{id}/clearance",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/items/{id}/failure",
+        "RFFFFFAFFFF",
+    ),
+    ("GET", "/console/treasury/refunds", "RFFFFFAFFFF"),
+    (
+        "POST",
+        "/console/treasury/refunds/{id}/payment",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/refunds/{id}/payment/approval",
+        "RFFFFFAFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/refunds/{id}/payment/rejection",
+        "RFFFFFAFFFF",
+    ),
+    ("GET", "/console/treasury/sla", "RFFFFAAFFFF"),
+    ("GET", "/console/treasury/sla/export", "RFFFFAAFFFF"),
+    ("GET", "/console/admin/merchants", "RFFFFAFFFFF"),
+    (
+        "POST",
+        "/console/admin/merchants/{id}/verification",
+        "RFFFFAFFFFF",
+    ),
+    ("GET", "/console/admin/products", "RFFFFAFFFFF"),
+    (
+        "POST",
+        "/console/admin/products/{id}/moderation",
+        "RFFFFAFFFFF",
+    ),
+    ("GET", "/console/admin/listings", "RFFFFAFFFFF"),
+    (
+        "POST",
+        "/console/admin/listings/{id}/takedown",
+        "RFFFFAFFFFF",
+    ),
+    (
+        "POST",
+        "/console/admin/listings/{id}/restoration",
+        "RFFFFAFFFFF",
+    ),
+    ("GET", "/console/admin/mandate-policies", "RFFFFAFFFFF"),
+    ("POST", "/console/admin/mandate-policies", "RFFFFAFFFFF"),
+    ("GET", "/console/admin/outbox", "RFFFFAFFFFF"),
+    ("POST", "/console/admin/outbox/{id}/retry", "RFFFFaFFFFF"),
+    ("GET", "/console/compliance", "RFFFFAFAFFF"),
+    ("GET", "/console/compliance/export", "RFFFFAFAFFF"),
+    // An OPD admin asking for another OPD's figures.
+    (
+        "GET",
+        "/console/compliance?opd_id=01a00000-0000-7000-8000-000000000000",
+        "RFFFFAFNFFF",
+    ),
+    ("POST", "/console/keluar", "RAAAAAAAAAA"),
+];
+
+#[tokio::test]
+async fn every_console_page_answers_every_caller_as_its_table_says() {
+    let app = spawn_app().await;
+    let (users, ids) = world(&app).await;
+    let mut wrong = Vec::new();
+    for (method, route, cells) in CONSOLE {
+        assert_eq!(cells.len(), CALLERS.len(), "{method} {route}");
+        // Manual matches and outbox messages are made up: their treasury and admin cells are
+        // `a`.
+        let made_up = "01a00000-0000-7000-8000-000000000000";
+        let path = route
+            .replace("/batches/{id}", &format!("/batches/{}", ids["batch"]))
+            .replace(
+                "/merchants/{id}",
+                &format!("/merchants/{}", ids["merchant"]),
+            )
+            .replace("/products/{id}", &format!("/products/{}", ids["product"]))
+            .replace("/refunds/{id}", &format!("/refunds/{}", ids["refund"]))
+            .replace("/listings/{id}", &format!("/listings/{}", ids["listing"]))
+            .replace("matches/{id}", &format!("matches/{made_up}"))
+            .replace("/outbox/{id}", &format!("/outbox/{made_up}"))
+            .replace("/holds/{id}", &format!("/holds/{made_up}"))
+            .replace("/items/{id}", &format!("/items/{}", ids["item"]));
+        assert!(!path.contains('{'), "no resource for {route}");
+        for ((cell, caller), user) in cells.chars().zip(CALLERS).zip(&users) {
+            let mut req = app.client.request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                app.url(&path),
+            );
+            if let Some(user) = user {
+                req = req.header(
+                    "cookie",
+                    format!("{}={}", crate::console::COOKIE, user.refresh),
+                );
+                if *method == "POST" {
+                    // The session's own token, from one of its pages.
+                    let home = app
+                        .client
+                        .get(app.url("/console"))
+                        .header(
+                            "cookie",
+                            format!("{}={}", crate::console::COOKIE, user.refresh),
+                        )
+                        .send()
+                        .await
+                        .unwrap()
+                        .text()
+                        .await
+                        .unwrap();
+                    let csrf = crate::console::csrf_in(&home);
+                    req = req.form_body(&[("csrf", csrf.as_str()), ("decision", "approve")]);
+                }
+            } else if *method == "POST" {
+                req = req.form_body(&[("csrf", "")]);
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let to_sign_in = status == 303
+                && res.headers().get("location").and_then(|v| v.to_str().ok())
+                    == Some("/console/masuk");
+            let ok = match cell {
+                'R' => to_sign_in,
+                'F' => status == 403,
+                'N' => status == 404,
+                'A' => !matches!(status, 401 | 403 | 404) && !to_sign_in,
+                'a' => !matches!(status, 401 | 403) && !to_sign_in,
+                _ => panic!("unknown cell {cell}"),
+            };
+            if status >= 500 || !ok {
+                wrong.push(format!(
+                    "{method} {route} as {caller}: expected {cell}, got {status}"
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "console pages differ from the table:\n{}",
+        wrong.join("\n")
     );
 }

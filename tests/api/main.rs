@@ -13,6 +13,7 @@ mod boundaries;
 mod browse;
 mod buyer;
 mod catalog;
+mod console;
 mod demo;
 mod fixtures;
 mod listings_import;

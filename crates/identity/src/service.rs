@@ -542,6 +542,53 @@ pub async fn end_sessions_of(state: &AppState, user_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// The caller a login's refresh token stands for, without spending it: the web console keeps
+/// the token of the login it started in its session cookie and asks this on every request. The
+/// token must be unspent, unrevoked and unexpired, its session unrevoked and started less than
+/// `max_age` ago, and its user active; so a logout, [`end_sessions_of`], a password reset or a
+/// deactivated account ends the console's session as it ends the API's. `None` otherwise.
+pub async fn caller_of_refresh_token(
+    state: &AppState,
+    token: &str,
+    max_age: std::time::Duration,
+) -> ApiResult<Option<Caller>> {
+    let now = state.now();
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(token_digest(token)))
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.revoked_at.is_some() || row.spent_at.is_some() || row.expires_at <= now {
+        return Ok(None);
+    }
+    let max_age =
+        chrono::Duration::from_std(max_age).unwrap_or_else(|_| chrono::Duration::hours(12));
+    let live = session::Entity::find_by_id(row.family_id.clone())
+        .one(&state.db)
+        .await?
+        .is_some_and(|s| s.revoked_at.is_none() && s.created_at + max_age > now);
+    if !live {
+        return Ok(None);
+    }
+    let Some(found) = find_user(&state.db, &row.user_id).await? else {
+        return Ok(None);
+    };
+    let Some(role) = Role::parse(&found.role).filter(|_| found.active) else {
+        return Ok(None);
+    };
+    Ok(Some(Caller {
+        user_id: found.id,
+        role,
+        session_id: row.family_id,
+        merchant_id: found.merchant_id,
+        opd_id: found.opd_id,
+        request_id: None,
+        client_request_id: None,
+    }))
+}
+
 pub async fn logout(state: &AppState, caller: &Caller) -> ApiResult<()> {
     revoke_family(state, &caller.session_id).await
 }

@@ -830,6 +830,14 @@ pub static CATALOGUE: &[Entry] = &[
         ("Invalid date range", "from must be on or before to."),
     ),
     f(
+        "invalid_decision",
+        (
+            "Keputusan tidak valid",
+            "Pilih setujui (approve) atau tolak (reject).",
+        ),
+        ("Invalid decision", "approve or reject."),
+    ),
+    f(
         "invalid_delivery",
         (
             "Pengaturan pengantaran tidak valid",

@@ -26,6 +26,32 @@ pub struct MandatePolicy {
     pub effective_from: Period,
 }
 
+/// A policy from what a person typed, every field checked (the API's `PUT` and the console's
+/// form both make it here): a known position class, a whole number of rupiah from 0 to one
+/// trillion, a month `YYYY-MM`.
+pub fn policy_from(
+    position_class: &str,
+    min_amount: i64,
+    effective_from: &str,
+) -> ApiResult<MandatePolicy> {
+    let mut v = peken_kernel::Validation::new();
+    let class =
+        peken_identity::http::check_position_class(&mut v, "position_class", position_class);
+    v.require(
+        (0..=1_000_000_000_000).contains(&min_amount),
+        "min_amount",
+        "invalid_amount",
+        "a whole number of rupiah, zero or more",
+    );
+    let from = v.check("effective_from", Period::parse(effective_from));
+    let (class, from) = v.finish_with((class, from))?;
+    Ok(MandatePolicy {
+        position_class: class,
+        min_amount: Rupiah::new(min_amount),
+        effective_from: from,
+    })
+}
+
 pub async fn set_policy(state: &AppState, policy: &MandatePolicy, actor: &Caller) -> ApiResult<()> {
     let backend = state.db.get_database_backend();
     let txn = state.db.begin().await?;
@@ -195,6 +221,50 @@ pub struct ReportFilter {
     pub opd_id: Option<String>,
     pub kecamatan: Option<String>,
     pub user_id: Option<String>,
+}
+
+/// The report's filter for `caller`: an OPD admin sees only its own OPD (another OPD is 404,
+/// an OPD admin without one 403); admins see any OPD or all. A kecamatan must be an official
+/// code. The API and the web console both read the report through this.
+pub fn filter_for(
+    state: &AppState,
+    caller: &Caller,
+    opd_id: Option<&str>,
+    kecamatan: Option<&str>,
+) -> ApiResult<ReportFilter> {
+    let opd_id = if caller.role == peken_kernel::auth::Role::OpdAdmin {
+        let own = caller.opd_id.clone().ok_or_else(ApiError::forbidden)?;
+        if opd_id.is_some_and(|o| o != own) {
+            return Err(ApiError::not_found("OPD"));
+        }
+        Some(own)
+    } else {
+        opd_id.map(str::to_owned)
+    };
+    if let Some(kec) = kecamatan
+        && state.regions.kecamatan(kec).is_none()
+    {
+        return Err(ApiError::field(
+            "kecamatan",
+            "unknown_region",
+            "not an official kecamatan code",
+        ));
+    }
+    Ok(ReportFilter {
+        opd_id,
+        kecamatan: kecamatan.map(str::to_owned),
+        user_id: None,
+    })
+}
+
+/// The month a report is asked for (`YYYY-MM`), the current WIB month when absent.
+pub fn period_param(state: &AppState, raw: Option<&str>) -> ApiResult<Period> {
+    match raw {
+        None => Ok(Period::of(state.now())),
+        Some(p) => {
+            Period::parse(p).map_err(|e| ApiError::field("period", "invalid_period", e.to_string()))
+        }
+    }
 }
 
 /// Every ASN's standing for `period`, each counted in the OPD it belonged to at the month's
@@ -393,6 +463,32 @@ pub fn to_table(report: &ComplianceReport) -> Table {
 /// Sends each ASN still short of the month's minimum one reminder, once the month has no more
 /// working days left than the policy says. Dedupe keys make it once per ASN and month even
 /// with several processes; a finished run is remembered so later passes cost one query.
+/// Whether the month's reminders went out, and when they go: once no more than
+/// `working_days` working days are left in the month.
+#[derive(Debug, Clone)]
+pub struct ReminderStatus {
+    pub sent_at: Option<DateTime<Utc>>,
+    pub working_days: u32,
+}
+
+pub async fn reminder_status(state: &AppState, period: Period) -> ApiResult<ReminderStatus> {
+    let policies = state.policies.get(&state.db).await?;
+    let row = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            "SELECT completed_at FROM mandate_reminder_runs WHERE period = $1",
+            [period.to_string().into()],
+        ))
+        .await?;
+    Ok(ReminderStatus {
+        sent_at: row
+            .map(|r| r.try_get::<DateTime<Utc>>("", "completed_at"))
+            .transpose()?,
+        working_days: policies.mandate_reminder_working_days,
+    })
+}
+
 pub async fn send_reminders(state: &AppState) -> ApiResult<usize> {
     let now = state.now();
     let today = wib_date(now);

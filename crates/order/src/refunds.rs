@@ -84,6 +84,19 @@ pub async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Option<Re
 }
 
 /// Refunds, oldest first, optionally of one status.
+/// The bank's reference of a refund paid by hand: 1 to 64 characters, trimmed.
+pub fn check_reference(reference: &str) -> ApiResult<&str> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 64 {
+        return Err(ApiError::field(
+            "reference",
+            "invalid_reference",
+            "1 to 64 characters",
+        ));
+    }
+    Ok(reference)
+}
+
 pub async fn list(
     state: &AppState,
     status: Option<&str>,

@@ -94,6 +94,9 @@ pub fn app() -> (
                 .configure(peken_audit::http::configure),
         )
         .split_for_parts();
+    // The web console is HTML for people, not part of the JSON API: registered after the
+    // document is taken, so it stays out of it.
+    let app = app.service(web::scope("/console").configure(peken_console::configure));
     crate::openapi::add_common_responses(&mut api);
     (app, api)
 }

@@ -94,11 +94,7 @@ pub struct VerificationRequest {
     pub reason: Option<String>,
 }
 
-pub(super) fn check_reason(
-    v: &mut Validation,
-    reason: Option<&str>,
-    required: bool,
-) -> Option<String> {
+pub fn check_reason(v: &mut Validation, reason: Option<&str>, required: bool) -> Option<String> {
     if let Some(r) = reason.map(str::trim).filter(|r| !r.is_empty()) {
         check_text(v, "reason", r, 500)
     } else {

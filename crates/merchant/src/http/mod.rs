@@ -14,6 +14,7 @@ mod tax_certificate;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub use admin::check_reason;
 pub use listings::{ListingResponse, MerchantOrAdmin};
 pub use merchants::{BankAccountBody, MerchantResponse, check_bank};
 pub use products::ProductResponse;

@@ -1,11 +1,11 @@
 //! The ASN mandate: one's own standing, the policies, and the compliance report.
 
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
-use peken_kernel::auth::{AdminOnly, AsnOnly, Auth, Role};
+use peken_kernel::auth::{AdminOnly, AsnOnly, Auth};
 use peken_kernel::error::Problem;
 use peken_kernel::export::{self, ExportParams};
 use peken_kernel::period::Period;
-use peken_kernel::{ApiError, ApiResult, AppState, Rupiah, role_set};
+use peken_kernel::{ApiResult, AppState, Rupiah, role_set};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -29,12 +29,7 @@ pub struct PeriodQuery {
 }
 
 fn period_of(state: &AppState, raw: Option<&str>) -> ApiResult<Period> {
-    match raw {
-        None => Ok(Period::of(state.now())),
-        Some(p) => {
-            Period::parse(p).map_err(|e| ApiError::field("period", "invalid_period", e.to_string()))
-        }
-    }
+    mandate::period_param(state, raw)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -115,22 +110,7 @@ async fn put_policy(
     auth: Auth<AdminOnly>,
     body: web::Json<PolicyRequest>,
 ) -> ApiResult<web::Json<MandatePolicy>> {
-    let mut v = peken_kernel::Validation::new();
-    let class =
-        peken_identity::http::check_position_class(&mut v, "position_class", &body.position_class);
-    v.require(
-        (0..=1_000_000_000_000).contains(&body.min_amount),
-        "min_amount",
-        "invalid_amount",
-        "a whole number of rupiah, zero or more",
-    );
-    let from = v.check("effective_from", Period::parse(&body.effective_from));
-    let (class, from) = v.finish_with((class, from))?;
-    let policy = MandatePolicy {
-        position_class: class,
-        min_amount: Rupiah::new(body.min_amount),
-        effective_from: from,
-    };
+    let policy = mandate::policy_from(&body.position_class, body.min_amount, &body.effective_from)?;
     mandate::set_policy(&state, &policy, &auth).await?;
     Ok(web::Json(policy))
 }
@@ -184,29 +164,12 @@ async fn compliance(
     params: web::Query<ExportParams>,
 ) -> ApiResult<HttpResponse> {
     let period = period_of(&state, query.period.as_deref())?;
-    let opd_id = if auth.role == Role::OpdAdmin {
-        let own = auth.opd_id.clone().ok_or_else(ApiError::forbidden)?;
-        if query.opd_id.as_ref().is_some_and(|o| *o != own) {
-            return Err(ApiError::not_found("OPD"));
-        }
-        Some(own)
-    } else {
-        query.opd_id.clone()
-    };
-    if let Some(kec) = &query.kecamatan
-        && state.regions.kecamatan(kec).is_none()
-    {
-        return Err(ApiError::field(
-            "kecamatan",
-            "unknown_region",
-            "not an official kecamatan code",
-        ));
-    }
-    let filter = ReportFilter {
-        opd_id,
-        kecamatan: query.kecamatan.clone(),
-        user_id: None,
-    };
+    let filter = mandate::filter_for(
+        &state,
+        &auth,
+        query.opd_id.as_deref(),
+        query.kecamatan.as_deref(),
+    )?;
     let report = mandate::report(&state, period, &filter).await?;
     export::respond(
         &req,

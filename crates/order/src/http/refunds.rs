@@ -106,14 +106,7 @@ async fn pay(
     id: web::Path<String>,
     body: web::Json<RefundPaymentRequest>,
 ) -> ApiResult<web::Json<RefundView>> {
-    let reference = body.reference.trim();
-    if reference.is_empty() || reference.chars().count() > 64 {
-        return Err(ApiError::field(
-            "reference",
-            "invalid_reference",
-            "1 to 64 characters",
-        ));
-    }
+    let reference = refunds::check_reference(&body.reference)?;
     Ok(web::Json(
         refunds::propose_payment(&state, &id, reference, &auth).await?,
     ))

@@ -163,6 +163,20 @@ pub async fn find_line<C: ConnectionTrait>(conn: &C, id: &str) -> ApiResult<Opti
     Ok(row.as_ref().map(line_row).transpose()?)
 }
 
+/// The lines of one statement with their match status, in the order they were stored.
+pub async fn lines_of<C: ConnectionTrait>(
+    conn: &C,
+    statement_id: &str,
+) -> ApiResult<Vec<LineView>> {
+    let rows = sql::query(
+        conn,
+        format!("{LINE_SELECT} WHERE statement_id = $1 ORDER BY id"),
+        vec![statement_id.into()],
+    )
+    .await?;
+    Ok(rows.iter().map(line_row).collect::<Result<_, _>>()?)
+}
+
 pub(crate) const ITEM_SELECT: &str = "SELECT id, batch_id, merchant_id, amount, reference, bank_code, \
      account_number, account_name, rail, status, oldest_receipt_at, approved_at, settled_at, \
      failed_at, failure_reason FROM payout_items";

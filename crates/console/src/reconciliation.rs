@@ -1,0 +1,344 @@
+//! Treasury's reconciliation exceptions: statement lines nothing explains, payouts too long in
+//! transit, money no statement confirms, and manual matches of a debit line to a payout item,
+//! proposed by one treasurer and approved by another.
+
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use peken_kernel::AppState;
+use peken_kernel::auth::TreasuryOnly;
+use peken_kernel::pagination::MAX_LIMIT;
+use peken_payout::reconcile;
+use serde::Deserialize;
+
+use crate::page::{self, Frame, Page, wib};
+use crate::session::{posted, signed_in};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/treasury/exceptions", web::get().to(list))
+        .route("/treasury/exceptions/matches", web::post().to(propose))
+        .route(
+            "/treasury/exceptions/matches/{id}/approval",
+            web::post().to(approve),
+        )
+        .route(
+            "/treasury/exceptions/matches/{id}/rejection",
+            web::post().to(reject),
+        )
+        .route(
+            "/treasury/exceptions/credit-matches",
+            web::post().to(propose_credit),
+        )
+        .route(
+            "/treasury/exceptions/credit-matches/{id}/approval",
+            web::post().to(approve_credit),
+        )
+        .route(
+            "/treasury/exceptions/credit-matches/{id}/rejection",
+            web::post().to(reject_credit),
+        );
+}
+
+const PAGE: &str = "/console/treasury/exceptions";
+
+struct Line {
+    id: String,
+    value_date: String,
+    direction: &'static str,
+    is_debit: bool,
+    amount: String,
+    description: String,
+}
+
+struct Overdue {
+    reference: String,
+    amount: String,
+    approved_at: String,
+    days: i64,
+}
+
+struct Proposal {
+    id: String,
+    line_id: String,
+    /// The payout item (a debit's match) or the bill's payment (a credit's).
+    item_id: String,
+    note: String,
+    proposed_at: String,
+    mine: bool,
+}
+
+struct Unconfirmed {
+    payment_id: String,
+    source: String,
+    amount: String,
+    paid_at: String,
+    days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "exceptions.html")]
+struct Exceptions {
+    frame: Frame,
+    lines: Vec<Line>,
+    overdue: Vec<Overdue>,
+    proposals: Vec<Proposal>,
+    credit_proposals: Vec<Proposal>,
+    unconfirmed: Vec<Unconfirmed>,
+    truncated: bool,
+    message: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct Notice {
+    pesan: Option<String>,
+}
+
+async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Notice>) -> Page {
+    Page(
+        async {
+            let session = signed_in::<TreasuryOnly>(&state, &req).await?;
+            let found = reconcile::exceptions(
+                &state.db,
+                &state.calendar,
+                None,
+                u64::from(MAX_LIMIT),
+                state.settings.receipt_unconfirmed_working_days,
+                state.now(),
+            )
+            .await?;
+            let me = &session.caller.user_id;
+            page::ok(&Exceptions {
+                frame: Frame::of(&session.caller, &session.csrf, PAGE),
+                lines: found
+                    .unmatched_lines
+                    .into_iter()
+                    .map(|l| Line {
+                        is_debit: l.direction == "debit",
+                        direction: if l.direction == "debit" {
+                            "Debit"
+                        } else {
+                            "Kredit"
+                        },
+                        id: l.id,
+                        value_date: l.value_date,
+                        amount: l.amount.format_idr(),
+                        description: l.description,
+                    })
+                    .collect(),
+                overdue: found
+                    .overdue_items
+                    .into_iter()
+                    .map(|o| Overdue {
+                        reference: o.item.reference,
+                        amount: o.item.amount.format_idr(),
+                        approved_at: crate::page::wib_opt(o.item.approved_at),
+                        days: o.working_days_in_transit,
+                    })
+                    .collect(),
+                proposals: found
+                    .pending_matches
+                    .into_iter()
+                    .map(|p| Proposal {
+                        mine: &p.proposed_by == me,
+                        id: p.id,
+                        line_id: p.statement_line_id,
+                        item_id: p.payout_item_id,
+                        note: p.note.unwrap_or_default(),
+                        proposed_at: wib(p.proposed_at),
+                    })
+                    .collect(),
+                credit_proposals: found
+                    .pending_credit_matches
+                    .into_iter()
+                    .map(|p| Proposal {
+                        mine: &p.proposed_by == me,
+                        id: p.id,
+                        line_id: p.statement_line_id,
+                        item_id: p.payment_id,
+                        note: p.note.unwrap_or_default(),
+                        proposed_at: wib(p.proposed_at),
+                    })
+                    .collect(),
+                unconfirmed: found
+                    .unconfirmed_receipts
+                    .into_iter()
+                    .map(|u| Unconfirmed {
+                        payment_id: u.payment_id,
+                        source: u.source,
+                        amount: u.amount.format_idr(),
+                        paid_at: wib(u.paid_at),
+                        days: u.working_days_unconfirmed,
+                    })
+                    .collect(),
+                truncated: found.truncated,
+                message: match query.pesan.as_deref() {
+                    Some("diusulkan") => {
+                        Some("Pencocokan diusulkan. Bendahara lain harus menyetujuinya.")
+                    }
+                    Some("disetujui") => Some("Pencocokan disetujui; item pembayaran lunas."),
+                    Some("kredit-disetujui") => {
+                        Some("Pencocokan disetujui; tagihan dibayar oleh baris kredit ini.")
+                    }
+                    Some("ditolak") => Some("Usulan pencocokan ditolak; tidak ada yang berubah."),
+                    _ => None,
+                },
+            })
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct ProposeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    statement_line_id: String,
+    #[serde(default)]
+    payout_item_id: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Proposes a manual match as the API does (`reconcile::propose`: same amount, the line
+/// unmatched, the item in transit, no other proposal pending).
+async fn propose(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ProposeForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            let note = Some(form.note.trim())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.chars().take(500).collect());
+            reconcile::propose(
+                &state.db,
+                form.statement_line_id.trim(),
+                form.payout_item_id.trim(),
+                note,
+                &session.caller,
+                state.now(),
+            )
+            .await?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=diusulkan")))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Approval by a treasurer other than the proposer (`four_eyes_required` otherwise).
+async fn approve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            reconcile::approve_match(&state.db, &id, &session.caller, state.now(), None)
+                .await?
+                .done()?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=disetujui")))
+        }
+        .await,
+    )
+}
+
+async fn reject(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            reconcile::reject_match(&state.db, &id, &session.caller, state.now()).await?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=ditolak")))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct CreditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    statement_line_id: String,
+    #[serde(default)]
+    payment_id: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Proposes that a credit line paid a bill (`reconcile::propose_credit`: same amount, the
+/// line unmatched, no other proposal pending).
+async fn propose_credit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CreditForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            let note = Some(form.note.trim())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.chars().take(500).collect());
+            reconcile::propose_credit(
+                &state.db,
+                form.statement_line_id.trim(),
+                form.payment_id.trim(),
+                note,
+                &session.caller,
+                state.now(),
+            )
+            .await?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=diusulkan")))
+        }
+        .await,
+    )
+}
+
+/// Approval by a treasurer other than the proposer; it has the automatic match's effect.
+async fn approve_credit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            reconcile::approve_credit_match(&state.db, &id, &session.caller, state.now(), None)
+                .await?
+                .done()?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=kredit-disetujui")))
+        }
+        .await,
+    )
+}
+
+async fn reject_credit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Page {
+    Page(
+        async {
+            let session = posted::<TreasuryOnly>(&state, &req, &form.csrf).await?;
+            reconcile::reject_credit_match(&state.db, &id, &session.caller, state.now()).await?;
+            Ok(page::see_other(&format!("{PAGE}?pesan=ditolak")))
+        }
+        .await,
+    )
+}
