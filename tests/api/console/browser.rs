@@ -107,8 +107,12 @@ async fn treasury_builds_approves_downloads_and_reconciles_a_batch() {
     browser.submit("form[action$=\"/approval\"] button").await;
     assert_eq!(browser.text("#status").await, "Disetujui");
     browser.check_page("06-approved").await;
-    browser.click("#transfer-file").await;
-    let transfer = browser.downloaded("payout-").await;
+    let (status, disposition, transfer) = browser.download("#transfer-file").await;
+    assert_eq!(status, 200, "{transfer}");
+    assert!(
+        disposition.starts_with("attachment") && disposition.contains("payout-"),
+        "{disposition}"
+    );
     assert!(transfer.contains(&reference), "{transfer}");
     assert!(transfer.contains("150000"), "{transfer}");
 
