@@ -52,7 +52,7 @@ if [ -n "$admin_url" ]; then
   database="PostgreSQL"
 fi
 echo "schemathesis on $database, seed $seed (PEKEN_SCHEMATHESIS_SEED=$seed replays this run)"
-target/debug/peken serve --demo >"$work/server.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/debug/peken" serve --demo >"$work/server.log" 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
