@@ -38,7 +38,8 @@ pub fn output_dir(test: &str) -> PathBuf {
     let dir = target.join("console-screenshots").join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    // Chromium takes only canonical paths for uploads (`tests/../target` is refused).
+    std::fs::canonicalize(&dir).unwrap()
 }
 
 /// A running chromedriver with one browser session; both end when this is dropped.
@@ -325,8 +326,8 @@ impl Browser {
 
     /// Downloads what the link `css` points at with the browser's own session cookies, and
     /// returns the response's status, `Content-Disposition` and body. Chromium's download
-    /// manager is left out: on a loaded machine it once left a transfer file at 0 bytes
-    /// (`.crdownload`) past any bound.
+    /// manager is left out: it once left a transfer file at 0 bytes (`.crdownload`) past any
+    /// bound, in a run whose download directory's path was not canonical.
     pub async fn download(&self, css: &str) -> (u16, String, String) {
         let href = self
             .script(&format!("return document.querySelector({css:?}).href;"))
