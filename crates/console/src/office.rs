@@ -10,7 +10,7 @@ use peken_order::mandate;
 use serde::Deserialize;
 
 use crate::page::{self, Frame, Page, wib, wib_opt};
-use crate::session::{posted, signed_in};
+use crate::session::{CsrfForm, posted, signed_in};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/mandate-policies", web::get().to(policies))
@@ -174,12 +174,6 @@ async fn outbox(state: web::Data<AppState>, req: HttpRequest, query: web::Query<
         }
         .await,
     )
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn retry(

@@ -11,7 +11,7 @@ use peken_payout::reconcile;
 use serde::Deserialize;
 
 use crate::page::{self, Frame, Page, wib};
-use crate::session::{posted, signed_in};
+use crate::session::{CsrfForm, posted, signed_in};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/treasury/exceptions", web::get().to(list))
@@ -225,12 +225,6 @@ async fn propose(
         }
         .await,
     )
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// Approval by a treasurer other than the proposer (`four_eyes_required` otherwise).

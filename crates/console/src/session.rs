@@ -14,6 +14,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use peken_kernel::AppState;
 use peken_kernel::auth::{Caller, RequestId, RoleSet};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -134,6 +135,13 @@ pub async fn signed_in<R: RoleSet>(
         csrf: csrf_of(&token),
         _roles: PhantomData,
     })
+}
+
+/// A form whose only field is the session's CSRF token (approve, cancel, sign out, …).
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// [`signed_in`] for a form: the request must come from this origin and carry the session's

@@ -9,7 +9,9 @@ use peken_kernel::net::client_address;
 use serde::Deserialize;
 
 use crate::page::{self, Failure, Frame, Page};
-use crate::session::{self, form_token, form_token_matches, posted, removal_cookie, secure};
+use crate::session::{
+    self, CsrfForm, form_token, form_token_matches, posted, removal_cookie, secure,
+};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(home))
@@ -172,12 +174,6 @@ async fn sign_in(
 }
 
 const WRONG: &str = "NIP/NIK/e-mail atau kata sandi salah.";
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
 
 /// Ends the session (identity's logout: the API's tokens of this login end too) and removes
 /// the cookie.

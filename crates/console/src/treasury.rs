@@ -17,7 +17,7 @@ use peken_payout::views::{BatchView, ItemView};
 use serde::Deserialize;
 
 use crate::page::{self, Failure, Frame, Page, wib, wib_opt};
-use crate::session::{posted, signed_in};
+use crate::session::{CsrfForm, posted, signed_in};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/treasury/batches", web::get().to(list))
@@ -286,12 +286,6 @@ async fn detail(
         }
         .await,
     )
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// Approval by a second treasury user: the service refuses the batch's creator
