@@ -36,6 +36,18 @@ pub fn list(count: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// `AND merchant_id IN (…)` for the shops given, its placeholders numbered from `first`, and
+/// their values; nothing for all shops (`None`).
+pub fn shop_filter(shops: Option<&[String]>, first: usize) -> (String, Vec<Value>) {
+    match shops {
+        None => (String::new(), Vec::new()),
+        Some(ids) => (
+            format!(" AND merchant_id IN ({})", list(ids.len(), first)),
+            ids.iter().map(|id| Value::from(id.clone())).collect(),
+        ),
+    }
+}
+
 /// The WIB day of a UTC timestamp column as `YYYY-MM-DD` text, on either database (WIB is
 /// UTC+7 without daylight saving time).
 pub fn wib_day(backend: DbBackend, column: &str) -> String {

@@ -396,14 +396,9 @@ pub async fn turnover_by_period<C: ConnectionTrait>(
     if shops.is_some_and(<[String]>::is_empty) {
         return Ok(Vec::new());
     }
+    let (filter, shop_values) = sql::shop_filter(shops, 3);
     let mut values: Vec<sea_orm::Value> = vec![from.to_string().into(), to.to_string().into()];
-    let filter = match shops {
-        None => String::new(),
-        Some(ids) => {
-            values.extend(ids.iter().map(|id| sea_orm::Value::from(id.clone())));
-            format!(" AND merchant_id IN ({})", sql::list(ids.len(), 3))
-        }
-    };
+    values.extend(shop_values);
     let rows = sql::query(
         conn,
         format!(

@@ -95,14 +95,9 @@ pub async fn paid_orders_by_period<C: ConnectionTrait>(
     if shops.is_some_and(<[String]>::is_empty) {
         return Ok(HashMap::new());
     }
+    let (filter, shop_values) = sql::shop_filter(shops, 3);
     let mut values: Vec<Value> = vec![from.into(), to.into()];
-    let filter = match shops {
-        None => String::new(),
-        Some(ids) => {
-            values.extend(ids.iter().map(|id| Value::from(id.clone())));
-            format!(" AND merchant_id IN ({})", sql::list(ids.len(), 3))
-        }
-    };
+    values.extend(shop_values);
     sql::query(
         conn,
         format!(
@@ -129,13 +124,7 @@ pub async fn first_paid_periods<C: ConnectionTrait>(
     if shops.is_some_and(<[String]>::is_empty) {
         return Ok(HashMap::new());
     }
-    let (filter, values): (String, Vec<Value>) = match shops {
-        None => (String::new(), Vec::new()),
-        Some(ids) => (
-            format!(" AND merchant_id IN ({})", sql::list(ids.len(), 1)),
-            ids.iter().map(|id| Value::from(id.clone())).collect(),
-        ),
-    };
+    let (filter, values) = sql::shop_filter(shops, 1);
     sql::query(
         conn,
         format!(

@@ -8,17 +8,6 @@ use chrono::{DateTime, Utc};
 use peken_kernel::sql;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
-/// `AND merchant_id IN (…)` for the shops given, numbered from `first`; nothing for all shops.
-fn shop_filter(shops: Option<&[String]>, first: usize) -> (String, Vec<Value>) {
-    match shops {
-        None => (String::new(), Vec::new()),
-        Some(ids) => (
-            format!(" AND merchant_id IN ({})", sql::list(ids.len(), first)),
-            ids.iter().map(|id| id.clone().into()).collect(),
-        ),
-    }
-}
-
 /// When each shop first and last had an order paid (`orders.paid_at`); shops that never sold
 /// are absent. `shops` limits the answer to those shops (`None`: every shop).
 pub async fn sales_span<C: ConnectionTrait>(
@@ -28,7 +17,7 @@ pub async fn sales_span<C: ConnectionTrait>(
     if shops.is_some_and(<[String]>::is_empty) {
         return Ok(HashMap::new());
     }
-    let (filter, values) = shop_filter(shops, 1);
+    let (filter, values) = sql::shop_filter(shops, 1);
     let rows = sql::query(
         conn,
         format!(
