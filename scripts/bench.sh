@@ -19,6 +19,7 @@
 #   HISTORY_SIZES        histories of the checkout comparison         "30000 3000000" ("" for none)
 #   PORT                 the server's port                            18080
 #   OUT                  where the JSON results and logs go           target/bench
+#   DB_PREFIX            prefix of the databases it creates            peken_bench
 #   KEEP_DATABASES=1     keep the generated databases afterwards (they are dropped otherwise)
 #
 # A history needs about 9 KB of disk per order (3 GB for 300,000 orders); a size that does not
@@ -34,6 +35,7 @@ orders="${ORDERS:-300000}"
 sizes="${HISTORY_SIZES-30000 3000000}"
 port="${PORT:-18080}"
 out="${OUT:-target/bench}"
+prefix="${DB_PREFIX:-peken_bench}"
 bin="${CARGO_TARGET_DIR:-target}/release"
 mkdir -p "$out"
 
@@ -103,7 +105,7 @@ stop_server() {
 # One history size: fresh database, seed, serve, run, stop, drop.
 run_size() {
   local n="$1" scenario="$2" label="$3"
-  local db="peken_bench_$n"
+  local db="${prefix}_$n"
   if ! fits "$n"; then
     local instead
     instead="$(largest_fitting)"
@@ -111,7 +113,7 @@ run_size() {
       "running the largest that fits instead: $instead orders"
     if [ "$instead" -le 0 ]; then return 0; fi
     n="$instead"
-    db="peken_bench_$n"
+    db="${prefix}_$n"
     label="history-$n"
   fi
   psql_admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
@@ -122,20 +124,20 @@ run_size() {
   "$bin/peken-bench" run --scenario "$scenario" --clients "$clients" --duration "$duration" \
     --base-url "http://127.0.0.1:$port" --database-url "$pg/$db" \
     --webhook-secret "$secret_hook" --metrics-token "$secret_metrics" --server-pid "$server_pid" \
-    --pgbench-url "$pg/peken_bench_pgbench" --label "$label" --json "$out/$label.json" \
+    --pgbench-url "$pg/${prefix}_pgbench" --label "$label" --json "$out/$label.json" \
     | tee "$out/run-$label.txt"
   stop_server
   if [ -z "${KEEP_DATABASES:-}" ]; then psql_admin -c "DROP DATABASE IF EXISTS $db"; fi
 }
 
-psql_admin -c "DROP DATABASE IF EXISTS peken_bench_pgbench" -c "CREATE DATABASE peken_bench_pgbench"
+psql_admin -c "DROP DATABASE IF EXISTS ${prefix}_pgbench" -c "CREATE DATABASE ${prefix}_pgbench"
 echo "machine: $(nproc) CPUs, $(free -g | awk '/Mem:/ { print $2 }') GiB; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 run_size "$orders" all "history-$orders"
 for n in $sizes; do
   run_size "$n" checkout "history-$n"
 done
-psql_admin -c "DROP DATABASE IF EXISTS peken_bench_pgbench"
+psql_admin -c "DROP DATABASE IF EXISTS ${prefix}_pgbench"
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 results=()
