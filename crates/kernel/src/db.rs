@@ -1,6 +1,5 @@
 //! Database connection and small helpers every store uses.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
@@ -10,18 +9,9 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// SQL statements sent by this process's connections, transactions included (`BEGIN` and
-/// `COMMIT` are not statements here); `/metrics` shows it as `peken_db_statements_total`.
-static STATEMENTS: AtomicU64 = AtomicU64::new(0);
-
-/// The number of SQL statements this process has sent so far.
-pub fn statements() -> u64 {
-    STATEMENTS.load(Ordering::Relaxed)
-}
-
 /// Connects with pool settings suited to the backend. SQLite gets one connection: it has one
 /// writer anyway, and a single connection turns lock contention into queueing instead of
-/// `database is locked` errors. Every statement counts in [`statements`].
+/// `database is locked` errors. [`count_statements`] counts what it sends.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
@@ -31,10 +21,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(if sqlite { 30 } else { 5 }))
         .sqlx_logging(false);
-    let mut db = Database::connect(options).await?;
-    db.set_metric_callback(|_| {
-        STATEMENTS.fetch_add(1, Ordering::Relaxed);
-    });
+    let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
@@ -56,11 +43,15 @@ pub async fn connect_replica(url: &str, max_connections: u32) -> Result<Database
         .acquire_timeout(Duration::from_secs(2))
         .sqlx_logging(false)
         .connect_lazy(true);
-    let mut db = Database::connect(options).await?;
-    db.set_metric_callback(|_| {
-        STATEMENTS.fetch_add(1, Ordering::Relaxed);
-    });
-    Ok(db)
+    Database::connect(options).await
+}
+
+/// Counts every SQL statement `db`'s connections send, transactions' included (`BEGIN` and
+/// `COMMIT` are not statements here), in `counter`: a server's `peken_db_statements_total`.
+/// The count is the server's own, not the process's, so that a test can count what one request
+/// costs while other servers run in the same process.
+pub fn count_statements(db: &mut DatabaseConnection, counter: prometheus::IntCounter) {
+    db.set_metric_callback(move |_| counter.inc());
 }
 
 /// Whether the database answers a trivial query now.

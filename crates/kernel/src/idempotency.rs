@@ -111,20 +111,34 @@ pub async fn finish<C: ConnectionTrait>(
     status: u16,
     body: &str,
 ) -> ApiResult<()> {
-    let backend = conn.get_database_backend();
+    let (sql, values) = finish_sql(caller, key, status, body);
     conn.execute_raw(Statement::from_sql_and_values(
-        backend,
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// `finish` as SQL and values, for a caller that stores the answer in the same statement as
+/// its own writes (`sql::Chain`).
+pub fn finish_sql(
+    caller: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> (&'static str, Vec<sea_orm::Value>) {
+    (
         "UPDATE idempotency_keys SET status_code = $1, response_body = $2 \
          WHERE caller_id = $3 AND key = $4",
-        [
+        vec![
             i32::from(status).into(),
             body.into(),
             caller.into(),
             key.into(),
         ],
-    ))
-    .await?;
-    Ok(())
+    )
 }
 
 /// A request's key: who sent it, the key, and the digest of the request it stands for.

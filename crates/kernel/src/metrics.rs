@@ -11,8 +11,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// Domain events by name (`checkout`, `payment_confirmed`, `mail_sent`, …) and outcome.
     pub events: IntCounterVec,
-    /// SQL statements sent (`crate::db::statements`), read when the metrics are rendered.
-    db_statements: IntCounter,
+    /// SQL statements sent by the server's connections (`crate::db::count_statements`).
+    pub db_statements: IntCounter,
     /// 1 while reads that may be stale go to the read replica, 0 while they go to the primary
     /// (no replica configured, or it is lagging or down).
     pub read_replica_in_use: IntGauge,
@@ -45,7 +45,7 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         let db_statements = IntCounter::new(
             "db_statements_total",
-            "SQL statements sent to the database by this process (BEGIN and COMMIT not counted)",
+            "SQL statements sent to the database by this server (BEGIN and COMMIT not counted)",
         )?;
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
@@ -82,9 +82,6 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn render(&self) -> String {
-        let sent = crate::db::statements();
-        self.db_statements
-            .inc_by(sent.saturating_sub(self.db_statements.get()));
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()

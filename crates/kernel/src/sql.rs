@@ -93,9 +93,119 @@ pub async fn query_one<C: ConnectionTrait>(
     conn.query_one_raw(stmt(backend, sql, values)).await
 }
 
+/// Statements joined into one on PostgreSQL: `WITH a AS (…), b AS (…) <last>`, each part
+/// written with its own placeholders from `$1` and numbered after the parts before it. A part
+/// may read what an earlier one returns (`RETURNING`) by its name; data-modifying parts run
+/// once, whether or not anything reads them, and all of them see the same snapshot.
+#[derive(Debug, Default)]
+pub struct Chain {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Chain {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `name AS (sql)`.
+    pub fn with(&mut self, name: &str, sql: &str, values: Vec<Value>) -> &mut Self {
+        self.sql
+            .push_str(if self.sql.is_empty() { "WITH " } else { ", " });
+        self.sql.push_str(name);
+        self.sql.push_str(" AS (");
+        self.sql.push_str(&renumber(sql, self.values.len()));
+        self.sql.push(')');
+        self.values.extend(values);
+        self
+    }
+
+    /// Adds a statement's SQL and values (a sea-orm statement built for PostgreSQL).
+    pub fn with_statement(&mut self, name: &str, statement: Statement) -> &mut Self {
+        let values = statement.values.map(|v| v.0).unwrap_or_default();
+        self.with(name, &statement.sql, values)
+    }
+
+    /// The whole statement, ending with `last`.
+    pub fn finish(mut self, last: &str, values: Vec<Value>) -> Statement {
+        self.sql.push(' ');
+        self.sql.push_str(&renumber(last, self.values.len()));
+        self.values.extend(values);
+        Statement::from_sql_and_values(DbBackend::Postgres, self.sql, self.values)
+    }
+}
+
+/// `INSERT … VALUES (…)` made `INSERT … SELECT * FROM (VALUES (…)) AS v WHERE <condition>`:
+/// inside a [`Chain`], rows written only when an earlier part wrote or found something
+/// (`EXISTS (SELECT 1 FROM p)`). The statement must end with its VALUES.
+pub fn insert_only_if(statement: Statement, condition: &str) -> Statement {
+    let sql = statement
+        .sql
+        .replacen(" VALUES ", " SELECT * FROM (VALUES ", 1)
+        + ") AS v WHERE "
+        + condition;
+    Statement { sql, ..statement }
+}
+
+/// `sql` with every placeholder `$n` made `$(n + offset)`. The parts are this code's own SQL,
+/// whose values are all bound: a `$` followed by digits is always a placeholder.
+fn renumber(sql: &str, offset: usize) -> String {
+    if offset == 0 {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut n: usize = 0;
+        let mut digits = false;
+        while let Some(&(_, d)) = chars.peek() {
+            let Some(v) = d.to_digit(10) else { break };
+            n = n * 10 + v as usize;
+            digits = true;
+            chars.next();
+        }
+        if digits {
+            out.push_str(&(n + offset).to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_numbers_each_part_after_the_ones_before() {
+        let mut chain = Chain::new();
+        chain
+            .with(
+                "a",
+                "UPDATE t SET x = $1 WHERE id = $2 RETURNING id",
+                vec![1.into(), "i".into()],
+            )
+            .with(
+                "b",
+                "INSERT INTO u (id, y) SELECT id, $1 FROM a",
+                vec![2.into()],
+            );
+        let s = chain.finish(
+            "SELECT id, $1 FROM a WHERE $2 > 0 AND $1 < 10",
+            vec![3.into(), 4.into()],
+        );
+        assert_eq!(
+            s.sql,
+            "WITH a AS (UPDATE t SET x = $1 WHERE id = $2 RETURNING id), \
+             b AS (INSERT INTO u (id, y) SELECT id, $3 FROM a) \
+             SELECT id, $4 FROM a WHERE $5 > 0 AND $4 < 10"
+        );
+        assert_eq!(s.values.map(|v| v.0.len()), Some(5));
+        assert_eq!(renumber("$12 $1$2 $ x", 10), "$22 $11$12 $ x");
+    }
 
     #[test]
     fn placeholders_are_numbered_in_order() {

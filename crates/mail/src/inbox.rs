@@ -8,7 +8,7 @@ use peken_kernel::db::new_id;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, QueryTrait, Set,
 };
 use serde_json::Value;
 
@@ -26,7 +26,85 @@ pub struct Entry {
 }
 
 /// Keys or rows per statement: well under the parameter limits of both databases.
-const CHUNK: usize = 500;
+pub(crate) const CHUNK: usize = 500;
+
+/// The messages' insert (`mail`, a PostgreSQL statement that returns a row per message
+/// written) and the inbox entries with their push messages, in one statement on PostgreSQL for
+/// at most [`CHUNK`] entries; a second one only when a new entry's user has devices to push to.
+/// Returns how many messages were written.
+pub(crate) async fn record_after<C: ConnectionTrait>(
+    conn: &C,
+    mail: sea_orm::Statement,
+    entries: Vec<Entry>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let fresh: Vec<(String, Entry)> = entries
+        .into_iter()
+        .filter(|e| seen.insert(e.dedupe_key.clone()))
+        .map(|e| (new_id(), e))
+        .collect();
+    let mut chain = peken_kernel::sql::Chain::new();
+    chain.with_statement("m", mail);
+    let last = if fresh.is_empty() {
+        "SELECT (SELECT COUNT(*) FROM m) AS mails, NULL AS id, NULL AS device"
+    } else {
+        let rows = fresh.iter().map(|(id, e)| entry_row(id, e, now));
+        let mut insert = Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([Column::DedupeKey])
+            .build(sea_orm::DbBackend::Postgres);
+        insert.sql.push_str(" RETURNING id, user_id");
+        chain.with_statement("n", insert);
+        // One row when nothing is to be pushed, else one per new entry and device.
+        "SELECT (SELECT COUNT(*) FROM m) AS mails, n.id, d.id AS device FROM (SELECT 1) AS one \
+         LEFT JOIN (n JOIN push_devices d ON d.user_id = n.user_id) ON true"
+    };
+    let rows = conn.query_all_raw(chain.finish(last, Vec::new())).await?;
+    let mut written = 0;
+    let mut devices: Vec<(String, String)> = Vec::new();
+    for row in rows {
+        written = row.try_get::<i64>("", "mails")?;
+        if let (Some(id), Some(device)) = (
+            row.try_get::<Option<String>>("", "id")?,
+            row.try_get::<Option<String>>("", "device")?,
+        ) {
+            devices.push((id, device));
+        }
+    }
+    let by_id: HashMap<&str, &Entry> = fresh.iter().map(|(id, e)| (id.as_str(), e)).collect();
+    let messages: Vec<push::outbox::Message<'_>> = devices
+        .iter()
+        .filter_map(|(id, device)| {
+            let e = by_id.get(id.as_str())?;
+            Some(push::outbox::Message {
+                notification_id: id.clone(),
+                dedupe_key: format!("{}:{device}", e.dedupe_key),
+                user_id: e.user_id.clone(),
+                device_id: device.clone(),
+                notice: &e.notice,
+            })
+        })
+        .collect();
+    if !messages.is_empty() {
+        push::outbox::enqueue(conn, messages, now).await?;
+    }
+    Ok(u64::try_from(written).unwrap_or(0))
+}
+
+/// The inbox row of an entry.
+fn entry_row(id: &str, e: &Entry, now: DateTime<Utc>) -> notification::ActiveModel {
+    notification::ActiveModel {
+        id: Set(id.to_owned()),
+        user_id: Set(e.user_id.clone()),
+        dedupe_key: Set(e.dedupe_key.clone()),
+        kind: Set(e.notice.kind.to_owned()),
+        title: Set(e.notice.title.clone()),
+        body: Set(e.notice.body.clone()),
+        target: Set(Value::Object(e.notice.target.clone()).to_string()),
+        created_at: Set(now),
+        read_at: Set(None),
+    }
+}
 
 /// Writes the entries inside the caller's transaction, and for each new one a push message to
 /// every device of its user (a deactivated user has none: identity forgets them). An entry whose `dedupe_key` is already
@@ -63,17 +141,7 @@ pub async fn record<C: ConnectionTrait>(
     }
     let mut written = 0;
     for chunk in fresh.chunks(CHUNK) {
-        let rows = chunk.iter().map(|(id, e)| notification::ActiveModel {
-            id: Set(id.clone()),
-            user_id: Set(e.user_id.clone()),
-            dedupe_key: Set(e.dedupe_key.clone()),
-            kind: Set(e.notice.kind.to_owned()),
-            title: Set(e.notice.title.clone()),
-            body: Set(e.notice.body.clone()),
-            target: Set(Value::Object(e.notice.target.clone()).to_string()),
-            created_at: Set(now),
-            read_at: Set(None),
-        });
+        let rows = chunk.iter().map(|(id, e)| entry_row(id, e, now));
         let result = Entity::insert_many(rows)
             .on_conflict_do_nothing_on([Column::DedupeKey])
             .exec_without_returning(conn)

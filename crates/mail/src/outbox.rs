@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use peken_kernel::db::new_id;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, TryInsertResult};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryTrait, Set, TryInsertResult};
 
 use crate::inbox::Entry;
 use crate::store::outbox::{self, Column, Entity};
@@ -67,6 +67,19 @@ pub async fn enqueue_many<C: ConnectionTrait>(
 ) -> Result<u64, DbErr> {
     let mut written = 0;
     let entries: Vec<Entry> = mails.iter().filter_map(entry).collect();
+    if conn.get_database_backend() == DbBackend::Postgres
+        && !mails.is_empty()
+        && mails.len() <= BULK_CHUNK
+        && entries.len() <= crate::inbox::CHUNK
+    {
+        // The common case (an order's few messages) in one statement.
+        let rows: Vec<outbox::ActiveModel> = mails.into_iter().map(|m| row(m, now)).collect();
+        let mut insert = Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([Column::DedupeKey])
+            .build(DbBackend::Postgres);
+        insert.sql.push_str(" RETURNING 1");
+        return crate::inbox::record_after(conn, insert, entries, now).await;
+    }
     let mut rows = mails.into_iter().map(|m| row(m, now)).peekable();
     while rows.peek().is_some() {
         let chunk: Vec<outbox::ActiveModel> = rows.by_ref().take(BULK_CHUNK).collect();

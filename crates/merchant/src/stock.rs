@@ -139,7 +139,7 @@ pub async fn apply<C: ConnectionTrait>(
 
 /// Applies changes to several listings (each listing once) with two statements whatever their
 /// number: one guarded UPDATE that returns each listing's stock after it, then one insert of the
-/// movements. On PostgreSQL the UPDATE first locks the listings in id order (a sub-select `FOR
+/// movements (on PostgreSQL one statement, whose insert reads the update's rows). On PostgreSQL the UPDATE first locks the listings in id order (a sub-select `FOR
 /// UPDATE`), as single changes applied in id order would, so it cannot deadlock with them. A
 /// change the guard refuses fails the call with the first refused listing; nothing of it counts
 /// once the caller rolls back. Returns the stock after each change, in the order given.
@@ -148,15 +148,18 @@ pub async fn apply_many<C: ConnectionTrait>(
     changes: &[StockChange<'_>],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StockError> {
+    let backend = conn.get_database_backend();
     match changes {
         [] => return Ok(Vec::new()),
+        _ if backend == sea_orm::DbBackend::Postgres => {
+            return apply_many_pg(conn, changes, now).await;
+        }
         [one] => return Ok(vec![apply(conn, *one, now).await?]),
         _ => {}
     }
     for change in changes {
         check(change)?;
     }
-    let backend = conn.get_database_backend();
     let n = changes.len();
     let mut values: Vec<sea_orm::Value> = Vec::with_capacity(1 + n * 3);
     values.push(now.into());
@@ -201,6 +204,71 @@ pub async fn apply_many<C: ConnectionTrait>(
     stock_movement::Entity::insert_many(movements)
         .exec_without_returning(conn)
         .await?;
+    Ok(stocks)
+}
+
+/// `apply_many` on PostgreSQL: the guarded update and the movements in one statement (the
+/// movements insert reads the update's `RETURNING`), each listing locked in id order first.
+async fn apply_many_pg<C: ConnectionTrait>(
+    conn: &C,
+    changes: &[StockChange<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StockError> {
+    const COLS: usize = 9;
+    for change in changes {
+        check(change)?;
+    }
+    let n = changes.len();
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(1 + n * (COLS + 1));
+    values.push(now.into());
+    for change in changes {
+        values.extend([
+            change.listing_id.into(),
+            change.quantity_delta.into(),
+            new_id().into(),
+            change.kind.as_str().into(),
+            change.units.into(),
+            change.reference.map(|(t, _)| t).into(),
+            change.reference.map(|(_, id)| id).into(),
+            change.note.into(),
+            change.actor_id.into(),
+        ]);
+    }
+    values.extend(changes.iter().map(|c| c.listing_id.into()));
+    let rows = peken_kernel::sql::query(
+        conn,
+        format!(
+            "WITH v (listing_id, delta, id, kind, units, reference_type, reference_id, note, \
+             actor_id) AS (VALUES {}), \
+             u AS (UPDATE listings SET stock = listings.stock + v.delta, updated_at = $1 \
+             FROM v WHERE listings.id = v.listing_id AND listings.stock >= -v.delta \
+             AND listings.id IN (SELECT id FROM listings WHERE id IN ({}) ORDER BY id FOR UPDATE) \
+             RETURNING listings.id, listings.stock), \
+             m AS (INSERT INTO stock_movements (id, listing_id, kind, quantity_delta, units, \
+             stock_after, reference_type, reference_id, note, actor_id, created_at) \
+             SELECT v.id, v.listing_id, v.kind, v.delta, v.units, u.stock, v.reference_type, \
+             v.reference_id, v.note, v.actor_id, $1 FROM v JOIN u ON u.id = v.listing_id) \
+             SELECT id, stock FROM u",
+            peken_kernel::sql::values_rows(n, COLS, 2),
+            peken_kernel::sql::list(n, 2 + n * COLS)
+        ),
+        values,
+    )
+    .await?;
+    let mut after = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        after.insert(
+            row.try_get_by_index::<String>(0)?,
+            row.try_get_by_index::<i64>(1)?,
+        );
+    }
+    let mut stocks = Vec::with_capacity(n);
+    for change in changes {
+        let Some(stock_after) = after.get(change.listing_id).copied() else {
+            return Err(refusal(conn, change.listing_id).await);
+        };
+        stocks.push(stock_after);
+    }
     Ok(stocks)
 }
 

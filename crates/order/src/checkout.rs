@@ -13,8 +13,8 @@ use peken_merchant::media::ImageUrls;
 use peken_merchant::service::{ListingForSale, listings_for_sale};
 use peken_merchant::stock::{self, MovementKind, StockChange};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, Statement,
-    TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryTrait,
+    Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -390,47 +390,140 @@ pub(crate) async fn place(
         return Ok(CheckoutOutcome { status: 201, body });
     }
     let expires_at = now + Duration::minutes(i64::from(policies.reservation_minutes));
-    let (va_number, qris_payload) = insert_payment(
-        &txn,
-        &NewBill {
-            id: &payment_id,
-            checkout_id: &checkout_id,
-            buyer_id: &caller.user_id,
-            method: cart.payment_method,
-            amount: grand_total,
-            expires_at,
-            va_prefix: &policies.va_bank_prefix,
-        },
-        now,
-    )
-    .await?;
-    order::Entity::insert_many(orders)
-        .exec_without_returning(&txn)
-        .await?;
-    order_item::Entity::insert_many(items)
-        .exec_without_returning(&txn)
-        .await?;
-    order_event::Entity::insert_many(events)
-        .exec_without_returning(&txn)
-        .await?;
-
-    let response = CheckoutResponse {
-        checkout_id,
+    let bill = NewBill {
+        id: &payment_id,
+        checkout_id: &checkout_id,
+        buyer_id: &caller.user_id,
+        method: cart.payment_method,
+        amount: grand_total,
+        expires_at,
+        va_prefix: &policies.va_bank_prefix,
+    };
+    let mut response = CheckoutResponse {
+        checkout_id: checkout_id.clone(),
         orders: views,
         payment: PaymentInstructions {
-            id: payment_id,
+            id: payment_id.clone(),
             method: cart.payment_method,
             amount: grand_total,
-            va_number,
-            qris_payload,
+            va_number: None,
+            qris_payload: None,
             expires_at,
         },
     };
-    let body = serde_json::to_string(&response).map_err(ApiError::internal)?;
-    idempotency::finish(&txn, &caller.user_id, key, 201, &body).await?;
+    let rows = Rows {
+        orders,
+        items,
+        events,
+    };
+    let body = store_bill(
+        &txn,
+        &bill,
+        rows,
+        (&caller.user_id, key),
+        &mut response,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     state.metrics.event("checkout", "created");
     Ok(CheckoutOutcome { status: 201, body })
+}
+
+/// A checkout's orders, their lines and their first events, before they are stored.
+struct Rows {
+    orders: Vec<order::ActiveModel>,
+    items: Vec<order_item::ActiveModel>,
+    events: Vec<order_event::ActiveModel>,
+}
+
+/// Stores the bill, its orders, their lines and events, and the answer (`response` with how to
+/// pay) for the idempotency key; returns the answer.
+async fn store_bill(
+    txn: &DatabaseTransaction,
+    bill: &NewBill<'_>,
+    rows: Rows,
+    (caller, key): (&str, &str),
+    response: &mut CheckoutResponse,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        return store_in_one_statement(txn, bill, rows, (caller, key), response, now).await;
+    }
+    let (va_number, qris_payload) = insert_payment(txn, bill, now).await?;
+    order::Entity::insert_many(rows.orders)
+        .exec_without_returning(txn)
+        .await?;
+    order_item::Entity::insert_many(rows.items)
+        .exec_without_returning(txn)
+        .await?;
+    order_event::Entity::insert_many(rows.events)
+        .exec_without_returning(txn)
+        .await?;
+    response.payment.va_number = va_number;
+    response.payment.qris_payload = qris_payload;
+    let body = serde_json::to_string(response).map_err(ApiError::internal)?;
+    idempotency::finish(txn, caller, key, 201, &body).await?;
+    Ok(body)
+}
+
+/// `store_bill` in one statement on PostgreSQL. Everything after the bill is written only when the bill is:
+/// a virtual account number another bill holds writes nothing, and the next number is tried.
+async fn store_in_one_statement(
+    txn: &DatabaseTransaction,
+    bill: &NewBill<'_>,
+    rows: Rows,
+    (caller, key): (&str, &str),
+    response: &mut CheckoutResponse,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    let pg = DbBackend::Postgres;
+    // Written only when the bill is.
+    let after_bill = |statement: Statement| {
+        peken_kernel::sql::insert_only_if(statement, "EXISTS (SELECT 1 FROM p)")
+    };
+    let orders = after_bill(order::Entity::insert_many(rows.orders).build(pg));
+    let items = after_bill(order_item::Entity::insert_many(rows.items).build(pg));
+    let events = after_bill(order_event::Entity::insert_many(rows.events).build(pg));
+    for attempt in 0..VA_ATTEMPTS {
+        let (model, va_number, qris_payload) = payment_row(bill, attempt, now);
+        response.payment.va_number = va_number;
+        response.payment.qris_payload = qris_payload;
+        let body = serde_json::to_string(response).map_err(ApiError::internal)?;
+        let mut payment = payment::Entity::insert(model)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(payment::Column::VaNumber)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .build(pg);
+        payment.sql.push_str(" RETURNING \"id\"");
+        let (finish, values) = idempotency::finish_sql(caller, key, 201, &body);
+        let mut chain = peken_kernel::sql::Chain::new();
+        chain
+            .with_statement("p", payment)
+            .with_statement("o", orders.clone())
+            .with_statement("i", items.clone())
+            .with_statement("e", events.clone())
+            .with(
+                "k",
+                &format!("{finish} AND EXISTS (SELECT 1 FROM p)"),
+                values,
+            );
+        let stored = txn
+            .query_one_raw(chain.finish("SELECT COUNT(*) AS n FROM p", Vec::new()))
+            .await?
+            .map(|row| row.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if stored == 1 {
+            return Ok(body);
+        }
+        tracing::warn!(attempt, "virtual account number taken; drawing another");
+    }
+    Err(ApiError::internal(anyhow::anyhow!(
+        "no free virtual account number after {VA_ATTEMPTS} attempts"
+    )))
 }
 
 pub(crate) fn too_large() -> ApiError {
@@ -598,16 +691,47 @@ pub(crate) async fn insert_payment(
     bill: &NewBill<'_>,
     now: DateTime<Utc>,
 ) -> ApiResult<(Option<String>, Option<String>)> {
+    for attempt in 0..VA_ATTEMPTS {
+        let (model, va_number, qris_payload) = payment_row(bill, attempt, now);
+        let inserted = payment::Entity::insert(model)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(payment::Column::VaNumber)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        if inserted == 1 {
+            return Ok((va_number, qris_payload));
+        }
+        tracing::warn!(attempt, "virtual account number taken; drawing another");
+    }
+    Err(ApiError::internal(anyhow::anyhow!(
+        "no free virtual account number after {VA_ATTEMPTS} attempts"
+    )))
+}
+
+/// Virtual account numbers tried before a checkout fails.
+const VA_ATTEMPTS: u32 = 8;
+
+/// The bill's row for one attempt, with its virtual account number or QRIS payload.
+fn payment_row(
+    bill: &NewBill<'_>,
+    attempt: u32,
+    now: DateTime<Utc>,
+) -> (payment::ActiveModel, Option<String>, Option<String>) {
     let qris_payload =
         (bill.method == PaymentMethod::Qris).then(|| qris::payload(bill.id, bill.amount));
-    let mut model = payment::ActiveModel {
+    let va_number =
+        (bill.method == PaymentMethod::Va).then(|| va_number(bill.va_prefix, bill.id, attempt));
+    let model = payment::ActiveModel {
         id: Set(bill.id.to_owned()),
         checkout_id: Set(bill.checkout_id.to_owned()),
         buyer_id: Set(bill.buyer_id.to_owned()),
         method: Set(bill.method.as_str().to_owned()),
         amount: Set(bill.amount.get()),
         status: Set("pending".to_owned()),
-        va_number: Set(None),
+        va_number: Set(va_number.clone()),
         qris_payload: Set(qris_payload.clone()),
         expires_at: Set(bill.expires_at),
         provider_reference: Set(None),
@@ -622,31 +746,7 @@ pub(crate) async fn insert_payment(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    if bill.method != PaymentMethod::Va {
-        payment::Entity::insert(model)
-            .exec_without_returning(txn)
-            .await?;
-        return Ok((None, qris_payload));
-    }
-    for attempt in 0..8_u32 {
-        let number = va_number(bill.va_prefix, bill.id, attempt);
-        model.va_number = Set(Some(number.clone()));
-        let inserted = payment::Entity::insert(model.clone())
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::column(payment::Column::VaNumber)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-        if inserted == 1 {
-            return Ok((Some(number), None));
-        }
-        tracing::warn!(attempt, "virtual account number taken; drawing another");
-    }
-    Err(ApiError::internal(anyhow::anyhow!(
-        "no free virtual account number after 8 attempts"
-    )))
+    (model, va_number, qris_payload)
 }
 
 /// The bank's prefix and twelve digits from a payment id and an attempt number.
@@ -683,6 +783,165 @@ mod tests {
             amount: Rupiah::new(10_000),
             expires_at: now,
             va_prefix: "8808",
+        }
+    }
+
+    /// The bill, one order with a line and its event, stored for an idempotency key while
+    /// another bill holds the first virtual account number the new one draws: the next number
+    /// is used, every row is written once, and the stored answer names the number used. On
+    /// PostgreSQL this is the one-statement path.
+    #[tokio::test]
+    async fn a_bill_whose_number_is_taken_is_stored_once_with_the_next_number() {
+        use sea_orm::ActiveValue::Set;
+
+        use super::{CheckoutResponse, PaymentInstructions, Rows, store_bill};
+        use crate::store::{order, order_event, order_item};
+
+        let (db, _scratch) = peken_kernel::scratch::test_database("checkout", 2)
+            .await
+            .unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let now = Utc::now();
+        let txn = db.begin().await.unwrap();
+        // The buyer, listing and shop need not exist for this.
+        let no_keys = if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            "SET LOCAL session_replication_role = replica"
+        } else {
+            "PRAGMA foreign_keys = OFF"
+        };
+        txn.execute_unprepared(no_keys).await.unwrap();
+        insert_payment(&txn, &bill("other", PaymentMethod::Qris, now), now)
+            .await
+            .unwrap();
+        let taken = va_number("8808", "p1", 0);
+        txn.execute_unprepared(&format!(
+            "UPDATE payments SET va_number = '{taken}' WHERE id = 'other'"
+        ))
+        .await
+        .unwrap();
+        peken_kernel::idempotency::begin(&txn, "buyer", "key-1", "hash", now)
+            .await
+            .unwrap();
+        let rows = Rows {
+            orders: vec![order::ActiveModel {
+                id: Set("o1".into()),
+                checkout_id: Set("p1".into()),
+                payment_id: Set("p1".into()),
+                buyer_id: Set("buyer".into()),
+                buyer_role: Set("asn".into()),
+                merchant_id: Set("m1".into()),
+                status: Set("awaiting_payment".into()),
+                total_amount: Set(10_000),
+                short_amount: Set(0),
+                fulfilment_method: Set("pickup".into()),
+                address: Set(None),
+                delivery_address: Set(None),
+                paid_at: Set(None),
+                paid_period: Set(None),
+                accepted_at: Set(None),
+                shipped_at: Set(None),
+                completed_at: Set(None),
+                cancelled_at: Set(None),
+                refunded_at: Set(None),
+                status_reason: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }],
+            items: vec![order_item::ActiveModel {
+                id: Set("i1".into()),
+                order_id: Set("o1".into()),
+                listing_id: Set("l1".into()),
+                commodity_id: Set(None),
+                product_id: Set(None),
+                name: Set("Beras".into()),
+                unit: Set("kg".into()),
+                quantity: Set(1),
+                short_quantity: Set(0),
+                price: Set(10_000),
+                line_total: Set(10_000),
+            }],
+            events: vec![order_event::ActiveModel {
+                id: Set("e1".into()),
+                order_id: Set("o1".into()),
+                from_status: Set(None),
+                to_status: Set("awaiting_payment".into()),
+                actor_id: Set(Some("buyer".into())),
+                actor_role: Set("buyer".into()),
+                note: Set(Some("checkout".into())),
+                created_at: Set(now),
+            }],
+        };
+        let mut response = CheckoutResponse {
+            checkout_id: "p1".into(),
+            orders: Vec::new(),
+            payment: PaymentInstructions {
+                id: "p1".into(),
+                method: PaymentMethod::Va,
+                amount: Rupiah::new(10_000),
+                va_number: None,
+                qris_payload: None,
+                expires_at: now,
+            },
+        };
+        let body = store_bill(
+            &txn,
+            &bill("p1", PaymentMethod::Va, now),
+            rows,
+            ("buyer", "key-1"),
+            &mut response,
+            now,
+        )
+        .await
+        .unwrap();
+        let next = va_number("8808", "p1", 1);
+        assert!(body.contains(&next) && !body.contains(&taken), "{body}");
+        let count = |sql: &'static str| {
+            let txn = &txn;
+            async move {
+                let row = txn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        txn.get_database_backend(),
+                        sql,
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM payments WHERE id = 'p1'").await,
+            1
+        );
+        for table in [
+            "SELECT COUNT(*) FROM orders WHERE payment_id = 'p1'",
+            "SELECT COUNT(*) FROM order_items WHERE order_id = 'o1'",
+            "SELECT COUNT(*) FROM order_events WHERE order_id = 'o1'",
+        ] {
+            assert_eq!(count(table).await, 1, "{table}");
+        }
+        let stored = txn
+            .query_one_raw(sea_orm::Statement::from_string(
+                txn.get_database_backend(),
+                "SELECT va_number FROM payments WHERE id = 'p1'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<String>(0)
+            .unwrap();
+        assert_eq!(stored, next);
+        match peken_kernel::idempotency::begin(&txn, "buyer", "key-1", "hash", now)
+            .await
+            .unwrap()
+        {
+            peken_kernel::idempotency::Begin::Replay {
+                status,
+                body: again,
+            } => {
+                assert_eq!((status, again), (201, body));
+            }
+            peken_kernel::idempotency::Begin::Fresh => panic!("the answer was not stored"),
         }
     }
 

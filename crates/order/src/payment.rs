@@ -11,8 +11,8 @@ use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_merchant::stock::{self, MovementKind, StockChange};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
 
 use crate::lifecycle::{add_spend, event_row, ledger_error, release_stock, transition};
@@ -81,29 +81,12 @@ async fn receive_in(
     // The common case first: a pending bill of this amount takes the money in one conditional
     // update (the expiry worker races it with the same condition, so exactly one of them wins),
     // and the receipt follows; a reference seen before undoes it all (the caller rolls back).
-    let taken = payment::Entity::update_many()
-        .col_expr(payment::Column::Status, "paid".into())
-        .col_expr(
-            payment::Column::ProviderReference,
-            Some(notice.provider_reference.clone()).into(),
-        )
-        .col_expr(payment::Column::PaidAt, Some(notice.paid_at).into())
-        .col_expr(payment::Column::ConfirmedAt, Some(now).into())
-        .col_expr(payment::Column::UpdatedAt, now.into())
-        .filter(payment::Column::Id.eq(notice.payment_id.clone()))
-        .filter(payment::Column::Status.eq("pending"))
-        .filter(payment::Column::Amount.eq(notice.amount.get()))
-        .exec_with_returning(txn)
-        .await?;
-    if let Some(bill) = taken.into_iter().next() {
-        if record_receipt(txn, &bill, notice, source, now)
-            .await?
-            .is_none()
-        {
-            return earlier_receipt(txn, &bill, notice).await;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        if let Some(outcome) = take_on_postgres(txn, notice, source, now).await? {
+            return Ok(outcome);
         }
-        apply_payment(txn, &bill, notice.paid_at, now).await?;
-        return Ok(ReceiptOutcome::Applied);
+    } else if let Some(outcome) = take(txn, notice, source, now).await? {
+        return Ok(outcome);
     }
     let bill = payment::Entity::find_by_id(notice.payment_id.clone())
         .one(txn)
@@ -152,6 +135,172 @@ async fn receive_in(
     Ok(ReceiptOutcome::RefundDue)
 }
 
+/// The conditional update by which a bill pending at the notice's amount takes the money.
+fn taken(notice: &Notice, now: DateTime<Utc>) -> sea_orm::UpdateMany<payment::Entity> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::Status, "paid".into())
+        .col_expr(
+            payment::Column::ProviderReference,
+            Some(notice.provider_reference.clone()).into(),
+        )
+        .col_expr(payment::Column::PaidAt, Some(notice.paid_at).into())
+        .col_expr(payment::Column::ConfirmedAt, Some(now).into())
+        .col_expr(payment::Column::UpdatedAt, now.into())
+        .filter(payment::Column::Id.eq(notice.payment_id.clone()))
+        .filter(payment::Column::Status.eq("pending"))
+        .filter(payment::Column::Amount.eq(notice.amount.get()))
+}
+
+/// A pending bill of this amount takes the money: the bill, then its receipt, then its orders.
+/// `None` when the bill is not pending at this amount.
+async fn take(
+    txn: &DatabaseTransaction,
+    notice: &Notice,
+    source: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<ReceiptOutcome>> {
+    let Some(bill) = taken(notice, now)
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    if record_receipt(txn, &bill, notice, source, now)
+        .await?
+        .is_none()
+    {
+        return earlier_receipt(txn, &bill, notice).await.map(Some);
+    }
+    apply_payment(txn, &bill, notice.paid_at, now).await?;
+    Ok(Some(ReceiptOutcome::Applied))
+}
+
+/// `take` on PostgreSQL: the bill and its receipt in one statement (which also counts the
+/// bill's orders), then the orders paid, their events and their lines in a second; the effects
+/// follow as for any payment (`apply_paid`).
+async fn take_on_postgres(
+    txn: &DatabaseTransaction,
+    notice: &Notice,
+    source: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<ReceiptOutcome>> {
+    let pg = DbBackend::Postgres;
+    let mut bill = taken(notice, now).build(pg);
+    bill.sql.push_str(" RETURNING *");
+    let receipt = peken_kernel::sql::insert_only_if(
+        payment_receipt::Entity::insert(receipt_row(notice, source, now)).build(pg),
+        "EXISTS (SELECT 1 FROM p)",
+    );
+    let mut receipt = receipt;
+    receipt
+        .sql
+        .push_str(" ON CONFLICT (provider_reference) DO NOTHING RETURNING id");
+    let mut chain = peken_kernel::sql::Chain::new();
+    chain.with_statement("p", bill).with_statement("r", receipt);
+    let Some(row) = txn
+        .query_one_raw(chain.finish(
+            "SELECT p.*, (SELECT COUNT(*) FROM r) AS receipts, \
+             (SELECT COUNT(*) FROM orders WHERE payment_id = p.id) AS orders FROM p",
+            Vec::new(),
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let bill = payment::Model::from_query_result(&row, "")?;
+    if row.try_get::<i64>("", "receipts")? == 0 {
+        return earlier_receipt(txn, &bill, notice).await.map(Some);
+    }
+    let orders = usize::try_from(row.try_get::<i64>("", "orders")?).unwrap_or(0);
+    let bills = [(bill, notice.paid_at)];
+    let bill_of = periods_of(&bills, now);
+    let period = bill_of
+        .get(notice.payment_id.as_str())
+        .map(|(_, period)| *period)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the bill's period")))?;
+    let (paid, items) =
+        pay_orders_on_postgres(txn, &notice.payment_id, period, orders, now).await?;
+    apply_paid(txn, &bills, &bill_of, &paid, items, now).await?;
+    Ok(Some(ReceiptOutcome::Applied))
+}
+
+/// The bill's waiting orders paid, an event each, and their lines, in one statement on
+/// PostgreSQL (`orders`: how many orders the bill has, for the events' ids). Returns the orders
+/// paid, sorted by id, and their lines.
+async fn pay_orders_on_postgres(
+    txn: &DatabaseTransaction,
+    payment_id: &str,
+    period: Period,
+    orders: usize,
+    now: DateTime<Utc>,
+) -> ApiResult<(Vec<order::Model>, Vec<order_item::Model>)> {
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::Status, OrderStatus::Paid.as_str().into())
+        .col_expr(order::Column::PaidAt, Some(now).into())
+        .col_expr(order::Column::PaidPeriod, Some(period.to_string()).into())
+        .col_expr(order::Column::UpdatedAt, now.into())
+        .filter(order::Column::PaymentId.eq(payment_id))
+        .filter(order::Column::Status.eq(OrderStatus::AwaitingPayment.as_str()))
+        .build(DbBackend::Postgres);
+    update.sql.push_str(" RETURNING *");
+    let mut chain = peken_kernel::sql::Chain::new();
+    chain.with_statement("o", update);
+    // The events: one id per order, joined to the orders paid by their rank.
+    let ranks: Vec<String> = (1..=orders.max(1))
+        .map(|n| format!("(${n}, {n})"))
+        .collect();
+    chain.with(
+        "ids",
+        &format!("SELECT * FROM (VALUES {}) AS ids (id, n)", ranks.join(", ")),
+        (0..orders.max(1)).map(|_| new_id().into()).collect(),
+    );
+    let action = Action::ConfirmPayment;
+    chain.with(
+        "e",
+        "INSERT INTO order_events (id, order_id, from_status, to_status, actor_id, actor_role, \
+         note, created_at) SELECT ids.id, x.id, $1, $2, NULL, $3, NULL, $4 \
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM o) AS x \
+         JOIN ids ON ids.n = x.n",
+        vec![
+            OrderStatus::AwaitingPayment.as_str().into(),
+            action.to().as_str().into(),
+            action.actor().as_str().into(),
+            now.into(),
+        ],
+    );
+    let columns = |alias: &str, names: Vec<&'static str>| {
+        names
+            .iter()
+            .map(|c| format!("{alias}.\"{c}\" AS \"{alias}_{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let order_columns: Vec<&'static str> = order::Column::iter().map(|c| c.as_str()).collect();
+    let item_columns: Vec<&'static str> = order_item::Column::iter().map(|c| c.as_str()).collect();
+    let rows = txn
+        .query_all_raw(chain.finish(
+            &format!(
+                "SELECT {}, {} FROM o JOIN order_items i ON i.order_id = o.id ORDER BY o.id, i.id",
+                columns("o", order_columns),
+                columns("i", item_columns)
+            ),
+            Vec::new(),
+        ))
+        .await?;
+    let mut paid: Vec<order::Model> = Vec::new();
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let order = order::Model::from_query_result(row, "o_")?;
+        if paid.last().is_none_or(|o| o.id != order.id) {
+            paid.push(order);
+        }
+        items.push(order_item::Model::from_query_result(row, "i_")?);
+    }
+    Ok((paid, items))
+}
+
 /// Stores the receipt of a notification, keyed by the provider's reference; `None` when that
 /// reference was recorded before.
 async fn record_receipt(
@@ -161,10 +310,28 @@ async fn record_receipt(
     source: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<String>> {
-    let receipt_id = new_id();
-    let inserted = payment_receipt::Entity::insert(payment_receipt::ActiveModel {
-        id: Set(receipt_id.clone()),
-        payment_id: Set(bill.id.clone()),
+    let row = receipt_row(notice, source, now);
+    debug_assert_eq!(bill.id, notice.payment_id);
+    let receipt_id = match &row.id {
+        sea_orm::ActiveValue::Set(id) => id.clone(),
+        _ => return Err(ApiError::internal(anyhow::anyhow!("receipt id"))),
+    };
+    let inserted = payment_receipt::Entity::insert(row)
+        .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
+        .exec_without_returning(txn)
+        .await?;
+    // `ON CONFLICT DO NOTHING` reports a conflict as zero rows inserted.
+    Ok(match inserted {
+        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0) => None,
+        _ => Some(receipt_id),
+    })
+}
+
+/// The receipt of a notification, applied unless found otherwise.
+fn receipt_row(notice: &Notice, source: &str, now: DateTime<Utc>) -> payment_receipt::ActiveModel {
+    payment_receipt::ActiveModel {
+        id: Set(new_id()),
+        payment_id: Set(notice.payment_id.clone()),
         provider_reference: Set(notice.provider_reference.clone()),
         amount: Set(notice.amount.get()),
         paid_at: Set(notice.paid_at),
@@ -173,15 +340,7 @@ async fn record_receipt(
         source: Set(source.to_owned()),
         statement_line_id: Set(None),
         callback_reference: Set(None),
-    })
-    .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
-    .exec_without_returning(txn)
-    .await?;
-    // `ON CONFLICT DO NOTHING` reports a conflict as zero rows inserted.
-    Ok(match inserted {
-        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0) => None,
-        _ => Some(receipt_id),
-    })
+    }
 }
 
 /// A notification whose reference was recorded before: a replay of the same payment's, or a
@@ -276,17 +435,13 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
     if bills.is_empty() {
         return Ok(());
     }
-    // The month the money counts for is the month the buyer paid (the provider's signed time,
-    // the verified transfer time, or the bank's value date), held between the checkout and now:
-    // a notification that arrives after midnight still counts a 23:59 payment for its month.
+    let bill_of = periods_of(bills, now);
     let mut by_period: std::collections::BTreeMap<Period, Vec<String>> =
         std::collections::BTreeMap::new();
-    let mut bill_of: std::collections::HashMap<&str, (&payment::Model, Period)> =
-        std::collections::HashMap::new();
-    for (bill, paid_at) in bills {
-        let period = Period::of((*paid_at).max(bill.created_at).min(now));
-        by_period.entry(period).or_default().push(bill.id.clone());
-        bill_of.insert(bill.id.as_str(), (bill, period));
+    for (bill, _) in bills {
+        if let Some((_, period)) = bill_of.get(bill.id.as_str()) {
+            by_period.entry(*period).or_default().push(bill.id.clone());
+        }
     }
     // Orders the buyer cancelled meanwhile keep their status: the conditional update is the
     // transition, and its rows are the orders it moved.
@@ -307,16 +462,7 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
         }
     }
     paid.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut applied: std::collections::HashMap<&str, Rupiah> = std::collections::HashMap::new();
-    // Government bills are paid net of the tax withheld from their orders.
-    let withheld = if paid.iter().any(|o| o.buyer_role == "opd_staff") {
-        let ids: Vec<String> = bills.iter().map(|(b, _)| b.id.clone()).collect();
-        crate::opd::withholding::of_payments(conn, &ids).await?
-    } else {
-        std::collections::HashMap::new()
-    };
-    let mut withheld_by_bill: std::collections::BTreeMap<String, Rupiah> =
-        std::collections::BTreeMap::new();
+    let mut items = Vec::new();
     if !paid.is_empty() {
         for chunk in paid.chunks(CHUNK) {
             let events: Vec<_> = chunk
@@ -336,7 +482,6 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
                 .exec_without_returning(conn)
                 .await?;
         }
-        let mut items = Vec::new();
         for chunk in paid.chunks(CHUNK) {
             let ids: Vec<String> = chunk.iter().map(|o| o.id.clone()).collect();
             items.extend(
@@ -346,6 +491,49 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
                     .await?,
             );
         }
+    }
+    apply_paid(conn, bills, &bill_of, &paid, items, now).await
+}
+
+/// The month each bill's money counts for: the month the buyer paid (the provider's signed
+/// time, the verified transfer time, or the bank's value date), held between the checkout and
+/// now, so that a notification that arrives after midnight still counts a 23:59 payment for its
+/// month.
+fn periods_of(
+    bills: &[(payment::Model, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> std::collections::HashMap<&str, (&payment::Model, Period)> {
+    bills
+        .iter()
+        .map(|(bill, paid_at)| {
+            let period = Period::of((*paid_at).max(bill.created_at).min(now));
+            (bill.id.as_str(), (bill, period))
+        })
+        .collect()
+}
+
+/// What follows once the bills' waiting orders are paid (`paid`, sorted by id, with their
+/// `items`): the sales, the turnover, the spend, the month's buyers, the messages, the ledger,
+/// and money owed back for orders cancelled before the payment.
+async fn apply_paid<C: ConnectionTrait>(
+    conn: &C,
+    bills: &[(payment::Model, DateTime<Utc>)],
+    bill_of: &std::collections::HashMap<&str, (&payment::Model, Period)>,
+    paid: &[order::Model],
+    mut items: Vec<order_item::Model>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mut applied: std::collections::HashMap<&str, Rupiah> = std::collections::HashMap::new();
+    // Government bills are paid net of the tax withheld from their orders.
+    let withheld = if paid.iter().any(|o| o.buyer_role == "opd_staff") {
+        let ids: Vec<String> = bills.iter().map(|(b, _)| b.id.clone()).collect();
+        crate::opd::withholding::of_payments(conn, &ids).await?
+    } else {
+        std::collections::HashMap::new()
+    };
+    let mut withheld_by_bill: std::collections::BTreeMap<String, Rupiah> =
+        std::collections::BTreeMap::new();
+    if !paid.is_empty() {
         items.sort_by(|a, b| {
             a.listing_id
                 .cmp(&b.listing_id)
@@ -382,7 +570,7 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
             std::collections::BTreeMap::new();
         let mut spent: std::collections::BTreeMap<(&str, Period), Rupiah> =
             std::collections::BTreeMap::new();
-        for order in &paid {
+        for order in paid {
             let Some((bill, period)) = bill_of.get(order.payment_id.as_str()).copied() else {
                 continue;
             };
@@ -439,7 +627,7 @@ pub(crate) async fn apply_payments<C: ConnectionTrait>(
             })
             .collect();
         crate::programme::record_buyers(conn, &buyers).await?;
-        notify::orders_paid(conn, &paid, &items, now).await?;
+        notify::orders_paid(conn, paid, &items, now).await?;
     }
     // Posted last: the ledger's city-wide accounts are striped, but the work above must still
     // not happen while their rows are held.

@@ -47,7 +47,9 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Datab
 
 /// Everything the handlers share, from settings.
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let db = connect(&settings, settings.auto_migrate).await?;
+    let mut db = connect(&settings, settings.auto_migrate).await?;
+    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
+    peken_kernel::db::count_statements(&mut db, metrics.db_statements.clone());
     let jwt_secret = match &settings.jwt_secret {
         Some(secret) => secret.clone(),
         None => secrets::load_or_create(&settings.data_dir, "jwt_secret")?,
@@ -69,7 +71,6 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let regions = peken_identity::service::load_regions(&db)
         .await
         .context("loading regions")?;
-    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
     let replica = match &settings.database_read_url {
         Some(url) => Some(read_replica(&db, url.expose(), &settings, &metrics).await?),
         None => None,
@@ -106,9 +107,10 @@ async fn read_replica(
     settings: &Settings,
     metrics: &Metrics,
 ) -> anyhow::Result<Arc<ReadReplica>> {
-    let db = peken_kernel::db::connect_replica(url, settings.db_max_connections)
+    let mut db = peken_kernel::db::connect_replica(url, settings.db_max_connections)
         .await
         .context("PEKEN_DATABASE_READ_URL is not a usable database URL")?;
+    peken_kernel::db::count_statements(&mut db, metrics.db_statements.clone());
     let replica = Arc::new(ReadReplica::new(
         db,
         settings.database_read_max_lag,

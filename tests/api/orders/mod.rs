@@ -6,3 +6,4 @@ mod holding;
 mod lifecycle;
 mod partial;
 mod receipt;
+mod statements;
