@@ -397,3 +397,20 @@ async fn over_plain_http_the_cookie_is_not_secure_and_not_host_prefixed() {
         "{set}"
     );
 }
+
+#[tokio::test]
+async fn a_session_ends_after_the_configured_hours() {
+    let app = spawn_app_with(Options {
+        vars: vec![("PEKEN_CONSOLE_SESSION_HOURS".into(), "2".into())],
+        start: Some(utc(2026, 3, 4, 3)),
+    })
+    .await;
+    let treasurer = app.staff("treasury", None).await;
+    app.clock.advance(chrono::Duration::minutes(110));
+    let res = get(&app, "/console/treasury/batches", &treasurer.refresh).await;
+    assert_eq!(res.status(), 200);
+    app.clock.advance(chrono::Duration::minutes(11));
+    let res = get(&app, "/console/treasury/batches", &treasurer.refresh).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/console/masuk");
+}
