@@ -899,6 +899,11 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "RFFFFFaFFFF",
     ),
     (
+        "GET",
+        "/console/treasury/refund-batches/{id}/items",
+        "RFFFFFaFFFF",
+    ),
+    (
         "POST",
         "/console/treasury/refund-items/{id}/failure",
         "RFFFFFaFFFF",

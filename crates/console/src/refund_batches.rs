@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use peken_kernel::AppState;
 use peken_kernel::auth::TreasuryOnly;
+use peken_kernel::export::{ExportParams, Format};
 use peken_payout::refund_batches::{self, RefundBatchView, RefundItemView};
 use serde::Deserialize;
 
@@ -28,6 +29,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/treasury/refund-batches/{id}/transfer-file",
             web::get().to(transfer_file),
+        )
+        .route(
+            "/treasury/refund-batches/{id}/items",
+            web::get().to(items_download),
         )
         .route("/treasury/refund-items/{id}/failure", web::post().to(fail));
 }
@@ -266,6 +271,42 @@ async fn transfer_file(
                 &format!("refund-{}.csv", &*id),
                 body.into_bytes(),
             ))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The batch's items as the API's sheet (`refund_batches::items_table`), CSV or XLSX.
+async fn items_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<ExportQuery>,
+) -> Page {
+    Page(
+        async {
+            signed_in::<TreasuryOnly>(&state, &req).await?;
+            let detail = refund_batches::detail(&state.db, &id).await?;
+            let params = ExportParams {
+                format: Some(if query.format.as_deref() == Some("xlsx") {
+                    Format::Xlsx
+                } else {
+                    Format::Csv
+                }),
+                ..ExportParams::default()
+            };
+            Ok(peken_kernel::export::respond(
+                &req,
+                &params,
+                &format!("refund-batch-{}", &*id),
+                &(),
+                || refund_batches::items_table(&detail),
+            )?)
         }
         .await,
     )

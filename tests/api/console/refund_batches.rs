@@ -174,6 +174,15 @@ async fn a_refund_batch_is_built_approved_by_another_treasurer_and_an_item_faile
         "{file}"
     );
     assert!(file.contains("1234567890"), "{file}");
+    let items = get(&app, &format!("{batch_path}/items?format=csv"), &checker).await;
+    assert_eq!(items.status(), 200);
+    let items = items.text().await.unwrap();
+    assert!(items.starts_with("item_id,refund_id,"), "{items}");
+    assert!(items.contains(&refund), "{items}");
+    assert!(items.contains("SITI AMINAH"), "{items}");
+    let sheet = get(&app, &format!("{batch_path}/items?format=xlsx"), &checker).await;
+    assert_eq!(sheet.status(), 200);
+    assert!(sheet.bytes().await.unwrap().starts_with(b"PK"));
 
     // The bank returned the transfer: an empty reason is refused, a reason fails the item.
     let approved_page = page(&app, &batch_path, &maker).await;
