@@ -810,6 +810,7 @@ const CONSOLE: &[(&str, &str, &str)] = &[
     ("GET", "/console/treasury/statements", "RFFFFFAFFFF"),
     ("POST", "/console/treasury/statements", "RFFFFFAFFFF"),
     ("GET", "/console/treasury/exceptions", "RFFFFFAFFFF"),
+    ("GET", "/console/treasury/exceptions/export", "RFFFFFAFFFF"),
     (
         "POST",
         "/console/treasury/exceptions/matches",
@@ -874,6 +875,39 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/treasury/refunds/{id}/payment/rejection",
         "RFFFFFAFFFF",
     ),
+    ("GET", "/console/treasury/refund-batches", "RFFFFFAFFFF"),
+    ("POST", "/console/treasury/refund-batches", "RFFFFFAFFFF"),
+    // Refund batches and items are made up: their treasury cells are `a`.
+    (
+        "GET",
+        "/console/treasury/refund-batches/{id}",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/refund-batches/{id}/approval",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/refund-batches/{id}/cancellation",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "GET",
+        "/console/treasury/refund-batches/{id}/transfer-file",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "GET",
+        "/console/treasury/refund-batches/{id}/items",
+        "RFFFFFaFFFF",
+    ),
+    (
+        "POST",
+        "/console/treasury/refund-items/{id}/failure",
+        "RFFFFFaFFFF",
+    ),
     ("GET", "/console/treasury/sla", "RFFFFAAFFFF"),
     ("GET", "/console/treasury/sla/export", "RFFFFAAFFFF"),
     ("GET", "/console/admin/merchants", "RFFFFAFFFFF"),
@@ -888,6 +922,16 @@ const CONSOLE: &[(&str, &str, &str)] = &[
         "/console/admin/products/{id}/moderation",
         "RFFFFAFFFFF",
     ),
+    ("GET", "/console/admin/bank-accounts", "RFFFFAFFFFF"),
+    // No new account waits: the admin's confirmation is 409.
+    (
+        "POST",
+        "/console/admin/merchants/{id}/bank-account/confirmation",
+        "RFFFFAFFFFF",
+    ),
+    ("GET", "/console/admin/nik-reclaims", "RFFFFAFFFFF"),
+    // Without a NIK the admin's form is 422.
+    ("POST", "/console/admin/nik-reclaims", "RFFFFAFFFFF"),
     ("GET", "/console/admin/listings", "RFFFFAFFFFF"),
     (
         "POST",
@@ -921,8 +965,8 @@ async fn every_console_page_answers_every_caller_as_its_table_says() {
     let mut wrong = Vec::new();
     for (method, route, cells) in CONSOLE {
         assert_eq!(cells.len(), CALLERS.len(), "{method} {route}");
-        // Manual matches and outbox messages are made up: their treasury and admin cells are
-        // `a`.
+        // Manual matches, refund batches and items and outbox messages are made up: their
+        // treasury and admin cells are `a`.
         let made_up = "01a00000-0000-7000-8000-000000000000";
         let path = route
             .replace("/batches/{id}", &format!("/batches/{}", ids["batch"]))
@@ -934,6 +978,8 @@ async fn every_console_page_answers_every_caller_as_its_table_says() {
             .replace("/refunds/{id}", &format!("/refunds/{}", ids["refund"]))
             .replace("/listings/{id}", &format!("/listings/{}", ids["listing"]))
             .replace("matches/{id}", &format!("matches/{made_up}"))
+            .replace("refund-batches/{id}", &format!("refund-batches/{made_up}"))
+            .replace("refund-items/{id}", &format!("refund-items/{made_up}"))
             .replace("/outbox/{id}", &format!("/outbox/{made_up}"))
             .replace("/holds/{id}", &format!("/holds/{made_up}"))
             .replace("/items/{id}", &format!("/items/{}", ids["item"]));

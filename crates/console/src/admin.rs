@@ -28,6 +28,10 @@ struct Applicant {
     region: String,
     address: String,
     registered: String,
+    /// The shop's photo as uploaded: (thumbnail, largest size).
+    photo: Option<(String, String)>,
+    /// The licences and numbers the applicant gave, `(label, value)`, only those given.
+    papers: Vec<(&'static str, String)>,
 }
 
 impl From<MerchantResponse> for Applicant {
@@ -41,6 +45,18 @@ impl From<MerchantResponse> for Applicant {
             owner_nik_masked: m.owner_nik_masked.unwrap_or_default(),
             address: m.address,
             registered: wib(m.created_at),
+            photo: m.photo.map(|p| (p.thumbnail_url, p.url)),
+            papers: [
+                ("NPWP", m.npwp),
+                ("Sertifikat halal", m.halal_number),
+                ("Izin PIRT", m.pirt_number),
+                ("Merek", m.trademark_name),
+                ("Nomor merek", m.trademark_number),
+                ("Modal usaha", m.capital_band),
+            ]
+            .into_iter()
+            .filter_map(|(label, value)| Some((label, value?)))
+            .collect(),
         }
     }
 }
@@ -63,19 +79,24 @@ async fn queue(state: web::Data<AppState>, req: HttpRequest, query: web::Query<N
         async {
             let session = signed_in::<AdminOnly>(&state, &req).await?;
             let found = merchants::list(&state, Some(PENDING), None, 200).await?;
-            page::ok(&Queue {
-                frame: Frame::of(&session.caller, &session.csrf, QUEUE),
-                applicants: found
-                    .items
-                    .into_iter()
-                    .map(|m| MerchantResponse::new(&state, m, Access::Full).into())
-                    .collect(),
-                message: match query.pesan.as_deref() {
-                    Some("disetujui") => Some("Toko diverifikasi dan kini aktif."),
-                    Some("ditolak") => Some("Pendaftaran toko ditolak; alasannya dikirim ke toko."),
-                    _ => None,
+            page::ok_with_media(
+                &state.settings,
+                &Queue {
+                    frame: Frame::of(&session.caller, &session.csrf, QUEUE),
+                    applicants: found
+                        .items
+                        .into_iter()
+                        .map(|m| MerchantResponse::new(&state, m, Access::Full).into())
+                        .collect(),
+                    message: match query.pesan.as_deref() {
+                        Some("disetujui") => Some("Toko diverifikasi dan kini aktif."),
+                        Some("ditolak") => {
+                            Some("Pendaftaran toko ditolak; alasannya dikirim ke toko.")
+                        }
+                        _ => None,
+                    },
                 },
-            })
+            )
         }
         .await,
     )

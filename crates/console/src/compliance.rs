@@ -61,6 +61,23 @@ struct ShortRow {
     required: String,
     spent: String,
     remaining: String,
+    /// This month's reminder to this ASN: whether and when it went.
+    reminder: String,
+}
+
+/// A reminder's standing as the office reads it.
+fn reminder_label(found: Option<&peken_order::reminders::AsnReminder>) -> String {
+    match found {
+        None => "Belum dikirim".to_owned(),
+        Some(r) => match (r.status.as_str(), r.sent_at) {
+            ("sent", Some(at)) => format!("Terkirim {}", crate::page::wib(at)),
+            ("failed", _) => format!(
+                "Gagal dikirim (diantrekan {})",
+                crate::page::wib(r.queued_at)
+            ),
+            _ => format!("Dalam antrean sejak {}", crate::page::wib(r.queued_at)),
+        },
+    }
 }
 
 #[derive(Template)]
@@ -163,11 +180,21 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
             }
             trend.reverse();
             let reminders = mandate::reminder_status(&state, report.period).await?;
-            let short: Vec<ShortRow> = report
-                .asns
+            let short_asns: Vec<&mandate::AsnStanding> =
+                report.asns.iter().filter(|a| !a.compliant).collect();
+            let short_total = short_asns.len();
+            let shown: Vec<String> = short_asns
                 .iter()
-                .filter(|a| !a.compliant)
+                .take(SHORT_SHOWN)
+                .map(|a| a.user_id.clone())
+                .collect();
+            let reminded =
+                peken_order::reminders::reminders_of(&state, report.period, &shown).await?;
+            let short: Vec<ShortRow> = short_asns
+                .into_iter()
+                .take(SHORT_SHOWN)
                 .map(|a| ShortRow {
+                    reminder: reminder_label(reminded.get(&a.user_id)),
                     nip: a.nip.clone(),
                     name: a.name.clone(),
                     opd: a
@@ -181,7 +208,6 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
                     remaining: a.remaining_amount.format_idr(),
                 })
                 .collect();
-            let short_total = short.len();
             page::ok(&Compliance {
                 frame: Frame::of(&session.caller, &session.csrf, PAGE),
                 period: report.period.to_string(),
@@ -216,7 +242,7 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
                 trend: trend.iter().map(|(p, c)| group(p.to_string(), c)).collect(),
                 reminders_sent: reminders.sent_at.map(crate::page::wib),
                 reminder_days: reminders.working_days,
-                short: short.into_iter().take(SHORT_SHOWN).collect(),
+                short,
                 short_total,
                 classes_without_policy: report.classes_without_policy.clone(),
             })

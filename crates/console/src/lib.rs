@@ -6,6 +6,7 @@
 //! sets. Templates live in `templates/` (askama, escaped by default), the stylesheet in
 //! `assets/`; both are compiled into the binary.
 
+mod accounts;
 mod admin;
 mod assets;
 mod chart;
@@ -16,6 +17,7 @@ mod moderation;
 mod office;
 mod page;
 mod reconciliation;
+mod refund_batches;
 mod refunds;
 mod session;
 mod sign_in;
@@ -25,7 +27,7 @@ mod treasury;
 
 use actix_web::web;
 
-pub use session::{COOKIE, COOKIE_SECURE, SESSION_MAX_AGE};
+pub use session::{COOKIE, COOKIE_SECURE};
 
 /// Registers the console's routes; the caller mounts them under `/console`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,8 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ledger::configure(cfg);
     sla::configure(cfg);
     refunds::configure(cfg);
+    refund_batches::configure(cfg);
     holds::configure(cfg);
     admin::configure(cfg);
+    accounts::configure(cfg);
     office::configure(cfg);
     moderation::configure(cfg);
     takedowns::configure(cfg);

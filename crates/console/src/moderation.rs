@@ -31,6 +31,8 @@ struct Waiting {
     /// A change of an approved product (what waits is the change), or a new product.
     change: bool,
     submitted: String,
+    /// The product's photos as uploaded, in their order: (thumbnail, largest size).
+    photos: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -74,19 +76,28 @@ async fn queue(state: web::Data<AppState>, req: HttpRequest, query: web::Query<N
                         description: fields.description.clone(),
                         change: change.is_some(),
                         submitted: wib(p.submitted_at),
+                        photos: p
+                            .images
+                            .iter()
+                            .filter_map(|i| peken_merchant::media::urls(&state, &i.renditions))
+                            .map(|u| (u.thumbnail_url, u.url))
+                            .collect(),
                         id: p.id,
                     }
                 })
                 .collect();
-            page::ok(&Queue {
-                frame: Frame::of(&session.caller, &session.csrf, QUEUE),
-                waiting,
-                message: match query.pesan.as_deref() {
-                    Some("disetujui") => Some("Produk disetujui dan boleh dijual."),
-                    Some("ditolak") => Some("Produk ditolak; alasannya dikirim ke toko."),
-                    _ => None,
+            page::ok_with_media(
+                &state.settings,
+                &Queue {
+                    frame: Frame::of(&session.caller, &session.csrf, QUEUE),
+                    waiting,
+                    message: match query.pesan.as_deref() {
+                        Some("disetujui") => Some("Produk disetujui dan boleh dijual."),
+                        Some("ditolak") => Some("Produk ditolak; alasannya dikirim ke toko."),
+                        _ => None,
+                    },
                 },
-            })
+            )
         }
         .await,
     )

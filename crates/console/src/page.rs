@@ -140,6 +140,42 @@ pub fn ok<T: Template>(page: &T) -> Result<HttpResponse, Failure> {
     Ok(html(StatusCode::OK, page.render()?))
 }
 
+/// Renders a page that shows uploaded photos as 200: when photos are served from another
+/// origin (`PEKEN_MEDIA_PUBLIC_URL`, e.g. a bucket or CDN), the policy allows images from that
+/// origin too; otherwise they come from this origin's `/media/` like the stylesheet.
+pub fn ok_with_media<T: Template>(
+    settings: &peken_kernel::settings::Settings,
+    page: &T,
+) -> Result<HttpResponse, Failure> {
+    let mut response = html(StatusCode::OK, page.render()?);
+    if let Some(origin) = settings.media.public_url.as_deref().and_then(origin_of)
+        && let Ok(value) = HeaderValue::from_str(&format!(
+            "default-src 'none'; style-src 'self'; img-src 'self' data: {origin}; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ))
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Ok(response)
+}
+
+/// The origin (`scheme://host[:port]`) of an http(s) address, if it is one that may stand in a
+/// policy (no spaces, quotes or semicolons).
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    let clean = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    clean.then(|| format!("{scheme}://{host}"))
+}
+
 /// POST/redirect/GET: after a form, the browser loads `to`.
 pub fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
@@ -182,6 +218,7 @@ impl Frame {
                 ("/console/treasury/statements", "Rekening koran"),
                 ("/console/treasury/exceptions", "Pengecualian"),
                 ("/console/treasury/refunds", "Refund"),
+                ("/console/treasury/refund-batches", "Batch refund"),
                 ("/console/treasury/holds", "Toko ditahan"),
                 ("/console/treasury/ledger", "Buku besar & kas"),
                 ("/console/treasury/sla", "Tingkat layanan"),
@@ -190,6 +227,8 @@ impl Frame {
                 ("/console", "Beranda"),
                 ("/console/admin/merchants", "Verifikasi toko"),
                 ("/console/admin/products", "Moderasi produk"),
+                ("/console/admin/bank-accounts", "Rekening baru"),
+                ("/console/admin/nik-reclaims", "Pengembalian NIK"),
                 ("/console/admin/listings", "Penurunan listing"),
                 ("/console/compliance", "Kepatuhan ASN"),
                 ("/console/admin/mandate-policies", "Batas minimum"),
@@ -241,4 +280,23 @@ pub fn wib(instant: DateTime<Utc>) -> String {
 /// An optional instant, or a dash.
 pub fn wib_opt(instant: Option<DateTime<Utc>>) -> String {
     instant.map_or_else(|| "–".to_owned(), wib)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_media_origin_is_the_scheme_and_host_of_its_address() {
+        assert_eq!(
+            origin_of("https://cdn.example.go.id/media").as_deref(),
+            Some("https://cdn.example.go.id")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:9000/bucket").as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(origin_of("https://evil.example; script-src *"), None);
+        assert_eq!(origin_of("ftp://files.example"), None);
+    }
 }

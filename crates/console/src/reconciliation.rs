@@ -2,11 +2,14 @@
 //! transit, money no statement confirms, and manual matches of a debit line to a payout item,
 //! proposed by one treasurer and approved by another.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, web};
 use askama::Template;
-use peken_kernel::AppState;
 use peken_kernel::auth::TreasuryOnly;
+use peken_kernel::export::ExportParams;
 use peken_kernel::pagination::MAX_LIMIT;
+use peken_kernel::{ApiError, AppState};
 use peken_payout::reconcile;
 use serde::Deserialize;
 
@@ -15,6 +18,7 @@ use crate::session::{CsrfForm, posted, signed_in};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/treasury/exceptions", web::get().to(list))
+        .route("/treasury/exceptions/export", web::get().to(export))
         .route("/treasury/exceptions/matches", web::post().to(propose))
         .route(
             "/treasury/exceptions/matches/{id}/approval",
@@ -47,6 +51,79 @@ struct Line {
     is_debit: bool,
     amount: String,
     description: String,
+    /// What it may be matched to: payout items in transit (a debit) or bills (a credit) of the
+    /// same amount, as `(id, label)`.
+    choices: Vec<(String, String)>,
+}
+
+/// How many choices a line's picker offers.
+const CHOICES: u64 = 20;
+
+fn bill_status(status: &str) -> &'static str {
+    match status {
+        "pending" => "menunggu bayar",
+        "paid" => "dibayar",
+        "expired" => "kedaluwarsa",
+        "cancelled" => "dibatalkan",
+        _ => "lainnya",
+    }
+}
+
+/// The choices of each unmatched line, asked once per direction and amount.
+async fn choices(
+    state: &AppState,
+    lines: &[reconcile::LineView],
+) -> Result<HashMap<(bool, i64), Vec<(String, String)>>, ApiError> {
+    let mut out: HashMap<(bool, i64), Vec<(String, String)>> = HashMap::new();
+    for l in lines {
+        let key = (l.direction == "debit", l.amount.get());
+        if out.contains_key(&key) {
+            continue;
+        }
+        let found = if key.0 {
+            let items = reconcile::payout_candidates(&state.db, l.amount, CHOICES).await?;
+            let mut ids: Vec<String> = items.iter().map(|i| i.merchant_id.clone()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let names: HashMap<String, String> = peken_merchant::facts::facts(&state.db, &ids)
+                .await?
+                .into_iter()
+                .map(|(id, f)| (id, f.name))
+                .collect();
+            items
+                .into_iter()
+                .map(|i| {
+                    let shop = names.get(&i.merchant_id).map_or("?", String::as_str);
+                    let label = format!(
+                        "{} · {} · {} · disetujui {}",
+                        i.reference,
+                        shop,
+                        i.amount.format_idr(),
+                        crate::page::wib_opt(i.approved_at)
+                    );
+                    (i.id, label)
+                })
+                .collect()
+        } else {
+            peken_order::credit::bill_candidates(&state.db, key.1, CHOICES)
+                .await?
+                .into_iter()
+                .map(|b| {
+                    let label = format!(
+                        "{} · {}{} · {} · dibuat {}",
+                        b.payment_id,
+                        b.method,
+                        b.va_number.map(|va| format!(" {va}")).unwrap_or_default(),
+                        bill_status(&b.status),
+                        wib(b.created_at)
+                    );
+                    (b.payment_id, label)
+                })
+                .collect()
+        };
+        out.insert(key, found);
+    }
+    Ok(out)
 }
 
 struct Overdue {
@@ -106,12 +183,17 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<No
             )
             .await?;
             let me = &session.caller.user_id;
+            let choices = choices(&state, &found.unmatched_lines).await?;
             page::ok(&Exceptions {
                 frame: Frame::of(&session.caller, &session.csrf, PAGE),
                 lines: found
                     .unmatched_lines
                     .into_iter()
                     .map(|l| Line {
+                        choices: choices
+                            .get(&(l.direction == "debit", l.amount.get()))
+                            .cloned()
+                            .unwrap_or_default(),
                         is_debit: l.direction == "debit",
                         direction: if l.direction == "debit" {
                             "Debit"
@@ -182,6 +264,40 @@ async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<No
                     _ => None,
                 },
             })
+        }
+        .await,
+    )
+}
+
+/// The exceptions of the page (every direction) as the API's download: `format=csv` one table
+/// with a `kind` column, `format=xlsx` one sheet per list.
+async fn export(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: web::Query<ExportParams>,
+) -> Page {
+    Page(
+        async {
+            signed_in::<TreasuryOnly>(&state, &req).await?;
+            let found = reconcile::exceptions(
+                &state.db,
+                &state.calendar,
+                None,
+                u64::from(MAX_LIMIT),
+                state.settings.receipt_unconfirmed_working_days,
+                state.now(),
+            )
+            .await?;
+            let mut params = params.into_inner();
+            if params.format.is_none() {
+                params.format = Some(peken_kernel::export::Format::Csv);
+            }
+            Ok(reconcile::exceptions_download(
+                &req,
+                &params,
+                &found,
+                state.now(),
+            )?)
         }
         .await,
     )

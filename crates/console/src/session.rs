@@ -7,7 +7,6 @@
 //! token derived from the session's secret, and a POST must also come from this origin.
 
 use std::marker::PhantomData;
-use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
@@ -25,8 +24,6 @@ pub const COOKIE: &str = "peken-console";
 /// The session cookie when it is `Secure`: the `__Host-` prefix makes the browser refuse it
 /// unless it is Secure, for this host only, and for every path.
 pub const COOKIE_SECURE: &str = "__Host-peken-console";
-/// How long a console session lasts after signing in, whatever the refresh token's lifetime.
-pub const SESSION_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 /// The cookie that carries the sign-in form's token before there is a session.
 const PRE_COOKIE: &str = "peken-console-form";
 
@@ -118,11 +115,14 @@ pub async fn signed_in<R: RoleSet>(
 ) -> Result<Session<R>, Failure> {
     use actix_web::HttpMessage;
     let token = token(state, req).ok_or(Failure::SignIn)?;
-    let mut caller =
-        peken_identity::service::caller_of_refresh_token(state, &token, SESSION_MAX_AGE)
-            .await
-            .map_err(Failure::Api)?
-            .ok_or(Failure::SignIn)?;
+    let mut caller = peken_identity::service::caller_of_refresh_token(
+        state,
+        &token,
+        state.settings.console_session,
+    )
+    .await
+    .map_err(Failure::Api)?
+    .ok_or(Failure::SignIn)?;
     if !R::ROLES.contains(&caller.role) {
         return Err(Failure::Forbidden);
     }

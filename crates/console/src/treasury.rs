@@ -172,7 +172,7 @@ struct BuildForm {
 }
 
 /// A cut-off typed as a WIB wall-clock time, `YYYY-MM-DD HH:MM` (or with `T`).
-fn parse_cutoff(raw: &str) -> Result<chrono::DateTime<Utc>, ApiError> {
+pub(crate) fn parse_cutoff(raw: &str) -> Result<chrono::DateTime<Utc>, ApiError> {
     let raw = raw.trim().replace('T', " ");
     NaiveDateTime::parse_from_str(&raw, "%Y-%m-%d %H:%M")
         .ok()

@@ -182,6 +182,15 @@ pub async fn confirm(state: &AppState, token: &str, client: &str) -> ApiResult<u
     Ok(created)
 }
 
+/// A NIK reclaim's fields as typed: a valid NIK and a reason of at most 500 characters (the
+/// API and the console check them alike).
+pub fn check_reclaim(nik: &str, reason: &str) -> ApiResult<(peken_kernel::ids::Nik, String)> {
+    let mut v = peken_kernel::Validation::new();
+    let nik = v.check("nik", peken_kernel::ids::Nik::parse(nik));
+    let reason = peken_kernel::error::check_text(&mut v, "reason", reason, 500);
+    v.finish_with((nik, reason))
+}
+
 /// The cooperatives office gives a NIK back to its owner, who proved it in person: the public
 /// buyer account holding it loses the NIK and is closed (its sessions end, its orders stay),
 /// its holder is told by mail, and the owner can register. Audited with the admin's reason.

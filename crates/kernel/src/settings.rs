@@ -120,6 +120,9 @@ pub struct Settings {
     pub receipt_unconfirmed_working_days: u32,
     /// How long payouts to a merchant's new bank account wait unless an admin confirms it.
     pub bank_account_cooling_off: Duration,
+    /// How long a web console session lasts after signing in, whatever the refresh token's
+    /// lifetime (`PEKEN_CONSOLE_SESSION_HOURS`).
+    pub console_session: Duration,
     pub password_hash_memory_kib: u32,
     pub holidays: Vec<NaiveDate>,
     pub log_filter: String,
@@ -295,6 +298,9 @@ impl Settings {
                 3 * 86_400,
                 0,
                 60 * 86_400,
+            ),
+            console_session: Duration::from_secs(
+                3600 * u64::from(r.number("PEKEN_CONSOLE_SESSION_HOURS", 12, 1, 720)),
             ),
             password_hash_memory_kib: r.number(
                 "PEKEN_PASSWORD_HASH_MEMORY_KIB",
@@ -944,6 +950,20 @@ mod tests {
         let err = Settings::from_vars(vars(&[("PEKEN_PUSH_FCM_URL", "fcm.googleapis.com")]))
             .expect_err("no scheme");
         assert!(err.to_string().contains("PEKEN_PUSH_FCM_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_console_session_lasts_twelve_hours_unless_set() {
+        let s = Settings::from_vars(vars(&[])).expect("defaults are valid");
+        assert_eq!(s.console_session, Duration::from_secs(12 * 3600));
+        let s = Settings::from_vars(vars(&[("PEKEN_CONSOLE_SESSION_HOURS", "8")])).expect("valid");
+        assert_eq!(s.console_session, Duration::from_secs(8 * 3600));
+        let err = Settings::from_vars(vars(&[("PEKEN_CONSOLE_SESSION_HOURS", "0")]))
+            .expect_err("at least an hour");
+        assert!(
+            err.to_string().contains("PEKEN_CONSOLE_SESSION_HOURS"),
+            "{err}"
+        );
     }
 
     #[test]

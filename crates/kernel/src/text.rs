@@ -3,13 +3,13 @@
 //! PostgreSQL refuses a NUL in text (SQLite stores it), and other control characters in names,
 //! references and file cells only hide what a person reads. Client text is checked once, before
 //! any handler sees it (the server's request guard runs these on every path, query string,
-//! header, JSON body and uploaded text file), and a control character is a 422
+//! header, JSON body, web form and uploaded text file), and a control character is a 422
 //! `control_character`:
 //!
 //! - a path, a query string and a header value may hold none (`char::is_control`: U+0000 to
 //!   U+001F, U+007F to U+009F);
-//! - a JSON string and a text file (CSV, MT940, rosters) may hold tab, line feed and carriage
-//!   return, and no other.
+//! - a JSON string, a web form's field (the console) and a text file (CSV, MT940, rosters) may
+//!   hold tab, line feed and carriage return, and no other.
 
 use actix_web::http::StatusCode;
 
@@ -45,6 +45,18 @@ pub fn control_line(text: &str) -> Option<usize> {
 /// Whether a percent-encoded path or query string decodes to a control character (raw bytes
 /// under 0x20 cannot reach here: HTTP refuses them).
 pub fn has_encoded_control(raw: &str) -> bool {
+    has_control(&percent_decoded(raw))
+}
+
+/// Whether an `application/x-www-form-urlencoded` body (a web form) decodes to a control
+/// character other than tab and line breaks: its fields are text like a JSON string's (a
+/// textarea sends line breaks).
+pub fn form_has_control(body: &str) -> bool {
+    !percent_decoded(body).chars().all(allowed_in_text)
+}
+
+/// Percent-decoded text, invalid UTF-8 replaced.
+fn percent_decoded(raw: &str) -> String {
     let bytes = raw.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -62,7 +74,7 @@ pub fn has_encoded_control(raw: &str) -> bool {
             }
         }
     }
-    has_control(&String::from_utf8_lossy(&decoded))
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// Whether a JSON document's strings hold a control character other than tab and line breaks,
@@ -116,6 +128,11 @@ mod tests {
 
     #[test]
     fn text_files_may_hold_tabs_and_line_breaks_only() {
+        assert!(form_has_control("csrf=ab&reason=rekening%00ditutup"));
+        assert!(form_has_control("reason=%1B%5B2J"));
+        assert!(!form_has_control(
+            "reason=baris+satu%0D%0Abaris%09dua&csrf=ab"
+        ));
         assert_eq!(control_line("a,b\r\nc\td\n"), None);
         assert_eq!(control_line("a,b\nc\u{0}d\n"), Some(2));
         assert_eq!(control_line("\u{1b}[31m"), Some(1));

@@ -75,3 +75,36 @@ pub async fn retry(state: &AppState, admin: &Caller, id: &str) -> ApiResult<outb
     txn.commit().await?;
     Ok(row)
 }
+
+/// Where a message stands, without its text.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub dedupe_key: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    /// When it was queued.
+    pub queued_at: chrono::DateTime<chrono::Utc>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The messages queued under these dedupe keys (those not queued are absent), in chunks of 500
+/// keys a query.
+pub async fn deliveries<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    keys: &[String],
+) -> ApiResult<Vec<Delivery>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
+        let rows = Entity::find()
+            .filter(Column::DedupeKey.is_in(chunk.iter().cloned()))
+            .all(conn)
+            .await?;
+        out.extend(rows.into_iter().map(|m| Delivery {
+            dedupe_key: m.dedupe_key,
+            status: m.status,
+            queued_at: m.created_at,
+            sent_at: m.sent_at,
+        }));
+    }
+    Ok(out)
+}

@@ -753,3 +753,48 @@ mod tests {
         assert!(keys_of("no numbers here 123").va.is_empty());
     }
 }
+
+/// A bill a credit line could be matched to by hand.
+#[derive(Debug, Clone)]
+pub struct BillCandidate {
+    pub payment_id: String,
+    pub method: String,
+    /// `pending`, `paid`, `expired`, `cancelled`, …
+    pub status: String,
+    pub va_number: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Bills of exactly `amount` that no statement credit has confirmed yet, newest first: the
+/// choices offered for a manual match of a credit line of that amount (the match's own checks
+/// still decide).
+pub async fn bill_candidates<C: ConnectionTrait>(
+    conn: &C,
+    amount: i64,
+    limit: u64,
+) -> ApiResult<Vec<BillCandidate>> {
+    let rows = sql::query(
+        conn,
+        "SELECT p.id, p.method, p.status, p.va_number, p.created_at FROM payments p \
+         WHERE p.amount = $1 AND NOT EXISTS (SELECT 1 FROM payment_receipts r \
+         WHERE r.payment_id = p.id AND r.statement_line_id IS NOT NULL) \
+         ORDER BY p.created_at DESC, p.id DESC LIMIT $2",
+        vec![
+            amount.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(BillCandidate {
+                payment_id: r.try_get("", "id")?,
+                method: r.try_get("", "method")?,
+                status: r.try_get("", "status")?,
+                va_number: r.try_get("", "va_number")?,
+                created_at: r.try_get("", "created_at")?,
+            })
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(Into::into)
+}

@@ -17,6 +17,7 @@ pub mod qris;
 pub mod receipt;
 pub mod refund_accounts;
 pub mod refunds;
+pub mod reminders;
 pub mod reorder;
 pub mod sales;
 pub mod status;

@@ -561,7 +561,7 @@ async fn enqueue_reminder<C: ConnectionTrait>(
                 remaining: s.remaining_amount,
                 deadline,
             },
-            dedupe_key: format!("mandate:{period}:{}:reminder", s.user_id),
+            dedupe_key: crate::reminders::reminder_key(period, &s.user_id),
         },
         now,
     )

@@ -598,6 +598,15 @@ pub fn items_table(detail: &RefundBatchDetail) -> Table {
     table
 }
 
+/// What the bank said about a failed refund transfer: trimmed, not empty, at most 500
+/// characters (the API and the console check it alike).
+pub fn check_failure_reason(raw: &str) -> ApiResult<String> {
+    let mut v = peken_kernel::Validation::new();
+    let reason = peken_kernel::error::check_text(&mut v, "reason", raw, 500);
+    v.finish()?;
+    Ok(reason.unwrap_or_default())
+}
+
 /// The bank returned a refund transfer (or never carried it out): the item fails and its refund
 /// is due again, for the next batch. Only an item in transit can fail; one already seen on a
 /// statement is paid. Nothing was posted for it, so nothing is reversed.

@@ -1,6 +1,6 @@
 //! The one check of client text for control characters (`peken_kernel::text`), before any
-//! extractor or handler sees the request: path, query string, headers, and JSON and text bodies
-//! (uploads: CSV and MT940 statements, rosters). A request holding one is a 422
+//! extractor or handler sees the request: path, query string, headers, and JSON, web-form and
+//! text bodies (uploads: CSV and MT940 statements, rosters). A request holding one is a 422
 //! `control_character`, whatever the database behind would have made of it.
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -10,13 +10,17 @@ use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage as _, web};
 use futures_util::StreamExt as _;
-use peken_kernel::text::{control_character, control_line, has_encoded_control, json_has_control};
+use peken_kernel::text::{
+    control_character, control_line, form_has_control, has_encoded_control, json_has_control,
+};
 use peken_kernel::{ApiError, AppState};
 
 /// What kind of body a request carries, by its content type.
 enum Body {
     Json,
     Text,
+    /// A web form (`application/x-www-form-urlencoded`: the console's forms).
+    Form,
     Other,
 }
 
@@ -30,6 +34,8 @@ fn body_kind(req: &ServiceRequest) -> Body {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if essence == "application/json" || essence.ends_with("+json") {
         Body::Json
+    } else if essence == "application/x-www-form-urlencoded" {
+        Body::Form
     } else if essence.starts_with("text/")
         || essence == "application/csv"
         || essence == "application/x-mt940"
@@ -57,7 +63,7 @@ pub async fn refuse_control_characters(
         let limit = req
             .app_data::<web::Data<AppState>>()
             .map_or(1 << 20, |s| match kind {
-                Body::Json => s.settings.max_body_bytes,
+                Body::Json | Body::Form => s.settings.max_body_bytes,
                 _ => s.settings.max_upload_bytes,
             });
         match read_body(&mut req, limit).await {
@@ -65,6 +71,7 @@ pub async fn refuse_control_characters(
                 let text = String::from_utf8_lossy(&body);
                 let refusal = match kind {
                     Body::Json => json_has_control(&text).then(|| control_character("body")),
+                    Body::Form => form_has_control(&text).then(|| control_character("form")),
                     _ => control_line(&text)
                         .map(|line| control_character(&format!("body line {line}"))),
                 };

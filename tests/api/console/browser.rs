@@ -217,6 +217,11 @@ async fn treasury_builds_approves_downloads_and_reconciles_a_batch() {
         "one payout, on time: {}",
         browser.text("main").await
     );
+    browser
+        .goto(&at(&app, "/console/treasury/refund-batches"))
+        .await;
+    browser.check_page("12b-refund-batches").await;
+    assert_eq!(browser.text("h1").await, "Batch refund");
     // On a tablet the pages fit the screen.
     browser.resize(768, 1024).await;
     for (path, name) in [
@@ -376,6 +381,22 @@ async fn the_office_verifies_a_shop_and_reads_compliance_and_an_opd_sees_only_it
     browser.goto(&at(&app, "/console/admin/outbox")).await;
     browser.check_page("07-outbox").await;
     assert_eq!(browser.text("h1").await, "Kotak keluar surel");
+    for (path, name, title) in [
+        (
+            "/console/admin/bank-accounts",
+            "07b-bank-accounts",
+            "Rekening bank baru yang menunggu",
+        ),
+        (
+            "/console/admin/nik-reclaims",
+            "07c-nik-reclaims",
+            "Pengembalian NIK kepada pemiliknya",
+        ),
+    ] {
+        browser.goto(&at(&app, path)).await;
+        browser.check_page(name).await;
+        assert_eq!(browser.text("h1").await, title);
+    }
     sign_out(&browser, &app).await;
 
     sign_in(&browser, &app, &opd_admin, "08-sign-in-opd").await;

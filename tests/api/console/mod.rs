@@ -1,8 +1,10 @@
 //! The web console: sessions, CSRF and escaping over plain HTTP (`session`), and the treasury's
 //! and the cooperatives office's work in headless Chromium (`browser`).
 
+mod admin;
 mod browser;
 mod office;
+mod refund_batches;
 mod session;
 mod treasury;
 mod webdriver;

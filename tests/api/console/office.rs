@@ -257,3 +257,57 @@ async fn a_listing_is_taken_down_with_a_reason_and_restored() {
     assert_eq!(restored.status(), 303);
     assert_eq!(scalar(&app, &taken).await, 0);
 }
+
+#[tokio::test]
+async fn the_list_of_who_is_short_says_whether_each_was_reminded() {
+    let smtp = peken_tests::smtp::SmtpServer::start().await;
+    // Thursday 26 November 2026, 10:00 WIB: two working days left, within the policy's three.
+    let app = peken_tests::spawn_app_with(peken_tests::Options {
+        vars: vec![("PEKEN_SMTP_URL".into(), smtp.url())],
+        start: Some(utc(2026, 11, 26, 3)),
+    })
+    .await;
+    let opd = app.create_opd("INGAT").await;
+    let (_, short) = app.asn(&opd, "staf", "35.78.01.1001").await;
+    let admin = app.admin().await;
+    app.put(
+        "/api/v1/admin/mandate-policies",
+        Some(&admin.token),
+        &json!({"position_class": "staf", "min_amount": 500_000, "effective_from": "2026-01"}),
+    )
+    .await
+    .expect(200);
+    let opd_admin = app.staff("opd_admin", Some(&opd)).await;
+    let row = |html: &str| {
+        html.split("<tr>")
+            .find(|r| r.contains(&short))
+            .unwrap_or_else(|| panic!("{short} listed as short: {html}"))
+            .to_owned()
+    };
+    let page = |who: String| {
+        let app = &app;
+        async move {
+            let res = download(app, "/console/compliance?period=2026-11", &who).await;
+            assert_eq!(res.status(), 200);
+            res.text().await.unwrap()
+        }
+    };
+    assert!(row(&page(opd_admin.refresh.clone()).await).contains("Belum dikirim"));
+    assert_eq!(
+        peken_order::mandate::send_reminders(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    let queued = row(&page(opd_admin.refresh.clone()).await);
+    assert!(
+        queued.contains("Dalam antrean sejak 26-11-2026 10:00 WIB"),
+        "{queued}"
+    );
+    app.clock.advance(chrono::Duration::minutes(5));
+    assert!(peken_mail::worker::drain_once(&app.state).await.unwrap() >= 1);
+    for who in [opd_admin.refresh.clone(), admin.refresh.clone()] {
+        let sent = row(&page(who).await);
+        assert!(sent.contains("Terkirim 26-11-2026 10:05 WIB"), "{sent}");
+    }
+}

@@ -21,7 +21,10 @@ async fn an_unmatched_line_is_matched_by_hand_with_four_eyes() {
         "/api/v1/treasury/bank-statements",
         Some(&maker.token),
         "text/csv",
-        &csv_statement(&[("2026-03-04", "TRF BIFAST TANPA REFERENSI", 150_000, 0)]),
+        &csv_statement(&[
+            ("2026-03-04", "TRF BIFAST TANPA REFERENSI", 150_000, 0),
+            ("2026-03-04", "=1+1 TRANSFER LAIN", 99_000, 0),
+        ]),
     )
     .await
     .expect(201);
@@ -54,6 +57,35 @@ async fn an_unmatched_line_is_matched_by_hand_with_four_eyes() {
     };
     let page = get(maker.refresh.clone()).await;
     assert!(page.contains("TRF BIFAST TANPA REFERENSI"), "{page}");
+    // The item in transit of the same amount is offered in the line's picker; the line of an
+    // amount nothing is owed for offers nothing.
+    assert!(
+        page.contains(&format!("<option value=\"{item}\">")),
+        "{page}"
+    );
+    assert!(
+        page.contains("Tidak ada item pembayaran dalam perjalanan dengan jumlah yang sama."),
+        "{page}"
+    );
+    // The exceptions as CSV, formulas defused.
+    let csv = app
+        .client
+        .get(app.url("/console/treasury/exceptions/export?format=csv"))
+        .header(COOKIE_HEADER, format!("{COOKIE}={}", maker.refresh))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("kind,"), "{csv}");
+    assert!(csv.contains("TRF BIFAST TANPA REFERENSI"), "{csv}");
+    assert!(csv.contains("'=1+1 TRANSFER LAIN"), "{csv}");
     let line = page
         .split("name=\"statement_line_id\" value=\"")
         .nth(1)
@@ -117,11 +149,9 @@ async fn an_unmatched_line_is_matched_by_hand_with_four_eyes() {
         .await,
         1
     );
-    assert!(
-        get(checker.refresh)
-            .await
-            .contains("Semua baris sudah cocok.")
-    );
+    let page = get(checker.refresh).await;
+    assert!(!page.contains("TRF BIFAST TANPA REFERENSI"), "{page}");
+    assert!(page.contains("=1+1 TRANSFER LAIN"), "{page}");
 }
 
 #[tokio::test]

@@ -51,10 +51,7 @@ async fn reclaim_nik(
     auth: Auth<AdminOnly>,
     body: web::Json<NikReclaimRequest>,
 ) -> ApiResult<web::Json<MeResponse>> {
-    let mut v = Validation::new();
-    let nik = v.check("nik", peken_kernel::ids::Nik::parse(&body.nik));
-    let reason = check_text(&mut v, "reason", &body.reason, 500);
-    let (nik, reason) = v.finish_with((nik, reason))?;
+    let (nik, reason) = crate::registration::check_reclaim(&body.nik, &body.reason)?;
     let closed = crate::registration::reclaim_nik(&state, &auth, nik.expose(), &reason).await?;
     Ok(web::Json(MeResponse::from_model(closed)?))
 }

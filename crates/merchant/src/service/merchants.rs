@@ -574,6 +574,18 @@ pub async fn set_bank_account(
     Ok(updated)
 }
 
+/// Merchants whose new bank account still waits out its cooling-off period (payouts to it held
+/// until an admin confirms it or the hold ends), the soonest-ending hold first.
+pub async fn bank_accounts_held(state: &AppState, limit: u64) -> ApiResult<Vec<merchant::Model>> {
+    Ok(merchant::Entity::find()
+        .filter(merchant::Column::BankAccountHoldUntil.gt(state.now()))
+        .order_by_asc(merchant::Column::BankAccountHoldUntil)
+        .order_by_asc(merchant::Column::Id)
+        .limit(limit)
+        .all(&state.db)
+        .await?)
+}
+
 /// An admin confirms a merchant's new bank account (having checked it with the owner): the
 /// hold ends at once and the next payout batch pays to it.
 pub async fn confirm_bank_account(

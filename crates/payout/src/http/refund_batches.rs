@@ -5,11 +5,11 @@ use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::{Auth, TreasuryOnly};
-use peken_kernel::error::{Problem, check_text};
+use peken_kernel::error::Problem;
 use peken_kernel::export::{self, ExportParams};
 use peken_kernel::idempotency::{self, Key};
 use peken_kernel::pagination::{Page, PageParams};
-use peken_kernel::{ApiError, ApiResult, AppState, Validation, http_cache};
+use peken_kernel::{ApiError, ApiResult, AppState, http_cache};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -257,10 +257,7 @@ async fn refund_fail_item(
     req: HttpRequest,
     body: web::Json<RefundFailureRequest>,
 ) -> ApiResult<HttpResponse> {
-    let mut v = Validation::new();
-    let reason = check_text(&mut v, "reason", &body.reason, 500);
-    v.finish()?;
-    let reason = reason.unwrap_or_default();
+    let reason = refund_batches::check_failure_reason(&body.reason)?;
     let key = Key::from_request(
         &req,
         &auth.user_id,

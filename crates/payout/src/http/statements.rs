@@ -11,7 +11,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use peken_kernel::export::{self, ExportParams};
+use peken_kernel::export::ExportParams;
 
 use crate::reconcile::{self, CreditProposalView, Exceptions, Format, ImportResult, ProposalView};
 
@@ -163,17 +163,7 @@ async fn exceptions(
         state.now(),
     )
     .await?;
-    let filename = format!("exceptions-{}", peken_kernel::period::wib_date(state.now()));
-    if params.format(&req) == export::Format::Xlsx {
-        return Ok(export::attachment(
-            export::XLSX,
-            &format!("{filename}.xlsx"),
-            export::xlsx(&reconcile::exception_sheets(&found))?,
-        ));
-    }
-    export::respond(&req, &params, &filename, &found, || {
-        reconcile::exception_table(&found)
-    })
+    reconcile::exceptions_download(&req, &params, &found, state.now())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

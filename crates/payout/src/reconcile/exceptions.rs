@@ -302,3 +302,45 @@ pub fn exception_table(e: &Exceptions) -> Table {
     }
     table
 }
+
+/// Payout items in transit of exactly `amount`, oldest approval first: the choices offered for
+/// a manual match of a debit line of that amount (`propose` still checks the pair).
+pub async fn payout_candidates<C: ConnectionTrait>(
+    conn: &C,
+    amount: Rupiah,
+    limit: u64,
+) -> ApiResult<Vec<ItemView>> {
+    let rows = sql::query(
+        conn,
+        format!(
+            "{ITEM_SELECT} WHERE status = 'approved' AND amount = $1 \
+             ORDER BY approved_at, id LIMIT $2"
+        ),
+        vec![
+            amount.get().into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ],
+    )
+    .await?;
+    Ok(rows.iter().map(item_row).collect::<Result<_, _>>()?)
+}
+
+/// The exceptions as a download, as the API and the console give it: `format=xlsx` a workbook
+/// with one sheet per list, else the one table with a `kind` column (CSV, or JSON when asked).
+pub fn exceptions_download(
+    req: &actix_web::HttpRequest,
+    params: &peken_kernel::export::ExportParams,
+    found: &Exceptions,
+    now: DateTime<Utc>,
+) -> ApiResult<actix_web::HttpResponse> {
+    use peken_kernel::export;
+    let filename = format!("exceptions-{}", wib_date(now));
+    if params.format(req) == export::Format::Xlsx {
+        return Ok(export::attachment(
+            export::XLSX,
+            &format!("{filename}.xlsx"),
+            export::xlsx(&exception_sheets(found))?,
+        ));
+    }
+    export::respond(req, params, &filename, found, || exception_table(found))
+}

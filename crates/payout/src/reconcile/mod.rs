@@ -14,6 +14,7 @@ pub use credit_manual::{
 };
 pub use exceptions::{
     Exceptions, OverdueItem, UnconfirmedReceipt, exception_sheets, exception_table, exceptions,
+    exceptions_download, payout_candidates,
 };
 pub use manual::{ProposalView, approve_match, propose, reject_match};
 pub use matching::import;
