@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # A streaming replica of the local PostgreSQL and a PgBouncer in front of it, for the tests that
-# need them (crates/server/tests/scale_out). Run as root on a machine whose PostgreSQL listens on
-# 127.0.0.1:5432; the replica and PgBouncer run as the `postgres` user under $PEKEN_REPLICA_DIR.
+# need them (crates/server/tests/scale_out) and scripts/bench-scale.sh. Run as root on a machine
+# whose PostgreSQL listens on 127.0.0.1:5432; the replica and PgBouncer run as the `postgres` user
+# under $PEKEN_REPLICA_DIR. PEKEN_CI_DATABASE_URL is the primary's URL the script asks (any
+# database on it: the replica is a copy of the whole cluster, every database in it).
 #
 #   scripts/replica.sh start              make the replica (pg_basebackup -R) on port 5433 and
-#                                         start PgBouncer (transaction pooling) on port 6432;
-#                                         prints the variables the tests read
+#                                         start PgBouncer (transaction pooling from 1.21, session
+#                                         pooling before) on port 6432; prints the variables the
+#                                         tests read, whose URLs name the `postgres` database
+#                                         (another database of the cluster is the same URL with
+#                                         its name instead)
 #   scripts/replica.sh stop               stop both and remove the replica's files
 #   scripts/replica.sh stop-replica       stop the replica only (fast shutdown), keeping its files
 #   scripts/replica.sh start-replica      start it again; it catches up by streaming

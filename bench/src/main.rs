@@ -7,6 +7,7 @@ mod compare;
 mod image;
 mod load;
 mod programme;
+mod ratio;
 mod rng;
 mod seed;
 
@@ -55,6 +56,17 @@ enum Command {
     Compare {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+    /// The same scenarios measured two ways (their `--json`, rows matched by name) side by side:
+    /// throughput and p99 of `--other` as a ratio to `--base`.
+    Ratio {
+        /// What the ratio is, e.g. `replica ÷ primary`.
+        #[arg(long)]
+        title: String,
+        #[arg(long, required = true)]
+        base: Vec<std::path::PathBuf>,
+        #[arg(long, required = true)]
+        other: Vec<std::path::PathBuf>,
     },
     /// Time each of the programme's reports (city-wide and for one kecamatan) on a seeded
     /// database and print their figures.
@@ -121,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Run(args) => load::run(args).await,
         Command::Compare { files } => compare::run(&files),
+        Command::Ratio { title, base, other } => ratio::run(&title, &base, &other),
         Command::Programme {
             database_url,
             kecamatan,

@@ -35,6 +35,7 @@ mod problems;
 mod products;
 mod programme;
 mod proxy;
+mod read_replica;
 mod registration;
 mod reports;
 mod sessions;

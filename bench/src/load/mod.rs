@@ -10,6 +10,7 @@ mod checkout;
 mod client;
 mod month_end;
 mod report;
+mod reports_read;
 mod rss;
 mod stats;
 
@@ -34,6 +35,9 @@ pub enum Scenario {
     Healthz,
     Pgbench,
     All,
+    /// The reports a read replica serves, as the cooperatives office asks for them (not part of
+    /// `all`; `scripts/bench-scale.sh` runs it on the primary and on a replica).
+    Reports,
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,6 +137,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     if wants(Scenario::Checkout) {
         checkout_scenario(&args, &api, &db, pid, &mut results).await?;
+    }
+    if args.scenario == Scenario::Reports {
+        reports_scenario(&args, &api, pid, &mut results).await?;
     }
     if wants(Scenario::MonthEnd) {
         eprintln!("month-end: {} repetitions", args.repetitions);
@@ -347,6 +354,48 @@ async fn work_done(api: &Api, db: &DatabaseConnection, token: Option<&str>) -> O
         statements,
         transactions,
     })
+}
+
+async fn reports_scenario(
+    args: &RunArgs,
+    api: &Api,
+    pid: Option<u32>,
+    results: &mut report::Results,
+) -> anyhow::Result<()> {
+    let admin = api.login(ADMIN_EMAIL, PASSWORD).await?;
+    let paths = Arc::new(reports_read::paths(chrono::Utc::now()));
+    // Each report once before the timed loop: a path the server refuses stops the run here.
+    for path in paths.iter() {
+        let answer = api.get(path, Some(&admin)).await?;
+        anyhow::ensure!(
+            answer.status.is_success(),
+            "{path}: {} {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
+        );
+    }
+    eprintln!("reports: {} clients for {:?}", args.clients, args.duration);
+    let admin = Arc::new(admin);
+    let watch = pid.map(rss::Watch::start);
+    let (rec, elapsed) = drive(args.clients, args.duration, {
+        let (api, paths, admin) = (api.clone(), paths.clone(), admin.clone());
+        move |c, k| {
+            let (api, paths, admin) = (api.clone(), paths.clone(), admin.clone());
+            async move {
+                api.get(reports_read::pick(&paths, c, k), Some(admin.as_str()))
+                    .await
+            }
+        }
+    })
+    .await;
+    let rss = stop(watch).await;
+    results.push(
+        rec.summary("reports", elapsed).with_note(
+            "compliance, city turnover, monthly series, dormant shops, OPD spend, audit log",
+        ),
+        rss,
+    );
+    Ok(())
 }
 
 async fn browse_scenario(

@@ -102,6 +102,16 @@ pub async fn list(
     status: Option<&str>,
     page: &PageParams,
 ) -> ApiResult<Page<RefundView>> {
+    list_from(&state.db, status, page).await
+}
+
+/// [`list`] read from `conn`: the read replica's connection for an export, which may be
+/// seconds stale, or the primary for the list treasury works from.
+pub async fn list_from<C: ConnectionTrait>(
+    conn: &C,
+    status: Option<&str>,
+    page: &PageParams,
+) -> ApiResult<Page<RefundView>> {
     let limit = page.limit()?;
     let after: Option<String> = page.cursor()?;
     let mut filters = Vec::new();
@@ -121,7 +131,7 @@ pub async fn list(
     };
     values.push((limit as i64 + 1).into());
     let rows = sql::query(
-        &state.db,
+        conn,
         format!(
             "SELECT {COLUMNS} FROM refunds {filter} ORDER BY id LIMIT ${}",
             values.len()

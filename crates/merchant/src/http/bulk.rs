@@ -76,6 +76,10 @@ async fn export_listings(
     req: HttpRequest,
     params: web::Query<ExportParams>,
 ) -> ApiResult<HttpResponse> {
+    // On the primary, not the read replica: the sheet is edited and imported back, and an import
+    // sets what it says (a `stock_count` is a counted stock, a price the new price), so a sheet
+    // a few seconds stale would put back a price or a count the shop has just changed. It also
+    // checks who may see the shop.
     let rows: Vec<BulkRow> = bulk::export(&state, &auth, &id)
         .await?
         .into_iter()

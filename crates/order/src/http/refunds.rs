@@ -72,7 +72,15 @@ async fn list(
         limit: query.limit,
         cursor: query.cursor.clone(),
     };
-    let page = refunds::list(&state, status, &page).await?;
+    // The JSON page is the list treasury works from: a refund just proposed for payment by hand
+    // must show as `payment_proposed` to the one who proposed it, so it is read on the primary.
+    // A CSV or XLSX export is a report and may be seconds stale: the read replica serves it.
+    let page = match params.format(&req) {
+        export::Format::Json => refunds::list(&state, status, &page).await?,
+        export::Format::Csv | export::Format::Xlsx => {
+            refunds::list_from(&state.read_db(), status, &page).await?
+        }
+    };
     export::respond(&req, &params, "refunds", &page, || {
         refunds::table(&page.items)
     })

@@ -7,7 +7,7 @@ use peken_kernel::auth::{Caller, Role};
 use peken_kernel::export::{Table, Value};
 use peken_kernel::period::{Period, wib_date};
 use peken_kernel::{ApiError, ApiResult, AppState};
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 use super::withholding::{self, WithholdingKind, WithholdingView};
 use crate::receipt::{rupiah, tanggal};
@@ -55,7 +55,8 @@ fn rate_text(bps: u32) -> String {
     }
 }
 
-/// The slip of an order's withholding as PDF.
+/// The slip of an order's withholding as PDF. Read on the primary: the treasurer fetches it
+/// right after the bill that made it, and [`visible`] decides who may see it.
 pub async fn pdf(state: &AppState, caller: &Caller, order_id: &str) -> ApiResult<Vec<u8>> {
     let w = visible(state, caller, order_id).await?;
     let shop = peken_merchant::facts::shop_party(&state.db, &w.merchant_id)
@@ -113,15 +114,17 @@ fn render(
     doc.finish()
 }
 
-/// An OPD's slips made in a WIB month.
-pub async fn of_month(
-    state: &AppState,
+/// An OPD's slips made in a WIB month, read from `conn` (the route passes the read replica's
+/// connection: the table is a month's report, and a slip is made by a bill whose answer already
+/// names it). The OPD is the caller's own, from the token.
+pub async fn of_month<C: ConnectionTrait>(
+    conn: &C,
     caller: &Caller,
     period: Period,
 ) -> ApiResult<Vec<WithholdingView>> {
     let opd_id = peken_identity::opd_staff::caller_opd(caller)?;
     let (from, to) = (period.start_utc(), period.end_utc());
-    withholding::of_opd_between(&state.db, opd_id, from, to).await
+    withholding::of_opd_between(conn, opd_id, from, to).await
 }
 
 /// The tax office's bulk-upload table: one row per slip.
