@@ -546,7 +546,10 @@ mod tests {
         store.set_shared("k49", Arc::from(vec![3_u8; 2_000]), Duration::from_secs(10));
         assert!(store.get_shared("k49").is_none());
         assert_eq!(store.get_shared("k48").as_deref(), Some(&[2_u8; 5][..]));
-        assert_eq!(store.held_bytes(), entry_cost("k48", &[2_u8; 5]));
+        let entries = lock(&store.entries);
+        assert!(!entries.map.contains_key("k49"));
+        let counted: usize = entries.map.iter().map(|(k, (_, v))| entry_cost(k, v)).sum();
+        assert_eq!(entries.bytes, counted);
     }
 
     #[tokio::test]
