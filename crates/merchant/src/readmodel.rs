@@ -231,45 +231,44 @@ impl Builder {
     }
 
     fn push(&mut self, row: Row) {
-        let shop = match self.shop_index.get(&row.merchant_id) {
-            Some(&at) => at,
-            None => {
-                let photo = self.photo(row.merchant_photo.as_deref());
-                let at = position(self.shops.len());
-                self.shops.push(Shop {
-                    words: peken_catalog::input::search_words(&row.merchant_name)
-                        .join(" ")
-                        .into(),
-                    id: row.merchant_id.as_str().into(),
-                    name: row.merchant_name.into(),
-                    kelurahan_code: row.merchant_kelurahan.into(),
-                    photo,
-                });
-                self.shop_index.insert(row.merchant_id, at);
-                at
-            }
+        let shop = if let Some(&at) = self.shop_index.get(&row.merchant_id) {
+            at
+        } else {
+            let photo = self.photo(row.merchant_photo.as_deref());
+            let at = position(self.shops.len());
+            self.shops.push(Shop {
+                words: peken_catalog::input::search_words(&row.merchant_name)
+                    .join(" ")
+                    .into(),
+                id: row.merchant_id.as_str().into(),
+                name: row.merchant_name.into(),
+                kelurahan_code: row.merchant_kelurahan.into(),
+                photo,
+            });
+            self.shop_index.insert(row.merchant_id, at);
+            at
         };
-        let commodity = row.commodity_id.map(|id| match self.staple_index.get(&id) {
-            Some(&at) => at,
-            None => {
-                let name = row.commodity_name.unwrap_or_default();
-                let at = position(self.staples.len());
-                self.staples.push(Staple {
-                    // A staple's words too: "gula" finds a sugar whatever its brand, and a
-                    // renamed commodity is found by its new name.
-                    words: peken_catalog::input::search_words(&name).join(" ").into(),
-                    face: BrowseCommodity {
-                        id: id.clone(),
-                        name,
-                        category: row.category.clone(),
-                        unit: row.commodity_unit.unwrap_or_default(),
-                        het_price: row.het_price.map(Rupiah::new),
-                        max_qty_per_buyer_per_day: row.max_qty_per_buyer_per_day.map(i64::from),
-                    },
-                });
-                self.staple_index.insert(id, at);
-                at
+        let commodity = row.commodity_id.map(|id| {
+            if let Some(&at) = self.staple_index.get(&id) {
+                return at;
             }
+            let name = row.commodity_name.unwrap_or_default();
+            let at = position(self.staples.len());
+            self.staples.push(Staple {
+                // A staple's words too: "gula" finds a sugar whatever its brand, and a
+                // renamed commodity is found by its new name.
+                words: peken_catalog::input::search_words(&name).join(" ").into(),
+                face: BrowseCommodity {
+                    id: id.clone(),
+                    name,
+                    category: row.category.clone(),
+                    unit: row.commodity_unit.unwrap_or_default(),
+                    het_price: row.het_price.map(Rupiah::new),
+                    max_qty_per_buyer_per_day: row.max_qty_per_buyer_per_day.map(i64::from),
+                },
+            });
+            self.staple_index.insert(id, at);
+            at
         });
         let image = self.photo(row.image.as_deref());
         // The listing's words are the product's, then the shop's (`listing_search_text`): the
@@ -827,13 +826,13 @@ mod tests {
             merchant_id: format!("m{shop}"),
             merchant_name: shop_name.to_owned(),
             merchant_kelurahan: format!("35.78.0{}.1001", shop % 3 + 1),
-            merchant_photo: (shop % 2 == 0).then(|| photo(100 + shop as usize)),
+            merchant_photo: shop.is_multiple_of(2).then(|| photo(100 + shop as usize)),
             product_id: format!("p{i}"),
             product_name: name.to_owned(),
             unit: "kg".to_owned(),
-            net_weight_g: (i % 3 == 0).then_some(1_000),
+            net_weight_g: i.is_multiple_of(3).then_some(1_000),
             net_volume_ml: None,
-            image: (i % 5 != 0).then(|| photo(i % 4)),
+            image: (!i.is_multiple_of(5)).then(|| photo(i % 4)),
             commodity_id: Some(name.to_lowercase()),
             commodity_name: Some(name.to_owned()),
             commodity_unit: Some("kg".to_owned()),
@@ -843,7 +842,7 @@ mod tests {
             kecamatan_code: kecamatan.to_owned(),
             kelurahan_code: format!("{kecamatan}.1001"),
             // Some listings keep an old shop name in their words.
-            search_text: if i % 11 == 0 {
+            search_text: if i.is_multiple_of(11) {
                 format!(
                     "{} toko lama",
                     peken_catalog::input::search_words(name).join(" ")
@@ -960,10 +959,10 @@ mod tests {
             let limit = 1 + rng.below(7);
             let mut query = BrowseQuery {
                 words,
+                category,
+                commodity_id,
                 kecamatan,
                 merchant_id,
-                commodity_id,
-                category,
                 limit,
                 ..BrowseQuery::default()
             };
@@ -1057,7 +1056,7 @@ mod tests {
             let name = NAMES[rng.below(NAMES.len() as u64) as usize];
             let mut row = row(i, name, rng.below(5_000), AREAS[rng.below(3) as usize], 0);
             // Ids as long as the real ones.
-            row.id = format!("{:026}", i);
+            row.id = format!("{i:026}");
             row.product_id = row.id.clone();
             builder.push(row);
         }
