@@ -68,14 +68,34 @@ struct Entries {
 /// either is reached the cache starts again empty (cheaper than tracking recency, and a scan
 /// would evict everything anyway).
 const MAX_MEMORY_ENTRIES: usize = 10_000;
-const MAX_MEMORY_BYTES: usize = 64 << 20;
-/// The near cache in front of Redis holds less, and briefly.
-const NEAR_MAX_BYTES: usize = 8 << 20;
+/// What an entry costs besides its key's and value's bytes: the map's slot (key, expiry and
+/// value handles) and the allocator's headers of the key and the value.
+pub const ENTRY_OVERHEAD_BYTES: usize = 96;
+/// The near cache in front of Redis holds values briefly.
 const NEAR_TTL: Duration = Duration::from_secs(2);
+
+/// What the in-process caches may hold, in bytes (`PEKEN_CACHE_MAX_BYTES`,
+/// `PEKEN_CACHE_NEAR_BYTES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBudget {
+    /// The cache of the embedded mode (and of a process whose Redis is down).
+    pub memory_bytes: usize,
+    /// The near cache in front of Redis.
+    pub near_bytes: usize,
+}
+
+impl Default for CacheBudget {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            near_bytes: 8 << 20,
+        }
+    }
+}
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self::with_budget(MAX_MEMORY_BYTES)
+        Self::with_budget(CacheBudget::default().memory_bytes)
     }
 }
 
@@ -84,7 +104,8 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// A store whose cached values hold at most `max_bytes`.
+    /// A store whose cached entries hold at most `max_bytes`, counting each entry's key, value
+    /// and [`ENTRY_OVERHEAD_BYTES`].
     pub fn with_budget(max_bytes: usize) -> Self {
         Self {
             entries: Mutex::new(Entries::default()),
@@ -106,23 +127,30 @@ impl MemoryStore {
             .map(|(_, v)| v.clone())
     }
 
-    /// Caches a shared value.
+    /// Caches a shared value; one that alone would take more than the budget is not kept.
     pub fn set_shared(&self, key: &str, value: Arc<[u8]>, ttl: Duration) {
         self.maybe_sweep();
+        let cost = entry_cost(key, &value);
         let mut entries = lock(&self.entries);
-        if entries.map.len() >= MAX_MEMORY_ENTRIES
-            || entries.bytes + value.len() + key.len() > self.max_bytes
-        {
+        if let Some((_, old)) = entries.map.remove(key) {
+            entries.bytes = entries.bytes.saturating_sub(entry_cost(key, &old));
+        }
+        if cost > self.max_bytes {
+            return;
+        }
+        if entries.map.len() >= MAX_MEMORY_ENTRIES || entries.bytes + cost > self.max_bytes {
             entries.map.clear();
             entries.bytes = 0;
         }
-        entries.bytes += value.len() + key.len();
-        if let Some((_, old)) = entries
+        entries.bytes += cost;
+        entries
             .map
-            .insert(key.to_owned(), (Instant::now() + ttl, value))
-        {
-            entries.bytes = entries.bytes.saturating_sub(old.len() + key.len());
-        }
+            .insert(key.to_owned(), (Instant::now() + ttl, value));
+    }
+
+    /// What the cached entries hold now, as counted against the budget.
+    pub fn held_bytes(&self) -> usize {
+        lock(&self.entries).bytes
     }
 
     /// Drops expired entries every so often instead of on every call.
@@ -138,15 +166,15 @@ impl MemoryStore {
         {
             let mut entries = lock(&self.entries);
             entries.map.retain(|_, (until, _)| *until > now);
-            entries.bytes = entries
-                .map
-                .iter()
-                .map(|(k, (_, v))| k.len() + v.len())
-                .sum();
+            entries.bytes = entries.map.iter().map(|(k, (_, v))| entry_cost(k, v)).sum();
         }
         lock(&self.windows).retain(|_, (until, _)| *until > now);
         lock(&self.revoked).retain(|_, until| *until > now);
     }
+}
+
+fn entry_cost(key: &str, value: &[u8]) -> usize {
+    key.len() + value.len() + ENTRY_OVERHEAD_BYTES
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -230,14 +258,19 @@ pub struct RedisStore {
 
 impl RedisStore {
     pub fn new(url: &str, prefix: &str) -> redis::RedisResult<Self> {
+        Self::within(url, prefix, CacheBudget::default())
+    }
+
+    /// A store whose in-process caches (the near cache and the fallback) keep to `budget`.
+    pub fn within(url: &str, prefix: &str, budget: CacheBudget) -> redis::RedisResult<Self> {
         Ok(Self {
             client: redis::Client::open(url)?,
             prefix: prefix.to_owned(),
             conn: Mutex::new(None),
             connecting: AsyncMutex::new(()),
             last_attempt: Mutex::new(None),
-            fallback: MemoryStore::new(),
-            near: MemoryStore::with_budget(NEAR_MAX_BYTES),
+            fallback: MemoryStore::with_budget(budget.memory_bytes),
+            near: MemoryStore::with_budget(budget.near_bytes),
         })
     }
 
@@ -425,7 +458,12 @@ pub struct Stores {
 
 impl Stores {
     pub fn memory() -> Self {
-        let store = Arc::new(MemoryStore::new());
+        Self::memory_within(CacheBudget::default())
+    }
+
+    /// In-process stores whose cache keeps to `budget.memory_bytes`.
+    pub fn memory_within(budget: CacheBudget) -> Self {
+        let store = Arc::new(MemoryStore::with_budget(budget.memory_bytes));
         Self {
             cache: store.clone(),
             limiter: store.clone(),
@@ -435,7 +473,12 @@ impl Stores {
     }
 
     pub fn redis(url: &str, prefix: &str) -> redis::RedisResult<Self> {
-        let store = Arc::new(RedisStore::new(url, prefix)?);
+        Self::redis_within(url, prefix, CacheBudget::default())
+    }
+
+    /// Redis, with the in-process caches in front of it keeping to `budget`.
+    pub fn redis_within(url: &str, prefix: &str, budget: CacheBudget) -> redis::RedisResult<Self> {
+        let store = Arc::new(RedisStore::within(url, prefix, budget)?);
         Ok(Self {
             cache: store.clone(),
             limiter: store.clone(),
@@ -491,12 +534,21 @@ mod tests {
         assert!(store.get_shared("k49").is_some());
         store.set_shared("k49", Arc::from(vec![1_u8; 10]), Duration::from_secs(10));
         assert_eq!(store.get_shared("k49").as_deref(), Some(&[1_u8; 10][..]));
+        {
+            let entries = lock(&store.entries);
+            let counted: usize = entries.map.iter().map(|(k, (_, v))| entry_cost(k, v)).sum();
+            assert_eq!(entries.bytes, counted);
+            assert!(counted >= entries.map.len() * ENTRY_OVERHEAD_BYTES);
+        }
+        // A value bigger than the whole budget is not kept, and does not empty the cache; an
+        // older value under its key is dropped rather than answered.
+        store.set_shared("k48", Arc::from(vec![2_u8; 5]), Duration::from_secs(10));
+        store.set_shared("k49", Arc::from(vec![3_u8; 2_000]), Duration::from_secs(10));
+        assert!(store.get_shared("k49").is_none());
+        assert_eq!(store.get_shared("k48").as_deref(), Some(&[2_u8; 5][..]));
         let entries = lock(&store.entries);
-        let counted: usize = entries
-            .map
-            .iter()
-            .map(|(k, (_, v))| k.len() + v.len())
-            .sum();
+        assert!(!entries.map.contains_key("k49"));
+        let counted: usize = entries.map.iter().map(|(k, (_, v))| entry_cost(k, v)).sum();
         assert_eq!(entries.bytes, counted);
     }
 

@@ -59,6 +59,11 @@ pub struct Settings {
     pub redis_url: Option<Secret>,
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
     pub redis_prefix: String,
+    /// What the in-process caches may hold: the cache of the embedded mode (and of a process
+    /// whose Redis is down) and the near cache in front of Redis.
+    pub cache_budget: crate::cache::CacheBudget,
+    /// What this process's cache of answered browse pages may hold, in bytes.
+    pub browse_page_cache_bytes: usize,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     /// Delivery attempts of one message before it is marked failed for an admin to see.
@@ -233,6 +238,12 @@ impl Settings {
             redis_prefix: r
                 .string("PEKEN_REDIS_PREFIX")
                 .unwrap_or_else(|| "peken:".into()),
+            cache_budget: crate::cache::CacheBudget {
+                memory_bytes: r.number("PEKEN_CACHE_MAX_BYTES", 64 << 20, 0, u32::MAX) as usize,
+                near_bytes: r.number("PEKEN_CACHE_NEAR_BYTES", 8 << 20, 0, u32::MAX) as usize,
+            },
+            browse_page_cache_bytes: r.number("PEKEN_BROWSE_PAGE_CACHE_BYTES", 8 << 20, 0, u32::MAX)
+                as usize,
             smtp_url: r.url("PEKEN_SMTP_URL", &["smtp://", "smtps://"]),
             mail_from: r
                 .string("PEKEN_MAIL_FROM")

@@ -105,9 +105,10 @@ pub async fn browse_json(state: &AppState, query: &BrowseQuery) -> ApiResult<Arc
     }
     let cap = peken_catalog::service::turnover_cap(state, &state.db).await?;
     let snapshot = readmodel::snapshot(state, generation).await?;
-    let json: Arc<[u8]> = serde_json::to_vec(&snapshot.page(query, cap))
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
-        .into();
+    let json: Arc<[u8]> =
+        serde_json::to_vec(&snapshot.page(query, cap, &|key| state.media.url(key)))
+            .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+            .into();
     model
         .pages
         .set_shared(&key, json.clone(), cache::BROWSE_TTL);

@@ -42,13 +42,17 @@ pub struct ListImage {
     pub url: String,
 }
 
-/// [`ListImage`] of the JSON the database keeps.
-pub fn list_image_of_json(state: &AppState, json: &str) -> Option<ListImage> {
-    let renditions: Vec<StoredRendition> = serde_json::from_str(json).ok()?;
-    Some(ListImage {
-        thumbnail_url: url(state, &renditions.first()?.key),
-        url: url(state, &renditions.last()?.key),
-    })
+/// The keys of a [`ListImage`] (the smallest stored size's and the largest's) in the JSON the
+/// database keeps, for holding a photo without its URLs.
+pub fn list_keys_of_json(json: &str) -> Option<(String, String)> {
+    let mut renditions: Vec<StoredRendition> = serde_json::from_str(json).ok()?;
+    let largest = renditions.pop()?.key;
+    let smallest = if renditions.is_empty() {
+        largest.clone()
+    } else {
+        renditions.swap_remove(0).key
+    };
+    Some((smallest, largest))
 }
 
 /// The URLs of a photo stored in these sizes (smallest first); `None` without any.

@@ -63,9 +63,11 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         None => secrets::load_or_create(&settings.data_dir, "document_secret")?,
     };
     let stores = match &settings.redis_url {
-        Some(url) => Stores::redis(url.expose(), &settings.redis_prefix)
-            .context("PEKEN_REDIS_URL is not a valid Redis URL")?,
-        None => Stores::memory(),
+        Some(url) => {
+            Stores::redis_within(url.expose(), &settings.redis_prefix, settings.cache_budget)
+                .context("PEKEN_REDIS_URL is not a valid Redis URL")?
+        }
+        None => Stores::memory_within(settings.cache_budget),
     };
     let media = MediaStore::from_settings(&settings).context("opening the media store")?;
     let regions = peken_identity::service::load_regions(&db)
