@@ -282,7 +282,8 @@ async fn pay_orders_on_postgres(
     let rows = txn
         .query_all_raw(chain.finish(
             &format!(
-                "SELECT {}, {} FROM o JOIN order_items i ON i.order_id = o.id ORDER BY o.id, i.id",
+                "SELECT {}, {} FROM o LEFT JOIN order_items i ON i.order_id = o.id \
+                 ORDER BY o.id, i.id",
                 columns("o", order_columns),
                 columns("i", item_columns)
             ),
@@ -296,7 +297,9 @@ async fn pay_orders_on_postgres(
         if paid.last().is_none_or(|o| o.id != order.id) {
             paid.push(order);
         }
-        items.push(order_item::Model::from_query_result(row, "i_")?);
+        if row.try_get::<Option<String>>("", "i_id")?.is_some() {
+            items.push(order_item::Model::from_query_result(row, "i_")?);
+        }
     }
     Ok((paid, items))
 }
