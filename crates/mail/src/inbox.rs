@@ -74,21 +74,23 @@ pub(crate) async fn record_after<C: ConnectionTrait>(
     let by_id: HashMap<&str, &Entry> = fresh.iter().map(|(id, e)| (id.as_str(), e)).collect();
     let messages: Vec<push::outbox::Message<'_>> = devices
         .iter()
-        .filter_map(|(id, device)| {
-            let e = by_id.get(id.as_str())?;
-            Some(push::outbox::Message {
-                notification_id: id.clone(),
-                dedupe_key: format!("{}:{device}", e.dedupe_key),
-                user_id: e.user_id.clone(),
-                device_id: device.clone(),
-                notice: &e.notice,
-            })
-        })
+        .filter_map(|(id, device)| Some(push_message(id, by_id.get(id.as_str())?, device)))
         .collect();
     if !messages.is_empty() {
         push::outbox::enqueue(conn, messages, now).await?;
     }
     Ok(u64::try_from(written).unwrap_or(0))
+}
+
+/// The push message of the inbox entry `id` to one device of its user.
+fn push_message<'a>(id: &str, e: &'a Entry, device: &str) -> push::outbox::Message<'a> {
+    push::outbox::Message {
+        notification_id: id.to_owned(),
+        dedupe_key: format!("{}:{device}", e.dedupe_key),
+        user_id: e.user_id.clone(),
+        device_id: device.to_owned(),
+        notice: &e.notice,
+    }
 }
 
 /// The inbox row of an entry.
@@ -171,13 +173,7 @@ pub async fn record<C: ConnectionTrait>(
     let mut messages = Vec::new();
     for (id, e) in &fresh {
         for device in devices.get(&e.user_id).into_iter().flatten() {
-            messages.push(push::outbox::Message {
-                notification_id: id.clone(),
-                dedupe_key: format!("{}:{device}", e.dedupe_key),
-                user_id: e.user_id.clone(),
-                device_id: device.clone(),
-                notice: &e.notice,
-            });
+            messages.push(push_message(id, e, device));
         }
     }
     push::outbox::enqueue(conn, messages, now).await?;

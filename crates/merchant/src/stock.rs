@@ -139,8 +139,9 @@ pub async fn apply<C: ConnectionTrait>(
 
 /// Applies changes to several listings (each listing once) with two statements whatever their
 /// number: one guarded UPDATE that returns each listing's stock after it, then one insert of the
-/// movements (on PostgreSQL one statement, whose insert reads the update's rows). On PostgreSQL the UPDATE first locks the listings in id order (a sub-select `FOR
-/// UPDATE`), as single changes applied in id order would, so it cannot deadlock with them. A
+/// movements (on PostgreSQL one statement, whose insert reads the update's rows). On PostgreSQL
+/// the UPDATE first locks the listings in id order (a sub-select `FOR UPDATE`), as single
+/// changes applied in id order would, so it cannot deadlock with them. A
 /// change the guard refuses fails the call with the first refused listing; nothing of it counts
 /// once the caller rolls back. Returns the stock after each change, in the order given.
 pub async fn apply_many<C: ConnectionTrait>(
@@ -185,22 +186,11 @@ pub async fn apply_many<C: ConnectionTrait>(
         values,
     )
     .await?;
-    let mut after = std::collections::HashMap::with_capacity(rows.len());
-    for row in rows {
-        after.insert(
-            row.try_get_by_index::<String>(0)?,
-            row.try_get_by_index::<i64>(1)?,
-        );
-    }
-    let mut stocks = Vec::with_capacity(n);
-    let mut movements = Vec::with_capacity(n);
-    for change in changes {
-        let Some(stock_after) = after.get(change.listing_id).copied() else {
-            return Err(refusal(conn, change.listing_id).await);
-        };
-        stocks.push(stock_after);
-        movements.push(movement(change, stock_after, now));
-    }
+    let stocks = stocks_after(conn, rows, changes).await?;
+    let movements = changes
+        .iter()
+        .zip(&stocks)
+        .map(|(change, stock_after)| movement(change, *stock_after, now));
     stock_movement::Entity::insert_many(movements)
         .exec_without_returning(conn)
         .await?;
@@ -255,6 +245,16 @@ async fn apply_many_pg<C: ConnectionTrait>(
         values,
     )
     .await?;
+    stocks_after(conn, rows, changes).await
+}
+
+/// The stock after each change, in the order given, from the guarded update's rows (listing id,
+/// stock); a change the guard refused fails with its reason.
+async fn stocks_after<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<sea_orm::QueryResult>,
+    changes: &[StockChange<'_>],
+) -> Result<Vec<i64>, StockError> {
     let mut after = std::collections::HashMap::with_capacity(rows.len());
     for row in rows {
         after.insert(
@@ -262,7 +262,7 @@ async fn apply_many_pg<C: ConnectionTrait>(
             row.try_get_by_index::<i64>(1)?,
         );
     }
-    let mut stocks = Vec::with_capacity(n);
+    let mut stocks = Vec::with_capacity(changes.len());
     for change in changes {
         let Some(stock_after) = after.get(change.listing_id).copied() else {
             return Err(refusal(conn, change.listing_id).await);

@@ -490,13 +490,7 @@ async fn store_in_one_statement(
         response.payment.va_number = va_number;
         response.payment.qris_payload = qris_payload;
         let body = serde_json::to_string(response).map_err(ApiError::internal)?;
-        let mut payment = payment::Entity::insert(model)
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::column(payment::Column::VaNumber)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .build(pg);
+        let mut payment = insert_bill(model).build(pg);
         payment.sql.push_str(" RETURNING \"id\"");
         let (finish, values) = idempotency::finish_sql(caller, key, 201, &body);
         let mut chain = peken_kernel::sql::Chain::new();
@@ -693,14 +687,7 @@ pub(crate) async fn insert_payment(
 ) -> ApiResult<(Option<String>, Option<String>)> {
     for attempt in 0..VA_ATTEMPTS {
         let (model, va_number, qris_payload) = payment_row(bill, attempt, now);
-        let inserted = payment::Entity::insert(model)
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::column(payment::Column::VaNumber)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
+        let inserted = insert_bill(model).exec_without_returning(txn).await?;
         if inserted == 1 {
             return Ok((va_number, qris_payload));
         }
@@ -709,6 +696,15 @@ pub(crate) async fn insert_payment(
     Err(ApiError::internal(anyhow::anyhow!(
         "no free virtual account number after {VA_ATTEMPTS} attempts"
     )))
+}
+
+/// The bill's insert, which writes nothing when another bill holds its virtual account number.
+fn insert_bill(model: payment::ActiveModel) -> sea_orm::Insert<payment::ActiveModel> {
+    payment::Entity::insert(model).on_conflict(
+        sea_orm::sea_query::OnConflict::column(payment::Column::VaNumber)
+            .do_nothing()
+            .to_owned(),
+    )
 }
 
 /// Virtual account numbers tried before a checkout fails.

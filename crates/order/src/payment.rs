@@ -189,11 +189,17 @@ async fn take_on_postgres(
     let pg = DbBackend::Postgres;
     let mut bill = taken(notice, now).build(pg);
     bill.sql.push_str(" RETURNING *");
-    let receipt = peken_kernel::sql::insert_only_if(
-        payment_receipt::Entity::insert(receipt_row(notice, source, now)).build(pg),
+    let mut receipt = peken_kernel::sql::insert_only_if(
+        payment_receipt::Entity::insert(receipt_row(
+            &new_id(),
+            &notice.payment_id,
+            notice,
+            source,
+            now,
+        ))
+        .build(pg),
         "EXISTS (SELECT 1 FROM p)",
     );
-    let mut receipt = receipt;
     receipt
         .sql
         .push_str(" ON CONFLICT (provider_reference) DO NOTHING RETURNING id");
@@ -313,16 +319,12 @@ async fn record_receipt(
     source: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<String>> {
-    let row = receipt_row(notice, source, now);
-    debug_assert_eq!(bill.id, notice.payment_id);
-    let receipt_id = match &row.id {
-        sea_orm::ActiveValue::Set(id) => id.clone(),
-        _ => return Err(ApiError::internal(anyhow::anyhow!("receipt id"))),
-    };
-    let inserted = payment_receipt::Entity::insert(row)
-        .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
-        .exec_without_returning(txn)
-        .await?;
+    let receipt_id = new_id();
+    let inserted =
+        payment_receipt::Entity::insert(receipt_row(&receipt_id, &bill.id, notice, source, now))
+            .on_conflict_do_nothing_on([payment_receipt::Column::ProviderReference])
+            .exec_without_returning(txn)
+            .await?;
     // `ON CONFLICT DO NOTHING` reports a conflict as zero rows inserted.
     Ok(match inserted {
         sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0) => None,
@@ -330,11 +332,18 @@ async fn record_receipt(
     })
 }
 
-/// The receipt of a notification, applied unless found otherwise.
-fn receipt_row(notice: &Notice, source: &str, now: DateTime<Utc>) -> payment_receipt::ActiveModel {
+/// The receipt `id` of a notification for the bill `payment_id`, applied unless found
+/// otherwise.
+fn receipt_row(
+    id: &str,
+    payment_id: &str,
+    notice: &Notice,
+    source: &str,
+    now: DateTime<Utc>,
+) -> payment_receipt::ActiveModel {
     payment_receipt::ActiveModel {
-        id: Set(new_id()),
-        payment_id: Set(notice.payment_id.clone()),
+        id: Set(id.to_owned()),
+        payment_id: Set(payment_id.to_owned()),
         provider_reference: Set(notice.provider_reference.clone()),
         amount: Set(notice.amount.get()),
         paid_at: Set(notice.paid_at),
