@@ -84,6 +84,26 @@ pub async fn find_many<C: ConnectionTrait>(conn: &C, ids: &[String]) -> Result<V
     Ok(out)
 }
 
+/// The contacts of users as the part `name` of a PostgreSQL [`peken_kernel::sql::Chain`]:
+/// rows of `(id, name, email)` of those of `ids`, and of the ids in column `column` of the
+/// earlier part `part`, that have an e-mail address.
+pub fn contacts_chained(
+    chain: &mut peken_kernel::sql::Chain,
+    name: &str,
+    ids: &[&str],
+    (part, column): (&str, &str),
+) {
+    chain.with(
+        name,
+        &format!(
+            "SELECT id, name, email FROM users WHERE email IS NOT NULL \
+             AND (id IN ({}) OR id IN (SELECT {column} FROM {part}))",
+            peken_kernel::sql::list(ids.len(), 1)
+        ),
+        ids.iter().map(|id| (*id).into()).collect(),
+    );
+}
+
 /// The active users of a role (e.g. every treasury user, to tell them of a failed payout).
 pub async fn active_with_role<C: ConnectionTrait>(
     conn: &C,

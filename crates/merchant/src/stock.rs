@@ -204,13 +204,31 @@ async fn apply_many_pg<C: ConnectionTrait>(
     changes: &[StockChange<'_>],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StockError> {
+    let mut chain = peken_kernel::sql::Chain::new();
+    let updated = apply_many_chained(&mut chain, "stock", changes, now)?;
+    let rows = conn
+        .query_all_raw(chain.finish(&format!("SELECT id, stock FROM {updated}"), Vec::new()))
+        .await?;
+    stocks_after(conn, rows, changes).await
+}
+
+/// [`apply_many`]'s statement as parts of a PostgreSQL [`peken_kernel::sql::Chain`], named
+/// after `prefix`: the changes, the guarded update (each listing locked in id order first) and
+/// the movements. Returns the name of the part whose rows are each updated listing's
+/// `(id, stock)`: the caller reads them and passes them to [`check_applied`], which fails the
+/// call when the guard left a listing out.
+pub fn apply_many_chained(
+    chain: &mut peken_kernel::sql::Chain,
+    prefix: &str,
+    changes: &[StockChange<'_>],
+    now: DateTime<Utc>,
+) -> Result<String, StockError> {
     const COLS: usize = 9;
     for change in changes {
         check(change)?;
     }
     let n = changes.len();
-    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(1 + n * (COLS + 1));
-    values.push(now.into());
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(n * COLS);
     for change in changes {
         values.extend([
             change.listing_id.into(),
@@ -224,28 +242,45 @@ async fn apply_many_pg<C: ConnectionTrait>(
             change.actor_id.into(),
         ]);
     }
-    values.extend(changes.iter().map(|c| c.listing_id.into()));
-    let rows = peken_kernel::sql::query(
-        conn,
-        format!(
-            "WITH v (listing_id, delta, id, kind, units, reference_type, reference_id, note, \
-             actor_id) AS (VALUES {}), \
-             u AS (UPDATE listings SET stock = listings.stock + v.delta, updated_at = $1 \
-             FROM v WHERE listings.id = v.listing_id AND listings.stock >= -v.delta \
-             AND listings.id IN (SELECT id FROM listings WHERE id IN ({}) ORDER BY id FOR UPDATE) \
-             RETURNING listings.id, listings.stock), \
-             m AS (INSERT INTO stock_movements (id, listing_id, kind, quantity_delta, units, \
-             stock_after, reference_type, reference_id, note, actor_id, created_at) \
-             SELECT v.id, v.listing_id, v.kind, v.delta, v.units, u.stock, v.reference_type, \
-             v.reference_id, v.note, v.actor_id, $1 FROM v JOIN u ON u.id = v.listing_id) \
-             SELECT id, stock FROM u",
-            peken_kernel::sql::values_rows(n, COLS, 2),
-            peken_kernel::sql::list(n, 2 + n * COLS)
-        ),
-        values,
-    )
-    .await?;
-    stocks_after(conn, rows, changes).await
+    let (v, u, m) = (
+        format!("{prefix}_v"),
+        format!("{prefix}_u"),
+        format!("{prefix}_m"),
+    );
+    let mut ids: Vec<sea_orm::Value> = vec![now.into()];
+    ids.extend(changes.iter().map(|c| c.listing_id.into()));
+    chain
+        .with(
+            &format!(
+                "{v} (listing_id, delta, id, kind, units, reference_type, reference_id, note, \
+                 actor_id)"
+            ),
+            &format!("VALUES {}", peken_kernel::sql::values_rows(n, COLS, 1)),
+            values,
+        )
+        .with(
+            &u,
+            &format!(
+                "UPDATE listings SET stock = listings.stock + {v}.delta, updated_at = $1 \
+                 FROM {v} WHERE listings.id = {v}.listing_id AND listings.stock >= -{v}.delta \
+                 AND listings.id IN (SELECT id FROM listings WHERE id IN ({}) ORDER BY id \
+                 FOR UPDATE) RETURNING listings.id, listings.stock",
+                peken_kernel::sql::list(n, 2)
+            ),
+            ids,
+        )
+        .with(
+            &m,
+            &format!(
+                "INSERT INTO stock_movements (id, listing_id, kind, quantity_delta, units, \
+                 stock_after, reference_type, reference_id, note, actor_id, created_at) \
+                 SELECT {v}.id, {v}.listing_id, {v}.kind, {v}.delta, {v}.units, {u}.stock, \
+                 {v}.reference_type, {v}.reference_id, {v}.note, {v}.actor_id, $1 \
+                 FROM {v} JOIN {u} ON {u}.id = {v}.listing_id"
+            ),
+            vec![now.into()],
+        );
+    Ok(u)
 }
 
 /// The stock after each change, in the order given, from the guarded update's rows (listing id,
@@ -262,6 +297,16 @@ async fn stocks_after<C: ConnectionTrait>(
             row.try_get_by_index::<i64>(1)?,
         );
     }
+    check_applied(conn, &after, changes).await
+}
+
+/// The stock after each change, in the order given, from each updated listing's stock after
+/// the guarded update (by listing id); a change the guard refused fails with its reason.
+pub async fn check_applied<C: ConnectionTrait, S: std::hash::BuildHasher>(
+    conn: &C,
+    after: &std::collections::HashMap<String, i64, S>,
+    changes: &[StockChange<'_>],
+) -> Result<Vec<i64>, StockError> {
     let mut stocks = Vec::with_capacity(changes.len());
     for change in changes {
         let Some(stock_after) = after.get(change.listing_id).copied() else {

@@ -295,6 +295,34 @@ pub async fn add_spend<C: ConnectionTrait>(
     Ok(())
 }
 
+/// [`add_spend`] for several (ASN, month, amount) rows, distinct and in that order, as the part
+/// `name` of a PostgreSQL [`peken_kernel::sql::Chain`]; it returns each user id it touched.
+pub(crate) fn add_spends_chained(
+    chain: &mut peken_kernel::sql::Chain,
+    name: &str,
+    rows: &[(&str, Period, Rupiah)],
+) {
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(rows.len() * 3);
+    for (user_id, period, amount) in rows {
+        values.extend([
+            (*user_id).into(),
+            period.to_string().into(),
+            amount.get().into(),
+        ]);
+    }
+    chain.with(
+        name,
+        &format!(
+            "INSERT INTO asn_monthly_spend (user_id, period, spent_amount) VALUES {} \
+             ON CONFLICT (user_id, period) DO UPDATE \
+             SET spent_amount = asn_monthly_spend.spent_amount + excluded.spent_amount \
+             RETURNING user_id",
+            peken_kernel::sql::values_rows(rows.len(), 3, 1)
+        ),
+        values,
+    );
+}
+
 pub(crate) fn ledger_error(err: peken_ledger::LedgerError) -> ApiError {
     use peken_kernel::error::{is_connection_error, is_transient_conflict};
     match err {

@@ -84,6 +84,19 @@ pub async fn orders_paid<C: ConnectionTrait>(
             .into_iter()
             .filter_map(|p| p.email.map(|e| (p.id, (p.name, e))))
             .collect();
+    let mails = orders_paid_mails(orders, items, &shops, &contacts);
+    peken_mail::enqueue_many(conn, mails, now).await?;
+    Ok(())
+}
+
+/// The messages of [`orders_paid`], from the shops by id (name, owner's user id) and the
+/// contacts by user id (name, e-mail) its caller has read.
+pub(crate) fn orders_paid_mails(
+    orders: &[order::Model],
+    items: &[order_item::Model],
+    shops: &HashMap<String, (String, String)>,
+    contacts: &HashMap<String, (String, String)>,
+) -> Vec<Mail> {
     let mut mails = Vec::with_capacity(orders.len() * 2);
     for order in orders {
         let (merchant_name, owner_id) = shops.get(&order.merchant_id).cloned().unwrap_or_default();
@@ -123,8 +136,7 @@ pub async fn orders_paid<C: ConnectionTrait>(
             ));
         }
     }
-    peken_mail::enqueue_many(conn, mails, now).await?;
-    Ok(())
+    mails
 }
 
 /// A buyer-facing event of an order, and what its message needs beyond the names.

@@ -527,6 +527,95 @@ fn periods_of(
 /// What follows once the bills' waiting orders are paid (`paid`, sorted by id, with their
 /// `items`): the sales, the turnover, the spend, the month's buyers, the messages, the ledger,
 /// and money owed back for orders cancelled before the payment.
+/// The most orders and sale lines of a payment whose effects are one statement on PostgreSQL
+/// (bigger batches, from a bank statement's credits, take a statement per step).
+const CHAINED_ORDERS: usize = 200;
+
+/// What paid orders add to the month's figures: each shop's turnover by month, each ASN's
+/// spend, and the buyers of the month.
+struct Effects<'a> {
+    turnovers: &'a std::collections::BTreeMap<Period, Vec<(&'a str, Rupiah, i64)>>,
+    spends: &'a [(&'a str, Period, Rupiah)],
+    buyers: &'a [crate::programme::BuyerPaid<'a>],
+}
+
+/// The effects of paid orders on PostgreSQL in one statement: the sales' stock movements, the
+/// turnover, the spend and the month's buyers, in that order (the order of the separate
+/// statements on SQLite, so concurrent payments lock rows in the same order), with the shops and
+/// people the messages name; then the messages.
+async fn effects_on_postgres<C: ConnectionTrait>(
+    conn: &C,
+    sales: &[StockChange<'_>],
+    effects: &Effects<'_>,
+    paid: &[order::Model],
+    items: &[order_item::Model],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let mut chain = peken_kernel::sql::Chain::new();
+    let stock_part = stock::apply_many_chained(&mut chain, "c_stock", sales, now)?;
+    // An UNION ALL reads its branches in turn, each to its end: the parts run in this order.
+    let mut reads = vec![format!(
+        "SELECT 0 AS k, id AS a, CAST(NULL AS TEXT) AS b, CAST(NULL AS TEXT) AS c, stock AS n \
+         FROM {stock_part}"
+    )];
+    for (i, (period, rows)) in effects.turnovers.iter().enumerate() {
+        let name = format!("c_turnover_{i}");
+        peken_merchant::service::add_turnovers_chained(&mut chain, &name, *period, rows);
+        reads.push(format!("SELECT 1, merchant_id, NULL, NULL, 0 FROM {name}"));
+    }
+    if !effects.spends.is_empty() {
+        crate::lifecycle::add_spends_chained(&mut chain, "c_spend", effects.spends);
+        reads.push("SELECT 2, user_id, NULL, NULL, 0 FROM c_spend".to_owned());
+    }
+    if !effects.buyers.is_empty() {
+        crate::programme::record_buyers_chained(&mut chain, "c_buyers", effects.buyers);
+        reads.push("SELECT 3, buyer_id, NULL, NULL, 0 FROM c_buyers".to_owned());
+    }
+    let mut shop_ids: Vec<&str> = paid.iter().map(|o| o.merchant_id.as_str()).collect();
+    shop_ids.sort_unstable();
+    shop_ids.dedup();
+    let mut buyer_ids: Vec<&str> = paid.iter().map(|o| o.buyer_id.as_str()).collect();
+    buyer_ids.sort_unstable();
+    buyer_ids.dedup();
+    peken_merchant::service::shops_chained(&mut chain, "c_shops", &shop_ids);
+    peken_identity::people::contacts_chained(
+        &mut chain,
+        "c_people",
+        &buyer_ids,
+        ("c_shops", "owner_user_id"),
+    );
+    reads.push("SELECT 4, id, name, owner_user_id, 0 FROM c_shops".to_owned());
+    reads.push("SELECT 5, id, name, email, 0 FROM c_people".to_owned());
+    let rows = conn
+        .query_all_raw(chain.finish(&reads.join(" UNION ALL "), Vec::new()))
+        .await?;
+    let mut after = std::collections::HashMap::new();
+    let mut shops = std::collections::HashMap::new();
+    let mut contacts = std::collections::HashMap::new();
+    for row in rows {
+        let kind: i32 = row.try_get_by_index(0)?;
+        let id: String = row.try_get_by_index(1)?;
+        match kind {
+            0 => {
+                after.insert(id, row.try_get_by_index::<i64>(4)?);
+            }
+            4 | 5 => {
+                let named: (String, String) = (row.try_get_by_index(2)?, row.try_get_by_index(3)?);
+                if kind == 4 {
+                    shops.insert(id, named);
+                } else {
+                    contacts.insert(id, named);
+                }
+            }
+            _ => {}
+        }
+    }
+    stock::check_applied(conn, &after, sales).await?;
+    let mails = notify::orders_paid_mails(paid, items, &shops, &contacts);
+    peken_mail::enqueue_many(conn, mails, now).await?;
+    Ok(())
+}
+
 async fn apply_paid<C: ConnectionTrait>(
     conn: &C,
     bills: &[(payment::Model, DateTime<Utc>)],
@@ -574,9 +663,6 @@ async fn apply_paid<C: ConnectionTrait>(
             rounds[*round].push(sale);
             *round += 1;
         }
-        for round in &rounds {
-            stock::apply_many(conn, round, now).await?;
-        }
         // One row per shop and month: the turnover upsert may touch a row once a statement.
         let mut by_shop: std::collections::BTreeMap<(Period, &str), (Rupiah, i64)> =
             std::collections::BTreeMap::new();
@@ -618,14 +704,11 @@ async fn apply_paid<C: ConnectionTrait>(
                 .or_default()
                 .push((shop, total, orders));
         }
-        for (period, rows) in &turnovers {
-            peken_merchant::service::add_turnovers(conn, *period, rows).await?;
-        }
-        for ((buyer, period), amount) in &spent {
-            if amount.is_positive() {
-                add_spend(conn, buyer, *period, *amount).await?;
-            }
-        }
+        let spends: Vec<(&str, Period, Rupiah)> = spent
+            .into_iter()
+            .filter(|(_, amount)| amount.is_positive())
+            .map(|((buyer, period), amount)| (buyer, period, amount))
+            .collect();
         let buyers: Vec<crate::programme::BuyerPaid<'_>> = paid
             .iter()
             .filter_map(|order| {
@@ -638,8 +721,33 @@ async fn apply_paid<C: ConnectionTrait>(
                 })
             })
             .collect();
-        crate::programme::record_buyers(conn, &buyers).await?;
-        notify::orders_paid(conn, paid, &items, now).await?;
+        let effects = Effects {
+            turnovers: &turnovers,
+            spends: &spends,
+            buyers: &buyers,
+        };
+        match rounds.as_slice() {
+            [sales]
+                if conn.get_database_backend() == DbBackend::Postgres
+                    && paid.len() <= CHAINED_ORDERS
+                    && sales.len() <= CHAINED_ORDERS =>
+            {
+                effects_on_postgres(conn, sales, &effects, paid, &items, now).await?;
+            }
+            _ => {
+                for round in &rounds {
+                    stock::apply_many(conn, round, now).await?;
+                }
+                for (period, rows) in effects.turnovers {
+                    peken_merchant::service::add_turnovers(conn, *period, rows).await?;
+                }
+                for (buyer, period, amount) in effects.spends {
+                    add_spend(conn, buyer, *period, *amount).await?;
+                }
+                crate::programme::record_buyers(conn, effects.buyers).await?;
+                notify::orders_paid(conn, paid, &items, now).await?;
+            }
+        }
     }
     // Posted last: the ledger's city-wide accounts are striped, but the work above must still
     // not happen while their rows are held.

@@ -62,41 +62,75 @@ pub async fn record_buyers<C: ConnectionTrait>(
     conn: &C,
     paid: &[BuyerPaid<'_>],
 ) -> Result<(), DbErr> {
-    let mut rows: Vec<&BuyerPaid<'_>> = paid.iter().collect();
-    rows.sort();
-    rows.dedup();
-    for chunk in rows.chunks(sql::CHUNK_ROWS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
-        for row in chunk {
-            values.extend([
-                row.period.clone().into(),
-                row.buyer_id.into(),
-                row.merchant_id.into(),
-                i32::from(row.role == "asn").into(),
-                i32::from(row.role == "public").into(),
-            ]);
-        }
+    for chunk in distinct(paid).chunks(sql::CHUNK_ROWS) {
         sql::exec(
             conn,
             format!(
-                "WITH v (period, buyer_id, merchant_id, asn, public) AS (VALUES {}) \
-                 INSERT INTO buyer_months (period, scope, buyer_id, asn, public) \
-                 SELECT r.period, r.scope, r.buyer_id, MAX(r.asn), MAX(r.public) FROM ( \
-                 SELECT v.period, m.kecamatan_code AS scope, v.buyer_id, v.asn, v.public \
-                 FROM v JOIN merchants m ON m.id = v.merchant_id \
-                 UNION ALL SELECT v.period, '{CITY}', v.buyer_id, v.asn, v.public FROM v \
-                 ) AS r WHERE true GROUP BY r.period, r.scope, r.buyer_id \
-                 ON CONFLICT (period, scope, buyer_id) DO UPDATE SET \
-                 asn = CASE WHEN excluded.asn > buyer_months.asn THEN excluded.asn ELSE buyer_months.asn END, \
-                 public = CASE WHEN excluded.public > buyer_months.public THEN excluded.public ELSE buyer_months.public END \
-                 WHERE excluded.asn > buyer_months.asn OR excluded.public > buyer_months.public",
-                sql::values_rows(chunk.len(), 5, 1)
+                "WITH v (period, buyer_id, merchant_id, asn, public) AS (VALUES {}) {}",
+                sql::values_rows(chunk.len(), 5, 1),
+                buyers_upsert("v")
             ),
-            values,
+            buyer_values(chunk),
         )
         .await?;
     }
     Ok(())
+}
+
+/// [`record_buyers`] as the part `name` of a PostgreSQL [`sql::Chain`] (with its rows in the
+/// part `{name}_v` before it), for at most [`sql::CHUNK_ROWS`] payments.
+pub fn record_buyers_chained(chain: &mut sql::Chain, name: &str, paid: &[BuyerPaid<'_>]) {
+    let rows = distinct(paid);
+    let v = format!("{name}_v");
+    chain
+        .with(
+            &format!("{v} (period, buyer_id, merchant_id, asn, public)"),
+            &format!("VALUES {}", sql::values_rows(rows.len(), 5, 1)),
+            buyer_values(&rows),
+        )
+        .with(
+            name,
+            &format!("{} RETURNING buyer_id", buyers_upsert(&v)),
+            Vec::new(),
+        );
+}
+
+fn distinct<'p, 'a>(paid: &'p [BuyerPaid<'a>]) -> Vec<&'p BuyerPaid<'a>> {
+    let mut rows: Vec<&BuyerPaid<'_>> = paid.iter().collect();
+    rows.sort();
+    rows.dedup();
+    rows
+}
+
+fn buyer_values(rows: &[&BuyerPaid<'_>]) -> Vec<Value> {
+    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 5);
+    for row in rows {
+        values.extend([
+            row.period.clone().into(),
+            row.buyer_id.into(),
+            row.merchant_id.into(),
+            i32::from(row.role == "asn").into(),
+            i32::from(row.role == "public").into(),
+        ]);
+    }
+    values
+}
+
+/// The upsert of `buyer_months` from the rows `v` (`period, buyer_id, merchant_id, asn, public`):
+/// the city's row and each shop's kecamatan's, a role gained raising its flag.
+fn buyers_upsert(v: &str) -> String {
+    format!(
+        "INSERT INTO buyer_months (period, scope, buyer_id, asn, public) \
+         SELECT r.period, r.scope, r.buyer_id, MAX(r.asn), MAX(r.public) FROM ( \
+         SELECT {v}.period, m.kecamatan_code AS scope, {v}.buyer_id, {v}.asn, {v}.public \
+         FROM {v} JOIN merchants m ON m.id = {v}.merchant_id \
+         UNION ALL SELECT {v}.period, '{CITY}', {v}.buyer_id, {v}.asn, {v}.public FROM {v} \
+         ) AS r WHERE true GROUP BY r.period, r.scope, r.buyer_id \
+         ON CONFLICT (period, scope, buyer_id) DO UPDATE SET \
+         asn = CASE WHEN excluded.asn > buyer_months.asn THEN excluded.asn ELSE buyer_months.asn END, \
+         public = CASE WHEN excluded.public > buyer_months.public THEN excluded.public ELSE buyer_months.public END \
+         WHERE excluded.asn > buyer_months.asn OR excluded.public > buyer_months.public"
+    )
 }
 
 /// The distinct buyers of one WIB month (the month the buyer paid in).

@@ -11,6 +11,7 @@ pub(crate) mod sale;
 
 pub use cards::{ListingCard, cards};
 pub use sale::{
-    BankAccount, ListingDetail, ListingForSale, add_turnover, add_turnovers, bank_account,
-    listings_for_sale, merchant_name, owner_contact, shop_and_owner, shops, staples_for_sale,
+    BankAccount, ListingDetail, ListingForSale, add_turnover, add_turnovers, add_turnovers_chained,
+    bank_account, listings_for_sale, merchant_name, owner_contact, shop_and_owner, shops,
+    shops_chained, staples_for_sale,
 };

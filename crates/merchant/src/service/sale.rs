@@ -333,18 +333,65 @@ pub async fn add_turnovers<C: ConnectionTrait>(
         }
         peken_kernel::sql::exec(
             conn,
-            format!(
-                "INSERT INTO merchant_turnover (merchant_id, period, gross_amount, order_count) \
-                 VALUES {} ON CONFLICT (merchant_id, period) DO UPDATE SET \
-                 gross_amount = merchant_turnover.gross_amount + excluded.gross_amount, \
-                 order_count = merchant_turnover.order_count + excluded.order_count",
-                peken_kernel::sql::values_rows(chunk.len(), 4, 1)
-            ),
+            turnover_upsert(&peken_kernel::sql::values_rows(chunk.len(), 4, 1)),
             values,
         )
         .await?;
     }
     Ok(())
+}
+
+/// [`add_turnovers`] as the part `name` of a PostgreSQL [`peken_kernel::sql::Chain`], for at
+/// most [`peken_kernel::sql::CHUNK_ROWS`] merchants; it returns each merchant id it touched.
+pub fn add_turnovers_chained(
+    chain: &mut peken_kernel::sql::Chain,
+    name: &str,
+    period: Period,
+    rows: &[(&str, Rupiah, i64)],
+) {
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|(merchant_id, _, _)| *merchant_id);
+    let period = period.to_string();
+    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 4);
+    for (merchant_id, amount, orders) in &rows {
+        values.extend([
+            (*merchant_id).into(),
+            period.clone().into(),
+            amount.get().into(),
+            (*orders).into(),
+        ]);
+    }
+    chain.with(
+        name,
+        &format!(
+            "{} RETURNING merchant_id",
+            turnover_upsert(&peken_kernel::sql::values_rows(rows.len(), 4, 1))
+        ),
+        values,
+    );
+}
+
+/// The turnover upsert of `values` rows of (merchant, period, amount, orders).
+fn turnover_upsert(values: &str) -> String {
+    format!(
+        "INSERT INTO merchant_turnover (merchant_id, period, gross_amount, order_count) \
+         VALUES {values} ON CONFLICT (merchant_id, period) DO UPDATE SET \
+         gross_amount = merchant_turnover.gross_amount + excluded.gross_amount, \
+         order_count = merchant_turnover.order_count + excluded.order_count"
+    )
+}
+
+/// Shops by id as the part `name` of a PostgreSQL [`peken_kernel::sql::Chain`]: rows of
+/// `(id, name, owner_user_id)`, what [`shops`] reads.
+pub fn shops_chained(chain: &mut peken_kernel::sql::Chain, name: &str, merchant_ids: &[&str]) {
+    chain.with(
+        name,
+        &format!(
+            "SELECT id, name, owner_user_id FROM merchants WHERE id IN ({})",
+            peken_kernel::sql::list(merchant_ids.len(), 1)
+        ),
+        merchant_ids.iter().map(|id| (*id).into()).collect(),
+    );
 }
 
 /// Shops by id: name and owner's user id, what messages about several orders need (one query).
