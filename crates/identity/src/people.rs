@@ -214,6 +214,16 @@ pub async fn lock<C: ConnectionTrait>(conn: &C, user_id: &str) -> Result<(), DbE
     Ok(())
 }
 
+/// [`lock`] on PostgreSQL as the part `name` of a [`peken_kernel::sql::Chain`] (a row when the
+/// user exists).
+pub fn lock_chained(chain: &mut peken_kernel::sql::Chain, name: &str, user_id: &str) {
+    chain.with(
+        name,
+        "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+        vec![user_id.into()],
+    );
+}
+
 /// A party to a document (the buyer of a receipt): the name, and for an ASN the NIP (or NI
 /// PPPK) and the OPD served at the time. Never the NIK.
 #[derive(Debug, Clone, PartialEq, Eq)]

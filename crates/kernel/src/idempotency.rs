@@ -66,22 +66,56 @@ pub async fn begin<C: ConnectionTrait>(
     hash: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<Begin> {
-    let backend = conn.get_database_backend();
     let inserted = conn
         .execute_raw(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO idempotency_keys (caller_id, key, request_hash, status_code, \
-             response_body, created_at) VALUES ($1, $2, $3, 0, '', $4) \
-             ON CONFLICT (caller_id, key) DO NOTHING",
-            [caller.into(), key.into(), hash.into(), now.into()],
+            conn.get_database_backend(),
+            CLAIM,
+            claim_values(caller, key, hash, now),
         ))
         .await?;
-    if inserted.rows_affected() == 1 {
+    claimed(conn, inserted.rows_affected() == 1, caller, key, hash).await
+}
+
+/// The claim of [`begin`] as the part `name` of a PostgreSQL [`crate::sql::Chain`]: a row when
+/// the key was new. The caller passes whether it got one to [`claimed`].
+pub fn claim_chained(
+    chain: &mut crate::sql::Chain,
+    name: &str,
+    caller: &str,
+    key: &str,
+    hash: &str,
+    now: DateTime<Utc>,
+) {
+    chain.with(
+        name,
+        &format!("{CLAIM} RETURNING 1"),
+        claim_values(caller, key, hash, now),
+    );
+}
+
+const CLAIM: &str = "INSERT INTO idempotency_keys (caller_id, key, request_hash, status_code, \
+                     response_body, created_at) VALUES ($1, $2, $3, 0, '', $4) \
+                     ON CONFLICT (caller_id, key) DO NOTHING";
+
+fn claim_values(caller: &str, key: &str, hash: &str, now: DateTime<Utc>) -> Vec<sea_orm::Value> {
+    vec![caller.into(), key.into(), hash.into(), now.into()]
+}
+
+/// What a claim means: `fresh` (the key was new) goes ahead; a key seen before answers its
+/// stored response, or is refused when it came with another request.
+pub async fn claimed<C: ConnectionTrait>(
+    conn: &C,
+    fresh: bool,
+    caller: &str,
+    key: &str,
+    hash: &str,
+) -> ApiResult<Begin> {
+    if fresh {
         return Ok(Begin::Fresh);
     }
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(
-            backend,
+            conn.get_database_backend(),
             "SELECT request_hash, status_code, response_body FROM idempotency_keys \
              WHERE caller_id = $1 AND key = $2",
             [caller.into(), key.into()],

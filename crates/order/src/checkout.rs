@@ -174,9 +174,27 @@ pub(crate) async fn place(
     }
 
     let txn = state.db.begin().await?;
-    if let Begin::Replay { status, body } =
+    let on_postgres = txn.get_database_backend() == DbBackend::Postgres;
+    let begun = if on_postgres {
+        // The key claimed and then the buyer locked, in one statement.
+        let mut chain = peken_kernel::sql::Chain::new();
+        idempotency::claim_chained(&mut chain, "c_key", &caller.user_id, key, hash, now);
+        peken_identity::people::lock_chained(&mut chain, "c_lock", &caller.user_id);
+        let rows = txn
+            .query_all_raw(chain.finish(
+                "SELECT 0 AS k FROM c_key UNION ALL SELECT 1 FROM c_lock",
+                Vec::new(),
+            ))
+            .await?;
+        let mut fresh = false;
+        for row in rows {
+            fresh |= row.try_get_by_index::<i32>(0)? == 0;
+        }
+        idempotency::claimed(&txn, fresh, &caller.user_id, key, hash).await?
+    } else {
         idempotency::begin(&txn, &caller.user_id, key, hash, now).await?
-    {
+    };
+    if let Begin::Replay { status, body } = begun {
         txn.commit().await?;
         state.metrics.event("checkout", "replayed");
         return Ok(CheckoutOutcome { status, body });
@@ -186,7 +204,11 @@ pub(crate) async fn place(
         .values()
         .copied()
         .fold(0_i64, i64::saturating_add);
-    crate::holding::check(&txn, &state.settings, &caller.user_id, cart_units).await?;
+    if on_postgres {
+        crate::holding::check_locked(&txn, &state.settings, &caller.user_id, cart_units).await?;
+    } else {
+        crate::holding::check(&txn, &state.settings, &caller.user_id, cart_units).await?;
+    }
     let delivery = match (&cart.fulfilment, &cart.address_id) {
         (FulfilmentMethod::Delivery, Some(id)) => Some(
             peken_identity::addresses::for_delivery(&txn, &state.regions, &caller.user_id, id)

@@ -21,6 +21,17 @@ pub async fn check<C: ConnectionTrait>(
     cart_units: i64,
 ) -> ApiResult<()> {
     peken_identity::people::lock(conn, buyer_id).await?;
+    check_locked(conn, settings, buyer_id, cart_units).await
+}
+
+/// [`check`] for a caller that holds the buyer's lock already (taken in an earlier statement
+/// of its transaction, so the count's snapshot comes after it).
+pub async fn check_locked<C: ConnectionTrait>(
+    conn: &C,
+    settings: &Settings,
+    buyer_id: &str,
+    cart_units: i64,
+) -> ApiResult<()> {
     let backend = conn.get_database_backend();
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(

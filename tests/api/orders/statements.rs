@@ -67,11 +67,11 @@ async fn a_purchase_costs_a_fixed_handful_of_statements_whatever_the_cart() {
         one, three,
         "one item {one:?} against three from two shops {three:?}"
     );
-    // On PostgreSQL: the key under the buyer's lock, holdings, listings, stock, and the bill
+    // On PostgreSQL: the key with the buyer's lock, holdings, listings, stock, and the bill
     // with its orders, lines, events and answer; then the bill with its receipt, the orders with
     // their events and lines, the sales with the turnover, spend, buyers, shops and people, the
     // messages with the inbox, and the ledger.
-    let (checkout_bound, callback_bound) = if on_postgres() { (6, 5) } else { (10, 19) };
+    let (checkout_bound, callback_bound) = if on_postgres() { (5, 5) } else { (10, 19) };
     assert!(
         one.0 <= checkout_bound && one.1 <= callback_bound,
         "checkout {} (at most {checkout_bound}), callback {} (at most {callback_bound})",
