@@ -97,11 +97,23 @@ pub fn contacts_chained(
         name,
         &format!(
             "SELECT id, name, email FROM users WHERE email IS NOT NULL \
-             AND (id IN ({}) OR id IN (SELECT {column} FROM {part}))",
-            peken_kernel::sql::list(ids.len(), 1)
+             AND id IN (SELECT {column} FROM {part}{})",
+            ids_rows(ids.len())
         ),
         ids.iter().map(|id| (*id).into()).collect(),
     );
+}
+
+/// ` UNION ALL VALUES ($1), ($2), …` for `n` ids: one set with the ids of an earlier part, which
+/// PostgreSQL looks up by the primary key (an `OR` of the two would scan every user).
+fn ids_rows(n: usize) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    format!(
+        " UNION ALL VALUES {}",
+        peken_kernel::sql::values_rows(n, 1, 1)
+    )
 }
 
 /// The active users of a role (e.g. every treasury user, to tell them of a failed payout).
