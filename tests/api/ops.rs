@@ -37,9 +37,40 @@ async fn health_ready_metrics_and_docs_answer() {
     }
     let docs = app.get("/docs/", None).await.expect(200);
     assert!(docs.text.contains("swagger"), "swagger ui served");
+    let initializer = app
+        .get("/docs/swagger-initializer.js", None)
+        .await
+        .expect(200);
+    assert!(
+        initializer.text.contains("/api-docs/openapi.json"),
+        "the UI reads the served document: {}",
+        initializer.text
+    );
     let spec = app.get("/api-docs/openapi.json", None).await.expect(200);
     assert_eq!(spec.body["info"]["title"], "peken");
     assert!(spec.body["paths"]["/api/v1/auth/login"]["post"].is_object());
+    // The document served is the committed one, made once and revalidated by its ETag.
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/openapi.json"
+        ))
+        .expect("the committed document"),
+    )
+    .expect("JSON");
+    assert_eq!(spec.body, committed);
+    let etag = spec.headers["etag"].to_str().unwrap().to_owned();
+    let again = app
+        .send(
+            reqwest::Method::GET,
+            "/api-docs/openapi.json",
+            None,
+            None,
+            &[("If-None-Match", &etag)],
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 304);
+    assert!(again.text.is_empty());
 }
 
 /// Redis is optional to this process (every use falls back in-process), so its outage must not

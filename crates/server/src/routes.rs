@@ -74,7 +74,7 @@ pub fn app() -> (
     >,
     utoipa::openapi::OpenApi,
 ) {
-    let (app, mut api) = App::new()
+    let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(healthz)
@@ -97,13 +97,14 @@ pub fn app() -> (
     // The web console is HTML for people, not part of the JSON API: registered after the
     // document is taken, so it stays out of it.
     let app = app.service(web::scope("/console").configure(peken_console::configure));
-    crate::openapi::add_common_responses(&mut api);
     (app, api)
 }
 
 /// The OpenAPI document as served and committed.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    app().1
+    let mut api = app().1;
+    crate::openapi::add_common_responses(&mut api);
+    api
 }
 
 pub fn openapi_json() -> String {

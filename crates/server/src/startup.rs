@@ -131,6 +131,49 @@ pub struct Application {
     state: AppState,
 }
 
+/// The OpenAPI document as served at [`ApiDocument::PATH`]: its JSON and that JSON's `ETag`.
+struct ApiDocument {
+    body: web::Bytes,
+    etag: String,
+}
+
+impl ApiDocument {
+    const PATH: &'static str = "/api-docs/openapi.json";
+
+    fn new(api: &utoipa::openapi::OpenApi) -> anyhow::Result<Self> {
+        let body = api.to_json().context("serialising the OpenAPI document")?;
+        Ok(Self {
+            etag: peken_kernel::http_cache::etag_of(body.as_bytes()),
+            body: web::Bytes::from(body),
+        })
+    }
+}
+
+/// The OpenAPI document, or `304` when `If-None-Match` names it.
+async fn api_document(
+    request: actix_web::HttpRequest,
+    doc: web::Data<ApiDocument>,
+) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    use peken_kernel::http_cache::{Audience, cache_control, if_none_match};
+    let not_modified = if_none_match(&request, &doc.etag);
+    let mut response = if not_modified {
+        actix_web::HttpResponse::NotModified()
+    } else {
+        actix_web::HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, doc.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, cache_control(Audience::Public, 300)));
+    if not_modified {
+        response.finish()
+    } else {
+        response
+            .content_type("application/json")
+            .body(doc.body.clone())
+    }
+}
+
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&settings.listen)
@@ -141,7 +184,9 @@ impl Application {
 
     pub fn with_state(listener: TcpListener, state: AppState) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let spec = routes::openapi();
+        // Made once and shared by the workers, which serve its bytes: each worker's routes
+        // would otherwise keep a copy of the whole document to serialise on every request.
+        let spec = web::Data::new(ApiDocument::new(&routes::openapi())?);
         let data = web::Data::new(state.clone());
         let settings = state.settings.clone();
         let server = HttpServer::new(move || {
@@ -151,7 +196,12 @@ impl Application {
                 .app_data(web::PayloadConfig::new(settings.max_upload_bytes))
                 .app_data(web::QueryConfig::default().error_handler(middleware::query_error))
                 .app_data(web::PathConfig::default().error_handler(middleware::path_error))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .app_data(spec.clone())
+                .route(ApiDocument::PATH, web::get().to(api_document))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .config(utoipa_swagger_ui::Config::new([ApiDocument::PATH])),
+                )
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(guard::refuse_control_characters))
                 .wrap(from_fn(middleware::observe))
