@@ -15,13 +15,9 @@ async fn orders_filter_by_wib_day_and_the_timeline_is_the_orders_own() {
         .await
         .expect(201);
     let first_id = first.body["orders"][0]["id"].as_str().unwrap().to_owned();
-    let day_one = peken_kernel::period::wib_date(
-        first.body["payment"]["expires_at"]
-            .as_str()
-            .and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok())
-            .map(|e| e - Duration::minutes(1))
-            .unwrap(),
-    );
+    // The WIB day of the checkout (not of its bill's expiry, which late in the evening falls
+    // on the next day).
+    let day_one = peken_kernel::period::wib_date(peken_kernel::clock::Clock::now(&app.clock));
     app.clock.advance(Duration::days(2));
     let me = refreshed(&app, &me).await;
     let second = checkout(&app, &me, "day-3", &cart(&[(&listing, 1)]))
