@@ -282,9 +282,7 @@ pub async fn add_spend<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     conn.execute_raw(Statement::from_sql_and_values(
         backend,
-        "INSERT INTO asn_monthly_spend (user_id, period, spent_amount) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id, period) DO UPDATE \
-         SET spent_amount = asn_monthly_spend.spent_amount + excluded.spent_amount",
+        spend_upsert("($1, $2, $3)"),
         [
             user_id.into(),
             period.to_string().into(),
@@ -293,6 +291,15 @@ pub async fn add_spend<C: ConnectionTrait>(
     ))
     .await?;
     Ok(())
+}
+
+/// The spend upsert of `values` rows of (ASN, month, amount): each added to the month's spend.
+fn spend_upsert(values: &str) -> String {
+    format!(
+        "INSERT INTO asn_monthly_spend (user_id, period, spent_amount) VALUES {values} \
+         ON CONFLICT (user_id, period) DO UPDATE \
+         SET spent_amount = asn_monthly_spend.spent_amount + excluded.spent_amount"
+    )
 }
 
 /// [`add_spend`] for several (ASN, month, amount) rows, distinct and in that order, as the part
@@ -313,11 +320,8 @@ pub(crate) fn add_spends_chained(
     chain.with(
         name,
         &format!(
-            "INSERT INTO asn_monthly_spend (user_id, period, spent_amount) VALUES {} \
-             ON CONFLICT (user_id, period) DO UPDATE \
-             SET spent_amount = asn_monthly_spend.spent_amount + excluded.spent_amount \
-             RETURNING user_id",
-            peken_kernel::sql::values_rows(rows.len(), 3, 1)
+            "{} RETURNING user_id",
+            spend_upsert(&peken_kernel::sql::values_rows(rows.len(), 3, 1))
         ),
         values,
     );

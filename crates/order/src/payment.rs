@@ -524,9 +524,6 @@ fn periods_of(
         .collect()
 }
 
-/// What follows once the bills' waiting orders are paid (`paid`, sorted by id, with their
-/// `items`): the sales, the turnover, the spend, the month's buyers, the messages, the ledger,
-/// and money owed back for orders cancelled before the payment.
 /// The most orders and sale lines of a payment whose effects are one statement on PostgreSQL
 /// (bigger batches, from a bank statement's credits, take a statement per step).
 const CHAINED_ORDERS: usize = 200;
@@ -599,13 +596,11 @@ async fn effects_on_postgres<C: ConnectionTrait>(
             0 => {
                 after.insert(id, row.try_get_by_index::<i64>(4)?);
             }
-            4 | 5 => {
-                let named: (String, String) = (row.try_get_by_index(2)?, row.try_get_by_index(3)?);
-                if kind == 4 {
-                    shops.insert(id, named);
-                } else {
-                    contacts.insert(id, named);
-                }
+            4 => {
+                shops.insert(id, (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
+            }
+            5 => {
+                contacts.insert(id, (row.try_get_by_index(2)?, row.try_get_by_index(3)?));
             }
             _ => {}
         }
@@ -616,6 +611,9 @@ async fn effects_on_postgres<C: ConnectionTrait>(
     Ok(())
 }
 
+/// What follows once the bills' waiting orders are paid (`paid`, sorted by id, with their
+/// `items`): the sales, the turnover, the spend, the month's buyers, the messages, the ledger,
+/// and money owed back for orders cancelled before the payment.
 async fn apply_paid<C: ConnectionTrait>(
     conn: &C,
     bills: &[(payment::Model, DateTime<Utc>)],

@@ -320,21 +320,11 @@ pub async fn add_turnovers<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let mut rows = rows.to_vec();
     rows.sort_by_key(|(merchant_id, _, _)| *merchant_id);
-    let period = period.to_string();
     for chunk in rows.chunks(peken_kernel::sql::CHUNK_ROWS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
-        for (merchant_id, amount, orders) in chunk {
-            values.extend([
-                (*merchant_id).into(),
-                period.clone().into(),
-                amount.get().into(),
-                (*orders).into(),
-            ]);
-        }
         peken_kernel::sql::exec(
             conn,
             turnover_upsert(&peken_kernel::sql::values_rows(chunk.len(), 4, 1)),
-            values,
+            turnover_values(period, chunk),
         )
         .await?;
     }
@@ -351,9 +341,21 @@ pub fn add_turnovers_chained(
 ) {
     let mut rows = rows.to_vec();
     rows.sort_by_key(|(merchant_id, _, _)| *merchant_id);
+    chain.with(
+        name,
+        &format!(
+            "{} RETURNING merchant_id",
+            turnover_upsert(&peken_kernel::sql::values_rows(rows.len(), 4, 1))
+        ),
+        turnover_values(period, &rows),
+    );
+}
+
+/// The values of [`turnover_upsert`]'s rows: merchant, period, amount, orders.
+fn turnover_values(period: Period, rows: &[(&str, Rupiah, i64)]) -> Vec<Value> {
     let period = period.to_string();
     let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 4);
-    for (merchant_id, amount, orders) in &rows {
+    for (merchant_id, amount, orders) in rows {
         values.extend([
             (*merchant_id).into(),
             period.clone().into(),
@@ -361,14 +363,7 @@ pub fn add_turnovers_chained(
             (*orders).into(),
         ]);
     }
-    chain.with(
-        name,
-        &format!(
-            "{} RETURNING merchant_id",
-            turnover_upsert(&peken_kernel::sql::values_rows(rows.len(), 4, 1))
-        ),
-        values,
-    );
+    values
 }
 
 /// The turnover upsert of `values` rows of (merchant, period, amount, orders).
