@@ -1,6 +1,8 @@
 //! The ASN monthly mandate: policies, spend per WIB month, compliance reports, reminders and the
 //! roster import.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::future::join_all;
 use peken_tests::{Options, TestApp, User, spawn_app, spawn_app_with};
@@ -259,6 +261,101 @@ async fn the_compliance_report_counts_per_opd_kecamatan_and_asn() {
     app.get("/api/v1/reports/mandate-compliance", Some(&ani.token))
         .await
         .expect_problem(403, "forbidden");
+}
+
+#[tokio::test]
+async fn a_compliance_report_of_many_asn_is_sent_as_it_is_read() {
+    let app = spawn_app().await;
+    set_policy(&app, "staf", 50_000, "2020-01").await;
+    app.create_opd("DINKES").await;
+    let admin = app.admin().await;
+    // 700 ASN: the JSON and the CSV are each several chunks long.
+    let mut roster = String::from(
+        "nip,name,email,opd_code,position_class,domicile_kelurahan_code,work_kelurahan_code\n",
+    );
+    for day in 1..=28 {
+        for seq in 1..=25 {
+            let nip = format!("198503{day:02}2010011{seq:03}");
+            let _ = writeln!(
+                roster,
+                "{nip},ASN {nip},{nip}@asn.test,DINKES,staf,35.78.03.1002,"
+            );
+        }
+    }
+    let r = app
+        .post_raw(
+            "/api/v1/admin/asn/import",
+            Some(&admin.token),
+            "text/csv",
+            &roster,
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["created"], 700, "{}", r.text);
+
+    let get = |query: &'static str| {
+        app.client
+            .get(app.url(&format!("/api/v1/reports/mandate-compliance{query}")))
+            .bearer_auth(&admin.token)
+            .send()
+    };
+    let res = get("").await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Streamed: no length announced, the body comes in chunks.
+    assert!(res.headers().get("content-length").is_none());
+    assert_eq!(res.headers()["transfer-encoding"], "chunked");
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["totals"]["asn_count"], 700);
+    assert_eq!(body["totals"]["compliant_count"], 0);
+    assert_eq!(body["opds"][0]["opd_code"], "DINKES");
+    assert_eq!(body["opds"][0]["asn_count"], 700);
+    assert_eq!(body["kecamatans"][0]["kecamatan_code"], "35.78.03");
+    assert_eq!(body["classes_without_policy"], json!([]));
+    let nips: Vec<&str> = body["asns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["nip"].as_str().unwrap())
+        .collect();
+    assert_eq!(nips.len(), 700);
+    assert!(nips.windows(2).all(|w| w[0] < w[1]), "ordered by NIP");
+    assert_eq!(body["asns"][0]["remaining_amount"], 50_000);
+
+    let res = get("?format=csv&delimiter=semicolon").await.unwrap();
+    assert_eq!(res.headers()["transfer-encoding"], "chunked");
+    assert_eq!(
+        res.headers()["content-disposition"],
+        format!(
+            "attachment; filename=\"mandate-compliance-{}.csv\"",
+            body["period"].as_str().unwrap()
+        )
+    );
+    let csv = res.text().await.unwrap();
+    assert!(
+        csv.starts_with("\u{feff}period;nip;name;opd_code;"),
+        "{}",
+        &csv[..80]
+    );
+    assert_eq!(csv.matches('\u{feff}').count(), 1, "one byte order mark");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 701);
+    assert!(lines[1..].iter().all(|l| l.split(';').count() == 11));
+    assert!(
+        lines[1].ends_with(";DINKES;35.78.03;staf;50000;0;50000;false;true"),
+        "{}",
+        lines[1]
+    );
+
+    let res = get("?format=xlsx").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let xlsx = res.bytes().await.unwrap();
+    assert!(xlsx.starts_with(b"PK\x03\x04"));
 }
 
 #[tokio::test]

@@ -173,7 +173,7 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, query: web::Query<Qu
                 let totals = if month == report.period {
                     report.totals.clone()
                 } else {
-                    mandate::report(&state, month, &filter).await?.totals
+                    mandate::summary(&state, month, &filter).await?.totals
                 };
                 trend.push((month, totals));
                 month = month.prev();

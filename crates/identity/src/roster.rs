@@ -477,6 +477,48 @@ pub async fn roster_at<C: ConnectionTrait>(
     end: DateTime<Utc>,
     user_id: Option<&str>,
 ) -> Result<Vec<RosterEntry>, sea_orm::DbErr> {
+    let rows = conn
+        .query_all_raw(roster_statement(conn.get_database_backend(), end, user_id))
+        .await?;
+    rows.iter().map(roster_entry).collect()
+}
+
+/// The same roster row by row as the database sends it, for a report that writes each ASN out
+/// as it comes instead of holding the whole city: the stream keeps one pooled connection until
+/// it ends or is dropped.
+pub async fn roster_stream(
+    conn: &sea_orm::DatabaseConnection,
+    end: DateTime<Utc>,
+    user_id: Option<&str>,
+) -> Result<RosterStream, sea_orm::DbErr> {
+    use sea_orm::StreamTrait;
+    let rows = conn
+        .stream_raw(roster_statement(conn.get_database_backend(), end, user_id))
+        .await?;
+    Ok(RosterStream { rows })
+}
+
+/// The roster's rows as they arrive ([`roster_stream`]).
+pub struct RosterStream {
+    rows: sea_orm::QueryStream,
+}
+
+impl RosterStream {
+    /// The next civil servant, or `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<RosterEntry>, sea_orm::DbErr> {
+        use futures_util::StreamExt;
+        match self.rows.next().await {
+            Some(row) => roster_entry(&row?).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+fn roster_statement(
+    backend: sea_orm::DbBackend,
+    end: DateTime<Utc>,
+    user_id: Option<&str>,
+) -> Statement {
     let mut sql = String::from(
         "SELECT u.id, u.nip, u.name, u.email, u.position_class, u.domicile_kelurahan_code, \
          u.work_kelurahan_code, COALESCE(h.opd_id, u.opd_id) AS opd_id \
@@ -492,31 +534,24 @@ pub async fn roster_at<C: ConnectionTrait>(
         values.push(user_id.into());
     }
     sql.push_str(" ORDER BY u.nip");
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            sql,
-            values,
-        ))
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(RosterEntry {
-                user_id: row.try_get("", "id")?,
-                nip: row
-                    .try_get::<Option<String>>("", "nip")?
-                    .unwrap_or_default(),
-                name: row.try_get("", "name")?,
-                email: row.try_get("", "email")?,
-                position_class: row
-                    .try_get::<Option<String>>("", "position_class")?
-                    .unwrap_or_default(),
-                domicile_kelurahan_code: row.try_get("", "domicile_kelurahan_code")?,
-                work_kelurahan_code: row.try_get("", "work_kelurahan_code")?,
-                opd_id: row.try_get("", "opd_id")?,
-            })
-        })
-        .collect()
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+fn roster_entry(row: &sea_orm::QueryResult) -> Result<RosterEntry, sea_orm::DbErr> {
+    Ok(RosterEntry {
+        user_id: row.try_get("", "id")?,
+        nip: row
+            .try_get::<Option<String>>("", "nip")?
+            .unwrap_or_default(),
+        name: row.try_get("", "name")?,
+        email: row.try_get("", "email")?,
+        position_class: row
+            .try_get::<Option<String>>("", "position_class")?
+            .unwrap_or_default(),
+        domicile_kelurahan_code: row.try_get("", "domicile_kelurahan_code")?,
+        work_kelurahan_code: row.try_get("", "work_kelurahan_code")?,
+        opd_id: row.try_get("", "opd_id")?,
+    })
 }
 
 /// Every OPD's code and name, by id (reports name the OPDs they group by).

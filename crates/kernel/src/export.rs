@@ -74,7 +74,8 @@ impl ExportParams {
         }
     }
 
-    fn csv_writer(&self) -> CsvWriter {
+    /// The CSV writer these parameters ask for (delimiter, byte order mark).
+    pub fn csv_writer(&self) -> CsvWriter {
         let semicolon = self.delimiter == Some(Delimiter::Semicolon);
         let bom = self.bom.unwrap_or(semicolon);
         CsvWriter::with_options(if semicolon { ';' } else { ',' }, bom)
@@ -176,24 +177,7 @@ impl Table {
         let mut writer = params.csv_writer();
         writer.header(&self.columns);
         for row in &self.rows {
-            let texts: Vec<String> = row
-                .iter()
-                .map(|value| match value {
-                    Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    _ => String::new(),
-                })
-                .collect();
-            let cells: Vec<Cell<'_>> = row
-                .iter()
-                .zip(&texts)
-                .map(|(value, text)| match value {
-                    Value::Text(t) => Cell::Text(t),
-                    Value::Number(n) | Value::Rupiah(n) => Cell::Number(*n),
-                    Value::Date(_) | Value::Bool(_) | Value::Empty => Cell::Text(text),
-                })
-                .collect();
-            writer.row(&cells);
+            csv_row(&mut writer, row);
         }
         writer.finish()
     }
@@ -203,6 +187,28 @@ impl Table {
     pub fn to_xlsx(&self) -> ApiResult<Vec<u8>> {
         xlsx(std::slice::from_ref(self))
     }
+}
+
+/// One row of values through the formula-defusing writer, as [`Table::to_csv`] writes each.
+pub fn csv_row(writer: &mut CsvWriter, row: &[Value]) {
+    let texts: Vec<String> = row
+        .iter()
+        .map(|value| match value {
+            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => String::new(),
+        })
+        .collect();
+    let cells: Vec<Cell<'_>> = row
+        .iter()
+        .zip(&texts)
+        .map(|(value, text)| match value {
+            Value::Text(t) => Cell::Text(t),
+            Value::Number(n) | Value::Rupiah(n) => Cell::Number(*n),
+            Value::Date(_) | Value::Bool(_) | Value::Empty => Cell::Text(text),
+        })
+        .collect();
+    writer.row(&cells);
 }
 
 /// Several tables as the sheets of one workbook, in order.
@@ -287,8 +293,100 @@ pub fn respond<T: Serialize>(
     }
 }
 
-/// A download: the body under `filename`, with the media type given.
-pub fn attachment(content_type: &str, filename: &str, body: Vec<u8>) -> HttpResponse {
+/// About this many bytes of a streamed answer are handed to the client at a time.
+pub const CHUNK_BYTES: usize = 32 * 1024;
+
+/// Chunks handed over and not yet sent: with the one being written, a streamed answer holds
+/// about three chunks however long it is.
+const CHUNKS_AHEAD: usize = 2;
+
+/// The writing end of a streamed answer ([`streamed`]): the producer appends to [`Chunks::buf`]
+/// and calls [`Chunks::ready`] after each row, which hands a full chunk to the client and waits
+/// while the client is behind.
+pub struct Chunks {
+    tx: tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+    pub buf: Vec<u8>,
+}
+
+/// Why a streamed answer stopped before its end.
+#[derive(Debug)]
+pub enum Cut {
+    /// The client went away; nothing is left to do.
+    Gone,
+    /// The answer could not be finished: the client gets a cut-off body (its length does not
+    /// add up, chunked encoding ends without its last chunk), never a complete wrong one.
+    Failed(ApiError),
+}
+
+impl<E: Into<ApiError>> From<E> for Cut {
+    fn from(error: E) -> Self {
+        Cut::Failed(error.into())
+    }
+}
+
+impl Chunks {
+    /// Hands the client a chunk once [`CHUNK_BYTES`] are written.
+    pub async fn ready(&mut self) -> Result<(), Cut> {
+        if self.buf.len() >= CHUNK_BYTES {
+            self.send().await
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn send(&mut self) -> Result<(), Cut> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES + 1024));
+        self.tx
+            .send(Ok(bytes::Bytes::from(chunk)))
+            .await
+            .map_err(|_| Cut::Gone)
+    }
+}
+
+/// A `200` answer written while it is made: `produce` runs in a task of its own and writes into
+/// the [`Chunks`] it is given, returning them when done; the body is sent as it comes, so a
+/// report of every ASN in the city is never held whole. `filename` makes it a download. Whatever
+/// can fail before the first row (a bad filter, the first queries) should fail before this is
+/// called, so it is answered with a problem.
+pub fn streamed<F, Fut>(content_type: &str, filename: Option<&str>, produce: F) -> HttpResponse
+where
+    F: FnOnce(Chunks) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Chunks, Cut>> + Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    let chunks = Chunks {
+        tx: tx.clone(),
+        buf: Vec::with_capacity(CHUNK_BYTES + 1024),
+    };
+    tokio::spawn(async move {
+        match produce(chunks).await {
+            Ok(mut rest) => {
+                if !rest.buf.is_empty() {
+                    let _ = rest.send().await;
+                }
+            }
+            Err(Cut::Gone) => tracing::debug!("the client left before a streamed answer ended"),
+            Err(Cut::Failed(error)) => {
+                tracing::error!(error = %error, "a streamed answer was cut off");
+                let _ = tx
+                    .send(Err(std::io::Error::other(
+                        "the answer could not be finished",
+                    )))
+                    .await;
+            }
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut answer = HttpResponse::Ok();
+    answer.content_type(content_type.to_owned());
+    if let Some(filename) = filename {
+        answer.insert_header((header::CONTENT_DISPOSITION, disposition(filename)));
+    }
+    answer.streaming(body)
+}
+
+/// `attachment; filename="…"` with anything but letters, digits, `-`, `_` and `.` replaced.
+fn disposition(filename: &str) -> String {
     let safe: String = filename
         .chars()
         .map(|c| {
@@ -299,12 +397,14 @@ pub fn attachment(content_type: &str, filename: &str, body: Vec<u8>) -> HttpResp
             }
         })
         .collect();
+    format!("attachment; filename=\"{safe}\"")
+}
+
+/// A download: the body under `filename`, with the media type given.
+pub fn attachment(content_type: &str, filename: &str, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type.to_owned())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{safe}\""),
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, disposition(filename)))
         .body(body)
 }
 
@@ -372,6 +472,51 @@ mod tests {
         assert_eq!(params.format(&req), Format::Xlsx);
         let plain = TestRequest::default().to_http_request();
         assert_eq!(ExportParams::default().format(&plain), Format::Json);
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_comes_whole_or_visibly_cut_off() {
+        use std::io::Write as _;
+        let whole = streamed(
+            "text/plain",
+            Some("laporan bulan.txt"),
+            |mut out| async move {
+                for i in 0..20_000 {
+                    writeln!(out.buf, "{i}").map_err(ApiError::internal)?;
+                    out.ready().await?;
+                }
+                Ok(out)
+            },
+        );
+        assert_eq!(
+            whole
+                .headers()
+                .get(header::CONTENT_DISPOSITION)
+                .and_then(|v| v.to_str().ok()),
+            Some("attachment; filename=\"laporan_bulan.txt\"")
+        );
+        let body = actix_web::body::to_bytes(whole.into_body())
+            .await
+            .unwrap_or_default();
+        let mut expected = String::new();
+        for i in 0..20_000 {
+            expected.push_str(&i.to_string());
+            expected.push('\n');
+        }
+        assert!(body.len() > 3 * CHUNK_BYTES);
+        assert_eq!(body, expected.as_bytes());
+
+        let cut = streamed("text/plain", None, |mut out| async move {
+            out.buf.resize(CHUNK_BYTES, b'x');
+            out.ready().await?;
+            Err(Cut::Failed(ApiError::internal(anyhow::anyhow!(
+                "the database went away"
+            ))))
+        });
+        assert!(
+            actix_web::body::to_bytes(cut.into_body()).await.is_err(),
+            "a failure after the first chunk must not look like a whole answer"
+        );
     }
 
     #[test]

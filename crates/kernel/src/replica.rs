@@ -186,9 +186,16 @@ pub struct ReadDb<'a> {
     pub(crate) replica: Option<&'a ReadReplica>,
 }
 
-impl ReadDb<'_> {
-    fn replica(&self) -> Option<&ReadReplica> {
+impl<'a> ReadDb<'a> {
+    fn replica(&self) -> Option<&'a ReadReplica> {
         self.replica.filter(|r| r.is_fresh())
+    }
+
+    /// The connection a streamed read uses: the replica while it is fresh, else the primary.
+    /// A stream cannot move to the primary halfway, so a replica failing during it cuts the
+    /// answer off rather than falling back.
+    pub fn connection(&self) -> &'a DatabaseConnection {
+        self.replica().map_or(self.primary, |r| &r.db)
     }
 }
 

@@ -6,14 +6,16 @@
 //! OPD then) and the spend table.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use peken_kernel::auth::Caller;
-use peken_kernel::export::{Table, Value};
+use peken_kernel::export::Value;
 use peken_kernel::period::{Period, wib_date};
+use peken_kernel::regions::Regions;
 use peken_kernel::{ApiError, ApiResult, AppState, Rupiah};
 use peken_mail::{Mail, Template};
-use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -270,122 +272,277 @@ pub fn period_param(state: &AppState, raw: Option<&str>) -> ApiResult<Period> {
 /// Every ASN's standing for `period`, each counted in the OPD it belonged to at the month's
 /// end: identity's roster in one statement, the month's spend in another, joined here with the
 /// minimums.
-pub async fn standings<C: ConnectionTrait>(
+pub async fn standings(
     state: &AppState,
-    conn: &C,
+    conn: &DatabaseConnection,
     period: Period,
     filter: &ReportFilter,
 ) -> ApiResult<Vec<AsnStanding>> {
-    let policies = list_policies(conn).await?;
-    let minimum = minimums(&policies, period);
-    let roster =
-        peken_identity::roster::roster_at(conn, period.end_utc(), filter.user_id.as_deref())
-            .await?;
-    let spent = spend_of(conn, period, filter.user_id.as_deref()).await?;
-    let mut out = Vec::with_capacity(roster.len());
-    for person in roster {
-        let kecamatan = person
-            .domicile_kelurahan_code
-            .as_deref()
-            .or(person.work_kelurahan_code.as_deref())
-            .and_then(|k| state.regions.kelurahan(k))
-            .and_then(|k| k.kecamatan())
-            .map(|k| k.as_str().to_owned());
-        if filter
-            .opd_id
-            .as_ref()
-            .is_some_and(|f| person.opd_id.as_ref() != Some(f))
-            || filter
-                .kecamatan
-                .as_ref()
-                .is_some_and(|f| kecamatan.as_ref() != Some(f))
-        {
-            continue;
-        }
-        let required = minimum.get(&person.position_class).copied();
-        let spent = spent.get(&person.user_id).copied().unwrap_or(Rupiah::ZERO);
-        let required_amount = required.unwrap_or(Rupiah::ZERO);
-        let remaining = required_amount
-            .checked_sub(spent)
-            .filter(|r| r.is_positive())
-            .unwrap_or(Rupiah::ZERO);
-        out.push(AsnStanding {
-            user_id: person.user_id,
-            nip: person.nip,
-            name: person.name,
-            email: person.email,
-            opd_id: person.opd_id,
-            kecamatan_code: kecamatan,
-            position_class: person.position_class,
-            required_amount,
-            spent_amount: spent,
-            remaining_amount: remaining,
-            compliant: spent >= required_amount,
-            policy_found: required.is_some(),
-        });
+    let mut rows = Standings::open(state, conn, period, filter).await?;
+    let mut out = Vec::new();
+    while let Some(s) = rows.next().await? {
+        out.push(s);
     }
     Ok(out)
 }
 
+/// The standings one ASN at a time, as identity's roster arrives from the database: the
+/// minimums and the month's spend are read first, the roster is streamed.
+pub struct Standings {
+    roster: peken_identity::roster::RosterStream,
+    minimum: HashMap<String, Rupiah>,
+    spent: HashMap<String, Rupiah>,
+    filter: ReportFilter,
+    regions: Arc<Regions>,
+}
+
+impl Standings {
+    pub async fn open(
+        state: &AppState,
+        conn: &DatabaseConnection,
+        period: Period,
+        filter: &ReportFilter,
+    ) -> ApiResult<Self> {
+        let policies = list_policies(conn).await?;
+        let spent = spend_of(conn, period, filter.user_id.as_deref()).await?;
+        let roster = peken_identity::roster::roster_stream(
+            conn,
+            period.end_utc(),
+            filter.user_id.as_deref(),
+        )
+        .await?;
+        Ok(Self {
+            roster,
+            minimum: minimums(&policies, period),
+            spent,
+            filter: filter.clone(),
+            regions: state.regions.clone(),
+        })
+    }
+
+    /// The next ASN the filter keeps, or `None` after the last.
+    pub async fn next(&mut self) -> ApiResult<Option<AsnStanding>> {
+        while let Some(person) = self.roster.next().await? {
+            let kecamatan = person
+                .domicile_kelurahan_code
+                .as_deref()
+                .or(person.work_kelurahan_code.as_deref())
+                .and_then(|k| self.regions.kelurahan(k))
+                .and_then(|k| k.kecamatan())
+                .map(|k| k.as_str().to_owned());
+            if self
+                .filter
+                .opd_id
+                .as_ref()
+                .is_some_and(|f| person.opd_id.as_ref() != Some(f))
+                || self
+                    .filter
+                    .kecamatan
+                    .as_ref()
+                    .is_some_and(|f| kecamatan.as_ref() != Some(f))
+            {
+                continue;
+            }
+            let required = self.minimum.get(&person.position_class).copied();
+            let spent = self
+                .spent
+                .get(&person.user_id)
+                .copied()
+                .unwrap_or(Rupiah::ZERO);
+            let required_amount = required.unwrap_or(Rupiah::ZERO);
+            let remaining = required_amount
+                .checked_sub(spent)
+                .filter(|r| r.is_positive())
+                .unwrap_or(Rupiah::ZERO);
+            return Ok(Some(AsnStanding {
+                user_id: person.user_id,
+                nip: person.nip,
+                name: person.name,
+                email: person.email,
+                opd_id: person.opd_id,
+                kecamatan_code: kecamatan,
+                position_class: person.position_class,
+                required_amount,
+                spent_amount: spent,
+                remaining_amount: remaining,
+                compliant: spent >= required_amount,
+                policy_found: required.is_some(),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+/// The report without its per-ASN rows: what they add up to.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComplianceSummary {
+    pub classes_without_policy: Vec<String>,
+    pub totals: Compliance,
+    pub opds: Vec<OpdCompliance>,
+    pub kecamatans: Vec<KecamatanCompliance>,
+}
+
+/// A report being read: each ASN's standing as it comes, added to the totals as it passes, so
+/// the rows can be written out one by one (the API's JSON and CSV) or kept (the console).
+pub struct ReportRun {
+    pub period: Period,
+    standings: Standings,
+    opd_names: HashMap<String, (String, String)>,
+    totals: Compliance,
+    by_opd: BTreeMap<String, Compliance>,
+    by_kecamatan: BTreeMap<String, Compliance>,
+    without: Vec<String>,
+}
+
+/// The columns of the report's per-ASN rows (CSV and XLSX).
+pub const COLUMNS: [&str; 11] = [
+    "period",
+    "nip",
+    "name",
+    "opd_code",
+    "kecamatan_code",
+    "position_class",
+    "required_amount",
+    "spent_amount",
+    "remaining_amount",
+    "compliant",
+    "policy_found",
+];
+
+impl ReportRun {
+    /// Starts the report on the read connection (the replica while it is fresh).
+    pub async fn open(state: &AppState, period: Period, filter: &ReportFilter) -> ApiResult<Self> {
+        let read = state.read_db();
+        let conn = read.connection();
+        let opd_names = peken_identity::roster::opd_names(conn).await?;
+        let standings = Standings::open(state, conn, period, filter).await?;
+        Ok(Self {
+            period,
+            standings,
+            opd_names,
+            totals: Compliance::default(),
+            by_opd: BTreeMap::new(),
+            by_kecamatan: BTreeMap::new(),
+            without: Vec::new(),
+        })
+    }
+
+    /// The next ASN, counted in the totals.
+    pub async fn next(&mut self) -> ApiResult<Option<AsnStanding>> {
+        let Some(s) = self.standings.next().await? else {
+            return Ok(None);
+        };
+        self.totals.add(&s);
+        if let Some(opd) = &s.opd_id {
+            self.by_opd.entry(opd.clone()).or_default().add(&s);
+        }
+        if let Some(kec) = &s.kecamatan_code {
+            self.by_kecamatan.entry(kec.clone()).or_default().add(&s);
+        }
+        if !s.policy_found && !self.without.contains(&s.position_class) {
+            self.without.push(s.position_class.clone());
+        }
+        Ok(Some(s))
+    }
+
+    /// One ASN's row as the CSV and the workbook show it.
+    pub fn row(&self, s: &AsnStanding) -> Vec<Value> {
+        let opd_code = s
+            .opd_id
+            .as_deref()
+            .and_then(|o| self.opd_names.get(o))
+            .map(|(code, _)| code.as_str())
+            .unwrap_or_default();
+        vec![
+            Value::from(self.period.to_string()),
+            Value::from(&s.nip),
+            Value::from(&s.name),
+            Value::from(opd_code),
+            Value::from(s.kecamatan_code.as_deref().unwrap_or_default()),
+            Value::from(&s.position_class),
+            s.required_amount.into(),
+            s.spent_amount.into(),
+            s.remaining_amount.into(),
+            Value::Bool(s.compliant),
+            Value::Bool(s.policy_found),
+        ]
+    }
+
+    /// What the rows read so far add up to (all of them, once `next` has answered `None`).
+    pub fn summary(self, regions: &Regions) -> ComplianceSummary {
+        let mut totals = self.totals;
+        totals.finish();
+        let mut without = self.without;
+        without.sort();
+        let opd_names = self.opd_names;
+        ComplianceSummary {
+            classes_without_policy: without,
+            totals,
+            opds: self
+                .by_opd
+                .into_iter()
+                .map(|(opd_id, mut compliance)| {
+                    compliance.finish();
+                    let (code, name) = opd_names.get(&opd_id).cloned().unwrap_or_default();
+                    OpdCompliance {
+                        opd_id,
+                        opd_code: code,
+                        opd_name: name,
+                        compliance,
+                    }
+                })
+                .collect(),
+            kecamatans: self
+                .by_kecamatan
+                .into_iter()
+                .map(|(code, mut compliance)| {
+                    compliance.finish();
+                    KecamatanCompliance {
+                        kecamatan_name: regions
+                            .get(&code)
+                            .map(|r| r.name.clone())
+                            .unwrap_or_default(),
+                        kecamatan_code: code,
+                        compliance,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The whole report, its rows kept (the console's page; the API streams them instead).
 pub async fn report(
     state: &AppState,
     period: Period,
     filter: &ReportFilter,
 ) -> ApiResult<ComplianceReport> {
-    let asns = standings(state, &state.read_db(), period, filter).await?;
-    let opd_names = peken_identity::roster::opd_names(&state.read_db()).await?;
-    let mut totals = Compliance::default();
-    let mut by_opd: BTreeMap<String, Compliance> = BTreeMap::new();
-    let mut by_kecamatan: BTreeMap<String, Compliance> = BTreeMap::new();
-    let mut without: Vec<String> = Vec::new();
-    for s in &asns {
-        totals.add(s);
-        if let Some(opd) = &s.opd_id {
-            by_opd.entry(opd.clone()).or_default().add(s);
-        }
-        if let Some(kec) = &s.kecamatan_code {
-            by_kecamatan.entry(kec.clone()).or_default().add(s);
-        }
-        if !s.policy_found && !without.contains(&s.position_class) {
-            without.push(s.position_class.clone());
-        }
+    let mut run = ReportRun::open(state, period, filter).await?;
+    let mut asns = Vec::new();
+    while let Some(s) = run.next().await? {
+        asns.push(s);
     }
-    totals.finish();
-    without.sort();
+    let summary = run.summary(&state.regions);
     Ok(ComplianceReport {
         period,
-        classes_without_policy: without,
-        totals,
-        opds: by_opd
-            .into_iter()
-            .map(|(opd_id, mut compliance)| {
-                compliance.finish();
-                let (code, name) = opd_names.get(&opd_id).cloned().unwrap_or_default();
-                OpdCompliance {
-                    opd_id,
-                    opd_code: code,
-                    opd_name: name,
-                    compliance,
-                }
-            })
-            .collect(),
-        kecamatans: by_kecamatan
-            .into_iter()
-            .map(|(code, mut compliance)| {
-                compliance.finish();
-                KecamatanCompliance {
-                    kecamatan_name: state
-                        .regions
-                        .get(&code)
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default(),
-                    kecamatan_code: code,
-                    compliance,
-                }
-            })
-            .collect(),
+        classes_without_policy: summary.classes_without_policy,
+        totals: summary.totals,
+        opds: summary.opds,
+        kecamatans: summary.kecamatans,
         asns,
     })
+}
+
+/// The report's totals alone: the rows are counted as they pass and none is kept (the
+/// console's trend over the past months).
+pub async fn summary(
+    state: &AppState,
+    period: Period,
+    filter: &ReportFilter,
+) -> ApiResult<ComplianceSummary> {
+    let mut run = ReportRun::open(state, period, filter).await?;
+    while run.next().await?.is_some() {}
+    Ok(run.summary(&state.regions))
 }
 
 /// What each ASN (or only `user_id`) paid in `period`, from the spend kept at payment.
@@ -410,54 +567,6 @@ async fn spend_of<C: ConnectionTrait>(
         );
     }
     Ok(out)
-}
-
-/// The report's ASN rows as one sheet.
-pub fn to_table(report: &ComplianceReport) -> Table {
-    let codes: HashMap<&str, &str> = report
-        .opds
-        .iter()
-        .map(|o| (o.opd_id.as_str(), o.opd_code.as_str()))
-        .collect();
-    let period = report.period.to_string();
-    let mut table = Table::new(
-        format!("Kepatuhan {period}"),
-        &[
-            "period",
-            "nip",
-            "name",
-            "opd_code",
-            "kecamatan_code",
-            "position_class",
-            "required_amount",
-            "spent_amount",
-            "remaining_amount",
-            "compliant",
-            "policy_found",
-        ],
-    );
-    for s in &report.asns {
-        let opd_code = s
-            .opd_id
-            .as_deref()
-            .and_then(|o| codes.get(o))
-            .copied()
-            .unwrap_or_default();
-        table.push(vec![
-            Value::from(&period),
-            Value::from(&s.nip),
-            Value::from(&s.name),
-            Value::from(opd_code),
-            Value::from(s.kecamatan_code.as_deref().unwrap_or_default()),
-            Value::from(&s.position_class),
-            s.required_amount.into(),
-            s.spent_amount.into(),
-            s.remaining_amount.into(),
-            Value::Bool(s.compliant),
-            Value::Bool(s.policy_found),
-        ]);
-    }
-    table
 }
 
 /// Sends each ASN still short of the month's minimum one reminder, once the month has no more

@@ -3,9 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use peken_kernel::auth::{AdminOnly, AsnOnly, Auth};
 use peken_kernel::error::Problem;
-use peken_kernel::export::{self, ExportParams};
+use peken_kernel::export::{self, ExportParams, Format, Table};
 use peken_kernel::period::Period;
-use peken_kernel::{ApiResult, AppState, Rupiah, role_set};
+use peken_kernel::{ApiError, ApiResult, AppState, Rupiah, role_set};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -141,7 +141,9 @@ pub struct ComplianceQuery {
 }
 
 /// Who met the month's minimum: totals, per OPD, per kecamatan and per ASN. `format=csv` (or
-/// `Accept: text/csv`) gives the per-ASN rows as CSV, `format=xlsx` as a workbook.
+/// `Accept: text/csv`) gives the per-ASN rows as CSV, `format=xlsx` as a workbook. JSON and CSV
+/// are sent as they are read (chunked, no length first): the JSON's `asns` come before the
+/// totals they add up to.
 #[utoipa::path(
     tag = "mandate",
     security(("bearer" = [])),
@@ -170,12 +172,64 @@ async fn compliance(
         query.opd_id.as_deref(),
         query.kecamatan.as_deref(),
     )?;
-    let report = mandate::report(&state, period, &filter).await?;
-    export::respond(
-        &req,
-        &params,
-        &format!("mandate-compliance-{period}"),
-        &report,
-        || mandate::to_table(&report),
-    )
+    let name = format!("mandate-compliance-{period}");
+    let format = params.format(&req);
+    let mut run = mandate::ReportRun::open(&state, period, &filter).await?;
+    match format {
+        // A workbook is written whole; its rows are kept only as cells.
+        Format::Xlsx => {
+            let mut table = Table::new(format!("Kepatuhan {period}"), &mandate::COLUMNS);
+            while let Some(s) = run.next().await? {
+                table.push(run.row(&s));
+            }
+            Ok(export::attachment(
+                export::XLSX,
+                &format!("{name}.xlsx"),
+                table.to_xlsx()?,
+            ))
+        }
+        Format::Csv => {
+            let mut csv = params.csv_writer();
+            Ok(export::streamed(
+                "text/csv; charset=utf-8",
+                Some(&format!("{name}.csv")),
+                move |mut out| async move {
+                    csv.header(&mandate::COLUMNS);
+                    while let Some(s) = run.next().await? {
+                        export::csv_row(&mut csv, &run.row(&s));
+                        csv.drain_into(&mut out.buf);
+                        out.ready().await?;
+                    }
+                    csv.drain_into(&mut out.buf);
+                    Ok(out)
+                },
+            ))
+        }
+        // `{"period": …, "asns": [ … ], "classes_without_policy": …, "totals": …, …}`: the
+        // rows first, as they come, and what they add up to after them.
+        Format::Json => Ok(export::streamed(
+            "application/json",
+            None,
+            move |mut out| async move {
+                let to_json = |e: serde_json::Error| ApiError::internal(anyhow::Error::new(e));
+                out.buf.extend_from_slice(b"{\"period\":");
+                serde_json::to_writer(&mut out.buf, &run.period).map_err(to_json)?;
+                out.buf.extend_from_slice(b",\"asns\":[");
+                let mut first = true;
+                while let Some(s) = run.next().await? {
+                    if !first {
+                        out.buf.push(b',');
+                    }
+                    first = false;
+                    serde_json::to_writer(&mut out.buf, &s).map_err(to_json)?;
+                    out.ready().await?;
+                }
+                out.buf.extend_from_slice(b"],");
+                let summary = serde_json::to_vec(&run.summary(&state.regions)).map_err(to_json)?;
+                // The summary's own fields, without its opening brace, close the report.
+                out.buf.extend_from_slice(summary.get(1..).unwrap_or(b"}"));
+                Ok(out)
+            },
+        )),
+    }
 }
