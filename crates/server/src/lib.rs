@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod guard;
+pub mod malloc;
 pub mod middleware;
 pub mod openapi;
 pub mod policies;
