@@ -97,6 +97,25 @@ impl Results {
                 });
             }
         }
+        // The issue's own measure: one process through browse, checkout and month-end.
+        let whole_run = self
+            .rows
+            .iter()
+            .filter_map(|r| r.peak_rss_mib)
+            .fold(None, |peak: Option<f64>, rss| {
+                Some(peak.map_or(rss, |p| p.max(rss)))
+            });
+        if let Some(rss) = whole_run
+            && self.row("browse, uncached").is_some()
+            && purchase.is_some()
+            && self.row("statement: import and match").is_some()
+        {
+            targets.push(Target {
+                what: "peak RSS over browse, checkout and month-end < 150 MB".into(),
+                figure: format!("{rss:.0} MiB ({:.0} MB)", rss * 1.048_576),
+                pass: rss * 1.048_576 < 150.0,
+            });
+        }
         if let Some(checks) = &self.checks {
             targets.push(Target {
                 what: "zero oversold, journal balanced, paid once".into(),
