@@ -111,7 +111,7 @@ impl Results {
             && self.row("statement: import and match").is_some()
         {
             targets.push(Target {
-                what: "peak RSS over browse, checkout and month-end < 150 MB".into(),
+                what: "peak RSS of the whole run < 150 MB".into(),
                 figure: format!("{rss:.0} MiB ({:.0} MB)", rss * 1.048_576),
                 pass: rss * 1.048_576 < 150.0,
             });
