@@ -280,14 +280,19 @@ fn key_id(secret: &Secret) -> String {
 /// Argon2id password hashing with a configurable memory cost.
 ///
 /// Every hash needs `memory_kib` of working memory. At most one hash per CPU runs at a time
-/// (more would only wait for a CPU), each in a buffer kept for the next one: a burst of logins
-/// must not allocate the memory cost once per login, because the allocator keeps what was freed
-/// and the process would stay hundreds of MB larger after a few hundred concurrent logins.
+/// (more would only wait for a CPU). Where glibc maps a buffer that big on its own and unmaps it
+/// when freed (a fixed `MALLOC_MMAP_THRESHOLD_` no larger than the buffer, as `peken` starts
+/// with), each hash takes its buffer and gives it back, so a server at rest holds none. Without
+/// that, glibc carves big buffers out of its heaps after the first is freed and keeps them, and
+/// a burst of logins would leave the process hundreds of MB larger: then each buffer is kept
+/// for the next hash instead, at most one per slot.
 #[derive(Clone)]
 pub struct PasswordHasherConfig {
     memory_kib: u32,
     slots: Arc<Semaphore>,
     buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Whether buffers are kept between hashes (see above).
+    keep_buffers: bool,
     /// The hash of a fixed password, checked when a login names no account or an account
     /// without a usable password (a roster account not yet activated); made once.
     decoy: Arc<OnceCell<String>>,
@@ -307,10 +312,13 @@ impl PasswordHasherConfig {
     /// they take is at most `concurrency` x `memory_kib`, which a container's memory limit must
     /// hold, and more hashes than the CPUs the container may use only queue on the CPU.
     pub fn with_concurrency(memory_kib: u32, concurrency: usize) -> Self {
+        let buffer_bytes = usize::try_from(memory_kib).unwrap_or(usize::MAX) * 1024;
+        let threshold = std::env::var("MALLOC_MMAP_THRESHOLD_").ok();
         Self {
             memory_kib,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             buffers: Arc::default(),
+            keep_buffers: !freed_to_the_system(threshold.as_deref(), buffer_bytes),
             decoy: Arc::default(),
             runs: Arc::default(),
         }
@@ -345,7 +353,9 @@ impl PasswordHasherConfig {
         })
         .await
         .map_err(ApiError::internal)?;
-        if let Ok(mut buffers) = self.buffers.lock() {
+        if self.keep_buffers
+            && let Ok(mut buffers) = self.buffers.lock()
+        {
             buffers.push(buffer);
         }
         Ok(result)
@@ -386,6 +396,14 @@ impl PasswordHasherConfig {
             .await
             .cloned()
     }
+}
+
+/// Whether glibc hands a freed block of `bytes` back to the system at once: only under a fixed
+/// mmap threshold (`MALLOC_MMAP_THRESHOLD_`) no larger than the block.
+fn freed_to_the_system(threshold: Option<&str>, bytes: usize) -> bool {
+    threshold
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .is_some_and(|t| t <= bytes)
 }
 
 /// A PHC string (`$argon2id$v=19$m=…`) for `password` with a fresh salt, computed in `blocks`.
@@ -733,6 +751,23 @@ mod tests {
         // Zero would hash nothing at all: it means one.
         let one = PasswordHasherConfig::with_concurrency(1024, 0);
         assert_eq!(one.slots.available_permits(), 1);
+    }
+
+    /// A buffer is kept for the next hash only where glibc would keep it anyway.
+    #[tokio::test]
+    async fn hash_buffers_are_kept_only_where_freeing_them_returns_nothing() {
+        assert!(freed_to_the_system(Some("131072"), 1024 * 1024));
+        assert!(!freed_to_the_system(Some("33554432"), 1024 * 1024));
+        assert!(!freed_to_the_system(None, 1024 * 1024));
+        assert!(!freed_to_the_system(Some("yes"), 1024 * 1024));
+        let mut hasher = PasswordHasherConfig::with_concurrency(1024, 2);
+        hasher.keep_buffers = false;
+        hasher.hash("rahasia-sekali").await.unwrap();
+        assert_eq!(hasher.buffers.lock().map(|b| b.len()).unwrap_or(9), 0);
+        hasher.keep_buffers = true;
+        hasher.hash("rahasia-sekali").await.unwrap();
+        hasher.hash("rahasia-sekali").await.unwrap();
+        assert_eq!(hasher.buffers.lock().map(|b| b.len()).unwrap_or(9), 1);
     }
 
     #[tokio::test]
