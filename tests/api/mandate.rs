@@ -8,6 +8,7 @@ use futures_util::future::join_all;
 use peken_tests::{Options, TestApp, User, spawn_app, spawn_app_with};
 use serde_json::json;
 
+use crate::fixtures::import_roster;
 use crate::fixtures::orders::{callback, callback_at, cart, checkout, scalar, shop_with_listing};
 
 fn at(year: i32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
@@ -282,15 +283,7 @@ async fn a_compliance_report_of_many_asn_is_sent_as_it_is_read() {
             );
         }
     }
-    let r = app
-        .post_raw(
-            "/api/v1/admin/asn/import",
-            Some(&admin.token),
-            "text/csv",
-            &roster,
-        )
-        .await
-        .expect(200);
+    let r = import_roster(&app, &admin.token, &roster).await;
     assert_eq!(r.body["created"], 700, "{}", r.text);
 
     let get = |query: &'static str| {
@@ -375,15 +368,7 @@ async fn an_asn_who_changes_opd_counts_in_the_opd_at_month_end() {
         "nip,name,email,opd_code,position_class,domicile_kelurahan_code,work_kelurahan_code\n\
          {nip},Test ASN,{nip}@asn.test,DISPENDIK,staf,35.78.03.1002,\n"
     );
-    let r = app
-        .post_raw(
-            "/api/v1/admin/asn/import",
-            Some(&admin.token),
-            "text/csv",
-            &roster,
-        )
-        .await
-        .expect(200);
+    let r = import_roster(&app, &admin.token, &roster).await;
     assert_eq!(r.body["updated"], 1);
     let codes = |period: &str| {
         let app = &app;
@@ -467,15 +452,7 @@ async fn the_roster_imports_good_lines_and_reports_bad_ones() {
         198811202012012004,Dewi,dewi@sby.test,DINKES,guru,35.78.99.1001,\n\
         199205052019031005,Rudi,budi@sby.test,DINKES,guru,35.78.02.1001,\n\
         198002282006042006,Rina,rina@sby.test,DINKES,staf,,\n";
-    let r = app
-        .post_raw(
-            "/api/v1/admin/asn/import",
-            Some(&admin.token),
-            "text/csv",
-            roster,
-        )
-        .await
-        .expect(200);
+    let r = import_roster(&app, &admin.token, roster).await;
     assert_eq!(r.body["created"], 2, "{}", r.text);
     assert_eq!(r.body["updated"], 0);
     let rejected: Vec<(u64, String)> = r.body["rejected"]
@@ -501,15 +478,7 @@ async fn the_roster_imports_good_lines_and_reports_bad_ones() {
         ]
     );
     // The same file again updates the two and creates nobody.
-    let again = app
-        .post_raw(
-            "/api/v1/admin/asn/import",
-            Some(&admin.token),
-            "text/csv",
-            roster,
-        )
-        .await
-        .expect(200);
+    let again = import_roster(&app, &admin.token, roster).await;
     assert_eq!(again.body["created"], 0);
     assert_eq!(again.body["updated"], 2);
     assert_eq!(

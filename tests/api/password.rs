@@ -11,6 +11,8 @@ use peken_tests::{Options, PASSWORD, TestApp, spawn_app, spawn_app_with};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
+use crate::fixtures::import_roster;
+
 const NEW_PASSWORD: &str = "a-brand-new-secret-42";
 const ROSTER_HEADER: &str =
     "nip,name,email,opd_code,position_class,domicile_kelurahan_code,work_kelurahan_code\n";
@@ -311,15 +313,7 @@ async fn an_imported_asn_activates_with_the_mailed_code_and_logs_in() {
          {nip_b},Siti Rahayu,siti@sby.test,DINKES,staf,35.78.03.1002,\n\
          {known_nip},Test ASN,{known_nip}@asn.test,DINKES,staf,35.78.03.1001,\n"
     );
-    let r = app
-        .post_raw(
-            "/api/v1/admin/asn/import",
-            Some(&admin.token),
-            "text/csv",
-            &roster,
-        )
-        .await
-        .expect(200);
+    let r = import_roster(&app, &admin.token, &roster).await;
     assert_eq!(
         (r.body["created"].as_u64(), r.body["updated"].as_u64()),
         (Some(2), Some(1))
@@ -359,14 +353,7 @@ async fn an_imported_asn_activates_with_the_mailed_code_and_logs_in() {
     assert_eq!(me.id, ids[0]);
 
     // The same roster again mails nobody; an activation code lasts a week.
-    app.post_raw(
-        "/api/v1/admin/asn/import",
-        Some(&admin.token),
-        "text/csv",
-        &roster,
-    )
-    .await
-    .expect(200);
+    import_roster(&app, &admin.token, &roster).await;
     let count = strings(
         &app,
         "SELECT dedupe_key FROM mail_outbox WHERE template = 'account_activation'",
@@ -413,15 +400,7 @@ async fn a_city_sized_roster_imports_in_one_request_and_invites_everyone() {
         .unwrap();
     }
     let started = std::time::Instant::now();
-    let r = app
-        .post_raw(
-            "/api/v1/admin/asn/import",
-            Some(&admin.token),
-            "text/csv",
-            &roster,
-        )
-        .await
-        .expect(200);
+    let r = import_roster(&app, &admin.token, &roster).await;
     let took = started.elapsed();
     assert_eq!(
         r.body["created"].as_u64(),

@@ -763,11 +763,11 @@ mod tests {
         let mut hasher = PasswordHasherConfig::with_concurrency(1024, 2);
         hasher.keep_buffers = false;
         hasher.hash("rahasia-sekali").await.unwrap();
-        assert_eq!(hasher.buffers.lock().map(|b| b.len()).unwrap_or(9), 0);
+        assert_eq!(hasher.buffers.lock().map_or(9, |b| b.len()), 0);
         hasher.keep_buffers = true;
         hasher.hash("rahasia-sekali").await.unwrap();
         hasher.hash("rahasia-sekali").await.unwrap();
-        assert_eq!(hasher.buffers.lock().map(|b| b.len()).unwrap_or(9), 1);
+        assert_eq!(hasher.buffers.lock().map_or(9, |b| b.len()), 1);
     }
 
     #[tokio::test]
