@@ -65,14 +65,27 @@ pub fn bytes(
     max_age: u32,
 ) -> HttpResponse {
     let etag = etag_of(&body);
+    tagged(request, body.into(), &etag, content_type, audience, max_age)
+}
+
+/// Like [`bytes`] for a body whose `ETag` is already known: made once and served many times
+/// (the OpenAPI document).
+pub fn tagged(
+    request: &HttpRequest,
+    body: bytes::Bytes,
+    etag: &str,
+    content_type: &'static str,
+    audience: Audience,
+    max_age: u32,
+) -> HttpResponse {
     let control = cache_control(audience, max_age);
-    let not_modified = if_none_match(request, &etag);
+    let not_modified = if_none_match(request, etag);
     let mut response = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         response.insert_header((header::ETAG, value));
     }
     response.insert_header((header::CACHE_CONTROL, control));

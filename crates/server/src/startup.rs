@@ -154,24 +154,15 @@ async fn api_document(
     request: actix_web::HttpRequest,
     doc: web::Data<ApiDocument>,
 ) -> actix_web::HttpResponse {
-    use actix_web::http::header;
-    use peken_kernel::http_cache::{Audience, cache_control, if_none_match};
-    let not_modified = if_none_match(&request, &doc.etag);
-    let mut response = if not_modified {
-        actix_web::HttpResponse::NotModified()
-    } else {
-        actix_web::HttpResponse::Ok()
-    };
-    response
-        .insert_header((header::ETAG, doc.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, cache_control(Audience::Public, 300)));
-    if not_modified {
-        response.finish()
-    } else {
-        response
-            .content_type("application/json")
-            .body(doc.body.clone())
-    }
+    use peken_kernel::http_cache::{Audience, tagged};
+    tagged(
+        &request,
+        doc.body.clone(),
+        &doc.etag,
+        "application/json",
+        Audience::Public,
+        300,
+    )
 }
 
 impl Application {
