@@ -111,15 +111,6 @@ impl CsvWriter {
         }
     }
 
-    /// Bytes written and not yet taken.
-    pub fn len(&self) -> usize {
-        self.out.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.out.is_empty()
-    }
-
     /// Moves what is written so far to the end of `out`, for an answer sent while it is
     /// written; the next rows continue in the same format (no second byte order mark).
     pub fn drain_into(&mut self, out: &mut Vec<u8>) {
