@@ -1,37 +1,11 @@
 //! `ETag`, 304 and `Cache-Control` on lists that change rarely and on the listing page.
 
-use peken_tests::{TestApp, spawn_app};
+use peken_tests::spawn_app;
 use reqwest::Method;
 use serde_json::json;
 
 use crate::fixtures::orders::shop_with_listing;
-
-/// The `ETag` of a 200, after checking that the same request with it answers 304 with no body.
-async fn revalidates(app: &TestApp, path: &str, max_age: &str) -> String {
-    let first = app.get(path, None).await.expect(200);
-    let etag = first.headers["etag"].to_str().unwrap().to_owned();
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
-    let control = first.headers["cache-control"].to_str().unwrap();
-    assert!(control.contains(max_age), "{path}: {control}");
-    let again = app
-        .send(Method::GET, path, None, None, &[("If-None-Match", &etag)])
-        .await;
-    assert_eq!(again.status.as_u16(), 304, "{path}");
-    assert!(again.text.is_empty());
-    assert_eq!(again.headers["etag"].to_str().unwrap(), etag);
-    let stale = app
-        .send(
-            Method::GET,
-            path,
-            None,
-            None,
-            &[("If-None-Match", "\"stale\"")],
-        )
-        .await;
-    assert_eq!(stale.status.as_u16(), 200);
-    assert_eq!(stale.text, first.text);
-    etag
-}
+use crate::fixtures::revalidates;
 
 #[tokio::test]
 async fn reference_lists_and_listing_pages_revalidate_and_change_their_tag_when_they_change() {
