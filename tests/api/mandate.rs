@@ -349,6 +349,41 @@ async fn a_compliance_report_of_many_asn_is_sent_as_it_is_read() {
     assert_eq!(res.status(), 200);
     let xlsx = res.bytes().await.unwrap();
     assert!(xlsx.starts_with(b"PK\x03\x04"));
+
+    // Bad input is a problem before any row is sent, streamed formats included.
+    for (query, code, field_code) in [
+        (
+            "?format=csv&period=2026-13",
+            "validation_failed",
+            Some("invalid_period"),
+        ),
+        (
+            "?format=csv&kecamatan=35.78.99",
+            "validation_failed",
+            Some("unknown_region"),
+        ),
+        ("?opd_id=%00", "control_character", None),
+        ("?format=csv&kecamatan=%00", "control_character", None),
+    ] {
+        let res = get(query).await.unwrap();
+        assert_eq!(res.status(), 422, "{query}");
+        assert!(res.headers().get("transfer-encoding").is_none(), "{query}");
+        let problem: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], code, "{query}");
+        if let Some(field_code) = field_code {
+            assert_eq!(problem["errors"][0]["code"], field_code, "{query}");
+        }
+    }
+    // Another OPD's id, or none that exists, reports nobody rather than failing.
+    let res = get("?format=csv&opd_id=00000000-0000-0000-0000-000000000000")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.text().await.unwrap().lines().count(),
+        1,
+        "the header alone"
+    );
 }
 
 #[tokio::test]
